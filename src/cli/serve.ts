@@ -1,0 +1,23 @@
+import { loadConfig } from '../config.js';
+import { buildApp } from '../http/app.js';
+import { createTessera } from '../tessera.js';
+
+/** Starts the server and shuts it down cleanly on SIGINT/SIGTERM (in-flight requests finish). */
+export async function serve(): Promise<void> {
+  const config = loadConfig();
+  const tessera = await createTessera(config);
+  const app = await buildApp(tessera);
+  tessera.startSweeper((error) => app.log.error({ err: error }, 'session sweep failed'));
+  const stop = async () => {
+    await app.close();
+    await tessera.close();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await app.listen({ port: config.port, host: config.host });
+  const where = config.database.engine === 'sqlite' ? config.database.filename : 'memory';
+  app.log.info(
+    { mode: config.mode, store: where },
+    `tessera serving on http://${config.host}:${config.port}`,
+  );
+}

@@ -1,0 +1,108 @@
+import type { SessionRecord, SessionStore } from '../store/ports.js';
+import type { Runtime } from './runtime.js';
+import { issueToken, parseToken, secretMatches } from './tokens.js';
+
+export interface SessionPolicy {
+  /** A session unused this long ends (OWASP: 15-30 min for high-value apps). */
+  idleTimeoutMs: number;
+  /** A session ends this long after login however active it is. */
+  absoluteTimeoutMs: number;
+}
+
+/**
+ * Sliding renewal writes `lastSeenAt` at most this often, so a busy session costs one
+ * read per request, not a read and a write. The price: idle expiry may come up to this much
+ * early, never late.
+ */
+export const RENEWAL_INTERVAL_MS = 60_000;
+
+export interface ClientContext {
+  ip: string;
+  userAgent: string;
+}
+
+/** Server-side sessions: create, validate with idle/absolute expiry, rotate, revoke. */
+export class Sessions {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly runtime: Runtime,
+    readonly policy: SessionPolicy,
+  ) {}
+
+  async create(userId: string, client: ClientContext): Promise<{ token: string; session: SessionRecord }> {
+    const now = this.runtime.now();
+    const { id, token, secretHash } = issueToken(this.runtime);
+    const session: SessionRecord = {
+      id,
+      userId,
+      secretHash,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: now + this.policy.absoluteTimeoutMs,
+      ip: client.ip,
+      userAgent: client.userAgent,
+    };
+    await this.store.createSession(session);
+    return { token, session };
+  }
+
+  /** The live session a presented token belongs to, or undefined. Never throws on bad input. */
+  async validate(presented: string): Promise<SessionRecord | undefined> {
+    const parsed = parseToken(presented);
+    if (!parsed) return undefined;
+    const session = await this.store.findSession(parsed.id);
+    if (!session || !secretMatches(parsed.secret, session.secretHash)) return undefined;
+    const now = this.runtime.now();
+    if (now >= this.idleExpiresAt(session) || now >= session.expiresAt) {
+      await this.store.deleteSession(session.id);
+      return undefined;
+    }
+    if (now - session.lastSeenAt >= RENEWAL_INTERVAL_MS) {
+      await this.store.touchSession(session.id, now);
+      session.lastSeenAt = now;
+    }
+    return session;
+  }
+
+  idleExpiresAt(session: SessionRecord): number {
+    return session.lastSeenAt + this.policy.idleTimeoutMs;
+  }
+
+  /** When the session ends if the user does nothing more: the earlier of the two expiries. */
+  expiresAt(session: SessionRecord): number {
+    return Math.min(this.idleExpiresAt(session), session.expiresAt);
+  }
+
+  /** New secret for the same session (after a privilege change); the old token stops working. */
+  async rotate(session: SessionRecord): Promise<string> {
+    const { token, secretHash } = issueToken(this.runtime, session.id);
+    await this.store.setSessionSecret(session.id, secretHash);
+    return token;
+  }
+
+  revoke(sessionId: string): Promise<boolean> {
+    return this.store.deleteSession(sessionId);
+  }
+
+  revokeAllOfUser(userId: string, exceptSessionId?: string): Promise<number> {
+    return this.store.deleteUserSessions(userId, exceptSessionId);
+  }
+
+  /** The user's live sessions, newest first. */
+  async listOfUser(userId: string): Promise<SessionRecord[]> {
+    const now = this.runtime.now();
+    return (await this.store.listUserSessions(userId)).filter((s) => now < this.expiresAt(s));
+  }
+
+  /** Every live session, newest first; for operators. */
+  async listAll(): Promise<SessionRecord[]> {
+    const now = this.runtime.now();
+    return (await this.store.listSessions()).filter((s) => now < this.expiresAt(s));
+  }
+
+  /** Deletes every expired session; returns how many. */
+  sweep(): Promise<number> {
+    const now = this.runtime.now();
+    return this.store.deleteExpiredSessions(now, now - this.policy.idleTimeoutMs);
+  }
+}

@@ -1,0 +1,55 @@
+import fastifyCookie from '@fastify/cookie';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Tessera } from '../tessera.js';
+import { registerErrorHandling } from './errors.js';
+import { authRoutes } from './routes/auth.js';
+import { healthRoutes } from './routes/health.js';
+import { sessionRoutes } from './routes/sessions.js';
+
+/**
+ * Auth requests are small (the longest field is a 1024-character password); a small cap
+ * stops memory and CPU being spent on junk before any handler runs.
+ */
+const BODY_LIMIT_BYTES = 16 * 1024;
+
+export interface AppOptions {
+  /** false for silence (tests); otherwise pino writes JSON lines to stdout. */
+  logger?: boolean;
+}
+
+/** The HTTP face of Tessera, assembled from one plugin per concern. */
+export async function buildApp(tessera: Tessera, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { trustedProxies, logLevel } = tessera.config;
+  const app = Fastify({
+    logger:
+      options.logger === false
+        ? false
+        : {
+            level: logLevel,
+            // Credentials travel in these headers; they must never reach a log line.
+            redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+          },
+    // X-Forwarded-For is believed only from listed proxies; otherwise any client could pick its IP.
+    trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    routerOptions: { maxParamLength: 200 },
+    return503OnClosing: true,
+  });
+
+  registerErrorHandling(app);
+  app.decorateRequest('auth', null as never);
+  await app.register(fastifyCookie);
+
+  app.addHook('onSend', async (_request, reply) => {
+    // Responses carry personal data and credentials: no cache, shared or private, keeps them.
+    reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
+  await app.register(healthRoutes(tessera));
+  await app.register(authRoutes(tessera));
+  await app.register(sessionRoutes(tessera));
+  return app;
+}

@@ -1,0 +1,48 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { AuthError } from '../core/errors.js';
+
+/** Fastify's own 4xx errors, mapped to Tessera's stable codes. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+};
+
+/**
+ * Every error leaves as `{error, message}`: AuthErrors as they are, framework 4xx with a
+ * stable code, anything else as a 500 whose details go to the log, never to the client.
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AuthError) {
+      return reply.code(error.status).send({ error: error.code, message: error.message });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code =
+        FASTIFY_CODES[error.code] ?? (error instanceof SyntaxError ? 'malformed_json' : 'bad_request');
+      return reply.code(status).send({ error: code, message: publicMessage(code) });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ error: 'internal_error', message: 'Something went wrong on our side.' });
+  });
+
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send({ error: 'not_found', message: 'There is no such route.' }),
+  );
+}
+
+function publicMessage(code: string): string {
+  switch (code) {
+    case 'payload_too_large':
+      return 'The request body is too large.';
+    case 'unsupported_media_type':
+      return 'Send the body as application/json.';
+    case 'malformed_json':
+      return 'The request body is not valid JSON.';
+    default:
+      return 'The request is malformed.';
+  }
+}
