@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { afterEach } from 'vitest';
+import { afterAll } from 'vitest';
 import { loadConfig, type TesseraConfig } from '../src/config.js';
 import { manualRuntime, type Runtime } from '../src/core/runtime.js';
 import { buildApp } from '../src/http/app.js';
@@ -10,10 +10,15 @@ import { SESSION_COOKIE } from '../src/http/credentials.js';
 import type { Store } from '../src/store/ports.js';
 import { createTessera, type Tessera } from '../src/tessera.js';
 
-/** A fresh temp directory, removed after the current test. */
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp directory, removed when the test file ends. */
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  tempDirs.push(dir);
   return dir;
 }
 

@@ -14,10 +14,7 @@ export async function serve(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  await app.listen({ port: config.port, host: config.host });
+  const address = await app.listen({ port: config.port, host: config.host });
   const where = config.database.engine === 'sqlite' ? config.database.filename : 'memory';
-  app.log.info(
-    { mode: config.mode, store: where },
-    `tessera serving on http://${config.host}:${config.port}`,
-  );
+  app.log.info({ mode: config.mode, store: where }, `tessera serving on ${address}`);
 }

@@ -1,0 +1,123 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemRuntime } from '../src/core/runtime.js';
+import { PASSWORD, post, startTessera, tempDir, withSession } from './helpers.js';
+
+/** The compiled CLI, as `npm start` and the `tessera` bin run it; `npm test` builds it first. */
+const CLI = resolve('dist/cli/main.js');
+
+/** The environment without any TESSERA_* variable of the developer's shell. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_')));
+  return { ...env, ...extra };
+}
+
+async function runCli(args: string[], env: Record<string, string>, stdin = '') {
+  const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env), cwd: tempDir() });
+  child.stdin.end(stdin);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const [code] = await once(child, 'close');
+  return { code: code as number, stdout, stderr };
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
+});
+
+describe('tessera serve', () => {
+  let server: ChildProcess | undefined;
+  afterAll(() => {
+    server?.kill('SIGTERM');
+  });
+
+  it('starts with no configuration: SQLite in ./data/tessera.db, session mode, migrations applied', async () => {
+    const cwd = tempDir();
+    server = spawn(process.execPath, [CLI, 'serve'], { env: cleanEnv({ TESSERA_PORT: '0' }), cwd });
+    let output = '';
+    const address = await new Promise<string>((resolveAddress, reject) => {
+      server?.stdout?.on('data', (chunk) => {
+        output += chunk;
+        const match = /tessera serving on (http:\/\/[\d.]+:\d+)"/.exec(output);
+        if (match) resolveAddress(match[1] as string);
+      });
+      server?.once('exit', (code) => reject(new Error(`server exited ${code}: ${output}`)));
+    });
+    expect(output).toContain('"mode":"session"');
+    const health = await fetch(`${address}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', store: 'sqlite' });
+    expect(existsSync(join(cwd, 'data', 'tessera.db'))).toBe(true);
+
+    server.kill('SIGTERM');
+    const [code] = await once(server, 'exit');
+    expect(code).toBe(0);
+  });
+
+  it('refuses a bad setting with one line that names the variable', async () => {
+    const result = await runCli(['serve'], { TESSERA_PORT: 'abc' });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^tessera: invalid configuration: TESSERA_PORT .*"abc"/),
+    ]);
+  });
+});
+
+describe('operator commands', () => {
+  it('creates a user from stdin, lists users and sessions, and revokes sessions', async () => {
+    const databaseUrl = `sqlite://${join(tempDir(), 'ops.db')}`;
+    const env = { TESSERA_DATABASE_URL: databaseUrl };
+
+    const created = await runCli(
+      ['users', 'create', '--email', 'Ops@Example.com', '--role', 'admin'],
+      env,
+      `${PASSWORD}\n`,
+    );
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/created user \S+ Ops@example.com roles=\[admin\]/);
+    expect(created.stdout).not.toContain(PASSWORD);
+
+    const weak = await runCli(['users', 'create', '--email', 'weak@example.com'], env, 'password\n');
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toMatch(/^tessera: .*common/);
+
+    const users = await runCli(['users', 'list'], env);
+    expect(users.stdout).toMatch(/Ops@example.com\troles=\[admin\]/);
+
+    // The real clock: the CLI judges expiry by it too.
+    const server = await startTessera({ env, runtime: systemRuntime });
+    const login = await post(server.app, '/auth/login', { email: 'Ops@example.com', password: PASSWORD });
+    expect(login.statusCode).toBe(200);
+    expect(login.json().user.roles).toEqual(['admin']);
+    const token = login.cookies[0]?.value as string;
+    const sessionId = token.split('.')[0] as string;
+
+    const list = await runCli(['sessions', 'list', '--user', 'Ops@example.com'], env);
+    expect(list.stdout).toContain(sessionId);
+    expect(list.stdout).not.toContain(token);
+
+    const revoke = await runCli(['sessions', 'revoke', '--user', 'Ops@example.com'], env);
+    expect(revoke.stdout).toContain('revoked 1 session(s)');
+    const after = await server.app.inject({
+      method: 'GET',
+      url: '/auth/session',
+      headers: withSession(token),
+    });
+    expect(after.statusCode).toBe(401);
+
+    const missing = await runCli(['sessions', 'revoke', 'no-such-id'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no session with id no-such-id');
+    await server.close();
+  });
+});
