@@ -1,5 +1,5 @@
 import fastifyCookie from '@fastify/cookie';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Tessera } from '../tessera.js';
 import { registerErrorHandling } from './errors.js';
 import { authRoutes } from './routes/auth.js';
@@ -36,11 +36,23 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    // Errors the router raises before any handler (a malformed percent-encoding, an over-long
+    // path parameter) get the same {error, message} shape as every other error.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.statusCode === 414 ? 414 : 400;
+      const code = status === 414 ? 'uri_too_long' : 'bad_request';
+      void (reply as FastifyReply)
+        .code(status)
+        .send({ error: code, message: 'The request URL is malformed or too long.' });
+    },
   });
 
   registerErrorHandling(app);
   app.decorateRequest('auth', null as never);
   await app.register(fastifyCookie);
+  // JSON only: a text/plain body is a classic way to send a cross-site POST without a CORS
+  // preflight, and nothing here reads text.
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onSend', async (_request, reply) => {
     // Responses carry personal data and credentials: no cache, shared or private, keeps them.

@@ -66,7 +66,8 @@ export function requireSession(tessera: Tessera) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const auth = await resolveSession(tessera, request);
     if (!auth) {
-      clearSessionCookie(request, reply);
+      // Only a refused cookie is cleared; a bad bearer header says nothing about the cookie.
+      if (request.headers.authorization === undefined) clearSessionCookie(request, reply);
       throw unauthenticated();
     }
     request.auth = auth;

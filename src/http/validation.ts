@@ -1,5 +1,16 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AuthError } from '../core/errors.js';
+
+/**
+ * A string field of at most `max` UTF-16 units that is well-formed Unicode. A lone surrogate
+ * would be replaced by U+FFFD on its way to argon2 or the database, so two different inputs
+ * would become the same password or email: refuse it here instead.
+ */
+export const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((value) => !/\p{Cs}/u.test(value), { message: 'must be valid Unicode text' });
 
 /** Parses a request part with a zod schema; failures are 400 `invalid_request` naming the field. */
 export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {

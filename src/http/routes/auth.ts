@@ -9,13 +9,13 @@ import {
   resolveSession,
   setSessionCookie,
 } from '../credentials.js';
-import { parseInput } from '../validation.js';
+import { parseInput, text } from '../validation.js';
 import { sessionView, userView } from '../views.js';
 
 // Raw inputs are capped before any work (NFKC, hashing) is done on them; the password policy
 // then gives the precise rule. Four bytes per character covers any UTF-8 the policy accepts.
-const email = z.string().max(320);
-const password = z.string().max(MAX_PASSWORD_LENGTH * 4);
+const email = text(320);
+const password = text(MAX_PASSWORD_LENGTH * 4);
 
 const credentialsBody = z.strictObject({ email, password });
 const loginBody = z.strictObject({

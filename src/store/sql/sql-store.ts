@@ -120,7 +120,7 @@ const toUserRow = (user: UserRecord): UserRow => ({
 });
 
 // Number(): PostgreSQL drivers return bigint columns as strings.
-const fromUserRow = (row: UserRow): UserRecord => ({
+export const fromUserRow = (row: UserRow): UserRecord => ({
   id: row.id,
   email: row.email,
   passwordHash: row.password_hash,
@@ -141,7 +141,7 @@ const toSessionRow = (session: SessionRecord): SessionRow => ({
   user_agent: session.userAgent,
 });
 
-const fromSessionRow = (row: SessionRow): SessionRecord => ({
+export const fromSessionRow = (row: SessionRow): SessionRecord => ({
   id: row.id,
   userId: row.user_id,
   secretHash: row.secret_hash,
