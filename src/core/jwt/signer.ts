@@ -1,0 +1,85 @@
+import { createSigner } from 'fast-jwt';
+import type { Runtime } from '../runtime.js';
+import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from './claims.js';
+import type { SigningKey } from './key-objects.js';
+
+export interface AccessTokenSignerOptions {
+  key: SigningKey;
+  issuer: string;
+  audience: string;
+  /** Clock (for iat/exp) and randomness (for jti). */
+  runtime: Runtime;
+  /** Seconds; default 300. */
+  lifetimeSeconds?: number;
+}
+
+/** Who the token is for: the rest of the claims are the signer's to set. */
+export interface AccessTokenSubject {
+  sub: string;
+  sid: string;
+  roles?: readonly string[];
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  claims: AccessTokenClaims;
+}
+
+export type AccessTokenSigner = (subject: AccessTokenSubject) => IssuedAccessToken;
+
+/**
+ * In `jwt` mode an access token cannot be revoked before it expires, so its lifetime is the
+ * revocation delay: 5 minutes by default, and never more than an hour whatever the config says.
+ */
+const DEFAULT_LIFETIME_SECONDS = 300;
+const MAX_LIFETIME_SECONDS = 3600;
+/** 128 random bits: a jti that never repeats, so it can key a deny-list or a replay check. */
+const JTI_BYTES = 16;
+
+/**
+ * Builds the access-token signer (RFC 9068): header {alg, typ: "at+jwt", kid}, claims iss,
+ * aud, sub, sid, jti, iat, exp, roles and nothing else. fast-jwt does the encoding and the
+ * signature (ES256 as raw R || S); iat and exp are computed here from the injected clock and
+ * passed in, so fast-jwt never reads the wall clock.
+ */
+export function createAccessTokenSigner(options: AccessTokenSignerOptions): AccessTokenSigner {
+  const lifetime = options.lifetimeSeconds ?? DEFAULT_LIFETIME_SECONDS;
+  if (!Number.isSafeInteger(lifetime) || lifetime < 1 || lifetime > MAX_LIFETIME_SECONDS) {
+    throw new RangeError(`The access-token lifetime must be 1-${MAX_LIFETIME_SECONDS} whole seconds.`);
+  }
+  const { kid, alg, key } = options.key;
+  // fast-jwt 6 takes PEM or a Buffer secret, not a KeyObject; exported once, here.
+  const material =
+    key.type === 'secret' ? key.export() : key.export({ format: 'pem', type: 'pkcs8' }).toString();
+  // `typ` goes through `header` (fast-jwt's typings lack its `typ` option); the header stays {alg, typ, kid}.
+  const sign = createSigner({
+    key: material,
+    algorithm: alg,
+    kid,
+    header: { alg, typ: ACCESS_TOKEN_TYP, kid },
+  });
+
+  return (subject) => {
+    if (!isNonEmptyString(subject.sub) || !isNonEmptyString(subject.sid)) {
+      throw new TypeError('An access token needs a non-empty sub and sid.');
+    }
+    const roles = [...(subject.roles ?? [])];
+    if (!roles.every(isNonEmptyString)) throw new TypeError('Roles must be non-empty strings.');
+    const iat = Math.floor(options.runtime.now() / 1000);
+    const claims: AccessTokenClaims = {
+      iss: options.issuer,
+      aud: options.audience,
+      sub: subject.sub,
+      sid: subject.sid,
+      jti: options.runtime.randomBytes(JTI_BYTES).toString('base64url'),
+      iat,
+      exp: iat + lifetime,
+      roles,
+    };
+    return { token: sign({ ...claims }), claims: Object.freeze({ ...claims, roles: Object.freeze(roles) }) };
+  };
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
