@@ -1,7 +1,11 @@
 import { loadConfig, type TesseraConfig } from './config.js';
 import { Accounts } from './core/accounts.js';
+import { Audit } from './core/audit.js';
+import { KEY_RELOAD_INTERVAL_MS, Keyring } from './core/keyring.js';
 import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
+import { TokenLogins } from './core/token-logins.js';
+import { resolveKeyEncryptionKey } from './key-encryption-key.js';
 import { MemoryStore } from './store/memory/memory-store.js';
 import type { Store } from './store/ports.js';
 import { openSqliteStore } from './store/sql/sqlite.js';
@@ -13,8 +17,15 @@ export interface Tessera {
   readonly store: Store;
   readonly accounts: Accounts;
   readonly sessions: Sessions;
-  /** Starts the periodic sweep of expired sessions (the server does; tests call sweep directly). */
-  startSweeper(onError: (error: unknown) => void): void;
+  readonly audit: Audit;
+  /** jwt mode only: the signing keys, loaded. */
+  readonly keyring: Keyring | undefined;
+  /** jwt mode only: refresh-token families and access tokens. */
+  readonly tokens: TokenLogins | undefined;
+  /** Things an operator should know at start (e.g. a generated key-encryption key). */
+  readonly warnings: readonly string[];
+  /** Starts the periodic jobs: the sweep of expired sessions and old audit events, key reloads. */
+  startBackgroundJobs(onError: (error: unknown) => void): void;
   close(): Promise<void>;
 }
 
@@ -32,19 +43,46 @@ export async function createTessera(
   const runtime = options.runtime ?? systemRuntime;
   const store = options.store ?? (await openStore(config.database));
   const sessions = new Sessions(store, runtime, config.session);
-  let sweeper: NodeJS.Timeout | undefined;
+  const accounts = new Accounts(store, runtime);
+  const audit = new Audit(store, runtime);
+  const warnings: string[] = [];
+  let keyring: Keyring | undefined;
+  let tokens: TokenLogins | undefined;
+  if (config.mode === 'jwt') {
+    keyring = await openKeyring(config, store, runtime, warnings);
+    tokens = new TokenLogins({
+      store,
+      sessions,
+      accounts,
+      keyring,
+      audit,
+      runtime,
+      refreshReuseGraceMs: config.jwt.refreshReuseGraceMs,
+    });
+  }
+  const timers: NodeJS.Timeout[] = [];
   return {
     config,
     runtime,
     store,
-    accounts: new Accounts(store, runtime),
+    accounts,
     sessions,
-    startSweeper(onError) {
-      sweeper ??= setInterval(() => sessions.sweep().catch(onError), config.sweepIntervalMs);
-      sweeper.unref();
+    audit,
+    keyring,
+    tokens,
+    warnings,
+    startBackgroundJobs(onError) {
+      if (timers.length > 0) return;
+      const sweep = async () => {
+        await sessions.sweep();
+        await audit.sweep(config.auditRetentionMs);
+      };
+      timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));
+      if (keyring) timers.push(setInterval(() => keyring.reload().catch(onError), KEY_RELOAD_INTERVAL_MS));
+      for (const timer of timers) timer.unref();
     },
     async close() {
-      clearInterval(sweeper);
+      for (const timer of timers.splice(0)) clearInterval(timer);
       await store.close();
     },
   };
@@ -54,4 +92,25 @@ export function openStore(database: TesseraConfig['database']): Promise<Store> {
   return database.engine === 'memory'
     ? Promise.resolve(new MemoryStore())
     : openSqliteStore(database.filename);
+}
+
+/** The keyring over the store's signing keys, created on first use; also used by `tessera keys`. */
+export async function openKeyring(
+  config: TesseraConfig,
+  store: Store,
+  runtime: Runtime,
+  warnings: string[] = [],
+): Promise<Keyring> {
+  const { kek, warning } = resolveKeyEncryptionKey(config, runtime);
+  if (warning) warnings.push(warning);
+  const keyring = new Keyring(store, runtime, {
+    kek,
+    algorithm: config.jwt.algorithm,
+    allowedAlgorithms: config.jwt.allowedAlgorithms,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    accessTokenTtlMs: config.jwt.accessTokenTtlMs,
+  });
+  await keyring.load();
+  return keyring;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
+import { CLI_CLIENT } from '../core/audit.js';
 import { deviceLabel } from '../core/device.js';
 import { AuthError } from '../core/errors.js';
 import { createTessera, type Tessera } from '../tessera.js';
@@ -41,6 +42,7 @@ users
     withTessera(async (tessera) => {
       const password = await readPassword('Password: ');
       const user = await tessera.accounts.register({ email: options.email, password }, options.role ?? []);
+      await tessera.audit.record('user.registered', { actorId: null, userId: user.id, client: CLI_CLIENT });
       console.log(`created user ${user.id} ${user.email} roles=[${user.roles.join(',')}]`);
     }),
   );
@@ -87,12 +89,90 @@ sessions
       if (Boolean(id) === Boolean(options.user))
         throw new CliError('give either a session ID or --user EMAIL');
       if (options.user) {
-        const count = await tessera.sessions.revokeAllOfUser(await userIdOf(tessera, options.user));
+        const userId = await userIdOf(tessera, options.user);
+        const count = await tessera.sessions.revokeAllOfUser(userId);
+        await tessera.audit.record('logout.all', {
+          actorId: null,
+          userId,
+          client: CLI_CLIENT,
+          detail: { revoked: count },
+        });
         console.log(`revoked ${count} session(s) of ${options.user}`);
       } else if (await tessera.sessions.revoke(id as string)) {
+        await tessera.audit.record('session.revoked', { actorId: null, sessionId: id, client: CLI_CLIENT });
         console.log(`revoked session ${id}`);
       } else {
         throw new CliError(`no session with id ${id}`);
+      }
+    }),
+  );
+
+const keys = program
+  .command('keys')
+  .description(
+    'JWS signing keys (jwt mode): list, rotate, revoke; running servers pick changes up within 5 s',
+  );
+
+/** The loaded keyring; keys exist only in jwt mode. */
+function keyringOf(tessera: Tessera) {
+  if (!tessera.keyring) throw new CliError('signing keys are used in jwt mode only: set TESSERA_MODE=jwt');
+  return tessera.keyring;
+}
+
+keys
+  .command('list')
+  .description(
+    'list keys: next (published, not yet signing), active (signing), retired (verifying until its tokens expire)',
+  )
+  .action(() =>
+    withTessera(async (tessera) => {
+      for (const key of keyringOf(tessera).list()) {
+        const retired = key.retiredAt === null ? '' : `\tretired=${iso(key.retiredAt)}`;
+        console.log(`${key.kid}\t${key.alg}\t${key.status}\tcreated=${iso(key.createdAt)}${retired}`);
+      }
+    }),
+  );
+
+keys
+  .command('rotate')
+  .description(
+    'make the next key active and publish a new next key; the old active key verifies until its tokens expire',
+  )
+  .action(() =>
+    withTessera(async (tessera) => {
+      const { activeKid, nextKid } = await keyringOf(tessera).rotate();
+      await tessera.audit.record('key.rotated', { client: CLI_CLIENT, detail: { activeKid, nextKid } });
+      console.log(`rotated: active=${activeKid} next=${nextKid}`);
+    }),
+  );
+
+keys
+  .command('revoke')
+  .description('delete a compromised key now: every token it signed fails; users recover by refreshing')
+  .argument('<kid>', 'the key id')
+  .action((kid: string) =>
+    withTessera(async (tessera) => {
+      if (!(await keyringOf(tessera).revoke(kid))) throw new CliError(`no key with id ${kid}`);
+      await tessera.audit.record('key.revoked', { client: CLI_CLIENT, detail: { kid } });
+      console.log(`revoked key ${kid}`);
+    }),
+  );
+
+program
+  .command('audit')
+  .description('show audit events, newest first')
+  .option('--user <email>', 'only events about this user')
+  .option('--type <type>', 'only this event type, e.g. login.failed')
+  .option('--limit <n>', 'how many', '50')
+  .action((options: { user?: string; type?: string; limit: string }) =>
+    withTessera(async (tessera) => {
+      const userId = options.user ? await userIdOf(tessera, options.user) : undefined;
+      const limit = Number.parseInt(options.limit, 10);
+      if (!(limit > 0)) throw new CliError('--limit must be a positive number');
+      for (const e of await tessera.audit.list({ userId, type: options.type, limit })) {
+        console.log(
+          `${iso(e.at)}\t${e.type}\tuser=${e.userId ?? '-'}\tsession=${e.sessionId ?? '-'}\tip=${e.ip || '-'}\t${e.detail}`,
+        );
       }
     }),
   );

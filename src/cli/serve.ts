@@ -7,7 +7,8 @@ export async function serve(): Promise<void> {
   const config = loadConfig();
   const tessera = await createTessera(config);
   const app = await buildApp(tessera);
-  tessera.startSweeper((error) => app.log.error({ err: error }, 'session sweep failed'));
+  for (const warning of tessera.warnings) app.log.warn(warning);
+  tessera.startBackgroundJobs((error) => app.log.error({ err: error }, 'background job failed'));
   const stop = async () => {
     await app.close();
     await tessera.close();

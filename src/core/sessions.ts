@@ -1,6 +1,6 @@
 import type { SessionRecord, SessionStore } from '../store/ports.js';
 import type { Runtime } from './runtime.js';
-import { issueToken, parseToken, secretMatches } from './tokens.js';
+import { issueToken, newRandomId, parseToken, secretMatches } from './tokens.js';
 
 export interface SessionPolicy {
   /** A session unused this long ends (OWASP: 15-30 min for high-value apps). */
@@ -29,12 +29,32 @@ export class Sessions {
     readonly policy: SessionPolicy,
   ) {}
 
+  /** A session-mode login: the returned token is the credential, shown to the client once. */
   async create(userId: string, client: ClientContext): Promise<{ token: string; session: SessionRecord }> {
-    const now = this.runtime.now();
     const { id, token, secretHash } = issueToken(this.runtime);
+    return { token, session: await this.#insert(id, userId, 'session', secretHash, client) };
+  }
+
+  /**
+   * A jwt-mode login: the record is the refresh-token family (its id is the tokens' `sid`).
+   * It has no secret of its own, so no session token can ever open it.
+   */
+  createFamily(userId: string, client: ClientContext): Promise<SessionRecord> {
+    return this.#insert(newRandomId(this.runtime), userId, 'jwt', '', client);
+  }
+
+  async #insert(
+    id: string,
+    userId: string,
+    mode: SessionRecord['mode'],
+    secretHash: string,
+    client: ClientContext,
+  ): Promise<SessionRecord> {
+    const now = this.runtime.now();
     const session: SessionRecord = {
       id,
       userId,
+      mode,
       secretHash,
       createdAt: now,
       lastSeenAt: now,
@@ -43,7 +63,7 @@ export class Sessions {
       userAgent: client.userAgent,
     };
     await this.store.createSession(session);
-    return { token, session };
+    return session;
   }
 
   /** The live session a presented token belongs to, or undefined. Never throws on bad input. */
@@ -51,7 +71,17 @@ export class Sessions {
     const parsed = parseToken(presented);
     if (!parsed) return undefined;
     const session = await this.store.findSession(parsed.id);
-    if (!session || !secretMatches(parsed.secret, session.secretHash)) return undefined;
+    if (session?.mode !== 'session' || !secretMatches(parsed.secret, session.secretHash)) {
+      return undefined;
+    }
+    return this.renew(session);
+  }
+
+  /**
+   * Enforces idle and absolute expiry (an expired session is deleted) and records activity
+   * (sliding renewal); the live session, or undefined.
+   */
+  async renew(session: SessionRecord): Promise<SessionRecord | undefined> {
     const now = this.runtime.now();
     if (now >= this.idleExpiresAt(session) || now >= session.expiresAt) {
       await this.store.deleteSession(session.id);
@@ -64,6 +94,12 @@ export class Sessions {
     return session;
   }
 
+  /** The live session with this id, whatever its mode, or undefined. */
+  async find(id: string): Promise<SessionRecord | undefined> {
+    const session = await this.store.findSession(id);
+    return session && this.renew(session);
+  }
+
   idleExpiresAt(session: SessionRecord): number {
     return session.lastSeenAt + this.policy.idleTimeoutMs;
   }
@@ -73,7 +109,7 @@ export class Sessions {
     return Math.min(this.idleExpiresAt(session), session.expiresAt);
   }
 
-  /** New secret for the same session (after a privilege change); the old token stops working. */
+  /** New secret for the same session-mode session (after a password change); the old token stops working. */
   async rotate(session: SessionRecord): Promise<string> {
     const { token, secretHash } = issueToken(this.runtime, session.id);
     await this.store.setSessionSecret(session.id, secretHash);

@@ -5,6 +5,7 @@ import { registerErrorHandling } from './errors.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { tokenRoutes } from './routes/tokens.js';
 
 /**
  * Auth requests are small (the longest field is a 1024-character password); a small cap
@@ -55,13 +56,16 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   app.removeContentTypeParser('text/plain');
 
   app.addHook('onSend', async (_request, reply) => {
-    // Responses carry personal data and credentials: no cache, shared or private, keeps them.
-    reply.header('cache-control', 'no-store');
+    // Responses carry personal data and credentials: no cache, shared or private, keeps them
+    // (unless a route chose otherwise, like the public JWKS).
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     reply.header('x-content-type-options', 'nosniff');
   });
 
   await app.register(healthRoutes(tessera));
   await app.register(authRoutes(tessera));
   await app.register(sessionRoutes(tessera));
+  if (tessera.tokens && tessera.keyring)
+    await app.register(tokenRoutes(tessera, tessera.tokens, tessera.keyring));
   return app;
 }

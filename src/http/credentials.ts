@@ -1,25 +1,50 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_USER_AGENT_LENGTH } from '../core/device.js';
-import { unauthenticated } from '../core/errors.js';
+import { AuthError, unauthenticated } from '../core/errors.js';
 import type { ClientContext } from '../core/sessions.js';
+import type { TokenPair } from '../core/token-logins.js';
 import type { SessionRecord, UserRecord } from '../store/ports.js';
 import type { Tessera } from '../tessera.js';
 
 /**
- * `__Host-` makes the browser refuse the cookie unless it is Secure, has Path=/ and no Domain,
- * so neither a sibling subdomain nor a plain-HTTP page can plant or overwrite it.
+ * Cookie names carry their security in the prefix. `__Host-`: the browser refuses the cookie
+ * unless it is Secure, has Path=/ and no Domain, so no sibling subdomain or plain-HTTP page
+ * can plant or overwrite it. `__Secure-` (for the refresh token, which needs a narrower Path
+ * than `/` and so cannot be `__Host-`): Secure is still enforced.
  */
 export const SESSION_COOKIE = '__Host-tessera_session';
+export const ACCESS_TOKEN_COOKIE = '__Host-tessera_at';
+export const REFRESH_TOKEN_COOKIE = '__Secure-tessera_rt';
+/** The refresh token is sent to this path only, so no other request ever carries it. */
+export const REFRESH_PATH = '/auth/refresh';
 
-// No Max-Age: the cookie ends with the browser session, and the server enforces the real
-// idle and absolute limits either way.
+// No Max-Age on the session cookie: it ends with the browser session, and the server enforces
+// the real idle and absolute limits either way.
 const SESSION_COOKIE_OPTIONS = { path: '/', secure: true, httpOnly: true, sameSite: 'lax' } as const;
+const ACCESS_COOKIE_OPTIONS = SESSION_COOKIE_OPTIONS;
+// Strict: a refresh is never started by another site, not even by a top-level link.
+const REFRESH_COOKIE_OPTIONS = {
+  path: REFRESH_PATH,
+  secure: true,
+  httpOnly: true,
+  sameSite: 'strict',
+} as const;
 
+export type Transport = 'cookie' | 'bearer';
+
+/** Who is calling, whatever the mode. */
 export interface Authenticated {
-  user: UserRecord;
-  session: SessionRecord;
+  userId: string;
+  roles: readonly string[];
+  /** The login: session id, or the `sid` of a jwt-mode token family. */
+  sessionId: string;
   /** How the credential arrived; responses answer the same way. */
-  transport: 'cookie' | 'bearer';
+  transport: Transport;
+  /** When the presented credential stops working if nothing else happens. */
+  expiresAt: number;
+  /** session mode: the records it was checked against (jwt mode checks no store). */
+  session?: SessionRecord;
+  user?: UserRecord;
 }
 
 declare module 'fastify' {
@@ -29,48 +54,85 @@ declare module 'fastify' {
 }
 
 /**
- * The presented session token: `Authorization: Bearer` (non-browser clients) or the cookie.
+ * The presented credential: `Authorization: Bearer` (non-browser clients) or the mode's cookie.
  * Never a URL query parameter: URLs end up in logs, history and Referer headers.
  */
-export function presentedToken(
+function presentedCredential(
   request: FastifyRequest,
-): { token: string; transport: 'cookie' | 'bearer' } | undefined {
+  cookieName: string,
+): { token: string; transport: Transport } | undefined {
   const header = request.headers.authorization;
   if (header !== undefined) {
     const match = /^Bearer ([^\s]+)$/i.exec(header);
     return match ? { token: match[1] as string, transport: 'bearer' } : undefined;
   }
-  const cookie = request.cookies[SESSION_COOKIE];
+  const cookie = request.cookies[cookieName];
   return cookie ? { token: cookie, transport: 'cookie' } : undefined;
 }
 
-/** Resolves the request's session and user, or undefined. */
-export async function resolveSession(
-  tessera: Tessera,
-  request: FastifyRequest,
-): Promise<Authenticated | undefined> {
-  const presented = presentedToken(request);
-  if (!presented) return undefined;
-  const session = await tessera.sessions.validate(presented.token);
-  if (!session) return undefined;
+/**
+ * Resolves the caller. Throws a 401 AuthError when a credential is missing or refused: in jwt
+ * mode with the verifier's own code (`token_expired` tells a client to refresh, any other code
+ * to log in again); in session mode always `unauthenticated`.
+ */
+export async function authenticate(tessera: Tessera, request: FastifyRequest): Promise<Authenticated> {
+  if (tessera.keyring) {
+    const presented = presentedCredential(request, ACCESS_TOKEN_COOKIE);
+    if (!presented) throw unauthenticated();
+    const claims = tessera.keyring.verify(presented.token);
+    return {
+      userId: claims.sub,
+      roles: claims.roles,
+      sessionId: claims.sid,
+      transport: presented.transport,
+      expiresAt: claims.exp * 1000,
+    };
+  }
+  const presented = presentedCredential(request, SESSION_COOKIE);
+  const session = presented && (await tessera.sessions.validate(presented.token));
+  if (!presented || !session) throw unauthenticated();
   const user = await tessera.accounts.findById(session.userId);
   if (!user || user.lockedAt !== null) {
     await tessera.sessions.revoke(session.id);
-    return undefined;
+    throw unauthenticated();
   }
-  return { user, session, transport: presented.transport };
+  return {
+    userId: user.id,
+    roles: user.roles,
+    sessionId: session.id,
+    transport: presented.transport,
+    expiresAt: tessera.sessions.expiresAt(session),
+    session,
+    user,
+  };
 }
 
-/** preHandler for routes that need a logged-in user: sets `request.auth` or answers 401. */
-export function requireSession(tessera: Tessera) {
+/** The caller if the request carries a live credential, else undefined (for login and logout). */
+export async function optionalAuth(
+  tessera: Tessera,
+  request: FastifyRequest,
+): Promise<Authenticated | undefined> {
+  try {
+    return await authenticate(tessera, request);
+  } catch (error) {
+    if (error instanceof AuthError) return undefined;
+    throw error;
+  }
+}
+
+/** preHandler for routes that need a caller: sets `request.auth` or answers 401. */
+export function requireAuth(tessera: Tessera) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const auth = await resolveSession(tessera, request);
-    if (!auth) {
-      // Only a refused cookie is cleared; a bad bearer header says nothing about the cookie.
-      if (request.headers.authorization === undefined) clearSessionCookie(request, reply);
-      throw unauthenticated();
+    try {
+      request.auth = await authenticate(tessera, request);
+    } catch (error) {
+      // A refused session cookie is dead for good, so it is cleared. An access-token cookie is
+      // kept: the client refreshes and gets a new one. A bad bearer header says nothing about cookies.
+      if (error instanceof AuthError && !tessera.keyring && request.headers.authorization === undefined) {
+        clearCredentialCookies(request, reply);
+      }
+      throw error;
     }
-    request.auth = auth;
   };
 }
 
@@ -78,10 +140,42 @@ export function setSessionCookie(reply: FastifyReply, token: string): void {
   reply.setCookie(SESSION_COOKIE, token, SESSION_COOKIE_OPTIONS);
 }
 
-/** Tells the browser to drop a session cookie it sent; silent when it sent none. */
-export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
-  if (request.cookies[SESSION_COOKIE] !== undefined)
-    reply.clearCookie(SESSION_COOKIE, SESSION_COOKIE_OPTIONS);
+/** Browsers get both tokens in HttpOnly cookies, never in a body script could read. */
+export function setTokenCookies(tessera: Tessera, reply: FastifyReply, pair: TokenPair): void {
+  const accessMaxAge = Math.max(0, Math.floor((pair.accessTokenExpiresAt - tessera.runtime.now()) / 1000));
+  reply.setCookie(ACCESS_TOKEN_COOKIE, pair.accessToken, { ...ACCESS_COOKIE_OPTIONS, maxAge: accessMaxAge });
+  reply.setCookie(REFRESH_TOKEN_COOKIE, pair.refreshToken, {
+    ...REFRESH_COOKIE_OPTIONS,
+    maxAge: Math.floor(tessera.config.session.absoluteTimeoutMs / 1000),
+  });
+}
+
+/** The refresh token a client presents: its cookie, or `refreshToken` in a bearer client's body. */
+export function presentedRefreshToken(
+  request: FastifyRequest,
+  bodyToken: string | undefined,
+): string | undefined {
+  return bodyToken ?? request.cookies[REFRESH_TOKEN_COOKIE];
+}
+
+/** Tells the browser to drop every credential cookie it sent; silent for those it did not send. */
+export function clearCredentialCookies(request: FastifyRequest, reply: FastifyReply): void {
+  const cookies: Array<[string, object]> = [
+    [SESSION_COOKIE, SESSION_COOKIE_OPTIONS],
+    [ACCESS_TOKEN_COOKIE, ACCESS_COOKIE_OPTIONS],
+    [REFRESH_TOKEN_COOKIE, REFRESH_COOKIE_OPTIONS],
+  ];
+  for (const [name, options] of cookies) {
+    if (request.cookies[name] !== undefined) reply.clearCookie(name, options);
+  }
+}
+
+/**
+ * Clears the refresh cookie even though the browser never sends it outside /auth/refresh: on
+ * logout the server cannot see it, but must still make the browser forget it.
+ */
+export function clearRefreshCookie(reply: FastifyReply): void {
+  reply.clearCookie(REFRESH_TOKEN_COOKIE, REFRESH_COOKIE_OPTIONS);
 }
 
 export function clientContext(request: FastifyRequest): ClientContext {

@@ -1,6 +1,8 @@
 import { deviceLabel } from '../core/device.js';
+import type { TokenPair } from '../core/token-logins.js';
 import type { SessionRecord, UserRecord } from '../store/ports.js';
 import type { Tessera } from '../tessera.js';
+import type { Authenticated } from './credentials.js';
 
 /** What clients see of records: ISO times, no hashes, no internal fields. */
 
@@ -10,11 +12,32 @@ export const userView = (user: UserRecord) => ({ id: user.id, email: user.email,
 
 export const sessionView = (tessera: Tessera, session: SessionRecord) => ({
   id: session.id,
-  mode: tessera.config.mode,
+  mode: session.mode,
   createdAt: iso(session.createdAt),
-  /** When the session ends if unused: the earlier of idle and absolute expiry. */
+  /** When the login ends if unused: the earlier of idle and absolute expiry. */
   expiresAt: iso(tessera.sessions.expiresAt(session)),
   absoluteExpiresAt: iso(session.expiresAt),
+});
+
+/**
+ * GET /auth/session. In session mode the store was read anyway, so the whole user is shown.
+ * In jwt mode nothing but the access token was checked (that is the point of the mode), and
+ * the token carries no personal data, so the answer is what the token says: id, roles, sid, exp.
+ */
+export const callerView = (tessera: Tessera, auth: Authenticated) =>
+  auth.session && auth.user
+    ? { user: userView(auth.user), session: sessionView(tessera, auth.session) }
+    : {
+        user: { id: auth.userId, roles: auth.roles },
+        session: { id: auth.sessionId, mode: 'jwt' as const, expiresAt: iso(auth.expiresAt) },
+      };
+
+/** The body a bearer client gets its tokens in (RFC 6749 5.1 names). */
+export const tokenPairView = (tessera: Tessera, pair: TokenPair) => ({
+  tokenType: 'Bearer' as const,
+  accessToken: pair.accessToken,
+  expiresIn: Math.max(0, Math.floor((pair.accessTokenExpiresAt - tessera.runtime.now()) / 1000)),
+  refreshToken: pair.refreshToken,
 });
 
 export const deviceView = (tessera: Tessera, session: SessionRecord, currentId: string) => ({

@@ -17,10 +17,17 @@ export interface UserRecord {
   updatedAt: number;
 }
 
+/**
+ * One login. In `session` mode its credential is the session token (`secretHash`); in `jwt`
+ * and `hybrid` modes it is the refresh-token family, and `id` is the access tokens' `sid`.
+ * Either way the same record drives idle and absolute expiry, the device list and revocation.
+ */
 export interface SessionRecord {
   id: string;
   userId: string;
-  /** SHA-256 (hex) of the token's secret part. */
+  /** The mode the login was made in; a credential of one mode never opens another's. */
+  mode: 'session' | 'jwt';
+  /** SHA-256 (hex) of the session token's secret part; empty for refresh-token families. */
   secretHash: string;
   createdAt: number;
   /** Updated by sliding renewal, at most once a minute. */
@@ -62,7 +69,79 @@ export interface SessionStore {
   deleteExpiredSessions(now: number, idleBefore: number): Promise<number>;
 }
 
-export interface Store extends UserStore, SessionStore {
+/** One refresh token of a family (a jwt-mode SessionRecord). */
+export interface RefreshTokenRecord {
+  id: string;
+  sessionId: string;
+  /** SHA-256 (hex) of the secret part. */
+  secretHash: string;
+  createdAt: number;
+  /** When it was exchanged (or superseded); null while it is the live token. */
+  retiredAt: number | null;
+}
+
+export interface RefreshTokenStore {
+  createRefreshToken(token: RefreshTokenRecord): Promise<void>;
+  findRefreshToken(id: string): Promise<RefreshTokenRecord | undefined>;
+  /**
+   * Atomically retires a live token: true when this call retired it, false when it was
+   * already retired (or missing). Two racing refreshes can never both see `true`.
+   */
+  retireRefreshToken(id: string, retiredAt: number): Promise<boolean>;
+  /** Retires every live token of the family except `keepId`. */
+  retireOtherRefreshTokens(sessionId: string, keepId: string, retiredAt: number): Promise<void>;
+}
+
+/** A JWS signing key as stored: public parts in the clear, the private part sealed under the KEK. */
+export interface StoredSigningKey {
+  kid: string;
+  alg: 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
+  status: 'next' | 'active' | 'retired';
+  createdAt: number;
+  /** When it stopped signing; it verifies until every token it signed has expired. */
+  retiredAt: number | null;
+  /** JSON of the public JWK; null for HS256. */
+  publicJwk: string | null;
+  privateKeyEncrypted: string;
+}
+
+export interface SigningKeyStore {
+  listSigningKeys(): Promise<StoredSigningKey[]>;
+  createSigningKey(key: StoredSigningKey): Promise<void>;
+  updateSigningKeyStatus(
+    kid: string,
+    status: StoredSigningKey['status'],
+    retiredAt: number | null,
+  ): Promise<void>;
+  /** Removes a key (compromised, or past its last token); true when one was removed. */
+  deleteSigningKey(kid: string): Promise<boolean>;
+}
+
+/** An auth event; never holds a secret. */
+export interface AuditEvent {
+  id: string;
+  at: number;
+  type: string;
+  /** Who did it: the user themselves, an operator, or `system`. */
+  actorId: string | null;
+  /** Whom it concerns. */
+  userId: string | null;
+  sessionId: string | null;
+  ip: string;
+  userAgent: string;
+  /** Small JSON object with event-specific facts (e.g. a key id), never a secret. */
+  detail: string;
+}
+
+export interface AuditStore {
+  appendAuditEvent(event: AuditEvent): Promise<void>;
+  /** Newest first. */
+  listAuditEvents(filter: { userId?: string; type?: string; limit: number }): Promise<AuditEvent[]>;
+  /** Deletes events older than `before`; returns how many. */
+  deleteAuditEventsBefore(before: number): Promise<number>;
+}
+
+export interface Store extends UserStore, SessionStore, RefreshTokenStore, SigningKeyStore, AuditStore {
   readonly engine: string;
   /** Resolves when the store answers; used by /healthz. */
   ping(): Promise<void>;

@@ -1,5 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EmailTakenError, type SessionRecord, type Store, type UserRecord } from '../../src/store/ports.js';
+import {
+  type AuditEvent,
+  EmailTakenError,
+  type RefreshTokenRecord,
+  type SessionRecord,
+  type Store,
+  type StoredSigningKey,
+  type UserRecord,
+} from '../../src/store/ports.js';
 
 /**
  * The behaviour every store engine must have. Each engine's test file calls this with a
@@ -27,6 +35,7 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
     const session = (userId: string, overrides: Partial<SessionRecord> = {}): SessionRecord => ({
       id: `s${++seq}`,
       userId,
+      mode: 'session',
       secretHash: 'ab'.repeat(32),
       createdAt: 10_000 + seq,
       lastSeenAt: 10_000 + seq,
@@ -35,6 +44,67 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
       userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
       ...overrides,
     });
+    const refreshToken = (
+      sessionId: string,
+      overrides: Partial<RefreshTokenRecord> = {},
+    ): RefreshTokenRecord => ({
+      id: `r${++seq}`,
+      sessionId,
+      secretHash: 'ef'.repeat(32),
+      createdAt: 10_000 + seq,
+      retiredAt: null,
+      ...overrides,
+    });
+    const signingKey = (overrides: Partial<StoredSigningKey> = {}): StoredSigningKey => ({
+      kid: `k${++seq}`,
+      alg: 'EdDSA',
+      status: 'active',
+      createdAt: 1_000 + seq,
+      retiredAt: null,
+      publicJwk: JSON.stringify({
+        kty: 'OKP',
+        crv: 'Ed25519',
+        x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo',
+      }),
+      privateKeyEncrypted: 'v1.bm9uY2U.c2VhbGVk',
+      ...overrides,
+    });
+    const auditEvent = (overrides: Partial<AuditEvent> = {}): AuditEvent => ({
+      id: `e${++seq}`,
+      at: 1_000 + seq,
+      type: 'login.success',
+      actorId: 'u1',
+      userId: 'u1',
+      sessionId: 's1',
+      ip: '203.0.113.7',
+      userAgent: 'curl/8.5.0',
+      detail: '{}',
+      ...overrides,
+    });
+    /** Stores a fresh user. */
+    const storedUser = async (): Promise<UserRecord> => {
+      const u = user();
+      await store.createUser(u);
+      return u;
+    };
+    /** Stores a jwt-mode session (a refresh-token family) of the user. */
+    const storedFamily = async (
+      userId: string,
+      overrides: Partial<SessionRecord> = {},
+    ): Promise<SessionRecord> => {
+      const s = session(userId, { mode: 'jwt', secretHash: '', ...overrides });
+      await store.createSession(s);
+      return s;
+    };
+    /** Stores a refresh token of the family. */
+    const storedRefreshToken = async (
+      sessionId: string,
+      overrides: Partial<RefreshTokenRecord> = {},
+    ): Promise<RefreshTokenRecord> => {
+      const t = refreshToken(sessionId, overrides);
+      await store.createRefreshToken(t);
+      return t;
+    };
 
     it('answers ping and names its engine', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
@@ -134,6 +204,228 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
       for (const s of [live, absoluteExpired, idle]) await store.createSession(s);
       expect(await store.deleteExpiredSessions(1_000, 500)).toBe(2);
       expect((await store.listSessions()).map((s) => s.id)).toEqual([live.id]);
+    });
+
+    it("round-trips a session's mode", async () => {
+      const alice = user();
+      await store.createUser(alice);
+      const plain = session(alice.id, { mode: 'session' });
+      const jwt = session(alice.id, { mode: 'jwt', secretHash: '' });
+      for (const s of [plain, jwt]) await store.createSession(s);
+      expect(await store.findSession(plain.id)).toEqual(plain);
+      expect(await store.findSession(jwt.id)).toEqual(jwt);
+      expect((await store.listUserSessions(alice.id)).map((s) => s.mode)).toEqual(['jwt', 'session']);
+      expect((await store.listSessions()).map((s) => s.mode)).toEqual(['jwt', 'session']);
+    });
+
+    describe('refresh tokens', () => {
+      it('creates and finds a refresh token with every field intact, and returns copies', async () => {
+        const fam = await storedFamily((await storedUser()).id);
+        const live = await storedRefreshToken(fam.id);
+        const retired = await storedRefreshToken(fam.id, { retiredAt: 12_345 });
+        expect(await store.findRefreshToken(live.id)).toEqual(live);
+        expect(await store.findRefreshToken(retired.id)).toEqual(retired);
+        expect(await store.findRefreshToken('missing')).toBeUndefined();
+        const found = (await store.findRefreshToken(live.id)) as RefreshTokenRecord;
+        found.retiredAt = 1;
+        expect((await store.findRefreshToken(live.id))?.retiredAt).toBeNull();
+      });
+
+      it('refuses a refresh token whose session does not exist, or whose id is taken', async () => {
+        const fam = await storedFamily((await storedUser()).id);
+        await expect(store.createRefreshToken(refreshToken('no-such-session'))).rejects.toThrow();
+        const token = await storedRefreshToken(fam.id);
+        await expect(store.createRefreshToken({ ...token, secretHash: '00'.repeat(32) })).rejects.toThrow();
+        expect(await store.findRefreshToken(token.id)).toEqual(token);
+      });
+
+      it('retires a live token exactly once', async () => {
+        const fam = await storedFamily((await storedUser()).id);
+        const token = await storedRefreshToken(fam.id);
+        expect(await store.retireRefreshToken(token.id, 20_000)).toBe(true);
+        expect(await store.findRefreshToken(token.id)).toEqual({ ...token, retiredAt: 20_000 });
+        expect(await store.retireRefreshToken(token.id, 30_000)).toBe(false);
+        expect((await store.findRefreshToken(token.id))?.retiredAt).toBe(20_000);
+        expect(await store.retireRefreshToken('missing', 20_000)).toBe(false);
+      });
+
+      it('lets only one of many racing retirements win', async () => {
+        const fam = await storedFamily((await storedUser()).id);
+        const token = await storedRefreshToken(fam.id);
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.retireRefreshToken(token.id, 20_000 + i)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await store.findRefreshToken(token.id))?.retiredAt).toBe(20_000 + results.indexOf(true));
+      });
+
+      it("retires the rest of a family, keeping the named token and other families' tokens", async () => {
+        const alice = await storedUser();
+        const [mine, other] = [await storedFamily(alice.id), await storedFamily(alice.id)];
+        const keep = await storedRefreshToken(mine.id);
+        const live = await storedRefreshToken(mine.id);
+        const alreadyRetired = await storedRefreshToken(mine.id, { retiredAt: 15_000 });
+        const neighbour = await storedRefreshToken(other.id);
+        await store.retireOtherRefreshTokens(mine.id, keep.id, 20_000);
+        expect(await store.findRefreshToken(keep.id)).toEqual(keep);
+        expect(await store.findRefreshToken(live.id)).toEqual({ ...live, retiredAt: 20_000 });
+        expect(await store.findRefreshToken(alreadyRetired.id)).toEqual(alreadyRetired);
+        expect(await store.findRefreshToken(neighbour.id)).toEqual(neighbour);
+      });
+
+      it("deleteSession deletes the family's refresh tokens, and only them", async () => {
+        const alice = await storedUser();
+        const [doomed, other] = [await storedFamily(alice.id), await storedFamily(alice.id)];
+        const gone = await storedRefreshToken(doomed.id);
+        const goneRetired = await storedRefreshToken(doomed.id, { retiredAt: 15_000 });
+        const kept = await storedRefreshToken(other.id);
+        expect(await store.deleteSession(doomed.id)).toBe(true);
+        expect(await store.findRefreshToken(gone.id)).toBeUndefined();
+        expect(await store.findRefreshToken(goneRetired.id)).toBeUndefined();
+        expect(await store.findRefreshToken(kept.id)).toEqual(kept);
+        expect(await store.retireRefreshToken(gone.id, 20_000)).toBe(false);
+      });
+
+      it("deleteUserSessions deletes the families' refresh tokens, except the kept session's", async () => {
+        const [alice, bob] = [await storedUser(), await storedUser()];
+        const [a1, a2, a3] = [
+          await storedFamily(alice.id),
+          await storedFamily(alice.id),
+          await storedFamily(alice.id),
+        ];
+        const [t1, t2, t3] = [
+          await storedRefreshToken(a1.id),
+          await storedRefreshToken(a2.id),
+          await storedRefreshToken(a3.id),
+        ];
+        const bobs = await storedRefreshToken((await storedFamily(bob.id)).id);
+        expect(await store.deleteUserSessions(alice.id, a3.id)).toBe(2);
+        expect(await store.findRefreshToken(t1.id)).toBeUndefined();
+        expect(await store.findRefreshToken(t2.id)).toBeUndefined();
+        expect(await store.findRefreshToken(t3.id)).toEqual(t3);
+        expect(await store.deleteUserSessions(alice.id)).toBe(1);
+        expect(await store.findRefreshToken(t3.id)).toBeUndefined();
+        expect(await store.findRefreshToken(bobs.id)).toEqual(bobs);
+      });
+
+      it("deleteExpiredSessions deletes the swept families' refresh tokens", async () => {
+        const alice = await storedUser();
+        const live = await storedFamily(alice.id, { lastSeenAt: 900, expiresAt: 2_000 });
+        const absoluteExpired = await storedFamily(alice.id, { lastSeenAt: 900, expiresAt: 1_000 });
+        const idle = await storedFamily(alice.id, { lastSeenAt: 500, expiresAt: 2_000 });
+        const [tLive, tExpired, tIdle] = [
+          await storedRefreshToken(live.id),
+          await storedRefreshToken(absoluteExpired.id),
+          await storedRefreshToken(idle.id),
+        ];
+        expect(await store.deleteExpiredSessions(1_000, 500)).toBe(2);
+        expect(await store.findRefreshToken(tLive.id)).toEqual(tLive);
+        expect(await store.findRefreshToken(tExpired.id)).toBeUndefined();
+        expect(await store.findRefreshToken(tIdle.id)).toBeUndefined();
+      });
+    });
+
+    describe('signing keys', () => {
+      it('creates and lists keys oldest first, with every field intact', async () => {
+        const newer = signingKey({ createdAt: 3, status: 'next' });
+        const hmac = signingKey({
+          createdAt: 1,
+          alg: 'HS256',
+          status: 'retired',
+          retiredAt: 2,
+          publicJwk: null,
+        });
+        const active = signingKey({ createdAt: 2, alg: 'ES256' });
+        for (const k of [newer, hmac, active]) await store.createSigningKey(k);
+        expect(await store.listSigningKeys()).toEqual([hmac, active, newer]);
+      });
+
+      it('refuses a second key with the same kid', async () => {
+        const key = signingKey();
+        await store.createSigningKey(key);
+        await expect(store.createSigningKey({ ...key, alg: 'RS256' })).rejects.toThrow();
+        expect(await store.listSigningKeys()).toEqual([key]);
+      });
+
+      it('returns copies: mutating a listed key does not change the store', async () => {
+        const key = signingKey();
+        await store.createSigningKey(key);
+        const [listed] = await store.listSigningKeys();
+        (listed as StoredSigningKey).status = 'retired';
+        expect(await store.listSigningKeys()).toEqual([key]);
+      });
+
+      it("updates a key's status and retirement time, touching no other key", async () => {
+        const [next, active] = [signingKey({ status: 'next' }), signingKey({ status: 'active' })];
+        for (const k of [next, active]) await store.createSigningKey(k);
+        await store.updateSigningKeyStatus(active.kid, 'retired', 50_000);
+        await store.updateSigningKeyStatus(next.kid, 'active', null);
+        await store.updateSigningKeyStatus('missing', 'retired', 1);
+        expect(await store.listSigningKeys()).toEqual([
+          { ...next, status: 'active', retiredAt: null },
+          { ...active, status: 'retired', retiredAt: 50_000 },
+        ]);
+      });
+
+      it('deletes a key once', async () => {
+        const [gone, kept] = [signingKey(), signingKey()];
+        for (const k of [gone, kept]) await store.createSigningKey(k);
+        expect(await store.deleteSigningKey(gone.kid)).toBe(true);
+        expect(await store.deleteSigningKey(gone.kid)).toBe(false);
+        expect(await store.listSigningKeys()).toEqual([kept]);
+      });
+    });
+
+    describe('audit events', () => {
+      it('appends events and lists them newest first, with every field intact', async () => {
+        const first = auditEvent({ at: 1 });
+        const third = auditEvent({
+          at: 3,
+          actorId: null,
+          userId: null,
+          sessionId: null,
+          type: 'key.rotated',
+        });
+        const second = auditEvent({ at: 2, detail: JSON.stringify({ kid: 'k1', reason: 'scheduled' }) });
+        for (const e of [first, third, second]) await store.appendAuditEvent(e);
+        expect(await store.listAuditEvents({ limit: 10 })).toEqual([third, second, first]);
+      });
+
+      it('filters by user, by type, or both, and applies the limit after ordering', async () => {
+        const e10 = auditEvent({ at: 10, userId: 'alice', type: 'login.success' });
+        const e20 = auditEvent({ at: 20, userId: 'bob', type: 'login.success' });
+        const e30 = auditEvent({ at: 30, userId: 'alice', type: 'login.failure' });
+        const e40 = auditEvent({ at: 40, userId: 'alice', type: 'login.success' });
+        const e50 = auditEvent({ at: 50, userId: null, type: 'login.success' });
+        // Appended out of order, so insertion order cannot pass for time order.
+        for (const e of [e30, e10, e50, e20, e40]) await store.appendAuditEvent(e);
+        const ats = (list: AuditEvent[]) => list.map((e) => e.at);
+        expect(ats(await store.listAuditEvents({ userId: 'alice', limit: 10 }))).toEqual([40, 30, 10]);
+        expect(ats(await store.listAuditEvents({ type: 'login.success', limit: 10 }))).toEqual([
+          50, 40, 20, 10,
+        ]);
+        expect(
+          ats(await store.listAuditEvents({ userId: 'alice', type: 'login.success', limit: 10 })),
+        ).toEqual([40, 10]);
+        expect(ats(await store.listAuditEvents({ limit: 2 }))).toEqual([50, 40]);
+        expect(ats(await store.listAuditEvents({ userId: 'alice', limit: 1 }))).toEqual([40]);
+        expect(await store.listAuditEvents({ userId: 'nobody', limit: 10 })).toEqual([]);
+      });
+
+      it('refuses a second event with the same id', async () => {
+        const event = auditEvent();
+        await store.appendAuditEvent(event);
+        await expect(store.appendAuditEvent({ ...event, type: 'other' })).rejects.toThrow();
+        expect(await store.listAuditEvents({ limit: 10 })).toEqual([event]);
+      });
+
+      it('deletes events strictly older than a cutoff and counts them', async () => {
+        const events = [1, 2, 3, 4].map((at) => auditEvent({ at }));
+        for (const e of events) await store.appendAuditEvent(e);
+        expect(await store.deleteAuditEventsBefore(3)).toBe(2);
+        expect((await store.listAuditEvents({ limit: 10 })).map((e) => e.at)).toEqual([4, 3]);
+        expect(await store.deleteAuditEventsBefore(3)).toBe(0);
+      });
     });
   });
 }

@@ -1,16 +1,22 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { AuthError } from '../../core/errors.js';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
+import type { TokenPair } from '../../core/token-logins.js';
+import type { SessionRecord, UserRecord } from '../../store/ports.js';
 import type { Tessera } from '../../tessera.js';
 import {
-  clearSessionCookie,
+  clearCredentialCookies,
+  clearRefreshCookie,
   clientContext,
-  requireSession,
-  resolveSession,
+  optionalAuth,
+  requireAuth,
   setSessionCookie,
+  setTokenCookies,
+  type Transport,
 } from '../credentials.js';
 import { parseInput, text } from '../validation.js';
-import { sessionView, userView } from '../views.js';
+import { callerView, sessionView, tokenPairView, userView } from '../views.js';
 
 // Raw inputs are capped before any work (NFKC, hashing) is done on them; the password policy
 // then gives the precise rule. Four bytes per character covers any UTF-8 the policy accepts.
@@ -21,73 +27,134 @@ const credentialsBody = z.strictObject({ email, password });
 const loginBody = z.strictObject({
   email,
   password,
-  /** cookie (browsers, default): token in an HttpOnly cookie. bearer: token in the body. */
+  /** cookie (browsers, default): tokens in HttpOnly cookies. bearer: tokens in the body. */
   transport: z.enum(['cookie', 'bearer']).default('cookie'),
 });
 const changePasswordBody = z.strictObject({ currentPassword: password, newPassword: password });
 
+/** register, login, session, logout, logout-all, password: the same routes in every mode. */
 export function authRoutes(tessera: Tessera) {
-  const authenticated = { preHandler: requireSession(tessera) };
+  const authenticated = { preHandler: requireAuth(tessera) };
 
-  /** Sends a fresh session token the way the client asked for it. */
-  const deliverToken = (reply: FastifyReply, transport: 'cookie' | 'bearer', token: string) => {
-    if (transport === 'cookie') {
-      setSessionCookie(reply, token);
-      return {};
+  /** Opens a new login for the user in the configured mode and hands over its credentials. */
+  const openLogin = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: UserRecord,
+    transport: Transport,
+  ) => {
+    const client = clientContext(request);
+    if (tessera.tokens) {
+      const { session, ...pair } = await tessera.tokens.start(user, client);
+      return { session, ...deliverPair(reply, transport, pair) };
     }
-    return { token };
+    const { session, token } = await tessera.sessions.create(user.id, client);
+    return { session, ...deliverSessionToken(reply, transport, token) };
+  };
+
+  const deliverSessionToken = (reply: FastifyReply, transport: Transport, token: string) => {
+    if (transport === 'bearer') return { token };
+    setSessionCookie(reply, token);
+    return {};
+  };
+
+  const deliverPair = (reply: FastifyReply, transport: Transport, pair: TokenPair) => {
+    if (transport === 'bearer') return tokenPairView(tessera, pair);
+    setTokenCookies(tessera, reply, pair);
+    return {};
+  };
+
+  /** After a password change this login continues under new credentials; copies of the old are worthless. */
+  const reissue = async (
+    reply: FastifyReply,
+    transport: Transport,
+    session: SessionRecord,
+    user: UserRecord,
+  ) => {
+    if (tessera.tokens) return deliverPair(reply, transport, await tessera.tokens.reissue(session, user));
+    return deliverSessionToken(reply, transport, await tessera.sessions.rotate(session));
   };
 
   return async (app: FastifyInstance) => {
     app.post('/auth/register', async (request, reply) => {
       const body = parseInput(credentialsBody, request.body);
       const user = await tessera.accounts.register(body);
+      await tessera.audit.record('user.registered', { userId: user.id, client: clientContext(request) });
       return reply.code(201).send({ user: { id: user.id, email: user.email } });
     });
 
     app.post('/auth/login', async (request, reply) => {
       const body = parseInput(loginBody, request.body);
-      const user = await tessera.accounts.authenticate(body);
-      // Session fixation: a session the client already holds is never carried over. If it was
-      // a live one, it ends now; a fresh session is always created.
-      const previous = await resolveSession(tessera, request);
-      if (previous) await tessera.sessions.revoke(previous.session.id);
-      const { token, session } = await tessera.sessions.create(user.id, clientContext(request));
-      return {
-        user: userView(user),
-        session: sessionView(tessera, session),
-        ...deliverToken(reply, body.transport, token),
-      };
+      const client = clientContext(request);
+      let user: UserRecord;
+      try {
+        user = await tessera.accounts.authenticate(body);
+      } catch (error) {
+        if (error instanceof AuthError) {
+          await tessera.audit.record('login.failed', { client, detail: { email: body.email.slice(0, 320) } });
+        }
+        throw error;
+      }
+      // Session fixation: a login the client already holds is never carried over. If it was a
+      // live one it ends now; a fresh one is always created.
+      const previous = await optionalAuth(tessera, request);
+      if (previous) await tessera.sessions.revoke(previous.sessionId);
+      const { session, ...credentials } = await openLogin(request, reply, user, body.transport);
+      await tessera.audit.record('login.succeeded', { userId: user.id, sessionId: session.id, client });
+      return { user: userView(user), session: sessionView(tessera, session), ...credentials };
     });
 
-    app.get('/auth/session', authenticated, async (request) => ({
-      user: userView(request.auth.user),
-      session: sessionView(tessera, request.auth.session),
-    }));
+    app.get('/auth/session', authenticated, async (request) => callerView(tessera, request.auth));
 
-    // Idempotent: logging out without a live session still clears the cookie and succeeds.
+    // Idempotent: logging out without a live login still clears the cookies and succeeds.
     app.post('/auth/logout', async (request, reply) => {
-      const auth = await resolveSession(tessera, request);
-      if (auth) await tessera.sessions.revoke(auth.session.id);
-      clearSessionCookie(request, reply);
+      const auth = await optionalAuth(tessera, request);
+      if (auth) {
+        await tessera.sessions.revoke(auth.sessionId);
+        await tessera.audit.record('logout', {
+          userId: auth.userId,
+          sessionId: auth.sessionId,
+          client: clientContext(request),
+        });
+      }
+      clearCredentialCookies(request, reply);
+      if (tessera.tokens) clearRefreshCookie(reply);
       return reply.code(204).send();
     });
 
     app.post('/auth/logout-all', authenticated, async (request, reply) => {
-      const revoked = await tessera.sessions.revokeAllOfUser(request.auth.user.id);
-      clearSessionCookie(request, reply);
+      const { userId, sessionId } = request.auth;
+      const revoked = await tessera.sessions.revokeAllOfUser(userId);
+      await tessera.audit.record('logout.all', {
+        userId,
+        sessionId,
+        client: clientContext(request),
+        detail: { revoked },
+      });
+      clearCredentialCookies(request, reply);
+      if (tessera.tokens) clearRefreshCookie(reply);
       return { revoked };
     });
 
     app.post('/auth/password', authenticated, async (request, reply) => {
       const body = parseInput(changePasswordBody, request.body);
-      const { user, session, transport } = request.auth;
-      await tessera.accounts.changePassword(user.id, body.currentPassword, body.newPassword);
-      // Whoever else holds a session (maybe the reason for the change) is out; this device
-      // stays in, under a new token, so a copy of the old one is worthless too.
-      const revokedOtherSessions = await tessera.sessions.revokeAllOfUser(user.id, session.id);
-      const token = await tessera.sessions.rotate(session);
-      return { revokedOtherSessions, ...deliverToken(reply, transport, token) };
+      const { userId, sessionId, transport } = request.auth;
+      await tessera.accounts.changePassword(userId, body.currentPassword, body.newPassword);
+      // Whoever else holds a login (maybe the reason for the change) is out; this device stays
+      // in, under new credentials.
+      const revokedOtherSessions = await tessera.sessions.revokeAllOfUser(userId, sessionId);
+      const [session, user] = await Promise.all([
+        tessera.sessions.find(sessionId),
+        tessera.accounts.findById(userId),
+      ]);
+      await tessera.audit.record('password.changed', {
+        userId,
+        sessionId,
+        client: clientContext(request),
+        detail: { revokedOtherSessions },
+      });
+      if (!session || !user) return { revokedOtherSessions };
+      return { revokedOtherSessions, ...(await reissue(reply, transport, session, user)) };
     });
   };
 }

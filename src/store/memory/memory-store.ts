@@ -1,14 +1,29 @@
-import { EmailTakenError, type SessionRecord, type Store, type UserRecord } from '../ports.js';
+import {
+  type AuditEvent,
+  EmailTakenError,
+  type RefreshTokenRecord,
+  type SessionRecord,
+  type Store,
+  type StoredSigningKey,
+  type UserRecord,
+} from '../ports.js';
 
 /**
  * In-process engine: for tests and for trying Tessera without a disk. Records are copied
- * in and out so callers cannot mutate stored state by accident, as with a real database.
+ * in and out so callers cannot mutate stored state by accident, as with a real database,
+ * and the SQL engines' constraints are mirrored: duplicate ids and refresh tokens of a
+ * missing session are refused, and deleting a session deletes its refresh tokens.
  */
 export class MemoryStore implements Store {
   readonly engine = 'memory';
   readonly #users = new Map<string, UserRecord>();
   readonly #userIdByEmail = new Map<string, string>();
   readonly #sessions = new Map<string, SessionRecord>();
+  readonly #refreshTokens = new Map<string, RefreshTokenRecord>();
+  /** session id → ids of its refresh tokens, for the family operations and the cascade. */
+  readonly #refreshTokenIdsBySession = new Map<string, Set<string>>();
+  readonly #signingKeys = new Map<string, StoredSigningKey>();
+  readonly #auditEvents = new Map<string, AuditEvent>();
 
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
@@ -58,7 +73,7 @@ export class MemoryStore implements Store {
   }
 
   async deleteSession(id: string): Promise<boolean> {
-    return this.#sessions.delete(id);
+    return this.#deleteWhere((s) => s.id === id) > 0;
   }
 
   async deleteUserSessions(userId: string, keepId?: string): Promise<number> {
@@ -77,11 +92,93 @@ export class MemoryStore implements Store {
     return this.#deleteWhere((s) => s.expiresAt <= now || s.lastSeenAt <= idleBefore);
   }
 
+  /** Deletes matching sessions and, like the SQL foreign key's cascade, their refresh tokens. */
   #deleteWhere(predicate: (session: SessionRecord) => boolean): number {
     let deleted = 0;
     for (const [id, session] of this.#sessions) {
       if (predicate(session)) {
         this.#sessions.delete(id);
+        for (const tokenId of this.#refreshTokenIdsBySession.get(id) ?? [])
+          this.#refreshTokens.delete(tokenId);
+        this.#refreshTokenIdsBySession.delete(id);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  async createRefreshToken(token: RefreshTokenRecord): Promise<void> {
+    if (!this.#sessions.has(token.sessionId)) throw new Error(`no session ${token.sessionId}`);
+    if (this.#refreshTokens.has(token.id)) throw new Error(`duplicate refresh token id ${token.id}`);
+    this.#refreshTokens.set(token.id, { ...token });
+    const family = this.#refreshTokenIdsBySession.get(token.sessionId);
+    if (family) family.add(token.id);
+    else this.#refreshTokenIdsBySession.set(token.sessionId, new Set([token.id]));
+  }
+
+  async findRefreshToken(id: string): Promise<RefreshTokenRecord | undefined> {
+    const token = this.#refreshTokens.get(id);
+    return token && { ...token };
+  }
+
+  async retireRefreshToken(id: string, retiredAt: number): Promise<boolean> {
+    // Check and set with no await between: no other call can run in the middle.
+    const token = this.#refreshTokens.get(id);
+    if (!token || token.retiredAt !== null) return false;
+    token.retiredAt = retiredAt;
+    return true;
+  }
+
+  async retireOtherRefreshTokens(sessionId: string, keepId: string, retiredAt: number): Promise<void> {
+    for (const tokenId of this.#refreshTokenIdsBySession.get(sessionId) ?? []) {
+      const token = this.#refreshTokens.get(tokenId);
+      if (token && token.id !== keepId && token.retiredAt === null) token.retiredAt = retiredAt;
+    }
+  }
+
+  async listSigningKeys(): Promise<StoredSigningKey[]> {
+    return [...this.#signingKeys.values()]
+      .sort((a, b) => a.createdAt - b.createdAt || compareIds(a.kid, b.kid))
+      .map((k) => ({ ...k }));
+  }
+
+  async createSigningKey(key: StoredSigningKey): Promise<void> {
+    if (this.#signingKeys.has(key.kid)) throw new Error(`duplicate signing key ${key.kid}`);
+    this.#signingKeys.set(key.kid, { ...key });
+  }
+
+  async updateSigningKeyStatus(
+    kid: string,
+    status: StoredSigningKey['status'],
+    retiredAt: number | null,
+  ): Promise<void> {
+    const key = this.#signingKeys.get(kid);
+    if (key) Object.assign(key, { status, retiredAt });
+  }
+
+  async deleteSigningKey(kid: string): Promise<boolean> {
+    return this.#signingKeys.delete(kid);
+  }
+
+  async appendAuditEvent(event: AuditEvent): Promise<void> {
+    if (this.#auditEvents.has(event.id)) throw new Error(`duplicate audit event id ${event.id}`);
+    this.#auditEvents.set(event.id, { ...event });
+  }
+
+  async listAuditEvents(filter: { userId?: string; type?: string; limit: number }): Promise<AuditEvent[]> {
+    return [...this.#auditEvents.values()]
+      .filter((e) => filter.userId === undefined || e.userId === filter.userId)
+      .filter((e) => filter.type === undefined || e.type === filter.type)
+      .sort((a, b) => b.at - a.at || compareIds(b.id, a.id))
+      .slice(0, Math.max(0, filter.limit))
+      .map((e) => ({ ...e }));
+  }
+
+  async deleteAuditEventsBefore(before: number): Promise<number> {
+    let deleted = 0;
+    for (const [id, event] of this.#auditEvents) {
+      if (event.at < before) {
+        this.#auditEvents.delete(id);
         deleted++;
       }
     }
@@ -90,3 +187,6 @@ export class MemoryStore implements Store {
 }
 
 const copyUser = (user: UserRecord): UserRecord => ({ ...user, roles: [...user.roles] });
+
+/** Code-unit order, as SQLite's default BINARY collation sorts text. */
+const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

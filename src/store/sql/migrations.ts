@@ -35,16 +35,79 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('sessions_last_seen_at').on('sessions').column('last_seen_at').execute();
     },
   },
+  '0002_jwt_mode': {
+    async up(db: Kysely<unknown>) {
+      // Rows that predate modes were all made in session mode.
+      await db.schema
+        .alterTable('sessions')
+        .addColumn('mode', 'text', (c) => c.notNull().defaultTo('session'))
+        .execute();
+      // Deleting a session (logout, revocation, the sweep) takes its refresh-token family with it.
+      await db.schema
+        .createTable('refresh_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('session_id', 'text', (c) => c.notNull().references('sessions.id').onDelete('cascade'))
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('retired_at', 'bigint')
+        .execute();
+      // Serves retireOtherRefreshTokens and the cascade, which would otherwise scan the table.
+      await db.schema
+        .createIndex('refresh_tokens_session_id')
+        .on('refresh_tokens')
+        .column('session_id')
+        .execute();
+      await db.schema
+        .createTable('signing_keys')
+        .addColumn('kid', 'text', (c) => c.primaryKey())
+        .addColumn('alg', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('retired_at', 'bigint')
+        .addColumn('public_jwk', 'text')
+        .addColumn('private_key_encrypted', 'text', (c) => c.notNull())
+        .execute();
+      // No foreign keys: the audit trail outlives the users and sessions it mentions.
+      await db.schema
+        .createTable('audit_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('actor_id', 'text')
+        .addColumn('user_id', 'text')
+        .addColumn('session_id', 'text')
+        .addColumn('ip', 'text', (c) => c.notNull())
+        .addColumn('user_agent', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .execute();
+      // One index per way the trail is read: by user, by type, everything (and the retention sweep).
+      await db.schema
+        .createIndex('audit_events_user_id_at')
+        .on('audit_events')
+        .columns(['user_id', 'at'])
+        .execute();
+      await db.schema
+        .createIndex('audit_events_type_at')
+        .on('audit_events')
+        .columns(['type', 'at'])
+        .execute();
+      await db.schema.createIndex('audit_events_at').on('audit_events').column('at').execute();
+    },
+  },
 };
 
-const provider: MigrationProvider = { getMigrations: async () => migrations };
+/** Exported so tests can stop at an older migration and check the upgrade path. */
+export const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Applies every pending migration; throws with the failing migration's name. */
 export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
   if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+    const message = error instanceof Error ? error.message : String(error);
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    // No failed migration: the check before running failed, e.g. an older build opening a
+    // database that a newer one has migrated ("previously executed migration ... is missing").
+    throw new Error(failed ? `migration ${failed} failed: ${message}` : `migrations not applied: ${message}`);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -1,4 +1,8 @@
-/** Kysely's view of the tables created by migrations.ts; one source for every SQL engine. */
+/**
+ * Kysely's view of the tables created by migrations.ts; one source for every SQL engine.
+ * Enumerated columns (mode, alg, status) are plain text in the database and typed as
+ * `string` here; the row mappers in sql-store.ts narrow them.
+ */
 export interface Database {
   users: {
     id: string;
@@ -13,11 +17,42 @@ export interface Database {
   sessions: {
     id: string;
     user_id: string;
+    /** 'session' | 'jwt'; defaults to 'session' for rows older than migration 0002. */
+    mode: string;
     secret_hash: string;
     created_at: number;
     last_seen_at: number;
     expires_at: number;
     ip: string;
     user_agent: string;
+  };
+  refresh_tokens: {
+    id: string;
+    /** References sessions.id, on delete cascade. */
+    session_id: string;
+    secret_hash: string;
+    created_at: number;
+    retired_at: number | null;
+  };
+  signing_keys: {
+    kid: string;
+    alg: string;
+    status: string;
+    created_at: number;
+    retired_at: number | null;
+    public_jwk: string | null;
+    private_key_encrypted: string;
+  };
+  audit_events: {
+    id: string;
+    at: number;
+    type: string;
+    actor_id: string | null;
+    user_id: string | null;
+    session_id: string | null;
+    ip: string;
+    user_agent: string;
+    /** JSON object. */
+    detail: string;
   };
 }

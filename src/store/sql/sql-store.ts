@@ -1,9 +1,20 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import { EmailTakenError, type SessionRecord, type Store, type UserRecord } from '../ports.js';
+import {
+  type AuditEvent,
+  EmailTakenError,
+  type RefreshTokenRecord,
+  type SessionRecord,
+  type Store,
+  type StoredSigningKey,
+  type UserRecord,
+} from '../ports.js';
 import type { Database } from './schema.js';
 
 type UserRow = Selectable<Database['users']>;
 type SessionRow = Selectable<Database['sessions']>;
+type RefreshTokenRow = Selectable<Database['refresh_tokens']>;
+type SigningKeyRow = Selectable<Database['signing_keys']>;
+type AuditEventRow = Selectable<Database['audit_events']>;
 
 /**
  * The store ports over kysely: one implementation for every SQL engine. Engine-specific
@@ -107,6 +118,88 @@ export class SqlStore implements Store {
       .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
+
+  async createRefreshToken(token: RefreshTokenRecord): Promise<void> {
+    await this.db.insertInto('refresh_tokens').values(toRefreshTokenRow(token)).execute();
+  }
+
+  async findRefreshToken(id: string): Promise<RefreshTokenRecord | undefined> {
+    const row = await this.db
+      .selectFrom('refresh_tokens')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && fromRefreshTokenRow(row);
+  }
+
+  async retireRefreshToken(id: string, retiredAt: number): Promise<boolean> {
+    // One conditional UPDATE: the database serialises racing refreshes, so only one sees a row change.
+    const result = await this.db
+      .updateTable('refresh_tokens')
+      .set({ retired_at: retiredAt })
+      .where('id', '=', id)
+      .where('retired_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async retireOtherRefreshTokens(sessionId: string, keepId: string, retiredAt: number): Promise<void> {
+    await this.db
+      .updateTable('refresh_tokens')
+      .set({ retired_at: retiredAt })
+      .where('session_id', '=', sessionId)
+      .where('id', '!=', keepId)
+      .where('retired_at', 'is', null)
+      .execute();
+  }
+
+  async listSigningKeys(): Promise<StoredSigningKey[]> {
+    const rows = await this.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('kid')
+      .execute();
+    return rows.map(fromSigningKeyRow);
+  }
+
+  async createSigningKey(key: StoredSigningKey): Promise<void> {
+    await this.db.insertInto('signing_keys').values(toSigningKeyRow(key)).execute();
+  }
+
+  async updateSigningKeyStatus(
+    kid: string,
+    status: StoredSigningKey['status'],
+    retiredAt: number | null,
+  ): Promise<void> {
+    await this.db
+      .updateTable('signing_keys')
+      .set({ status, retired_at: retiredAt })
+      .where('kid', '=', kid)
+      .execute();
+  }
+
+  async deleteSigningKey(kid: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('signing_keys').where('kid', '=', kid).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async appendAuditEvent(event: AuditEvent): Promise<void> {
+    await this.db.insertInto('audit_events').values(toAuditEventRow(event)).execute();
+  }
+
+  async listAuditEvents(filter: { userId?: string; type?: string; limit: number }): Promise<AuditEvent[]> {
+    let query = this.db.selectFrom('audit_events').selectAll();
+    if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+    if (filter.type !== undefined) query = query.where('type', '=', filter.type);
+    const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+    return rows.map(fromAuditEventRow);
+  }
+
+  async deleteAuditEventsBefore(before: number): Promise<number> {
+    const result = await this.db.deleteFrom('audit_events').where('at', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }
 
 const toUserRow = (user: UserRecord): UserRow => ({
@@ -133,6 +226,7 @@ export const fromUserRow = (row: UserRow): UserRecord => ({
 const toSessionRow = (session: SessionRecord): SessionRow => ({
   id: session.id,
   user_id: session.userId,
+  mode: session.mode,
   secret_hash: session.secretHash,
   created_at: session.createdAt,
   last_seen_at: session.lastSeenAt,
@@ -144,10 +238,71 @@ const toSessionRow = (session: SessionRecord): SessionRow => ({
 export const fromSessionRow = (row: SessionRow): SessionRecord => ({
   id: row.id,
   userId: row.user_id,
+  mode: row.mode as SessionRecord['mode'],
   secretHash: row.secret_hash,
   createdAt: Number(row.created_at),
   lastSeenAt: Number(row.last_seen_at),
   expiresAt: Number(row.expires_at),
   ip: row.ip,
   userAgent: row.user_agent,
+});
+
+const toRefreshTokenRow = (token: RefreshTokenRecord): RefreshTokenRow => ({
+  id: token.id,
+  session_id: token.sessionId,
+  secret_hash: token.secretHash,
+  created_at: token.createdAt,
+  retired_at: token.retiredAt,
+});
+
+export const fromRefreshTokenRow = (row: RefreshTokenRow): RefreshTokenRecord => ({
+  id: row.id,
+  sessionId: row.session_id,
+  secretHash: row.secret_hash,
+  createdAt: Number(row.created_at),
+  retiredAt: row.retired_at === null ? null : Number(row.retired_at),
+});
+
+const toSigningKeyRow = (key: StoredSigningKey): SigningKeyRow => ({
+  kid: key.kid,
+  alg: key.alg,
+  status: key.status,
+  created_at: key.createdAt,
+  retired_at: key.retiredAt,
+  public_jwk: key.publicJwk,
+  private_key_encrypted: key.privateKeyEncrypted,
+});
+
+const fromSigningKeyRow = (row: SigningKeyRow): StoredSigningKey => ({
+  kid: row.kid,
+  alg: row.alg as StoredSigningKey['alg'],
+  status: row.status as StoredSigningKey['status'],
+  createdAt: Number(row.created_at),
+  retiredAt: row.retired_at === null ? null : Number(row.retired_at),
+  publicJwk: row.public_jwk,
+  privateKeyEncrypted: row.private_key_encrypted,
+});
+
+const toAuditEventRow = (event: AuditEvent): AuditEventRow => ({
+  id: event.id,
+  at: event.at,
+  type: event.type,
+  actor_id: event.actorId,
+  user_id: event.userId,
+  session_id: event.sessionId,
+  ip: event.ip,
+  user_agent: event.userAgent,
+  detail: event.detail,
+});
+
+const fromAuditEventRow = (row: AuditEventRow): AuditEvent => ({
+  id: row.id,
+  at: Number(row.at),
+  type: row.type,
+  actorId: row.actor_id,
+  userId: row.user_id,
+  sessionId: row.session_id,
+  ip: row.ip,
+  userAgent: row.user_agent,
+  detail: row.detail,
 });

@@ -2,26 +2,33 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type Selectable, SqliteDialect } from 'kysely';
-import type { SessionRecord, UserRecord } from '../ports.js';
+import type { RefreshTokenRecord, SessionRecord, UserRecord } from '../ports.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
-import { fromSessionRow, fromUserRow, SqlStore } from './sql-store.js';
+import { fromRefreshTokenRow, fromSessionRow, fromUserRow, SqlStore } from './sql-store.js';
 
 /**
  * SQLite engine: the shared SqlStore, with the per-request queries (find the session, find
- * its user, sliding renewal) as prepared statements on better-sqlite3 directly. Through
- * kysely each costs ~50 µs of query building and async hand-offs; prepared, a few µs.
+ * its user, sliding renewal) and the refresh exchange (find the token, retire it) as prepared
+ * statements on better-sqlite3 directly. Through kysely each costs ~50 µs of query building
+ * and async hand-offs; prepared, a few µs.
  */
 class SqliteStore extends SqlStore {
   readonly #findSession: BetterSqlite3.Statement<[string], Selectable<Database['sessions']>>;
   readonly #findUser: BetterSqlite3.Statement<[string], Selectable<Database['users']>>;
   readonly #touchSession: BetterSqlite3.Statement<[number, string]>;
+  readonly #findRefreshToken: BetterSqlite3.Statement<[string], Selectable<Database['refresh_tokens']>>;
+  readonly #retireRefreshToken: BetterSqlite3.Statement<[number, string]>;
 
   constructor(db: Kysely<Database>, database: BetterSqlite3.Database) {
     super('sqlite', db, isSqliteUniqueViolation);
     this.#findSession = database.prepare('select * from sessions where id = ?');
     this.#findUser = database.prepare('select * from users where id = ?');
     this.#touchSession = database.prepare('update sessions set last_seen_at = ? where id = ?');
+    this.#findRefreshToken = database.prepare('select * from refresh_tokens where id = ?');
+    this.#retireRefreshToken = database.prepare(
+      'update refresh_tokens set retired_at = ? where id = ? and retired_at is null',
+    );
   }
 
   override async findSession(id: string): Promise<SessionRecord | undefined> {
@@ -36,6 +43,16 @@ class SqliteStore extends SqlStore {
 
   override async touchSession(id: string, lastSeenAt: number): Promise<void> {
     this.#touchSession.run(lastSeenAt, id);
+  }
+
+  override async findRefreshToken(id: string): Promise<RefreshTokenRecord | undefined> {
+    const row = this.#findRefreshToken.get(id);
+    return row && fromRefreshTokenRow(row);
+  }
+
+  override async retireRefreshToken(id: string, retiredAt: number): Promise<boolean> {
+    // Same conditional UPDATE as SqlStore's; `changes` says whether this call won.
+    return this.#retireRefreshToken.run(retiredAt, id).changes > 0;
   }
 }
 

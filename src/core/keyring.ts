@@ -1,0 +1,182 @@
+import type { SigningKeyStore, StoredSigningKey } from '../store/ports.js';
+import type { JwsAlgorithm } from './jwt/algorithms.js';
+import type { AccessTokenClaims } from './jwt/claims.js';
+import { MAX_CLOCK_SKEW_SECONDS } from './jwt/claims.js';
+import { type PublicJwk, publicJwks } from './jwt/jwk.js';
+import { generateSigningKey, openSigningKey, type SigningKeyRecord, verificationKeyOf } from './jwt/keys.js';
+import { type AccessTokenSigner, createAccessTokenSigner } from './jwt/signer.js';
+import { type AccessTokenVerifier, createAccessTokenVerifier } from './jwt/verifier.js';
+import type { Runtime } from './runtime.js';
+
+export interface KeyringOptions {
+  kek: Buffer;
+  /** The algorithm new keys are bound to. */
+  algorithm: JwsAlgorithm;
+  allowedAlgorithms: readonly JwsAlgorithm[];
+  issuer: string;
+  audience: string;
+  accessTokenTtlMs: number;
+}
+
+/**
+ * The signing keys, as the store holds them, turned into one signer and one verifier.
+ *
+ * Lifecycle: `next` is published in the JWKS (and accepted here) before it signs anything,
+ * so verifiers that cache the JWKS, and other Tessera nodes that have not reloaded yet, know
+ * it when its first token arrives. `rotate` makes next active and active retired; a retired key
+ * verifies until every token it signed has expired, then `reload` deletes it. `revoke` deletes
+ * a key at once: every token it signed fails, and users recover through their refresh tokens.
+ *
+ * Several nodes share the store: each reloads it every RELOAD_INTERVAL_MS, so a rotation or a
+ * revocation made by one node or by the CLI reaches all of them within that bound.
+ */
+export const KEY_RELOAD_INTERVAL_MS = 5_000;
+
+export class Keyring {
+  #records: StoredSigningKey[] = [];
+  #fingerprint = '';
+  #signer: AccessTokenSigner | undefined;
+  #verifier: AccessTokenVerifier | undefined;
+
+  constructor(
+    private readonly store: SigningKeyStore,
+    private readonly runtime: Runtime,
+    private readonly options: KeyringOptions,
+  ) {}
+
+  /** Loads the keys, creating the first active and next keys if the store has none. */
+  async load(): Promise<void> {
+    const records = await this.store.listSigningKeys();
+    if (!records.some((k) => k.status === 'active')) await this.#generate('active');
+    if (!records.some((k) => k.status === 'next')) await this.#generate('next');
+    await this.reload();
+  }
+
+  /** Re-reads the store; rebuilds signer and verifier only when the key set changed. */
+  async reload(): Promise<void> {
+    await this.#pruneExpired();
+    const records = await this.store.listSigningKeys();
+    const fingerprint = records.map((k) => `${k.kid}:${k.status}`).join(',');
+    if (fingerprint === this.#fingerprint) return;
+    // A key of an algorithm no longer allowed neither verifies nor is published. To change
+    // algorithm: allow both, rotate twice (the new next, then it becomes active), then drop the old.
+    const usable = records.filter((k) => this.options.allowedAlgorithms.includes(k.alg));
+    const active = usable.filter((k) => k.status === 'active').at(-1);
+    if (!active) {
+      throw new Error(
+        'no active signing key of an allowed algorithm: allow its algorithm in TESSERA_JWT_ALLOWED_ALGORITHMS, or run `tessera keys rotate`',
+      );
+    }
+    this.#signer = createAccessTokenSigner({
+      key: openSigningKey(toKeyRecord(active), this.options.kek),
+      issuer: this.options.issuer,
+      audience: this.options.audience,
+      runtime: this.runtime,
+      lifetimeSeconds: Math.round(this.options.accessTokenTtlMs / 1000),
+    });
+    // A fresh verifier also means a fresh cache: nothing verified by a revoked key survives.
+    this.#verifier = createAccessTokenVerifier({
+      keys: usable.map((k) => verificationKeyOf(toKeyRecord(k), this.options.kek)),
+      allowedAlgs: this.options.allowedAlgorithms,
+      issuer: this.options.issuer,
+      audience: this.options.audience,
+      now: this.runtime.now,
+    });
+    this.#records = usable;
+    this.#fingerprint = fingerprint;
+  }
+
+  sign(subject: { sub: string; sid: string; roles: readonly string[] }) {
+    return this.#ready(this.#signer)(subject);
+  }
+
+  /** The claims of a valid access token; throws a 401 JwtError with a stable code otherwise. */
+  verify(token: string): AccessTokenClaims {
+    return this.#ready(this.#verifier).verify(token);
+  }
+
+  /** Public JWKs of every key that may have signed (or is about to sign) a live token. */
+  jwks(): { keys: PublicJwk[] } {
+    return publicJwks(this.#records.map(toKeyRecord));
+  }
+
+  list(): readonly StoredSigningKey[] {
+    return this.#records;
+  }
+
+  /** next → active, active → retired, and a new next. */
+  async rotate(): Promise<{ activeKid: string; nextKid: string }> {
+    const now = this.runtime.now();
+    const records = await this.store.listSigningKeys();
+    const next = records.find((k) => k.status === 'next') ?? (await this.#generate('next'));
+    for (const key of records.filter((k) => k.status === 'active')) {
+      await this.store.updateSigningKeyStatus(key.kid, 'retired', now);
+    }
+    await this.store.updateSigningKeyStatus(next.kid, 'active', null);
+    const newNext = await this.#generate('next');
+    await this.reload();
+    return { activeKid: next.kid, nextKid: newNext.kid };
+  }
+
+  /** Deletes a key now (its private part is compromised); false when there is no such key. */
+  async revoke(kid: string): Promise<boolean> {
+    const records = await this.store.listSigningKeys();
+    const key = records.find((k) => k.kid === kid);
+    if (!key || !(await this.store.deleteSigningKey(kid))) return false;
+    if (key.status === 'active') {
+      const next = records.find((k) => k.status === 'next');
+      if (next) await this.store.updateSigningKeyStatus(next.kid, 'active', null);
+      else await this.#generate('active');
+      await this.#generate('next');
+    } else if (key.status === 'next') {
+      await this.#generate('next');
+    }
+    await this.reload();
+    return true;
+  }
+
+  /** Retired keys whose last possible token has expired (lifetime + clock skew) are deleted. */
+  async #pruneExpired(): Promise<void> {
+    const horizon = this.runtime.now() - this.options.accessTokenTtlMs - MAX_CLOCK_SKEW_SECONDS * 1000;
+    for (const key of await this.store.listSigningKeys()) {
+      if (key.status === 'retired' && key.retiredAt !== null && key.retiredAt < horizon) {
+        await this.store.deleteSigningKey(key.kid);
+      }
+    }
+  }
+
+  async #generate(status: 'active' | 'next'): Promise<StoredSigningKey> {
+    const record = await generateSigningKey(this.options.algorithm, {
+      kek: this.options.kek,
+      runtime: this.runtime,
+      status,
+    });
+    const stored = fromKeyRecord(record);
+    await this.store.createSigningKey(stored);
+    return stored;
+  }
+
+  #ready<T>(value: T | undefined): T {
+    if (!value) throw new Error('the keyring is not loaded');
+    return value;
+  }
+}
+
+const toKeyRecord = (k: StoredSigningKey): SigningKeyRecord => ({
+  kid: k.kid,
+  alg: k.alg,
+  status: k.status,
+  createdAt: k.createdAt,
+  ...(k.publicJwk ? { publicJwk: JSON.parse(k.publicJwk) as PublicJwk } : {}),
+  privateKeyEncrypted: k.privateKeyEncrypted,
+});
+
+const fromKeyRecord = (k: SigningKeyRecord): StoredSigningKey => ({
+  kid: k.kid,
+  alg: k.alg,
+  status: k.status,
+  createdAt: k.createdAt,
+  retiredAt: null,
+  publicJwk: k.publicJwk ? JSON.stringify(k.publicJwk) : null,
+  privateKeyEncrypted: k.privateKeyEncrypted,
+});

@@ -1,0 +1,116 @@
+import type { RefreshTokenStore, SessionRecord, UserRecord } from '../store/ports.js';
+import type { Accounts } from './accounts.js';
+import type { Audit } from './audit.js';
+import { AuthError } from './errors.js';
+import type { Keyring } from './keyring.js';
+import type { Runtime } from './runtime.js';
+import type { ClientContext, Sessions } from './sessions.js';
+import { issueToken, parseToken, secretMatches } from './tokens.js';
+
+export interface TokenPair {
+  accessToken: string;
+  /** Milliseconds since the epoch. */
+  accessTokenExpiresAt: number;
+  /** Opaque `<id>.<secret>`; only its hash is stored. */
+  refreshToken: string;
+}
+
+const invalidRefreshToken = () =>
+  new AuthError('invalid_refresh_token', 401, 'The refresh token is invalid or has expired: log in again.');
+
+/**
+ * jwt-mode logins: a family of rotating refresh tokens (one per login, the SessionRecord with
+ * mode 'jwt') and short-lived access tokens whose `sid` names the family.
+ *
+ * Rotation and theft detection: every refresh retires the presented token and issues a new
+ * one. A retired token presented again within the grace window is a race between two tabs
+ * (they share one cookie) and succeeds; presented after it, somebody kept a copy, so the whole
+ * family is revoked and `token_reused` answered. The retire is an atomic compare-and-set in the
+ * store, so of two racing requests exactly one rotates normally.
+ */
+export class TokenLogins {
+  constructor(
+    private readonly deps: {
+      store: RefreshTokenStore;
+      sessions: Sessions;
+      accounts: Accounts;
+      keyring: Keyring;
+      audit: Audit;
+      runtime: Runtime;
+      refreshReuseGraceMs: number;
+    },
+  ) {}
+
+  /** A new login for an authenticated user. */
+  async start(user: UserRecord, client: ClientContext): Promise<TokenPair & { session: SessionRecord }> {
+    const session = await this.deps.sessions.createFamily(user.id, client);
+    return { session, ...(await this.#issuePair(session, user)) };
+  }
+
+  /** Exchanges a refresh token for a new pair; roles and lock state are re-read from the store. */
+  async refresh(presented: string, client: ClientContext): Promise<TokenPair & { session: SessionRecord }> {
+    const { store, sessions, audit, runtime } = this.deps;
+    const parsed = parseToken(presented);
+    const token = parsed && (await store.findRefreshToken(parsed.id));
+    if (!parsed || !token || !secretMatches(parsed.secret, token.secretHash)) throw invalidRefreshToken();
+    const session = await sessions.find(token.sessionId);
+    if (session?.mode !== 'jwt') throw invalidRefreshToken();
+
+    const now = runtime.now();
+    const rotatedNow = await store.retireRefreshToken(token.id, now);
+    if (!rotatedNow) {
+      // Re-read: it may have been live when first read and retired since by a racing request.
+      const retiredAt = (await store.findRefreshToken(token.id))?.retiredAt ?? null;
+      if (retiredAt === null || now - retiredAt > this.deps.refreshReuseGraceMs) {
+        await sessions.revoke(session.id);
+        await audit.record('token.reuse_detected', {
+          userId: session.userId,
+          sessionId: session.id,
+          client,
+          detail: { refreshTokenId: token.id, retiredAt },
+        });
+        throw new AuthError(
+          'token_reused',
+          401,
+          'This refresh token was already used, so it may have been stolen: this login has been ended. Log in again.',
+        );
+      }
+    }
+
+    const user = await this.deps.accounts.findById(session.userId);
+    if (!user || user.lockedAt !== null) {
+      await sessions.revoke(session.id);
+      throw invalidRefreshToken();
+    }
+    const pair = await this.#issuePair(session, user);
+    // After a normal rotation, siblings left by an earlier two-tab race are no longer held by
+    // anyone legitimate (the client kept the token it just presented): retire them too.
+    if (rotatedNow) {
+      const newId = parseToken(pair.refreshToken)?.id as string;
+      await store.retireOtherRefreshTokens(session.id, newId, now);
+    }
+    await audit.record('token.refreshed', { userId: user.id, sessionId: session.id, client });
+    return { session, ...pair };
+  }
+
+  /** Retires every refresh token of the family and issues a fresh pair (after a password change). */
+  async reissue(session: SessionRecord, user: UserRecord): Promise<TokenPair> {
+    const pair = await this.#issuePair(session, user);
+    const newId = parseToken(pair.refreshToken)?.id as string;
+    await this.deps.store.retireOtherRefreshTokens(session.id, newId, this.deps.runtime.now());
+    return pair;
+  }
+
+  async #issuePair(session: SessionRecord, user: UserRecord): Promise<TokenPair> {
+    const { id, token, secretHash } = issueToken(this.deps.runtime);
+    await this.deps.store.createRefreshToken({
+      id,
+      sessionId: session.id,
+      secretHash,
+      createdAt: this.deps.runtime.now(),
+      retiredAt: null,
+    });
+    const access = this.deps.keyring.sign({ sub: user.id, sid: session.id, roles: user.roles });
+    return { accessToken: access.token, accessTokenExpiresAt: access.claims.exp * 1000, refreshToken: token };
+  }
+}

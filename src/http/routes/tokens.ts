@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AuthError } from '../../core/errors.js';
+import type { Keyring } from '../../core/keyring.js';
+import type { TokenLogins } from '../../core/token-logins.js';
+import type { Tessera } from '../../tessera.js';
+import { clearRefreshCookie, clientContext, presentedRefreshToken, setTokenCookies } from '../credentials.js';
+import { parseInput, text } from '../validation.js';
+import { tokenPairView } from '../views.js';
+
+// An empty body is fine for browsers (the token is in the cookie); bearer clients send it here.
+const refreshBody = z.strictObject({ refreshToken: text(8192).optional() }).default({});
+
+/** jwt mode: POST /auth/refresh and the public keys at /.well-known/jwks.json. */
+export function tokenRoutes(tessera: Tessera, tokens: TokenLogins, keyring: Keyring) {
+  return async (app: FastifyInstance) => {
+    app.post('/auth/refresh', async (request, reply) => {
+      const body = parseInput(refreshBody, request.body ?? {});
+      const fromCookie = body.refreshToken === undefined;
+      const presented = presentedRefreshToken(request, body.refreshToken);
+      try {
+        if (!presented) {
+          throw new AuthError('invalid_refresh_token', 401, 'No refresh token was presented: log in again.');
+        }
+        const pair = await tokens.refresh(presented, clientContext(request));
+        if (!fromCookie) return tokenPairView(tessera, pair);
+        setTokenCookies(tessera, reply, pair);
+        return { accessTokenExpiresAt: new Date(pair.accessTokenExpiresAt).toISOString() };
+      } catch (error) {
+        // A refused refresh cookie is dead for good: make the browser forget it.
+        if (fromCookie) clearRefreshCookie(reply);
+        throw error;
+      }
+    });
+
+    // Public keys only. Verifiers may cache them for 5 minutes: a next key is published long
+    // before it signs, and a revoked key is dropped from here at once (cached copies lag up to this).
+    app.get('/.well-known/jwks.json', async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return keyring.jwks();
+    });
+  };
+}
