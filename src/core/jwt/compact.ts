@@ -45,8 +45,13 @@ const FORBIDDEN_HEADER_MEMBERS = [
   'b64', // RFC 7797 unencoded payload: changes what the signature covers
 ] as const;
 
-/** Short, URL-safe and printable: a kid is a lookup key, never a path, a URL or a query. */
-const KID_SHAPE = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * Short and printable with no '/', quote, space or control character: a kid is only ever a
+ * Map key here, never a path, a URL or a query, and this shape keeps it that way for any
+ * code that logs or stores it. Our own kids are base64url; '.', '@', ':', '+' and '=' admit
+ * the usual foreign ones (RFC 7520's "bilbo.baggins@hobbiton.example").
+ */
+const KID_SHAPE = /^[A-Za-z0-9_.@:+=-]{1,64}$/;
 
 /** Whether `kid` has the shape this parser accepts; keys must pass it too, or no token could name them. */
 export function isKid(kid: unknown): kid is string {
