@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { JWS_ALGORITHMS, type JwsAlgorithm } from './core/jwt/algorithms.js';
@@ -52,10 +53,18 @@ const environmentSchema = z.object({
   TESSERA_DATABASE_URL: z
     .string()
     .default('sqlite://./data/tessera.db')
-    .refine((url) => url === 'memory:' || url.startsWith('sqlite://'), {
-      message: 'must be sqlite:///absolute/path.db, sqlite://./relative/path.db or memory:',
-    }),
-  TESSERA_MODE: z.enum(['session', 'jwt']).default('session'),
+    .refine(
+      (url) =>
+        url === 'memory:' || url.startsWith('sqlite://') || (POSTGRES_URL.test(url) && URL.canParse(url)),
+      {
+        message:
+          'must be sqlite:///absolute/path.db, sqlite://./relative/path.db, postgres://user:password@host:5432/database or memory:',
+      },
+    ),
+  // PostgreSQL connections per node. Every node's pool together must fit the server's
+  // max_connections (100 by default), with room for operators' tools (docs/DEPLOY.md).
+  TESSERA_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  TESSERA_MODE: z.enum(['session', 'jwt', 'hybrid']).default('session'),
   // OWASP's session guidance: 15-30 minutes idle for high-value applications.
   TESSERA_SESSION_IDLE_TIMEOUT: duration('30m', '1m'),
   // A working day: an unattended but busy tab still has to log in again the next morning.
@@ -101,14 +110,53 @@ const environmentSchema = z.object({
   // Audit events are kept this long, then swept (a year covers most compliance look-backs).
   TESSERA_AUDIT_RETENTION: duration('365d', '1d'),
   TESSERA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Web defences (docs/SECURITY.md). Origins allowed to call with credentials from another site:
+  // exact `scheme://host[:port]` strings, never `*` (a wildcard cannot carry cookies, by the spec).
+  TESSERA_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .refine(isExactOrigin, 'must list exact origins like https://app.example.com (no *, path or null)'),
+      ),
+    ),
+  // Lax: a link from another site to a page here arrives logged in, while cross-site POSTs,
+  // fetches and frames carry no cookie. Strict also drops the cookie on those top-level links.
+  TESSERA_COOKIE_SAMESITE: z.enum(['lax', 'strict']).default('lax'),
+  // HMAC key for anti-CSRF tokens (at least 32 characters; openssl rand -hex 32). Every node must
+  // share it; when unset it is derived from TESSERA_KEY_ENCRYPTION_KEY, or drawn at random per process.
+  TESSERA_CSRF_SECRET: z.string().min(32).max(1024).optional(),
+  // off only when a gateway in front already limits login attempts (and in tests).
+  TESSERA_RATE_LIMIT: z.enum(['on', 'off']).default('on'),
+  // Built-in HTTPS: PEM certificate chain and private key files, both or neither.
+  TESSERA_TLS_CERT: z.string().min(1).optional(),
+  TESSERA_TLS_KEY: z.string().min(1).optional(),
 });
+
+/** `https://app.example.com` and `http://localhost:5173` are origins; `*`, `null`, paths are not. */
+function isExactOrigin(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text;
+}
 
 export interface TesseraConfig {
   port: number;
   host: string;
-  /** `memory:` or an SQLite file path (resolved to absolute). */
-  database: { engine: 'memory' } | { engine: 'sqlite'; filename: string };
-  mode: 'session' | 'jwt';
+  /** `memory:`, an SQLite file path (resolved to absolute), or a PostgreSQL URL (holds a password: never log it). */
+  database:
+    | { engine: 'memory' }
+    | { engine: 'sqlite'; filename: string }
+    | { engine: 'postgres'; url: string; poolSize: number };
+  mode: 'session' | 'jwt' | 'hybrid';
   session: { idleTimeoutMs: number; absoluteTimeoutMs: number };
   jwt: {
     accessTokenTtlMs: number;
@@ -125,6 +173,13 @@ export interface TesseraConfig {
   sweepIntervalMs: number;
   trustedProxies: string[];
   logLevel: string;
+  /** Exact origins allowed to make credentialed cross-origin requests (TESSERA_CORS_ORIGINS). */
+  corsOrigins: string[];
+  cookieSameSite: 'lax' | 'strict';
+  csrfSecret: string | undefined;
+  rateLimit: boolean;
+  /** Built-in HTTPS: absolute paths of the PEM certificate and key. */
+  tls: { certFile: string; keyFile: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -137,7 +192,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'configuration');
-    const got = env[variable] === undefined ? '' : ` (got ${JSON.stringify(env[variable])})`;
+    const value = env[variable];
+    const got = value === undefined ? '' : ` (got ${JSON.stringify(shownValue(variable, value))})`;
     throw new ConfigError(`${variable} ${describeIssue(issue)}${got}`);
   }
   const e = parsed.data;
@@ -157,10 +213,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
       'TESSERA_KEY_ENCRYPTION_KEY is required in production (generate one: openssl rand -hex 32)',
     );
   }
+  // A shared database is read by several nodes (and survives restarts): a key generated by one
+  // process could not unseal the signing keys for any other.
+  const database = parseDatabaseUrl(e.TESSERA_DATABASE_URL, e.TESSERA_DATABASE_POOL_SIZE);
+  if (database.engine === 'postgres' && e.TESSERA_MODE !== 'session' && !e.TESSERA_KEY_ENCRYPTION_KEY) {
+    throw new ConfigError(
+      'TESSERA_KEY_ENCRYPTION_KEY is required with PostgreSQL in jwt mode: every node must unseal the same signing keys (generate one: openssl rand -hex 32)',
+    );
+  }
+  const tls = parseTls(e.TESSERA_TLS_CERT, e.TESSERA_TLS_KEY);
+  // Cookies are Secure and passwords travel in bodies: production needs HTTPS here or at a proxy.
+  if (production && !tls && e.TESSERA_TRUSTED_PROXIES.length === 0) {
+    throw new ConfigError(
+      'production needs HTTPS: set TESSERA_TLS_CERT and TESSERA_TLS_KEY, or TESSERA_TRUSTED_PROXIES to the TLS-terminating proxy that forwards X-Forwarded-Proto',
+    );
+  }
   return {
     port: e.TESSERA_PORT,
     host: e.TESSERA_HOST,
-    database: parseDatabaseUrl(e.TESSERA_DATABASE_URL),
+    database,
     mode: e.TESSERA_MODE,
     session: {
       idleTimeoutMs: e.TESSERA_SESSION_IDLE_TIMEOUT,
@@ -180,14 +251,61 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     sweepIntervalMs: e.TESSERA_SWEEP_INTERVAL,
     trustedProxies: e.TESSERA_TRUSTED_PROXIES,
     logLevel: e.TESSERA_LOG_LEVEL,
+    corsOrigins: e.TESSERA_CORS_ORIGINS,
+    cookieSameSite: e.TESSERA_COOKIE_SAMESITE,
+    csrfSecret: e.TESSERA_CSRF_SECRET,
+    rateLimit: e.TESSERA_RATE_LIMIT === 'on',
+    tls,
   };
 }
 
-function parseDatabaseUrl(url: string): TesseraConfig['database'] {
+function parseTls(cert: string | undefined, key: string | undefined): TesseraConfig['tls'] {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined) throw new ConfigError('TESSERA_TLS_CERT must be set together with TESSERA_TLS_KEY');
+  if (key === undefined) throw new ConfigError('TESSERA_TLS_KEY must be set together with TESSERA_TLS_CERT');
+  for (const [variable, file] of [
+    ['TESSERA_TLS_CERT', cert],
+    ['TESSERA_TLS_KEY', key],
+  ]) {
+    if (!existsSync(resolve(file as string))) {
+      throw new ConfigError(`${variable} names no readable file (got ${JSON.stringify(file)})`);
+    }
+  }
+  return { certFile: resolve(cert), keyFile: resolve(key) };
+}
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//;
+
+function parseDatabaseUrl(url: string, poolSize: number): TesseraConfig['database'] {
   if (url === 'memory:') return { engine: 'memory' };
+  if (POSTGRES_URL.test(url)) return { engine: 'postgres', url, poolSize };
   // sqlite:///abs/path has an empty host and an absolute path; sqlite://./rel is relative to cwd.
   const path = url.slice('sqlite://'.length);
   return { engine: 'sqlite', filename: path === ':memory:' ? path : resolve(path) };
+}
+
+/** The URL with its password (in the authority or a `password` parameter) replaced by ***. */
+export function redactDatabaseUrl(url: string): string {
+  if (!URL.canParse(url)) return url.includes('@') ? '<unparsable URL, not shown>' : url;
+  const parsed = new URL(url);
+  if (!parsed.password && !parsed.searchParams.has('password')) return url;
+  if (parsed.password) parsed.password = '***';
+  if (parsed.searchParams.has('password')) parsed.searchParams.set('password', '***');
+  return parsed.toString();
+}
+
+/** Where the store is, safe to log. */
+export function describeDatabase(database: TesseraConfig['database']): string {
+  if (database.engine === 'memory') return 'memory';
+  return database.engine === 'sqlite' ? `sqlite ${database.filename}` : redactDatabaseUrl(database.url);
+}
+
+/** A bad value as the error may echo it: never a password or a key. */
+function shownValue(variable: string, value: string): string {
+  if (variable === 'TESSERA_DATABASE_URL') return redactDatabaseUrl(value);
+  if (variable === 'TESSERA_CSRF_SECRET') return `<${value.length} characters, not shown>`;
+  if (variable === 'TESSERA_KEY_ENCRYPTION_KEY') return `<${value.length} characters, not shown>`;
+  return value;
 }
 
 function describeIssue(issue: z.core.$ZodIssue | undefined): string {

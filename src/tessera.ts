@@ -1,13 +1,20 @@
 import { loadConfig, type TesseraConfig } from './config.js';
 import { Accounts } from './core/accounts.js';
 import { Audit } from './core/audit.js';
+import { Control } from './core/control.js';
+import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
 import { KEY_RELOAD_INTERVAL_MS, Keyring } from './core/keyring.js';
+import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js';
 import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
 import { TokenLogins } from './core/token-logins.js';
 import { resolveKeyEncryptionKey } from './key-encryption-key.js';
+import type { RevocationBus } from './store/bus.js';
+import { InProcessBus } from './store/memory/in-process-bus.js';
 import { MemoryStore } from './store/memory/memory-store.js';
 import type { Store } from './store/ports.js';
+import { openPostgresStore } from './store/sql/postgres.js';
+import { SqlStore } from './store/sql/sql-store.js';
 import { openSqliteStore } from './store/sql/sqlite.js';
 
 /** The whole system, with no global state: everything hangs off the value createTessera returns. */
@@ -18,10 +25,14 @@ export interface Tessera {
   readonly accounts: Accounts;
   readonly sessions: Sessions;
   readonly audit: Audit;
-  /** jwt mode only: the signing keys, loaded. */
+  /** The control plane: lock, roles, revoke, log everyone out. */
+  readonly control: Control;
+  /** jwt and hybrid modes: the signing keys, loaded. */
   readonly keyring: Keyring | undefined;
-  /** jwt mode only: refresh-token families and access tokens. */
+  /** jwt and hybrid modes: refresh-token families and access tokens. */
   readonly tokens: TokenLogins | undefined;
+  /** hybrid mode: the in-memory revocation state, fed by the bus and the revocation log. */
+  readonly revocations: Revocations | undefined;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
   /** Starts the periodic jobs: the sweep of expired sessions and old audit events, key reloads. */
@@ -34,6 +45,8 @@ export interface TesseraOptions {
   runtime?: Runtime;
   /** An already opened store; otherwise one is opened from `config.database`. */
   store?: Store;
+  /** hybrid mode: the revocation bus shared with other nodes; in-process by default. */
+  bus?: RevocationBus;
 }
 
 export async function createTessera(
@@ -42,13 +55,30 @@ export async function createTessera(
 ): Promise<Tessera> {
   const runtime = options.runtime ?? systemRuntime;
   const store = options.store ?? (await openStore(config.database));
-  const sessions = new Sessions(store, runtime, config.session);
+  const bus = options.bus ?? new InProcessBus();
+  let revocations: Revocations | undefined;
+  if (config.mode === 'hybrid') {
+    // An entry matters while a token it could affect may still verify: lifetime plus skew.
+    const horizonMs = config.jwt.accessTokenTtlMs + MAX_CLOCK_SKEW_SECONDS * 1000;
+    revocations = new Revocations(store, bus, runtime, horizonMs);
+    await revocations.start();
+  }
+  const sessions = new Sessions(store, runtime, config.session, revocations);
   const accounts = new Accounts(store, runtime);
   const audit = new Audit(store, runtime);
+  const control = new Control({
+    users: store,
+    sessions,
+    audit,
+    runtime,
+    mode: config.mode,
+    accessTokenTtlMs: config.jwt.accessTokenTtlMs,
+    revocations,
+  });
   const warnings: string[] = [];
   let keyring: Keyring | undefined;
   let tokens: TokenLogins | undefined;
-  if (config.mode === 'jwt') {
+  if (config.mode !== 'session') {
     keyring = await openKeyring(config, store, runtime, warnings);
     tokens = new TokenLogins({
       store,
@@ -58,6 +88,8 @@ export async function createTessera(
       audit,
       runtime,
       refreshReuseGraceMs: config.jwt.refreshReuseGraceMs,
+      mode: config.mode,
+      revocations,
     });
   }
   const timers: NodeJS.Timeout[] = [];
@@ -68,30 +100,61 @@ export async function createTessera(
     accounts,
     sessions,
     audit,
+    control,
     keyring,
     tokens,
+    revocations,
     warnings,
     startBackgroundJobs(onError) {
       if (timers.length > 0) return;
       const sweep = async () => {
         await sessions.sweep();
         await audit.sweep(config.auditRetentionMs);
+        await store.deleteExpiredRevocations(runtime.now());
       };
       timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));
       if (keyring) timers.push(setInterval(() => keyring.reload().catch(onError), KEY_RELOAD_INTERVAL_MS));
+      if (revocations) {
+        const poll = async () => {
+          revocations.prune();
+          await revocations.catchUp();
+        };
+        timers.push(setInterval(() => poll().catch(onError), REVOCATION_POLL_INTERVAL_MS));
+      }
       for (const timer of timers) timer.unref();
     },
     async close() {
       for (const timer of timers.splice(0)) clearInterval(timer);
+      revocations?.stop();
+      if (!options.bus) await bus.close();
       await store.close();
     },
   };
 }
 
+/** Opens the configured store; SQL engines apply pending migrations first. */
 export function openStore(database: TesseraConfig['database']): Promise<Store> {
-  return database.engine === 'memory'
-    ? Promise.resolve(new MemoryStore())
-    : openSqliteStore(database.filename);
+  switch (database.engine) {
+    case 'memory':
+      return Promise.resolve(new MemoryStore());
+    case 'sqlite':
+      return openSqliteStore(database.filename);
+    case 'postgres':
+      return openPostgresStore(database.url, { poolSize: database.poolSize });
+  }
+}
+
+/**
+ * Applies pending migrations and closes the store; the names of those that ran (`tessera
+ * migrate`, for deploy pipelines that migrate before starting nodes; opening does it too).
+ */
+export async function migrateDatabase(database: TesseraConfig['database']): Promise<string[]> {
+  const store = await openStore(database);
+  try {
+    return store instanceof SqlStore ? [...store.appliedMigrations] : [];
+  } finally {
+    await store.close();
+  }
 }
 
 /** The keyring over the store's signing keys, created on first use; also used by `tessera keys`. */

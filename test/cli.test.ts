@@ -121,3 +121,33 @@ describe('operator commands', () => {
     await server.close();
   });
 });
+
+describe('control from the command line', () => {
+  it('locks and unlocks an account, changes roles, and logs everyone out, all audited', async () => {
+    const env = { TESSERA_DATABASE_URL: `sqlite://${join(tempDir(), 'control.db')}` };
+    expect((await runCli(['users', 'create', '--email', 'ctl@example.com'], env, `${PASSWORD}\n`)).code).toBe(0);
+    const server = await startTessera({ env, runtime: systemRuntime });
+    const login = () => post(server.app, '/auth/login', { email: 'ctl@example.com', password: PASSWORD, transport: 'bearer' });
+    const token = (await login()).json().token as string;
+    const whoAmI = () =>
+      server.app.inject({ method: 'GET', url: '/auth/session', headers: { authorization: `Bearer ${token}` } });
+
+    const roles = await runCli(['users', 'roles', 'ctl@example.com', 'teller', 'auditor'], env);
+    expect(roles.stdout).toContain('effective from the next request');
+    expect((await whoAmI()).json().user.roles).toEqual(['teller', 'auditor']);
+
+    const lock = await runCli(['users', 'lock', 'ctl@example.com', '--reason', 'fraud review'], env);
+    expect(lock.stdout).toContain('ended 1 session(s)');
+    expect((await whoAmI()).statusCode).toBe(401);
+    expect((await login()).statusCode).toBe(401);
+    await runCli(['users', 'unlock', 'ctl@example.com'], env);
+    expect((await login()).statusCode).toBe(200);
+
+    expect((await runCli(['sessions', 'logout-everyone'], env)).stdout).toContain('ended 1 session(s)');
+    const audit = await runCli(['audit', '--user', 'ctl@example.com'], env);
+    for (const type of ['user.locked', 'user.unlocked', 'user.roles_changed', 'login.succeeded']) {
+      expect(audit.stdout, type).toContain(type);
+    }
+    await server.close();
+  });
+});

@@ -7,6 +7,7 @@ import { loadConfig, type TesseraConfig } from '../src/config.js';
 import { manualRuntime, type Runtime } from '../src/core/runtime.js';
 import { buildApp } from '../src/http/app.js';
 import { SESSION_COOKIE } from '../src/http/credentials.js';
+import type { RevocationBus } from '../src/store/bus.js';
 import type { Store } from '../src/store/ports.js';
 import { createTessera, type Tessera } from '../src/tessera.js';
 
@@ -34,12 +35,16 @@ export interface TestServer {
  * temp dir by default, so every test file is isolated and runs in parallel safely.
  */
 export async function startTessera(
-  options: { env?: Record<string, string>; store?: Store; runtime?: Runtime } = {},
+  options: { env?: Record<string, string>; store?: Store; runtime?: Runtime; bus?: RevocationBus } = {},
 ): Promise<TestServer> {
   const clock = manualRuntime();
   const env = { TESSERA_DATABASE_URL: `sqlite://${join(tempDir(), 'tessera.db')}`, ...options.env };
   const config: TesseraConfig = loadConfig(env);
-  const tessera = await createTessera(config, { runtime: options.runtime ?? clock, store: options.store });
+  const tessera = await createTessera(config, {
+    runtime: options.runtime ?? clock,
+    store: options.store,
+    bus: options.bus,
+  });
   const app = await buildApp(tessera, { logger: false });
   return {
     tessera,

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, describeDatabase, loadConfig } from '../config.js';
 import { CLI_CLIENT } from '../core/audit.js';
+import type { Actor } from '../core/control.js';
 import { deviceLabel } from '../core/device.js';
 import { AuthError } from '../core/errors.js';
-import { createTessera, type Tessera } from '../tessera.js';
+import { createTessera, migrateDatabase, type Tessera } from '../tessera.js';
 import { readPassword } from './password-input.js';
 import { serve } from './serve.js';
 
@@ -26,10 +27,25 @@ async function withTessera(action: (tessera: Tessera) => Promise<void>): Promise
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Operator actions from the command line: no user acted, and there is no IP. */
+const CLI_ACTOR: Actor = { actorId: null, client: CLI_CLIENT };
+
 program
   .command('serve')
   .description('serve the HTTP API (the default for npm start)')
   .action(() => serve());
+
+program
+  .command('migrate')
+  .description('apply pending database migrations and list them (serve applies them on start too)')
+  .action(async () => {
+    const { database } = loadConfig();
+    // On PostgreSQL, pipelines or nodes migrating at once queue on the migrator's lock: one applies.
+    const applied = await migrateDatabase(database);
+    for (const name of applied) console.log(`applied ${name}`);
+    const summary = applied.length === 0 ? 'up to date, nothing applied' : `${applied.length} applied`;
+    console.log(`migrations: ${summary} (${describeDatabase(database)})`);
+  });
 
 const users = program.command('users').description('manage user accounts');
 
@@ -61,6 +77,49 @@ users
     }),
   );
 
+users
+  .command('lock')
+  .description('lock an account: every login of the user ends now and new logins are refused')
+  .argument('<email>', 'the user')
+  .requiredOption('--reason <text>', 'why (kept in the audit log)')
+  .action((email: string, options: { reason: string }) =>
+    withTessera(async (tessera) => {
+      const { revokedSessions } = await tessera.control.lockUser(
+        await userIdOf(tessera, email),
+        options.reason,
+        CLI_ACTOR,
+      );
+      console.log(`locked ${email}; ended ${revokedSessions} session(s)`);
+    }),
+  );
+
+users
+  .command('unlock')
+  .description('unlock an account')
+  .argument('<email>', 'the user')
+  .action((email: string) =>
+    withTessera(async (tessera) => {
+      await tessera.control.unlockUser(await userIdOf(tessera, email), CLI_ACTOR);
+      console.log(`unlocked ${email}`);
+    }),
+  );
+
+users
+  .command('roles')
+  .description("replace a user's roles (session and hybrid: next request; jwt: next refresh)")
+  .argument('<email>', 'the user')
+  .argument('[roles...]', 'the new roles; none to remove all')
+  .action((email: string, roles: string[]) =>
+    withTessera(async (tessera) => {
+      const effect = await tessera.control.setRoles(await userIdOf(tessera, email), roles, CLI_ACTOR);
+      const when =
+        effect.appliesAt === 'next_request'
+          ? 'the next request'
+          : `the next refresh (at most ${effect.maxDelaySeconds} s)`;
+      console.log(`roles of ${email}: [${roles.join(',')}], effective from ${when}`);
+    }),
+  );
+
 const sessions = program.command('sessions').description('see and end live sessions');
 
 sessions
@@ -89,21 +148,25 @@ sessions
       if (Boolean(id) === Boolean(options.user))
         throw new CliError('give either a session ID or --user EMAIL');
       if (options.user) {
-        const userId = await userIdOf(tessera, options.user);
-        const count = await tessera.sessions.revokeAllOfUser(userId);
-        await tessera.audit.record('logout.all', {
-          actorId: null,
-          userId,
-          client: CLI_CLIENT,
-          detail: { revoked: count },
-        });
+        const count = await tessera.control.revokeUserSessions(
+          await userIdOf(tessera, options.user),
+          CLI_ACTOR,
+        );
         console.log(`revoked ${count} session(s) of ${options.user}`);
-      } else if (await tessera.sessions.revoke(id as string)) {
-        await tessera.audit.record('session.revoked', { actorId: null, sessionId: id, client: CLI_CLIENT });
+      } else if (await tessera.control.revokeSession(id as string, CLI_ACTOR)) {
         console.log(`revoked session ${id}`);
       } else {
         throw new CliError(`no session with id ${id}`);
       }
+    }),
+  );
+
+sessions
+  .command('logout-everyone')
+  .description('end every login of every user (the global epoch): for the day a key or the database leaks')
+  .action(() =>
+    withTessera(async (tessera) => {
+      console.log(`ended ${await tessera.control.logoutEveryone(CLI_ACTOR)} session(s)`);
     }),
   );
 

@@ -42,6 +42,7 @@ export class Accounts {
       passwordHash: await hashPassword(password),
       roles: [...new Set(roles)],
       lockedAt: null,
+      lockReason: null,
       createdAt: now,
       updatedAt: now,
     };

@@ -15,7 +15,11 @@ export type AuditEventType =
   | 'token.refreshed'
   | 'token.reuse_detected'
   | 'key.rotated'
-  | 'key.revoked';
+  | 'key.revoked'
+  | 'user.locked'
+  | 'user.unlocked'
+  | 'user.roles_changed'
+  | 'logout.everyone';
 
 export interface AuditFacts {
   /** Who acted: the user, an operator's user id, or null for the system/CLI. */

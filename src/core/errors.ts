@@ -8,8 +8,9 @@ export class AuthError extends Error {
     readonly code: string,
     readonly status: number,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'AuthError';
   }
 }

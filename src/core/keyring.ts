@@ -4,7 +4,7 @@ import type { AccessTokenClaims } from './jwt/claims.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './jwt/claims.js';
 import { type PublicJwk, publicJwks } from './jwt/jwk.js';
 import { generateSigningKey, openSigningKey, type SigningKeyRecord, verificationKeyOf } from './jwt/keys.js';
-import { type AccessTokenSigner, createAccessTokenSigner } from './jwt/signer.js';
+import { type AccessTokenSigner, type AccessTokenSubject, createAccessTokenSigner } from './jwt/signer.js';
 import { type AccessTokenVerifier, createAccessTokenVerifier } from './jwt/verifier.js';
 import type { Runtime } from './runtime.js';
 
@@ -86,7 +86,7 @@ export class Keyring {
     this.#fingerprint = fingerprint;
   }
 
-  sign(subject: { sub: string; sid: string; roles: readonly string[] }) {
+  sign(subject: AccessTokenSubject) {
     return this.#ready(this.#signer)(subject);
   }
 

@@ -1,4 +1,5 @@
 import type { SessionRecord, SessionStore } from '../store/ports.js';
+import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
 import { issueToken, newRandomId, parseToken, secretMatches } from './tokens.js';
 
@@ -27,6 +28,8 @@ export class Sessions {
     private readonly store: SessionStore,
     private readonly runtime: Runtime,
     readonly policy: SessionPolicy,
+    /** Hybrid mode: ending a login must also reach the in-memory state of every node. */
+    private readonly revocations?: Revocations,
   ) {}
 
   /** A session-mode login: the returned token is the credential, shown to the client once. */
@@ -39,8 +42,8 @@ export class Sessions {
    * A jwt-mode login: the record is the refresh-token family (its id is the tokens' `sid`).
    * It has no secret of its own, so no session token can ever open it.
    */
-  createFamily(userId: string, client: ClientContext): Promise<SessionRecord> {
-    return this.#insert(newRandomId(this.runtime), userId, 'jwt', '', client);
+  createFamily(userId: string, client: ClientContext, mode: 'jwt' | 'hybrid'): Promise<SessionRecord> {
+    return this.#insert(newRandomId(this.runtime), userId, mode, '', client);
   }
 
   async #insert(
@@ -116,12 +119,27 @@ export class Sessions {
     return token;
   }
 
-  revoke(sessionId: string): Promise<boolean> {
-    return this.store.deleteSession(sessionId);
+  async revoke(sessionId: string): Promise<boolean> {
+    const deleted = await this.store.deleteSession(sessionId);
+    if (deleted) await this.revocations?.revokeSession(sessionId);
+    return deleted;
   }
 
-  revokeAllOfUser(userId: string, exceptSessionId?: string): Promise<number> {
-    return this.store.deleteUserSessions(userId, exceptSessionId);
+  /**
+   * Ends every login of the user but `exceptSessionId`. In hybrid mode every access token of
+   * the user issued until now is revoked, the kept login's too: its caller reissues it.
+   */
+  async revokeAllOfUser(userId: string, exceptSessionId?: string): Promise<number> {
+    const deleted = await this.store.deleteUserSessions(userId, exceptSessionId);
+    await this.revocations?.revokeUser(userId);
+    return deleted;
+  }
+
+  /** Ends every login of everyone (and, in hybrid mode, every access token issued until now). */
+  async revokeEveryone(): Promise<number> {
+    const deleted = await this.store.deleteAllSessions();
+    await this.revocations?.revokeAll();
+    return deleted;
   }
 
   /** The user's live sessions, newest first. */

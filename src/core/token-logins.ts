@@ -3,6 +3,7 @@ import type { Accounts } from './accounts.js';
 import type { Audit } from './audit.js';
 import { AuthError } from './errors.js';
 import type { Keyring } from './keyring.js';
+import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
 import type { ClientContext, Sessions } from './sessions.js';
 import { issueToken, parseToken, secretMatches } from './tokens.js';
@@ -38,12 +39,15 @@ export class TokenLogins {
       audit: Audit;
       runtime: Runtime;
       refreshReuseGraceMs: number;
+      mode: 'jwt' | 'hybrid';
+      /** Hybrid: new tokens must not fall under a revocation made just before them. */
+      revocations?: Revocations;
     },
   ) {}
 
   /** A new login for an authenticated user. */
   async start(user: UserRecord, client: ClientContext): Promise<TokenPair & { session: SessionRecord }> {
-    const session = await this.deps.sessions.createFamily(user.id, client);
+    const session = await this.deps.sessions.createFamily(user.id, client, this.deps.mode);
     return { session, ...(await this.#issuePair(session, user)) };
   }
 
@@ -54,7 +58,7 @@ export class TokenLogins {
     const token = parsed && (await store.findRefreshToken(parsed.id));
     if (!parsed || !token || !secretMatches(parsed.secret, token.secretHash)) throw invalidRefreshToken();
     const session = await sessions.find(token.sessionId);
-    if (session?.mode !== 'jwt') throw invalidRefreshToken();
+    if (!session || session.mode === 'session') throw invalidRefreshToken();
 
     const now = runtime.now();
     const rotatedNow = await store.retireRefreshToken(token.id, now);
@@ -110,7 +114,12 @@ export class TokenLogins {
       createdAt: this.deps.runtime.now(),
       retiredAt: null,
     });
-    const access = this.deps.keyring.sign({ sub: user.id, sid: session.id, roles: user.roles });
+    const access = this.deps.keyring.sign({
+      sub: user.id,
+      sid: session.id,
+      roles: user.roles,
+      notBefore: this.deps.revocations?.notBeforeFor(user.id),
+    });
     return { accessToken: access.token, accessTokenExpiresAt: access.claims.exp * 1000, refreshToken: token };
   }
 }

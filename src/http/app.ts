@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Tessera } from '../tessera.js';
 import { registerErrorHandling } from './errors.js';
+import { adminApiRoutes } from './routes/admin-api.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -65,6 +66,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.register(healthRoutes(tessera));
   await app.register(authRoutes(tessera));
   await app.register(sessionRoutes(tessera));
+  await app.register(adminApiRoutes(tessera));
   if (tessera.tokens && tessera.keyring)
     await app.register(tokenRoutes(tessera, tessera.tokens, tessera.keyring));
   return app;

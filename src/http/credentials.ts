@@ -22,6 +22,8 @@ export const REFRESH_PATH = '/auth/refresh';
 // the real idle and absolute limits either way.
 const SESSION_COOKIE_OPTIONS = { path: '/', secure: true, httpOnly: true, sameSite: 'lax' } as const;
 const ACCESS_COOKIE_OPTIONS = SESSION_COOKIE_OPTIONS;
+// TESSERA_COOKIE_SAMESITE: Lax unless configured Strict (buildApp decorates the app with it).
+const sameSiteOf = (reply: FastifyReply) => ({ sameSite: reply.server.cookieSameSite ?? 'lax' });
 // Strict: a refresh is never started by another site, not even by a top-level link.
 const REFRESH_COOKIE_OPTIONS = {
   path: REFRESH_PATH,
@@ -50,6 +52,9 @@ export interface Authenticated {
 declare module 'fastify' {
   interface FastifyRequest {
     auth: Authenticated;
+  }
+  interface FastifyInstance {
+    cookieSameSite?: 'lax' | 'strict';
   }
 }
 
@@ -80,6 +85,8 @@ export async function authenticate(tessera: Tessera, request: FastifyRequest): P
     const presented = presentedCredential(request, ACCESS_TOKEN_COOKIE);
     if (!presented) throw unauthenticated();
     const claims = tessera.keyring.verify(presented.token);
+    // hybrid: the in-memory revocation check, no store lookup (unless this node is catching up).
+    await tessera.revocations?.check(claims);
     return {
       userId: claims.sub,
       roles: claims.roles,
@@ -137,13 +144,17 @@ export function requireAuth(tessera: Tessera) {
 }
 
 export function setSessionCookie(reply: FastifyReply, token: string): void {
-  reply.setCookie(SESSION_COOKIE, token, SESSION_COOKIE_OPTIONS);
+  reply.setCookie(SESSION_COOKIE, token, { ...SESSION_COOKIE_OPTIONS, ...sameSiteOf(reply) });
 }
 
 /** Browsers get both tokens in HttpOnly cookies, never in a body script could read. */
 export function setTokenCookies(tessera: Tessera, reply: FastifyReply, pair: TokenPair): void {
   const accessMaxAge = Math.max(0, Math.floor((pair.accessTokenExpiresAt - tessera.runtime.now()) / 1000));
-  reply.setCookie(ACCESS_TOKEN_COOKIE, pair.accessToken, { ...ACCESS_COOKIE_OPTIONS, maxAge: accessMaxAge });
+  reply.setCookie(ACCESS_TOKEN_COOKIE, pair.accessToken, {
+    ...ACCESS_COOKIE_OPTIONS,
+    ...sameSiteOf(reply),
+    maxAge: accessMaxAge,
+  });
   reply.setCookie(REFRESH_TOKEN_COOKIE, pair.refreshToken, {
     ...REFRESH_COOKIE_OPTIONS,
     maxAge: Math.floor(tessera.config.session.absoluteTimeoutMs / 1000),

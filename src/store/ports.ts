@@ -13,6 +13,8 @@ export interface UserRecord {
   roles: string[];
   /** When the account was locked, or null. A locked account cannot log in. */
   lockedAt: number | null;
+  /** Why, as the operator wrote it; null when not locked. */
+  lockReason: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -26,7 +28,7 @@ export interface SessionRecord {
   id: string;
   userId: string;
   /** The mode the login was made in; a credential of one mode never opens another's. */
-  mode: 'session' | 'jwt';
+  mode: 'session' | 'jwt' | 'hybrid';
   /** SHA-256 (hex) of the session token's secret part; empty for refresh-token families. */
   secretHash: string;
   createdAt: number;
@@ -44,6 +46,14 @@ export interface UserStore {
   findUserByEmail(email: string): Promise<UserRecord | undefined>;
   findUserById(id: string): Promise<UserRecord | undefined>;
   setPasswordHash(userId: string, passwordHash: string, updatedAt: number): Promise<void>;
+  setUserRoles(userId: string, roles: string[], updatedAt: number): Promise<void>;
+  /** Locks (lockedAt set) or unlocks (null) an account. */
+  setUserLock(
+    userId: string,
+    lockedAt: number | null,
+    reason: string | null,
+    updatedAt: number,
+  ): Promise<void>;
   listUsers(): Promise<UserRecord[]>;
 }
 
@@ -58,6 +68,8 @@ export interface SessionStore {
   deleteSession(id: string): Promise<boolean>;
   /** Deletes every session of the user except `keepId`; returns how many were deleted. */
   deleteUserSessions(userId: string, keepId?: string): Promise<number>;
+  /** Deletes every session of every user (log everyone out); returns how many. */
+  deleteAllSessions(): Promise<number>;
   /** Newest first. */
   listUserSessions(userId: string): Promise<SessionRecord[]>;
   /** Every session, newest first, for operators. */
@@ -141,7 +153,35 @@ export interface AuditStore {
   deleteAuditEventsBefore(before: number): Promise<number>;
 }
 
-export interface Store extends UserStore, SessionStore, RefreshTokenStore, SigningKeyStore, AuditStore {
+/**
+ * A revocation hybrid nodes must know about: one login (`session`, subject = sid), every
+ * token of a user issued before `at` (`user`, subject = user id), or every token issued before
+ * `at` (`all`, subject = '*'). Kept until `expiresAt`, when no token it could affect is valid.
+ */
+export interface RevocationRecord {
+  /** Assigned by the store: a total order across nodes. */
+  seq: number;
+  kind: 'session' | 'user' | 'all';
+  subject: string;
+  at: number;
+  expiresAt: number;
+}
+
+export interface RevocationStore {
+  /** Appends and returns the record with its sequence number. */
+  appendRevocation(revocation: Omit<RevocationRecord, 'seq'>): Promise<RevocationRecord>;
+  /** Records with seq > afterSeq and still in force at `now`, in seq order. */
+  listRevocationsSince(afterSeq: number, now: number): Promise<RevocationRecord[]>;
+  deleteExpiredRevocations(now: number): Promise<number>;
+}
+
+export interface Store
+  extends UserStore,
+    SessionStore,
+    RefreshTokenStore,
+    SigningKeyStore,
+    AuditStore,
+    RevocationStore {
   readonly engine: string;
   /** Resolves when the store answers; used by /healthz. */
   ping(): Promise<void>;

@@ -28,6 +28,7 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
       passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
       roles: ['reader'],
       lockedAt: null,
+      lockReason: null,
       createdAt: 1_000 + seq,
       updatedAt: 1_000 + seq,
       ...overrides,
@@ -426,6 +427,56 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
         expect((await store.listAuditEvents({ limit: 10 })).map((e) => e.at)).toEqual([4, 3]);
         expect(await store.deleteAuditEventsBefore(3)).toBe(0);
       });
+    });
+
+    it('changes roles and locks and unlocks accounts, with the reason', async () => {
+      const alice = user();
+      await store.createUser(alice);
+      await store.setUserRoles(alice.id, ['admin', 'teller'], 5_000);
+      await store.setUserLock(alice.id, 6_000, 'card reported stolen', 6_000);
+      expect(await store.findUserById(alice.id)).toMatchObject({
+        roles: ['admin', 'teller'],
+        lockedAt: 6_000,
+        lockReason: 'card reported stolen',
+        updatedAt: 6_000,
+      });
+      await store.setUserLock(alice.id, null, null, 7_000);
+      expect(await store.findUserById(alice.id)).toMatchObject({ lockedAt: null, lockReason: null });
+    });
+
+    it('appends revocations with increasing sequence numbers and lists those still in force', async () => {
+      const a = await store.appendRevocation({ kind: 'session', subject: 's1', at: 100, expiresAt: 1_000 });
+      const b = await store.appendRevocation({ kind: 'user', subject: 'u1', at: 200, expiresAt: 2_000 });
+      const c = await store.appendRevocation({ kind: 'all', subject: '*', at: 300, expiresAt: 3_000 });
+      expect(a.seq).toBeLessThan(b.seq);
+      expect(b.seq).toBeLessThan(c.seq);
+      expect(await store.listRevocationsSince(0, 0)).toEqual([a, b, c]);
+      expect(await store.listRevocationsSince(a.seq, 0)).toEqual([b, c]);
+      expect(await store.listRevocationsSince(0, 1_500)).toEqual([b, c]);
+      expect(await store.deleteExpiredRevocations(2_000)).toBe(2);
+      expect(await store.listRevocationsSince(0, 0)).toEqual([c]);
+      const d = await store.appendRevocation({ kind: 'session', subject: 's2', at: 400, expiresAt: 4_000 });
+      expect(d.seq).toBeGreaterThan(c.seq);
+    });
+
+    it('deletes every session of every user, with their refresh tokens', async () => {
+      const [alice, bob] = [user(), user()];
+      await store.createUser(alice);
+      await store.createUser(bob);
+      const [a, b] = [session(alice.id, { mode: 'jwt' }), session(bob.id)];
+      await store.createSession(a);
+      await store.createSession(b);
+      await store.createRefreshToken({
+        id: 'rt-all',
+        sessionId: a.id,
+        secretHash: 'ef'.repeat(32),
+        createdAt: 1,
+        retiredAt: null,
+      });
+      expect(await store.deleteAllSessions()).toBe(2);
+      expect(await store.listSessions()).toEqual([]);
+      expect(await store.findRefreshToken('rt-all')).toBeUndefined();
+      expect(await store.findUserById(alice.id)).toBeDefined();
     });
   });
 }

@@ -18,6 +18,7 @@ describe('password hash upgrades', () => {
       passwordHash: oldHash,
       roles: [],
       lockedAt: null,
+      lockReason: null,
       createdAt: 0,
       updatedAt: 0,
     });
@@ -44,6 +45,7 @@ describe('password hash upgrades', () => {
       passwordHash: await hash(PASSWORD, ARGON2_PARAMS),
       roles: [],
       lockedAt: 1,
+      lockReason: 'test',
       createdAt: 0,
       updatedAt: 0,
     });

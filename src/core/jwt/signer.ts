@@ -18,6 +18,13 @@ export interface AccessTokenSubject {
   sub: string;
   sid: string;
   roles?: readonly string[];
+  /**
+   * Milliseconds: the token must count as issued strictly after this instant. Hybrid mode
+   * revokes "every token of this user issued at or before T"; `iat` has whole seconds, so a
+   * token issued later in the same second as T takes the next second as its iat (less than a
+   * second ahead, well within the verifier's skew).
+   */
+  notBefore?: number;
 }
 
 export interface IssuedAccessToken {
@@ -65,7 +72,8 @@ export function createAccessTokenSigner(options: AccessTokenSignerOptions): Acce
     }
     const roles = [...(subject.roles ?? [])];
     if (!roles.every(isNonEmptyString)) throw new TypeError('Roles must be non-empty strings.');
-    const iat = Math.floor(options.runtime.now() / 1000);
+    const now = Math.floor(options.runtime.now() / 1000);
+    const iat = subject.notBefore ? Math.max(now, Math.floor(subject.notBefore / 1000) + 1) : now;
     const claims: AccessTokenClaims = {
       iss: options.issuer,
       aud: options.audience,

@@ -2,6 +2,7 @@ import {
   type AuditEvent,
   EmailTakenError,
   type RefreshTokenRecord,
+  type RevocationRecord,
   type SessionRecord,
   type Store,
   type StoredSigningKey,
@@ -24,6 +25,8 @@ export class MemoryStore implements Store {
   readonly #refreshTokenIdsBySession = new Map<string, Set<string>>();
   readonly #signingKeys = new Map<string, StoredSigningKey>();
   readonly #auditEvents = new Map<string, AuditEvent>();
+  readonly #revocations: RevocationRecord[] = [];
+  #revocationSeq = 0;
 
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
@@ -42,6 +45,21 @@ export class MemoryStore implements Store {
   async findUserById(id: string): Promise<UserRecord | undefined> {
     const user = this.#users.get(id);
     return user && copyUser(user);
+  }
+
+  async setUserRoles(userId: string, roles: string[], updatedAt: number): Promise<void> {
+    const user = this.#users.get(userId);
+    if (user) Object.assign(user, { roles: [...roles], updatedAt });
+  }
+
+  async setUserLock(
+    userId: string,
+    lockedAt: number | null,
+    reason: string | null,
+    updatedAt: number,
+  ): Promise<void> {
+    const user = this.#users.get(userId);
+    if (user) Object.assign(user, { lockedAt, lockReason: reason, updatedAt });
   }
 
   async setPasswordHash(userId: string, passwordHash: string, updatedAt: number): Promise<void> {
@@ -78,6 +96,10 @@ export class MemoryStore implements Store {
 
   async deleteUserSessions(userId: string, keepId?: string): Promise<number> {
     return this.#deleteWhere((s) => s.userId === userId && s.id !== keepId);
+  }
+
+  async deleteAllSessions(): Promise<number> {
+    return this.#deleteWhere(() => true);
   }
 
   async listUserSessions(userId: string): Promise<SessionRecord[]> {
@@ -183,6 +205,23 @@ export class MemoryStore implements Store {
       }
     }
     return deleted;
+  }
+
+  async appendRevocation(revocation: Omit<RevocationRecord, 'seq'>): Promise<RevocationRecord> {
+    const record = { ...revocation, seq: ++this.#revocationSeq };
+    this.#revocations.push(record);
+    return { ...record };
+  }
+
+  async listRevocationsSince(afterSeq: number, now: number): Promise<RevocationRecord[]> {
+    return this.#revocations.filter((r) => r.seq > afterSeq && r.expiresAt > now).map((r) => ({ ...r }));
+  }
+
+  async deleteExpiredRevocations(now: number): Promise<number> {
+    const before = this.#revocations.length;
+    const live = this.#revocations.filter((r) => r.expiresAt > now);
+    this.#revocations.splice(0, before, ...live);
+    return before - live.length;
   }
 }
 

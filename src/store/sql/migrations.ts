@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, PostgresAdapter } from 'kysely';
 
 /**
  * Migrations live in code (not files found at run time) so the compiled package and the
@@ -94,14 +94,44 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_events_at').on('audit_events').column('at').execute();
     },
   },
+  '0003_control': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('users').addColumn('lock_reason', 'text').execute();
+      // The revocation log: hybrid nodes catch up from it by sequence number. The sequence is
+      // the database's, so it is one total order however many nodes write.
+      const isPostgres = db.getExecutor().adapter instanceof PostgresAdapter;
+      await db.schema
+        .createTable('revocations')
+        .addColumn('seq', isPostgres ? 'bigserial' : 'integer', (c) =>
+          isPostgres ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('revocations_expires_at').on('revocations').column('expires_at').execute();
+    },
+  },
 };
 
 /** Exported so tests can stop at an older migration and check the upgrade path. */
 export const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };
 
-/** Applies every pending migration; throws with the failing migration's name. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
-  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+/**
+ * Applies every pending migration; returns the names of those that ran (none: already up to
+ * date), throws with the failing migration's name. On PostgreSQL, kysely's Migrator holds an
+ * advisory lock and runs them in one transaction, so nodes starting at once apply each
+ * migration exactly once. `migrationTableSchema` (PostgreSQL): the schema of kysely's own
+ * bookkeeping tables; without it the Migrator takes a kysely_migration table in ANY schema of
+ * the database for ours and skips creating it.
+ */
+export async function migrateToLatest(
+  db: Kysely<unknown>,
+  options: { migrationTableSchema?: string } = {},
+): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider, ...options });
+  const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const message = error instanceof Error ? error.message : String(error);
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;

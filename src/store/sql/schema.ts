@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Kysely's view of the tables created by migrations.ts; one source for every SQL engine.
  * Enumerated columns (mode, alg, status) are plain text in the database and typed as
@@ -11,6 +13,7 @@ export interface Database {
     /** JSON array of role names. */
     roles: string;
     locked_at: number | null;
+    lock_reason: string | null;
     created_at: number;
     updated_at: number;
   };
@@ -54,5 +57,12 @@ export interface Database {
     user_agent: string;
     /** JSON object. */
     detail: string;
+  };
+  revocations: {
+    seq: Generated<number>;
+    kind: string;
+    subject: string;
+    at: number;
+    expires_at: number;
   };
 }

@@ -3,6 +3,7 @@ import {
   type AuditEvent,
   EmailTakenError,
   type RefreshTokenRecord,
+  type RevocationRecord,
   type SessionRecord,
   type Store,
   type StoredSigningKey,
@@ -25,6 +26,8 @@ export class SqlStore implements Store {
     readonly engine: string,
     readonly db: Kysely<Database>,
     private readonly isUniqueViolation: (error: unknown) => boolean,
+    /** The migrations opening this store applied (`tessera migrate` prints them). */
+    readonly appliedMigrations: readonly string[] = [],
   ) {}
 
   async ping(): Promise<void> {
@@ -62,6 +65,27 @@ export class SqlStore implements Store {
       .execute();
   }
 
+  async setUserRoles(userId: string, roles: string[], updatedAt: number): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ roles: JSON.stringify(roles), updated_at: updatedAt })
+      .where('id', '=', userId)
+      .execute();
+  }
+
+  async setUserLock(
+    userId: string,
+    lockedAt: number | null,
+    reason: string | null,
+    updatedAt: number,
+  ): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ locked_at: lockedAt, lock_reason: reason, updated_at: updatedAt })
+      .where('id', '=', userId)
+      .execute();
+  }
+
   async listUsers(): Promise<UserRecord[]> {
     const rows = await this.db.selectFrom('users').selectAll().orderBy('created_at').execute();
     return rows.map(fromUserRow);
@@ -93,6 +117,11 @@ export class SqlStore implements Store {
     let query = this.db.deleteFrom('sessions').where('user_id', '=', userId);
     if (keepId !== undefined) query = query.where('id', '!=', keepId);
     const result = await query.executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async deleteAllSessions(): Promise<number> {
+    const result = await this.db.deleteFrom('sessions').executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 
@@ -200,6 +229,42 @@ export class SqlStore implements Store {
     const result = await this.db.deleteFrom('audit_events').where('at', '<', before).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
+
+  async appendRevocation(revocation: Omit<RevocationRecord, 'seq'>): Promise<RevocationRecord> {
+    const row = await this.db
+      .insertInto('revocations')
+      .values({
+        kind: revocation.kind,
+        subject: revocation.subject,
+        at: revocation.at,
+        expires_at: revocation.expiresAt,
+      })
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    return { ...revocation, seq: Number(row.seq) };
+  }
+
+  async listRevocationsSince(afterSeq: number, now: number): Promise<RevocationRecord[]> {
+    const rows = await this.db
+      .selectFrom('revocations')
+      .selectAll()
+      .where('seq', '>', afterSeq)
+      .where('expires_at', '>', now)
+      .orderBy('seq')
+      .execute();
+    return rows.map((row) => ({
+      seq: Number(row.seq),
+      kind: row.kind as RevocationRecord['kind'],
+      subject: row.subject,
+      at: Number(row.at),
+      expiresAt: Number(row.expires_at),
+    }));
+  }
+
+  async deleteExpiredRevocations(now: number): Promise<number> {
+    const result = await this.db.deleteFrom('revocations').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }
 
 const toUserRow = (user: UserRecord): UserRow => ({
@@ -208,6 +273,7 @@ const toUserRow = (user: UserRecord): UserRow => ({
   password_hash: user.passwordHash,
   roles: JSON.stringify(user.roles),
   locked_at: user.lockedAt,
+  lock_reason: user.lockReason,
   created_at: user.createdAt,
   updated_at: user.updatedAt,
 });
@@ -219,6 +285,7 @@ export const fromUserRow = (row: UserRow): UserRecord => ({
   passwordHash: row.password_hash,
   roles: JSON.parse(row.roles) as string[],
   lockedAt: row.locked_at === null ? null : Number(row.locked_at),
+  lockReason: row.lock_reason,
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at),
 });

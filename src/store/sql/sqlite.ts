@@ -20,8 +20,8 @@ class SqliteStore extends SqlStore {
   readonly #findRefreshToken: BetterSqlite3.Statement<[string], Selectable<Database['refresh_tokens']>>;
   readonly #retireRefreshToken: BetterSqlite3.Statement<[number, string]>;
 
-  constructor(db: Kysely<Database>, database: BetterSqlite3.Database) {
-    super('sqlite', db, isSqliteUniqueViolation);
+  constructor(db: Kysely<Database>, database: BetterSqlite3.Database, appliedMigrations: string[]) {
+    super('sqlite', db, isSqliteUniqueViolation, appliedMigrations);
     this.#findSession = database.prepare('select * from sessions where id = ?');
     this.#findUser = database.prepare('select * from users where id = ?');
     this.#touchSession = database.prepare('update sessions set last_seen_at = ? where id = ?');
@@ -67,8 +67,8 @@ export async function openSqliteStore(filename: string): Promise<SqlStore> {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  await migrateToLatest(db as Kysely<unknown>);
-  return new SqliteStore(db, database);
+  const applied = await migrateToLatest(db as Kysely<unknown>);
+  return new SqliteStore(db, database, applied);
 }
 
 function isSqliteUniqueViolation(error: unknown): boolean {

@@ -1,0 +1,132 @@
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { parseKeyEncryptionKey } from '../../core/jwt/seal.js';
+import { AuthError } from '../../core/errors.js';
+import type { Tessera } from '../../tessera.js';
+import { ACCESS_TOKEN_COOKIE, requireAuth, SESSION_COOKIE } from '../credentials.js';
+import { cookieCredentials, loginIdOfToken } from './presented-login.js';
+
+/**
+ * Anti-CSRF tokens, bound to the login. A state-changing request (POST, PUT, PATCH, DELETE)
+ * that a credential *cookie* authenticates must carry `x-csrf-token: HMAC-SHA256(key, sid)`
+ * of that cookie's login. Why this shape:
+ * - bound to the login (`sid`): a token copied from another session, even the attacker's own,
+ *   fails; a new login gets a new token, a password change (same sid) keeps it;
+ * - stateless: nothing is stored, every node with the key can check it;
+ * - a header: a cross-site form cannot set one, and a cross-site fetch that sets one needs a
+ *   CORS preflight that only listed origins pass;
+ * - compared with crypto.timingSafeEqual, so response timing does not leak how much matched.
+ * Bearer requests need no token: a browser never attaches an Authorization Bearer header itself.
+ *
+ * Delivery: `GET /auth/csrf` (for clients on a listed origin, which cannot read this host's
+ * cookies), and a script-readable `__Host-tessera_csrf` cookie (not a credential, never read by
+ * the server) set whenever a login cookie is, so a page reloaded after its access token expired
+ * can still send POST /auth/refresh.
+ */
+
+export const CSRF_HEADER = 'x-csrf-token';
+export const CSRF_COOKIE = '__Host-tessera_csrf';
+export const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const HKDF_INFO = 'tessera anti-csrf v1';
+
+/**
+ * The HMAC key: from TESSERA_CSRF_SECRET, else derived from TESSERA_KEY_ENCRYPTION_KEY (HKDF, so
+ * the two uses never share key bytes), else random for this process only (tokens then die with it).
+ */
+export function csrfKey(tessera: Tessera): { key: Buffer; warning?: string } {
+  const { csrfSecret, keyEncryptionKey } = tessera.config;
+  const derive = (material: Buffer | string) =>
+    Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), HKDF_INFO, 32));
+  if (csrfSecret) return { key: derive(csrfSecret) };
+  if (keyEncryptionKey) return { key: derive(parseKeyEncryptionKey(keyEncryptionKey)) };
+  return {
+    key: tessera.runtime.randomBytes(32),
+    warning:
+      'TESSERA_CSRF_SECRET is not set: anti-CSRF tokens are valid on this process only, until it restarts. Set it (openssl rand -hex 32) on every node.',
+  };
+}
+
+export function csrfTokenFor(key: Buffer, loginId: string): string {
+  return createHmac('sha256', key).update(`${HKDF_INFO}\0${loginId}`).digest('base64url');
+}
+
+function tokenMatches(key: Buffer, loginId: string, presented: unknown): boolean {
+  if (typeof presented !== 'string') return false;
+  const expected = Buffer.from(csrfTokenFor(key, loginId));
+  const given = Buffer.from(presented);
+  // timingSafeEqual needs equal lengths; the expected length is public (43 characters).
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export const csrfTokenInvalid = () =>
+  new AuthError(
+    'csrf_token_invalid',
+    403,
+    'This request needs the x-csrf-token header for your login: get it from GET /auth/csrf.',
+  );
+
+/** The login each credential cookie in this response's Set-Cookie headers opens or clears. */
+function loginCookiesSet(tessera: Tessera, reply: FastifyReply): Array<string | null> {
+  const header = reply.getHeader('set-cookie');
+  const lines = header === undefined ? [] : Array.isArray(header) ? header : [String(header)];
+  const found: Array<string | null> = [];
+  for (const line of lines) {
+    const match = /^([^=;]+)=([^;]*)/.exec(line);
+    if (!match || (match[1] !== SESSION_COOKIE && match[1] !== ACCESS_TOKEN_COOKIE)) continue;
+    found.push(match[2] ? (loginIdOfToken(tessera, safeDecode(match[2])) ?? null) : null);
+  }
+  return found;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+export function csrfPlugin(tessera: Tessera) {
+  return fp(
+    async (app: FastifyInstance) => {
+      const { key, warning } = csrfKey(tessera);
+      if (warning && tessera.config.production) app.log.warn(warning);
+      const cookieOptions = {
+        path: '/',
+        secure: true,
+        httpOnly: false, // read by the page's script, which copies it into the header
+        sameSite: 'strict',
+        maxAge: Math.floor(tessera.config.session.absoluteTimeoutMs / 1000),
+      } as const;
+
+      // preValidation: after the body is parsed (POST /auth/refresh reads its cookie only
+      // without a body token), before any route's own preHandler authenticates or writes.
+      app.addHook('preValidation', async (request: FastifyRequest) => {
+        if (!UNSAFE_METHODS.has(request.method)) return;
+        const presented = request.headers[CSRF_HEADER];
+        for (const { loginId } of await cookieCredentials(tessera, request)) {
+          // A cookie that names no login authenticates nothing, so it cannot be abused.
+          if (loginId !== undefined && !tokenMatches(key, loginId, presented)) throw csrfTokenInvalid();
+        }
+      });
+
+      // Runs after @fastify/cookie wrote Set-Cookie: follow every login cookie set or cleared.
+      app.addHook('onSend', async (request, reply, payload) => {
+        for (const loginId of loginCookiesSet(tessera, reply)) {
+          if (loginId) reply.setCookie(CSRF_COOKIE, csrfTokenFor(key, loginId), cookieOptions);
+          else if (request.cookies[CSRF_COOKIE] !== undefined) reply.clearCookie(CSRF_COOKIE, cookieOptions);
+        }
+        return payload;
+      });
+
+      app.get('/auth/csrf', { preHandler: requireAuth(tessera) }, async (request, reply) => {
+        const csrfToken = csrfTokenFor(key, request.auth.sessionId);
+        if (request.auth.transport === 'cookie') reply.setCookie(CSRF_COOKIE, csrfToken, cookieOptions);
+        return { csrfToken, header: CSRF_HEADER };
+      });
+    },
+    { name: 'tessera-csrf' },
+  );
+}

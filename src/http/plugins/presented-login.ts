@@ -1,0 +1,98 @@
+import type { FastifyRequest } from 'fastify';
+import { parseToken } from '../../core/tokens.js';
+import type { Tessera } from '../../tessera.js';
+import { ACCESS_TOKEN_COOKIE, REFRESH_PATH, REFRESH_TOKEN_COOKIE, SESSION_COOKIE } from '../credentials.js';
+
+/**
+ * Which login a request speaks for, read from its credentials *without* checking them: the
+ * anti-CSRF check and the rate limits run before authentication and only need the login id
+ * (`sid`), never trust in it. A forged credential naming someone else's login gains nothing:
+ * its CSRF token cannot be computed without the server's key, and authentication refuses it.
+ */
+
+/** A credential cookie this request will be authenticated by, and the login it names (if any). */
+export interface CookieCredential {
+  cookie: string;
+  /** undefined when the cookie names no login (garbage): such a cookie authenticates nothing. */
+  loginId: string | undefined;
+}
+
+/** `Authorization: Bearer …`: set by code, never attached by a browser on its own (unlike Basic). */
+export const isBearerRequest = (request: FastifyRequest) =>
+  /^Bearer\s/i.test(request.headers.authorization ?? '');
+
+/** The `sid` claim of a compact JWT, decoded without verification; undefined if there is none. */
+export function unverifiedJwtSid(token: string): string | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3 || (parts[1] as string).length > 8192) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(parts[1] as string, 'base64url').toString('utf8'));
+    if (typeof claims !== 'object' || claims === null) return undefined;
+    const sid = (claims as { sid?: unknown }).sid;
+    return typeof sid === 'string' && sid.length > 0 && sid.length <= 200 ? sid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The login a credential string names: `<id>.<secret>` session token or a jwt-mode access token. */
+export function loginIdOfToken(tessera: Tessera, token: string): string | undefined {
+  return tessera.keyring ? unverifiedJwtSid(token) : parseToken(token)?.id;
+}
+
+/** The login family a refresh token belongs to (one store read), or undefined. */
+export async function refreshTokenLogin(tessera: Tessera, token: string): Promise<string | undefined> {
+  const parsed = parseToken(token);
+  if (!parsed || !tessera.keyring) return undefined;
+  return (await tessera.store.findRefreshToken(parsed.id))?.sessionId;
+}
+
+/** POST /auth/refresh reads the cookie only when the body carries no `refreshToken`. */
+function refreshUsesCookie(request: FastifyRequest): boolean {
+  if (request.routeOptions.url !== REFRESH_PATH) return false;
+  const body = request.body;
+  const bodyToken =
+    typeof body === 'object' && body !== null ? (body as { refreshToken?: unknown }).refreshToken : undefined;
+  return bodyToken === undefined;
+}
+
+const memo = new WeakMap<FastifyRequest, Promise<CookieCredential[]>>();
+
+/**
+ * The credential cookies the route will use, exactly as src/http/credentials.ts reads them:
+ * the mode's cookie unless an Authorization header is present (then cookies are ignored), and
+ * the refresh cookie on POST /auth/refresh without a body token. Needs the parsed body.
+ */
+export function cookieCredentials(tessera: Tessera, request: FastifyRequest): Promise<CookieCredential[]> {
+  let found = memo.get(request);
+  if (!found) {
+    found = readCookieCredentials(tessera, request);
+    memo.set(request, found);
+  }
+  return found;
+}
+
+async function readCookieCredentials(tessera: Tessera, request: FastifyRequest): Promise<CookieCredential[]> {
+  const found: CookieCredential[] = [];
+  if (request.headers.authorization === undefined) {
+    const cookie = tessera.keyring ? ACCESS_TOKEN_COOKIE : SESSION_COOKIE;
+    const value = request.cookies[cookie];
+    if (value) found.push({ cookie, loginId: loginIdOfToken(tessera, value) });
+  }
+  const refresh = request.cookies[REFRESH_TOKEN_COOKIE];
+  if (refresh && refreshUsesCookie(request)) {
+    found.push({ cookie: REFRESH_TOKEN_COOKIE, loginId: await refreshTokenLogin(tessera, refresh) });
+  }
+  return found;
+}
+
+/** The login of whatever credential authenticates the request (bearer header or cookie). */
+export function presentedLoginId(tessera: Tessera, request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer ([^\s]+)$/i.exec(header);
+    return match ? loginIdOfToken(tessera, match[1] as string) : undefined;
+  }
+  const value = request.cookies[tessera.keyring ? ACCESS_TOKEN_COOKIE : SESSION_COOKIE];
+  return value ? loginIdOfToken(tessera, value) : undefined;
+}

@@ -1,0 +1,193 @@
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrationProvider } from '../../src/store/sql/migrations.js';
+import { openPostgresStore } from '../../src/store/sql/postgres.js';
+import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import { describeWithPostgres, dropTestSchemas, testSchema } from '../services.js';
+import { storeContract } from './store-contract.js';
+
+// Every store gets a schema of its own (tessera_test_<pid>_<random>), dropped when the file ends.
+await describeWithPostgres('postgres engine', (url) => {
+  afterAll(() => dropTestSchemas(url));
+
+  storeContract('postgres', () => openPostgresStore(url, { schema: testSchema() }));
+
+  const allMigrations = async () => Object.keys(await migrationProvider.getMigrations()).sort();
+  const tablesIn = async (store: SqlStore, schema: string) => {
+    const { rows } = await sql<{ name: string }>`
+      select table_name as name from information_schema.tables where table_schema = ${schema}
+      order by table_name`.execute(store.db);
+    return rows.map((r) => r.name);
+  };
+
+  describe('postgres migrations', () => {
+    it('a fresh schema gets every migration, bookkeeping included, and nothing outside it', async () => {
+      const schema = testSchema();
+      const store = await openPostgresStore(url, { schema });
+      try {
+        expect(store.appliedMigrations).toEqual(await allMigrations());
+        expect(await tablesIn(store, schema)).toEqual(
+          expect.arrayContaining(['users', 'sessions', 'refresh_tokens', 'kysely_migration']),
+        );
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('opening a second store on a migrated schema applies nothing and sees the same data', async () => {
+      const schema = testSchema();
+      const first = await openPostgresStore(url, { schema });
+      const second = await openPostgresStore(url, { schema });
+      try {
+        expect(first.appliedMigrations.length).toBeGreaterThan(0);
+        expect(second.appliedMigrations).toEqual([]);
+        await first.createUser({
+          id: 'u1',
+          email: 'u1@example.com',
+          passwordHash: 'hash',
+          roles: ['admin'],
+          lockedAt: null,
+          lockReason: null,
+          createdAt: 1,
+          updatedAt: 1,
+        });
+        expect((await second.findUserByEmail('u1@example.com'))?.roles).toEqual(['admin']);
+      } finally {
+        await first.close();
+        await second.close();
+      }
+    });
+
+    it('concurrent opens on a fresh schema all succeed; exactly one applies the migrations', async () => {
+      const schema = testSchema();
+      const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(url, { schema })));
+      try {
+        const applied = stores.map((s) => s.appliedMigrations);
+        expect(applied.filter((names) => names.length > 0)).toEqual([await allMigrations()]);
+        expect(applied.filter((names) => names.length === 0)).toHaveLength(3);
+        for (const store of stores) await expect(store.ping()).resolves.toBeUndefined();
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    it("upgrades a 0001 schema in place: existing sessions get mode 'session'", async () => {
+      const schema = testSchema();
+      // An older build's view: the same search_path trick, stopped after 0001.
+      const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
+      const old = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+      await sql`create schema ${sql.id(schema)}`.execute(old);
+      const { error } = await new Migrator({
+        db: old,
+        provider: migrationProvider,
+        migrationTableSchema: schema,
+      }).migrateTo('0001_users_and_sessions');
+      expect(error).toBeUndefined();
+      await sql`insert into users (id, email, password_hash, roles, created_at, updated_at)
+        values ('u1', 'u1@example.com', 'hash', '[]', 1, 1)`.execute(old);
+      await sql`insert into sessions (id, user_id, secret_hash, created_at, last_seen_at, expires_at, ip, user_agent)
+        values ('s1', 'u1', ${'ab'.repeat(32)}, 2, 2, 50000, '203.0.113.7', 'ua')`.execute(old);
+      await old.destroy();
+
+      const store = await openPostgresStore(url, { schema });
+      try {
+        expect(store.appliedMigrations).toEqual((await allMigrations()).slice(1));
+        expect(await store.findSession('s1')).toEqual({
+          id: 's1',
+          userId: 'u1',
+          mode: 'session',
+          secretHash: 'ab'.repeat(32),
+          createdAt: 2,
+          lastSeenAt: 2,
+          expiresAt: 50_000,
+          ip: '203.0.113.7',
+          userAgent: 'ua',
+        });
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  describe('postgres types', () => {
+    it('returns real millisecond times (int8, beyond 2^32) as numbers on every read path', async () => {
+      const store = await openPostgresStore(url, { schema: testSchema() });
+      const t = 1_800_000_000_123;
+      try {
+        const user = {
+          id: 'u1',
+          email: 'u1@example.com',
+          passwordHash: 'hash',
+          roles: [],
+          lockedAt: t + 1,
+          lockReason: 'testing',
+          createdAt: t,
+          updatedAt: t + 2,
+        };
+        await store.createUser(user);
+        expect(await store.findUserById('u1')).toEqual(user);
+        expect(await store.findUserByEmail('u1@example.com')).toEqual(user);
+        expect(await store.listUsers()).toEqual([user]);
+
+        const session = {
+          id: 's1',
+          userId: 'u1',
+          mode: 'jwt' as const,
+          secretHash: '',
+          createdAt: t,
+          lastSeenAt: t + 3,
+          expiresAt: t + 4,
+          ip: '::1',
+          userAgent: 'ua',
+        };
+        await store.createSession(session);
+        expect(await store.findSession('s1')).toEqual(session);
+        expect(await store.listSessions()).toEqual([session]);
+        expect(await store.listUserSessions('u1')).toEqual([session]);
+
+        const token = {
+          id: 'r1',
+          sessionId: 's1',
+          secretHash: 'ef'.repeat(32),
+          createdAt: t,
+          retiredAt: null,
+        };
+        await store.createRefreshToken(token);
+        expect(await store.retireRefreshToken('r1', t + 5)).toBe(true);
+        expect(await store.findRefreshToken('r1')).toEqual({ ...token, retiredAt: t + 5 });
+
+        const key = {
+          kid: 'k1',
+          alg: 'EdDSA' as const,
+          status: 'retired' as const,
+          createdAt: t,
+          retiredAt: t + 6,
+          publicJwk: null,
+          privateKeyEncrypted: 'sealed',
+        };
+        await store.createSigningKey(key);
+        expect(await store.listSigningKeys()).toEqual([key]);
+
+        const event = {
+          id: 'e1',
+          at: t,
+          type: 'login.success',
+          actorId: null,
+          userId: 'u1',
+          sessionId: 's1',
+          ip: '::1',
+          userAgent: 'ua',
+          detail: '{}',
+        };
+        await store.appendAuditEvent(event);
+        expect(await store.listAuditEvents({ limit: 5 })).toEqual([event]);
+
+        expect(await store.deleteExpiredSessions(t + 4, 0)).toBe(1);
+        expect(await store.deleteAuditEventsBefore(t + 1)).toBe(1);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+});
