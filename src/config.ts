@@ -218,7 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
   const database = parseDatabaseUrl(e.TESSERA_DATABASE_URL, e.TESSERA_DATABASE_POOL_SIZE);
   if (database.engine === 'postgres' && e.TESSERA_MODE !== 'session' && !e.TESSERA_KEY_ENCRYPTION_KEY) {
     throw new ConfigError(
-      'TESSERA_KEY_ENCRYPTION_KEY is required with PostgreSQL in jwt mode: every node must unseal the same signing keys (generate one: openssl rand -hex 32)',
+      `TESSERA_KEY_ENCRYPTION_KEY is required with PostgreSQL in ${e.TESSERA_MODE} mode: every node must unseal the same signing keys (generate one: openssl rand -hex 32)`,
     );
   }
   const tls = parseTls(e.TESSERA_TLS_CERT, e.TESSERA_TLS_KEY);

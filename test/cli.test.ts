@@ -125,12 +125,19 @@ describe('operator commands', () => {
 describe('control from the command line', () => {
   it('locks and unlocks an account, changes roles, and logs everyone out, all audited', async () => {
     const env = { TESSERA_DATABASE_URL: `sqlite://${join(tempDir(), 'control.db')}` };
-    expect((await runCli(['users', 'create', '--email', 'ctl@example.com'], env, `${PASSWORD}\n`)).code).toBe(0);
+    expect((await runCli(['users', 'create', '--email', 'ctl@example.com'], env, `${PASSWORD}\n`)).code).toBe(
+      0,
+    );
     const server = await startTessera({ env, runtime: systemRuntime });
-    const login = () => post(server.app, '/auth/login', { email: 'ctl@example.com', password: PASSWORD, transport: 'bearer' });
+    const login = () =>
+      post(server.app, '/auth/login', { email: 'ctl@example.com', password: PASSWORD, transport: 'bearer' });
     const token = (await login()).json().token as string;
     const whoAmI = () =>
-      server.app.inject({ method: 'GET', url: '/auth/session', headers: { authorization: `Bearer ${token}` } });
+      server.app.inject({
+        method: 'GET',
+        url: '/auth/session',
+        headers: { authorization: `Bearer ${token}` },
+      });
 
     const roles = await runCli(['users', 'roles', 'ctl@example.com', 'teller', 'auditor'], env);
     expect(roles.stdout).toContain('effective from the next request');

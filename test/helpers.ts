@@ -1,3 +1,4 @@
+import { createHmac, hkdfSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,8 @@ import { afterAll } from 'vitest';
 import { loadConfig, type TesseraConfig } from '../src/config.js';
 import { manualRuntime, type Runtime } from '../src/core/runtime.js';
 import { buildApp } from '../src/http/app.js';
-import { SESSION_COOKIE } from '../src/http/credentials.js';
+import { ACCESS_TOKEN_COOKIE, SESSION_COOKIE } from '../src/http/credentials.js';
+import { CSRF_HEADER } from '../src/http/plugins/csrf.js';
 import type { RevocationBus } from '../src/store/bus.js';
 import type { Store } from '../src/store/ports.js';
 import { createTessera, type Tessera } from '../src/tessera.js';
@@ -38,7 +40,15 @@ export async function startTessera(
   options: { env?: Record<string, string>; store?: Store; runtime?: Runtime; bus?: RevocationBus } = {},
 ): Promise<TestServer> {
   const clock = manualRuntime();
-  const env = { TESSERA_DATABASE_URL: `sqlite://${join(tempDir(), 'tessera.db')}`, ...options.env };
+  const env = {
+    TESSERA_DATABASE_URL: `sqlite://${join(tempDir(), 'tessera.db')}`,
+    // A known anti-CSRF key, so helpers can compute the header (csrfFor); rate limits off,
+    // since one test file logs in from one IP far more often than a person would
+    // (test/http/defences/ turns them on where they are the subject).
+    TESSERA_CSRF_SECRET: TEST_CSRF_SECRET,
+    TESSERA_RATE_LIMIT: 'off',
+    ...options.env,
+  };
   const config: TesseraConfig = loadConfig(env);
   const tessera = await createTessera(config, {
     runtime: options.runtime ?? clock,
@@ -73,7 +83,36 @@ export function sessionCookieOf(response: LightMyRequestResponse): string | unde
   return cookie?.value || undefined;
 }
 
-export const withSession = (token: string) => ({ cookie: `${SESSION_COOKIE}=${token}` });
+/** The session cookie, and the anti-CSRF header that goes with it (harmless on GET). */
+export const withSession = (token: string) => ({
+  cookie: `${SESSION_COOKIE}=${token}`,
+  ...csrfFor(token),
+});
+
+/** TESSERA_CSRF_SECRET of every startTessera server (unless a test sets another). */
+export const TEST_CSRF_SECRET = 'test-only-anti-csrf-secret-0123456789abcdef';
+
+/**
+ * The `x-csrf-token` header for a cookie-authenticated request, as GET /auth/csrf would give it:
+ * pass the session token, the jwt-mode access token, or a whole Cookie header holding either.
+ */
+export function csrfFor(credential: string, secret = TEST_CSRF_SECRET): Record<string, string> {
+  let token = credential;
+  for (const part of credential.split(/;\s*/)) {
+    const [name, value = ''] = part.split(/=(.*)/s);
+    if (name === SESSION_COOKIE || name === ACCESS_TOKEN_COOKIE) token = value;
+  }
+  const parts = token.split('.');
+  let loginId = parts[0] ?? '';
+  if (parts.length === 3) {
+    try {
+      loginId = JSON.parse(Buffer.from(parts[1] as string, 'base64url').toString()).sid ?? '';
+    } catch {}
+  }
+  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'tessera anti-csrf v1', 32));
+  const value = createHmac('sha256', key).update(`tessera anti-csrf v1\0${loginId}`).digest('base64url');
+  return { [CSRF_HEADER]: value };
+}
 
 /** Registers a new user and logs in; returns the email and the session token. */
 export async function registerAndLogin(

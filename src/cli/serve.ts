@@ -1,4 +1,4 @@
-import { loadConfig } from '../config.js';
+import { describeDatabase, loadConfig } from '../config.js';
 import { buildApp } from '../http/app.js';
 import { createTessera } from '../tessera.js';
 
@@ -16,6 +16,9 @@ export async function serve(): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const address = await app.listen({ port: config.port, host: config.host });
-  const where = config.database.engine === 'sqlite' ? config.database.filename : 'memory';
-  app.log.info({ mode: config.mode, store: where }, `tessera serving on ${address}`);
+  // describeDatabase: a PostgreSQL URL's password never reaches the log.
+  app.log.info(
+    { mode: config.mode, store: describeDatabase(config.database) },
+    `tessera serving on ${address}`,
+  );
 }

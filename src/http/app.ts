@@ -2,7 +2,15 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Tessera } from '../tessera.js';
 import { registerErrorHandling } from './errors.js';
+import { corsPlugin } from './plugins/cors.js';
+import { csrfPlugin } from './plugins/csrf.js';
+import { jsonLimitsPlugin } from './plugins/limits.js';
+import { originPlugin } from './plugins/origin.js';
+import { type RateLimitOptions, rateLimitPlugin } from './plugins/rate-limit.js';
+import { securityHeadersPlugin } from './plugins/security-headers.js';
+import { serverTransport } from './plugins/tls.js';
 import { adminApiRoutes } from './routes/admin-api.js';
+import { adminConsoleRoutes } from './routes/admin-console.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -17,12 +25,16 @@ const BODY_LIMIT_BYTES = 16 * 1024;
 export interface AppOptions {
   /** false for silence (tests); otherwise pino writes JSON lines to stdout. */
   logger?: boolean;
+  /** Rate-limit policy and counter engine (tests; a Redis engine later). */
+  rateLimits?: RateLimitOptions;
 }
 
 /** The HTTP face of Tessera, assembled from one plugin per concern. */
 export async function buildApp(tessera: Tessera, options: AppOptions = {}): Promise<FastifyInstance> {
   const { trustedProxies, logLevel } = tessera.config;
   const app = Fastify({
+    // HTTPS when TESSERA_TLS_CERT/KEY are set; the header size cap either way.
+    ...serverTransport(tessera.config),
     logger:
       options.logger === false
         ? false
@@ -55,6 +67,15 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   // JSON only: a text/plain body is a classic way to send a cross-site POST without a CORS
   // preflight, and nothing here reads text.
   app.removeContentTypeParser('text/plain');
+  await app.register(jsonLimitsPlugin());
+  app.decorate('cookieSameSite', tessera.config.cookieSameSite);
+
+  // Web defences (docs/SECURITY.md), as global hooks so they cover every route, added later too.
+  await app.register(securityHeadersPlugin());
+  await app.register(corsPlugin(tessera));
+  await app.register(originPlugin(tessera));
+  await app.register(csrfPlugin(tessera));
+  if (tessera.config.rateLimit) await app.register(rateLimitPlugin(tessera, options.rateLimits));
 
   app.addHook('onSend', async (_request, reply) => {
     // Responses carry personal data and credentials: no cache, shared or private, keeps them
@@ -67,6 +88,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.register(authRoutes(tessera));
   await app.register(sessionRoutes(tessera));
   await app.register(adminApiRoutes(tessera));
+  await app.register(adminConsoleRoutes());
   if (tessera.tokens && tessera.keyring)
     await app.register(tokenRoutes(tessera, tessera.tokens, tessera.keyring));
   return app;

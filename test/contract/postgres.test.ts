@@ -110,6 +110,68 @@ await describeWithPostgres('postgres engine', (url) => {
     });
   });
 
+  describe('postgres prepared statements', () => {
+    it("keep working after another node's migration adds columns to their tables", async () => {
+      const schema = testSchema();
+      const store = await openPostgresStore(url, { schema });
+      try {
+        const user = {
+          id: 'u1',
+          email: 'u1@example.com',
+          passwordHash: 'hash',
+          roles: [],
+          lockedAt: null,
+          lockReason: null,
+          createdAt: 1,
+          updatedAt: 1,
+        };
+        await store.createUser(user);
+        const session = {
+          id: 's1',
+          userId: 'u1',
+          mode: 'jwt' as const,
+          secretHash: '',
+          createdAt: 1,
+          lastSeenAt: 1,
+          expiresAt: 50_000,
+          ip: '::1',
+          userAgent: 'ua',
+        };
+        await store.createSession(session);
+        await store.createRefreshToken({
+          id: 'r1',
+          sessionId: 's1',
+          secretHash: 'ef',
+          createdAt: 1,
+          retiredAt: null,
+        });
+        // Prepare on every pooled connection, a few times over.
+        const hotPath = () =>
+          Promise.all(
+            Array.from({ length: 20 }, async () => {
+              await store.findSession('s1');
+              await store.findUserById('u1');
+              await store.touchSession('s1', 2);
+              await store.findRefreshToken('r1');
+            }),
+          );
+        await hotPath();
+        for (const table of ['users', 'sessions', 'refresh_tokens']) {
+          await sql`alter table ${sql.table(`${schema}.${table}`)} add column added_later text`.execute(
+            store.db,
+          );
+        }
+        await hotPath();
+        expect(await store.findSession('s1')).toEqual({ ...session, lastSeenAt: 2 });
+        expect(await store.findUserById('u1')).toEqual(user);
+        expect(await store.retireRefreshToken('r1', 3)).toBe(true);
+        expect(await store.findRefreshToken('r1')).toMatchObject({ retiredAt: 3 });
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   describe('postgres types', () => {
     it('returns real millisecond times (int8, beyond 2^32) as numbers on every read path', async () => {
       const store = await openPostgresStore(url, { schema: testSchema() });

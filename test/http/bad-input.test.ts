@@ -3,6 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE } from '../../src/http/credentials.js';
 import {
+  csrfFor,
   newEmail,
   PASSWORD,
   post,
@@ -518,7 +519,9 @@ describe('credentials in headers', () => {
       `__Secure-tessera_session=${token}`,
       '=;;;=; ;',
       Array.from({ length: 300 }, (_, i) => `junk${i}=${'v'.repeat(20)}`).join('; '),
-    ].map((cookie) => ({ cookie }));
+    ]
+      // Each with the anti-CSRF header its id would need, so the credential check itself answers.
+      .map((cookie) => ({ cookie, ...csrfFor(cookie) }));
     const authorizations = [
       'Bearer',
       'Bearer ',

@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { type Cookie, CookieJar } from 'tough-cookie';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE } from '../../src/http/credentials.js';
+import { CSRF_COOKIE, CSRF_HEADER } from '../../src/http/plugins/csrf.js';
 import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
 
 /**
@@ -25,6 +26,13 @@ async function store(jar: CookieJar, setCookies: string[], url: string) {
 }
 
 const sessionCookie = (cookies: Cookie[]) => cookies.find((c) => c.key === SESSION_COOKIE);
+
+/** What the page's script reads from document.cookie (http: false) and sends as x-csrf-token. */
+async function csrfHeaderFromJar(jar: CookieJar): Promise<Record<string, string>> {
+  const cookies = await jar.getCookies(`${ORIGIN}/`, { http: false });
+  const csrf = cookies.find((c) => c.key === CSRF_COOKIE);
+  return csrf ? { [CSRF_HEADER]: csrf.value } : {};
+}
 
 let server: TestServer;
 let email: string;
@@ -127,7 +135,11 @@ describe('the session cookie in a strict cookie jar', () => {
     const token = sessionCookie(await jar.getCookies(`${ORIGIN}/`))?.value as string;
     const cookie = await jar.getCookieString(`${ORIGIN}/auth/logout`);
 
-    const logout = await server.app.inject({ method: 'POST', url: '/auth/logout', headers: { cookie } });
+    const logout = await server.app.inject({
+      method: 'POST',
+      url: '/auth/logout',
+      headers: { cookie, ...(await csrfHeaderFromJar(jar)) },
+    });
     expect(logout.statusCode).toBe(204);
     const cleared = setCookiesOf(logout);
     expect(cleared.some((h) => h.startsWith(`${SESSION_COOKIE}=`))).toBe(true);
@@ -150,7 +162,7 @@ describe('the session cookie in a strict cookie jar', () => {
     const response = await server.app.inject({
       method: 'POST',
       url: '/auth/logout-all',
-      headers: { cookie },
+      headers: { cookie, ...(await csrfHeaderFromJar(jar)) },
     });
     expect(response.statusCode, response.body).toBe(200);
     await store(jar, setCookiesOf(response), `${ORIGIN}/auth/logout-all`);
@@ -170,6 +182,7 @@ describe('over real HTTP', () => {
         headers: {
           ...(cookie ? { cookie } : {}),
           ...(body ? { 'content-type': 'application/json' } : {}),
+          ...(method === 'GET' ? {} : await csrfHeaderFromJar(jar)),
         },
         body: body ? JSON.stringify(body) : undefined,
       });

@@ -3,6 +3,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { CookieJar } from 'tough-cookie';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE } from '../../src/http/credentials.js';
+import { CSRF_COOKIE, CSRF_HEADER } from '../../src/http/plugins/csrf.js';
 import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
 
 let server: TestServer;
@@ -188,7 +189,11 @@ describe('jwt mode: refresh rotation and theft detection', () => {
     const refreshed = await server.app.inject({
       method: 'POST',
       url: '/auth/refresh',
-      headers: { cookie: `${REFRESH_TOKEN_COOKIE}=${rt}` },
+      // The page copies the script-readable CSRF cookie of this login into the header.
+      headers: {
+        cookie: `${REFRESH_TOKEN_COOKIE}=${rt}`,
+        [CSRF_HEADER]: cookieOf(login, CSRF_COOKIE) as string,
+      },
     });
     expect(refreshed.statusCode).toBe(200);
     expect(cookieOf(refreshed, ACCESS_TOKEN_COOKIE)).toBeDefined();

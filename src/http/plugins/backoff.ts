@@ -28,7 +28,11 @@ export interface CounterEngine {
   delete(key: string): Promise<boolean>;
 }
 
-export type CounterFactory = (options: { keyPrefix: string; points: number; duration: number }) => CounterEngine;
+export type CounterFactory = (options: {
+  keyPrefix: string;
+  points: number;
+  duration: number;
+}) => CounterEngine;
 
 /**
  * Counters in this process: right for one node. The seam for several nodes is this factory:

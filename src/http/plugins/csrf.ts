@@ -1,8 +1,8 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { parseKeyEncryptionKey } from '../../core/jwt/seal.js';
 import { AuthError } from '../../core/errors.js';
+import { parseKeyEncryptionKey } from '../../core/jwt/seal.js';
 import type { Tessera } from '../../tessera.js';
 import { ACCESS_TOKEN_COOKIE, requireAuth, SESSION_COOKIE } from '../credentials.js';
 import { cookieCredentials, loginIdOfToken } from './presented-login.js';

@@ -23,7 +23,8 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) {
       inString = true;
@@ -54,7 +55,7 @@ export function jsonLimitsPlugin() {
           );
           return;
         }
-        parseJson(request, body, done);
+        parseJson(request, body as string, done);
       });
     },
     { name: 'tessera-json-limits' },

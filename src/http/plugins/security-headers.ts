@@ -69,7 +69,8 @@ export function securityHeadersPlugin() {
         if (html) reply.header('cross-origin-opener-policy', 'same-origin');
         // Only over HTTPS (built-in TLS, or X-Forwarded-Proto: https from a trusted proxy): over
         // plain HTTP the header is ignored by browsers and a man in the middle could strip it anyway.
-        if (request.protocol === 'https') reply.header('strict-transport-security', STRICT_TRANSPORT_SECURITY);
+        if (request.protocol === 'https')
+          reply.header('strict-transport-security', STRICT_TRANSPORT_SECURITY);
         return payload;
       });
     },

@@ -182,6 +182,10 @@ async function migrate(url: string, schema: string | undefined): Promise<string[
 }
 
 async function createSchema(db: Kysely<unknown>, schema: string): Promise<void> {
+  // Look first: `create schema if not exists` needs the CREATE privilege on the database even
+  // when the schema exists, which a node's least-privilege role lacks.
+  const { rows } = await sql`select 1 from pg_namespace where nspname = ${schema}`.execute(db);
+  if (rows.length > 0) return;
   try {
     await db.schema.createSchema(schema).ifNotExists().execute();
   } catch (error) {
