@@ -12,8 +12,9 @@ import { fromRefreshTokenRow, fromSessionRow, fromUserRow, SqlStore } from './sq
  *
  * As on SQLite, the per-request queries (find the session, find its user, sliding renewal) and
  * the refresh exchange are prepared statements, sent by pg directly: PostgreSQL parses and
- * plans each once per connection, and kysely's query building is skipped. Measured on one
- * machine, a validation costs ≈0.1 ms this way against ≈0.25 ms through kysely.
+ * plans each once per connection, and kysely's query building is skipped. Measured in process
+ * on a 2-core machine that also ran PostgreSQL: ≈6,300 session validations/s this way against
+ * ≈3,700 through kysely, one at a time (SQLite: ≈80,000).
  */
 class PostgresStore extends SqlStore {
   readonly #pool: pg.Pool;
@@ -124,7 +125,7 @@ export interface PostgresStoreOptions {
  * 10 connections per node (pg's default). A request holds a connection for one or two point
  * queries (well under a millisecond on a LAN), so 10 serve thousands of requests a second,
  * while PostgreSQL's default max_connections (100) still leaves room for 8 or 9 nodes plus
- * operators' tools. Each connection is a server process (≈10 MB), so more is not free.
+ * operators' tools. Each connection is a server process with its own memory: more is not free.
  */
 export const DEFAULT_POOL_SIZE = 10;
 /**
