@@ -248,11 +248,23 @@ async function userIdOf(tessera: Tessera, email: string): Promise<string> {
 
 class CliError extends Error {}
 
+/** Network and authentication failures talking to a database server: an operator's problem, not a bug. */
+function isUnreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  // Node socket errors, and PostgreSQL's "invalid password", "no such database", "cannot connect now".
+  return (
+    typeof code === 'string' &&
+    /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|28P01|28000|3D000|57P03)$/.test(code)
+  );
+}
+
 program.parseAsync().catch((error: unknown) => {
   // Expected failures get one clear line; anything else is a bug and keeps its stack.
   if (error instanceof ConfigError) console.error(`tessera: invalid configuration: ${error.message}`);
   else if (error instanceof AuthError || error instanceof CliError)
     console.error(`tessera: ${error.message}`);
+  else if (isUnreachable(error))
+    console.error(`tessera: the database cannot be reached: ${(error as Error).message}`);
   else console.error(error);
   process.exitCode = 1;
 });
