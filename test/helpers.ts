@@ -6,7 +6,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll } from 'vitest';
 import { loadConfig, type TesseraConfig } from '../src/config.js';
 import { manualRuntime, type Runtime } from '../src/core/runtime.js';
-import { buildApp } from '../src/http/app.js';
+import { type AppOptions, buildApp } from '../src/http/app.js';
 import { ACCESS_TOKEN_COOKIE, SESSION_COOKIE } from '../src/http/credentials.js';
 import { CSRF_HEADER } from '../src/http/plugins/csrf.js';
 import type { RevocationBus } from '../src/store/bus.js';
@@ -37,7 +37,13 @@ export interface TestServer {
  * temp dir by default, so every test file is isolated and runs in parallel safely.
  */
 export async function startTessera(
-  options: { env?: Record<string, string>; store?: Store; runtime?: Runtime; bus?: RevocationBus } = {},
+  options: {
+    env?: Record<string, string>;
+    store?: Store;
+    runtime?: Runtime;
+    bus?: RevocationBus;
+    app?: AppOptions;
+  } = {},
 ): Promise<TestServer> {
   const clock = manualRuntime();
   const env = {
@@ -55,7 +61,7 @@ export async function startTessera(
     store: options.store,
     bus: options.bus,
   });
-  const app = await buildApp(tessera, { logger: false });
+  const app = await buildApp(tessera, { logger: false, ...options.app });
   return {
     tessera,
     app,
@@ -68,6 +74,12 @@ export async function startTessera(
 }
 
 export const PASSWORD = 'correct horse battery staple';
+
+/** fast-check runs for a property: `defaultRuns` in `npm test`, FUZZ_RUNS in `npm run fuzz`. */
+export function fuzzRuns(defaultRuns: number): number {
+  const runs = Number(process.env.FUZZ_RUNS);
+  return Number.isInteger(runs) && runs > 0 ? runs : defaultRuns;
+}
 
 let counter = 0;
 /** A unique, valid email per call. */

@@ -1,5 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { redisCounters } from '../store/redis/rate-limit-counters.js';
 import type { Tessera } from '../tessera.js';
 import { registerErrorHandling } from './errors.js';
 import { corsPlugin } from './plugins/cors.js';
@@ -11,8 +12,11 @@ import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { serverTransport } from './plugins/tls.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
+import { adminOAuthRoutes } from './routes/admin-oauth.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
+import { oauthRoutes } from './routes/oauth.js';
+import { oauthAccountRoutes } from './routes/oauth-account.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { tokenRoutes } from './routes/tokens.js';
 
@@ -75,7 +79,11 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.register(corsPlugin(tessera));
   await app.register(originPlugin(tessera));
   await app.register(csrfPlugin(tessera));
-  if (tessera.config.rateLimit) await app.register(rateLimitPlugin(tessera, options.rateLimits));
+  if (tessera.config.rateLimit) {
+    // With Redis the counts are shared by every node; otherwise each node counts alone.
+    const counters = tessera.redis && redisCounters(tessera.redis.client);
+    await app.register(rateLimitPlugin(tessera, { ...(counters && { counters }), ...options.rateLimits }));
+  }
 
   app.addHook('onSend', async (_request, reply) => {
     // Responses carry personal data and credentials: no cache, shared or private, keeps them
@@ -91,5 +99,9 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.register(adminConsoleRoutes());
   if (tessera.tokens && tessera.keyring)
     await app.register(tokenRoutes(tessera, tessera.tokens, tessera.keyring));
+  // Third-party applications (OAuth 2.1) and API keys, in every mode.
+  await app.register(oauthRoutes(tessera));
+  await app.register(oauthAccountRoutes(tessera));
+  await app.register(adminOAuthRoutes(tessera));
   return app;
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AuthError } from '../core/errors.js';
+import { isStoreUnavailable } from '../store/errors.js';
 
 /** Fastify's own 4xx errors, mapped to Tessera's stable codes. */
 const FASTIFY_CODES: Record<string, string> = {
@@ -18,6 +19,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AuthError) {
       return reply.code(error.status).send({ error: error.code, message: error.message });
+    }
+    // The database or Redis is down or went away mid-request: retry later, not a bug (a 500).
+    // Nothing was accepted: whatever needed the missing state was refused with it.
+    if (isStoreUnavailable(error)) {
+      request.log.warn({ err: error }, 'store unavailable');
+      reply.header('retry-after', '1');
+      return reply.code(503).send({
+        error: 'store_unavailable',
+        message: 'A store Tessera depends on does not answer; try again shortly.',
+      });
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE } from '../../src/http/credentials.js';
 import {
   csrfFor,
+  fuzzRuns,
   newEmail,
   PASSWORD,
   post,
@@ -624,7 +625,7 @@ describe('fuzz', () => {
             expect(typeof response.json().user.email).toBe('string');
           }
         }),
-        { numRuns: 40 },
+        { numRuns: fuzzRuns(40) },
       );
     }
     expectPrototypeClean();

@@ -29,6 +29,12 @@ export const CSRF_HEADER = 'x-csrf-token';
 export const CSRF_COOKIE = '__Host-tessera_csrf';
 export const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/**
+ * The ways in take no token: there is no login yet to bind one to, and a stale cookie must never
+ * stop someone from logging in. The Origin check (origin.ts) guards them against login CSRF.
+ */
+const ENTRY_ROUTES: ReadonlySet<string> = new Set(['POST /auth/login', 'POST /auth/register']);
+
 const HKDF_INFO = 'tessera anti-csrf v1';
 
 /**
@@ -88,6 +94,26 @@ function safeDecode(text: string): string {
   }
 }
 
+/**
+ * A server-rendered form cannot set a header, so a form POST (application/x-www-form-urlencoded,
+ * parsed only by the OAuth routes: every other route answers 415 first) may carry the same token
+ * in a `csrf_token` field. A cross-site form can post fields, but it cannot know the token.
+ */
+function formCsrfToken(request: FastifyRequest): unknown {
+  if (!/^application\/x-www-form-urlencoded\b/i.test(request.headers['content-type'] ?? '')) return undefined;
+  const body = request.body;
+  return typeof body === 'object' && body !== null
+    ? (body as { csrf_token?: unknown }).csrf_token
+    : undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The anti-CSRF token of a login (set by the CSRF plugin). */
+    csrfTokenFor(loginId: string): string;
+  }
+}
+
 export function csrfPlugin(tessera: Tessera) {
   return fp(
     async (app: FastifyInstance) => {
@@ -105,7 +131,8 @@ export function csrfPlugin(tessera: Tessera) {
       // without a body token), before any route's own preHandler authenticates or writes.
       app.addHook('preValidation', async (request: FastifyRequest) => {
         if (!UNSAFE_METHODS.has(request.method)) return;
-        const presented = request.headers[CSRF_HEADER];
+        if (ENTRY_ROUTES.has(`${request.method} ${request.routeOptions.url}`)) return;
+        const presented = request.headers[CSRF_HEADER] ?? formCsrfToken(request);
         for (const { loginId } of await cookieCredentials(tessera, request)) {
           // A cookie that names no login authenticates nothing, so it cannot be abused.
           if (loginId !== undefined && !tokenMatches(key, loginId, presented)) throw csrfTokenInvalid();
@@ -120,6 +147,9 @@ export function csrfPlugin(tessera: Tessera) {
         }
         return payload;
       });
+
+      // For server-rendered pages (the OAuth consent form), which put the token in a form field.
+      app.decorate('csrfTokenFor', (loginId: string) => csrfTokenFor(key, loginId));
 
       app.get('/auth/csrf', { preHandler: requireAuth(tessera) }, async (request, reply) => {
         const csrfToken = csrfTokenFor(key, request.auth.sessionId);

@@ -1,0 +1,106 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Actor } from '../../core/control.js';
+import { AuthError } from '../../core/errors.js';
+import type { OAuthClientRecord } from '../../store/ports.js';
+import type { Tessera } from '../../tessera.js';
+import { clientContext, requireAuth } from '../credentials.js';
+import { parseInput, text } from '../validation.js';
+import { apiKeyView } from './oauth-account.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const idParams = z.strictObject({ id: text(64).pipe(z.string().min(1)) });
+const newClientBody = z.strictObject({
+  name: text(100),
+  type: z.enum(['confidential', 'public']),
+  redirectUris: z.array(text(2000)).max(10).default([]),
+  scopes: z.array(text(64)).min(1).max(100),
+  /** The resource server its tokens are for (`aud`). */
+  audience: text(200),
+  grantTypes: z
+    .array(z.enum(['authorization_code', 'client_credentials']))
+    .min(1)
+    .max(2)
+    .optional(),
+});
+const apiKeysQuery = z.strictObject({ user: text(320).optional() });
+
+/** What an operator sees of a client: never its secret's hash. */
+export const clientView = (client: OAuthClientRecord) => ({
+  id: client.id,
+  name: client.name,
+  type: client.type,
+  redirectUris: client.redirectUris,
+  scopes: client.scopes,
+  grantTypes: client.grantTypes,
+  audience: client.audience,
+  createdAt: iso(client.createdAt),
+});
+
+/**
+ * The control plane for third-party access: register, list and delete OAuth clients, and see
+ * and revoke every user's API keys. The same gate as admin-api.ts: the caller's *stored*
+ * account must have the admin role and not be locked.
+ */
+export function adminOAuthRoutes(tessera: Tessera) {
+  const { oauth } = tessera;
+  const requireCaller = requireAuth(tessera);
+  const actorOf = (request: FastifyRequest): Actor => ({
+    actorId: request.auth.userId,
+    client: clientContext(request),
+  });
+
+  return async (app: FastifyInstance) => {
+    app.addHook('preHandler', async (request, reply) => {
+      await requireCaller(request, reply);
+      const admin = await tessera.accounts.findById(request.auth.userId);
+      if (!admin || admin.lockedAt !== null || !admin.roles.includes('admin')) {
+        throw new AuthError('forbidden', 403, 'This needs the admin role.');
+      }
+    });
+
+    app.get('/admin/api/clients', async () => ({ clients: (await oauth.clients.list()).map(clientView) }));
+
+    // The secret is in this answer and nowhere else: it is stored only as a hash.
+    app.post('/admin/api/clients', async (request, reply) => {
+      const body = parseInput(newClientBody, request.body);
+      const { client, clientSecret } = await oauth.clients.create(
+        { ...body, ...(body.grantTypes && { grantTypes: body.grantTypes }) },
+        actorOf(request),
+      );
+      return reply.code(201).send({ client: clientView(client), ...(clientSecret && { clientSecret }) });
+    });
+
+    app.delete('/admin/api/clients/:id', async (request, reply) => {
+      const { id } = parseInput(idParams, request.params);
+      if (!(await oauth.clients.delete(id, actorOf(request)))) {
+        throw new AuthError('client_not_found', 404, 'There is no client with this id.');
+      }
+      return reply.code(204).send();
+    });
+
+    app.get('/admin/api/api-keys', async (request) => {
+      const query = parseInput(apiKeysQuery, request.query);
+      let userId: string | undefined;
+      if (query.user) {
+        const user = query.user.includes('@')
+          ? await tessera.accounts.findByEmail(query.user).catch(() => undefined)
+          : await tessera.accounts.findById(query.user);
+        if (!user) throw new AuthError('user_not_found', 404, 'There is no user with this id or email.');
+        userId = user.id;
+      }
+      const now = tessera.runtime.now();
+      const keys = await oauth.apiKeys.list(userId === undefined ? {} : { userId });
+      return { apiKeys: keys.map((k) => ({ ...apiKeyView(k, now), userId: k.userId })) };
+    });
+
+    app.delete('/admin/api/api-keys/:id', async (request, reply) => {
+      const { id } = parseInput(idParams, request.params);
+      if (!(await oauth.apiKeys.revoke(id, undefined, actorOf(request)))) {
+        throw new AuthError('api_key_not_found', 404, 'There is no live API key with this id.');
+      }
+      return reply.code(204).send();
+    });
+  };
+}

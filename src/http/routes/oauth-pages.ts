@@ -1,0 +1,147 @@
+import type { FastifyReply } from 'fastify';
+import type { AuthorizationRequest } from '../../core/oauth/authorization.js';
+import { describeScopes, formatScope } from '../../core/oauth/scopes.js';
+import { htmlContentSecurityPolicy } from '../plugins/security-headers.js';
+
+/**
+ * The authorization endpoint's pages: sign in, consent, error. Server-rendered, every value
+ * HTML-escaped, no inline script or style (the strict page CSP: this origin's script and
+ * stylesheet only), never framed (security-headers.ts), so a page cannot be overlaid to trick
+ * a click (clickjacking) and nothing a client sends can run as script.
+ */
+
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
+
+const page = (title: string, body: string, script?: string) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)}</title>
+<link rel="stylesheet" href="/oauth/pages.css">
+${script ? `<script src="${script}" defer></script>\n` : ''}</head>
+<body><main>
+${body}
+</main></body>
+</html>
+`;
+
+export const PAGES_CSS = `body{font:16px/1.5 system-ui,sans-serif;background:#f5f5f7;color:#1d1d1f;margin:0}
+main{max-width:28rem;margin:4rem auto;background:#fff;border-radius:12px;padding:2rem;box-shadow:0 1px 4px #0002}
+h1{font-size:1.3rem;margin-top:0}ul{padding-left:1.2rem}li{margin:.3rem 0}.muted{color:#6e6e73;font-size:.9rem}
+label{display:block;margin-top:.8rem}input{width:100%;box-sizing:border-box;padding:.5rem;font:inherit}
+.actions{display:flex;gap:.8rem;margin-top:1.5rem}button{font:inherit;padding:.55rem 1.2rem;border-radius:8px;border:1px solid #c7c7cc;background:#fff;cursor:pointer}
+button.primary{background:#0a66d8;border-color:#0a66d8;color:#fff}.error{color:#c4001d}code{word-break:break-all}
+`;
+
+/**
+ * Signs the user in through POST /auth/login (with its rate limits, backoff and audit), then
+ * reloads the authorization URL. A script, because /auth/login takes JSON.
+ */
+export const LOGIN_SCRIPT = `'use strict';
+const form = document.getElementById('login-form');
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const error = document.getElementById('login-error');
+  error.textContent = '';
+  try {
+    const response = await fetch('/auth/login', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ email: form.elements.email.value, password: form.elements.password.value }),
+    });
+    if (response.ok) return location.reload();
+    const data = await response.json().catch(() => ({}));
+    error.textContent = data.message || 'Signing in failed.';
+  } catch {
+    error.textContent = 'Tessera cannot be reached.';
+  }
+});
+`;
+
+export function sendErrorPage(reply: FastifyReply, status: number, message: string) {
+  const body = `<h1>This request cannot go on</h1>
+<p class="error">${escapeHtml(message)}</p>
+<p class="muted">Go back to the application you came from and try again. If this keeps happening, tell its developers.</p>`;
+  return sendPage(reply.code(status), page('Authorization error', body));
+}
+
+export function sendLoginPage(reply: FastifyReply, clientName: string) {
+  const body = `<h1>Sign in to continue to ${escapeHtml(clientName)}</h1>
+<form id="login-form">
+<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<div class="actions"><button class="primary" type="submit">Sign in</button></div>
+<p class="error" id="login-error" role="alert"></p>
+</form>
+<noscript><p class="error">Signing in here needs JavaScript.</p></noscript>`;
+  return sendPage(reply, page('Sign in', body, '/oauth/login.js'));
+}
+
+/** The consent form: the checked request travels in hidden fields and is checked again on POST. */
+export function sendConsentPage(
+  reply: FastifyReply,
+  request: AuthorizationRequest,
+  context: { csrfToken: string; scopes: Readonly<Record<string, string>>; userLabel: string },
+) {
+  const hidden: Record<string, string | undefined> = {
+    client_id: request.client.id,
+    redirect_uri: request.redirectUri,
+    response_type: 'code',
+    scope: formatScope(request.scopes),
+    state: request.state,
+    code_challenge: request.codeChallenge,
+    code_challenge_method: 'S256',
+    csrf_token: context.csrfToken,
+  };
+  const fields = Object.entries(hidden)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`)
+    .join('\n');
+  const scopes = describeScopes(request.scopes, context.scopes)
+    .map((s) => `<li>${escapeHtml(s.description)} <span class="muted">(${escapeHtml(s.name)})</span></li>`)
+    .join('\n');
+  const host = redirectHost(request.redirectUri);
+  const body = `<h1>${escapeHtml(request.client.name)} wants access to your account</h1>
+<p class="muted">Signed in as ${escapeHtml(context.userLabel)}</p>
+<p>If you allow it, ${escapeHtml(request.client.name)} will be able to:</p>
+<ul>
+${scopes}
+</ul>
+<p class="muted">You will be sent back to <code>${escapeHtml(host)}</code>. You can withdraw this access at any time.</p>
+<form method="post" action="/oauth/authorize">
+${fields}
+<div class="actions"><button class="primary" type="submit" name="decision" value="approve">Allow</button><button type="submit" name="decision" value="deny">Deny</button></div>
+</form>`;
+  // form-action also governs where the form's POST may redirect to (Chromium enforces it): the
+  // client's registered redirect URI, and nothing else, joins this origin.
+  const csp = htmlContentSecurityPolicy().replace(
+    "form-action 'self'",
+    `form-action 'self' ${formActionSource(request.redirectUri)}`,
+  );
+  return sendPage(reply, page(`Allow ${request.client.name}?`, body), csp);
+}
+
+function sendPage(reply: FastifyReply, html: string, csp = htmlContentSecurityPolicy()) {
+  return reply.type('text/html; charset=utf-8').header('content-security-policy', csp).send(html);
+}
+
+/** A CSP source for a registered redirect URI: its origin (http/https) or its private-use scheme. */
+function formActionSource(redirectUri: string): string {
+  const url = new URL(redirectUri);
+  return url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : url.protocol;
+}
+
+function redirectHost(redirectUri: string): string {
+  const url = new URL(redirectUri);
+  return url.host || url.protocol;
+}

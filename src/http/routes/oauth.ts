@@ -1,0 +1,306 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthError } from '../../core/errors.js';
+import { API_KEY_PREFIX } from '../../core/oauth/api-keys.js';
+import type { AuthorizationRequest, RawParams } from '../../core/oauth/authorization.js';
+import type { PresentedClient } from '../../core/oauth/clients.js';
+import { OAuthError } from '../../core/oauth/errors.js';
+import type { TokenResponse } from '../../core/oauth/tokens.js';
+import { isStoreUnavailable } from '../../store/errors.js';
+import type { Tessera } from '../../tessera.js';
+import { clientContext, optionalAuth } from '../credentials.js';
+import { LOGIN_SCRIPT, PAGES_CSS, sendConsentPage, sendErrorPage, sendLoginPage } from './oauth-pages.js';
+
+/**
+ * The OAuth 2.1 authorization server: /oauth/authorize (sign in, consent), /oauth/token,
+ * /oauth/revoke (RFC 7009), /oauth/introspect (RFC 7662) and the metadata (RFC 8414).
+ *
+ * These endpoints speak OAuth, not Tessera's own dialect: form-encoded requests (a parser
+ * registered for this plugin only; the rest of Tessera still takes JSON alone) and errors as
+ * `{error, error_description}` with RFC 6749's codes, which every OAuth client library reads.
+ * The authorization endpoint answers with pages and redirects instead.
+ */
+const FORM = 'application/x-www-form-urlencoded';
+const GRANT_TYPES = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
+const JSON_ROUTES = new Set(['/oauth/token', '/oauth/revoke', '/oauth/introspect']);
+
+type Form = Record<string, string | string[]>;
+
+export function oauthRoutes(tessera: Tessera) {
+  const { oauth } = tessera;
+  const base = oauth.issuer.replace(/\/+$/, '');
+  const metadata = {
+    issuer: oauth.issuer,
+    authorization_endpoint: `${base}/oauth/authorize`,
+    token_endpoint: `${base}/oauth/token`,
+    revocation_endpoint: `${base}/oauth/revoke`,
+    introspection_endpoint: `${base}/oauth/introspect`,
+    jwks_uri: `${base}/.well-known/jwks.json`,
+    scopes_supported: Object.keys(oauth.scopes),
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: [...GRANT_TYPES],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    authorization_response_iss_parameter_supported: true,
+  };
+
+  /** Answers a checked authorization request for a signed-in user: a code, consent, or an error. */
+  const authorize = async (request: FastifyRequest, reply: FastifyReply, checked: AuthorizationRequest) => {
+    const client = clientContext(request);
+    const auth = await optionalAuth(tessera, request);
+    if (!auth) {
+      if (checked.prompt === 'none') {
+        return reply.redirect(
+          await oauth.authorization.deny(null, checked, { client, error: 'login_required' }),
+          302,
+        );
+      }
+      return sendLoginPage(reply, checked.client.name);
+    }
+    if (!(await oauth.authorization.needsConsent(auth.userId, checked))) {
+      return reply.redirect(
+        await oauth.authorization.approve(auth.userId, checked, { client, consented: false }),
+        302,
+      );
+    }
+    if (checked.prompt === 'none') {
+      return reply.redirect(
+        await oauth.authorization.deny(auth.userId, checked, { client, error: 'consent_required' }),
+        302,
+      );
+    }
+    const user = auth.user ?? (await tessera.accounts.findById(auth.userId));
+    return sendConsentPage(reply, checked, {
+      csrfToken: reply.server.csrfTokenFor(auth.sessionId),
+      scopes: oauth.scopes,
+      userLabel: user?.email ?? auth.userId,
+    });
+  };
+
+  return async (app: FastifyInstance) => {
+    app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => {
+      done(null, parseForm(body as string));
+    });
+
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (!JSON_ROUTES.has(request.routeOptions.url ?? '')) {
+        // The pages answer in HTML; anything unexpected goes to Tessera's own handler.
+        if (error instanceof AuthError) return sendErrorPage(reply, error.status, error.message);
+        throw error;
+      }
+      return sendOAuthError(request, reply, error);
+    });
+
+    app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return metadata;
+    });
+
+    // jwt and hybrid modes publish the keys with their token routes; session mode does it here.
+    if (!tessera.keyring) {
+      app.get('/.well-known/jwks.json', async (_request, reply) => {
+        const keys = (await oauth.keyring()).jwks();
+        reply.header('cache-control', 'public, max-age=300');
+        return keys;
+      });
+    }
+
+    app.get('/oauth/pages.css', async (_request, reply) =>
+      reply.type('text/css; charset=utf-8').send(PAGES_CSS),
+    );
+    app.get('/oauth/login.js', async (_request, reply) =>
+      reply.type('text/javascript; charset=utf-8').send(LOGIN_SCRIPT),
+    );
+
+    app.get('/oauth/authorize', async (request, reply) => {
+      const check = await oauth.authorization.check((request.query ?? {}) as RawParams);
+      if (check.kind === 'page') return sendErrorPage(reply, 400, check.message);
+      if (check.kind === 'redirect') return reply.redirect(check.to, 302);
+      return authorize(request, reply, check.request);
+    });
+
+    // The consent form. The anti-CSRF token (its csrf_token field) is checked by the CSRF plugin.
+    app.post('/oauth/authorize', async (request, reply) => {
+      const form = formBody(request);
+      const check = await oauth.authorization.check(form);
+      if (check.kind === 'page') return sendErrorPage(reply, 400, check.message);
+      if (check.kind === 'redirect') return reply.redirect(check.to, 303);
+      const auth = await optionalAuth(tessera, request);
+      if (!auth)
+        return sendErrorPage(reply, 401, 'Your login has ended: go back to the application and start again.');
+      const client = clientContext(request);
+      if (form.decision === 'approve') {
+        return reply.redirect(
+          await oauth.authorization.approve(auth.userId, check.request, { client, consented: true }),
+          303,
+        );
+      }
+      if (form.decision === 'deny') {
+        return reply.redirect(await oauth.authorization.deny(auth.userId, check.request, { client }), 303);
+      }
+      return sendErrorPage(reply, 400, 'Choose Allow or Deny.');
+    });
+
+    app.post('/oauth/token', async (request, reply) => {
+      const param = params(request);
+      const grantType = param('grant_type');
+      if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required.');
+      // password and implicit are gone from OAuth 2.1; anything else was never here.
+      if (!GRANT_TYPES.has(grantType)) {
+        throw new OAuthError(
+          'unsupported_grant_type',
+          `The grant type ${JSON.stringify(grantType.slice(0, 64))} is not supported.`,
+        );
+      }
+      const client = await oauth.clients.authenticate(presentedClient(request, param));
+      const context = clientContext(request);
+      let response: TokenResponse;
+      if (grantType === 'authorization_code') {
+        response = await oauth.tokens.exchangeCode(
+          client,
+          { code: param('code'), redirectUri: param('redirect_uri'), codeVerifier: param('code_verifier') },
+          context,
+        );
+      } else if (grantType === 'refresh_token') {
+        response = await oauth.tokens.refresh(
+          client,
+          { refreshToken: param('refresh_token'), scope: param('scope') },
+          context,
+        );
+      } else {
+        response = await oauth.tokens.clientCredentials(client, { scope: param('scope') });
+      }
+      reply.header('pragma', 'no-cache');
+      return response;
+    });
+
+    app.post('/oauth/revoke', async (request, reply) => {
+      const param = params(request);
+      const client = await oauth.clients.authenticate(presentedClient(request, param));
+      const token = param('token');
+      if (token === undefined) throw new OAuthError('invalid_request', 'token is required.');
+      await oauth.tokens.revoke(client, token, clientContext(request));
+      return reply.code(200).send();
+    });
+
+    app.post('/oauth/introspect', async (request) => {
+      const param = params(request);
+      const caller = await oauth.clients.authenticate(presentedClient(request, param));
+      if (caller.type !== 'confidential') {
+        throw new OAuthError(
+          'invalid_client',
+          'Introspection needs a confidential client (a resource server).',
+        );
+      }
+      const token = param('token');
+      if (token === undefined) throw new OAuthError('invalid_request', 'token is required.');
+      return token.startsWith(API_KEY_PREFIX)
+        ? oauth.apiKeys.introspect(token)
+        : oauth.tokens.introspect(caller, token);
+    });
+  };
+}
+
+/** The parsed form; every parameter as sent, a repeated one as an array. */
+function parseForm(body: string): Form {
+  const form: Form = Object.create(null);
+  for (const [name, value] of new URLSearchParams(body)) {
+    const previous = form[name];
+    form[name] =
+      previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+  }
+  return form;
+}
+
+function formBody(request: FastifyRequest): Form {
+  if (
+    !new RegExp(`^${FORM}\\b`, 'i').test(request.headers['content-type'] ?? '') &&
+    request.body !== undefined
+  ) {
+    throw new OAuthError('invalid_request', `Send the parameters as ${FORM}.`);
+  }
+  return (request.body ?? Object.create(null)) as Form;
+}
+
+/** A getter for single-valued parameters (RFC 6749 3.2: a repeated one is invalid_request). */
+function params(request: FastifyRequest): (name: string) => string | undefined {
+  const form = formBody(request);
+  return (name) => {
+    const value = Object.hasOwn(form, name) ? form[name] : undefined;
+    if (Array.isArray(value)) throw new OAuthError('invalid_request', `The parameter ${name} is repeated.`);
+    return value === '' ? undefined : value;
+  };
+}
+
+/**
+ * client_secret_basic (RFC 6749 2.3.1: id and secret form-encoded, then Basic) or
+ * client_secret_post / none (in the body). Using both is invalid_request.
+ */
+function presentedClient(
+  request: FastifyRequest,
+  param: (name: string) => string | undefined,
+): PresentedClient {
+  const header = request.headers.authorization;
+  if (header === undefined) {
+    return { clientId: param('client_id'), clientSecret: param('client_secret'), method: 'post' };
+  }
+  const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header);
+  if (!match)
+    throw new OAuthError('invalid_client', 'Authenticate the client with HTTP Basic or in the body.');
+  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw new OAuthError('invalid_client', 'The Basic credentials are malformed.');
+  const clientId = formDecode(decoded.slice(0, colon));
+  const clientSecret = formDecode(decoded.slice(colon + 1));
+  if (param('client_secret') !== undefined) {
+    throw new OAuthError('invalid_request', 'Use one client authentication method, not two.');
+  }
+  const bodyId = param('client_id');
+  if (bodyId !== undefined && bodyId !== clientId) {
+    throw new OAuthError('invalid_request', 'client_id differs from the authenticated client.');
+  }
+  return { clientId, clientSecret, method: 'basic' };
+}
+
+function formDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    throw new OAuthError('invalid_client', 'The Basic credentials are malformed.');
+  }
+}
+
+/** RFC 6749 5.2 errors; anything Tessera-specific on these routes is told in the same shape. */
+function sendOAuthError(request: FastifyRequest, reply: FastifyReply, error: FastifyError) {
+  reply.header('pragma', 'no-cache');
+  if (error instanceof OAuthError) {
+    if (error.error === 'invalid_client')
+      reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
+    return reply.code(error.status).send({ error: error.error, error_description: error.message });
+  }
+  if (isStoreUnavailable(error) || (error instanceof AuthError && error.status === 503)) {
+    if (!(error instanceof AuthError)) request.log.warn({ err: error }, 'store unavailable');
+    reply.header('retry-after', '1');
+    return reply.code(503).send({
+      error: 'temporarily_unavailable',
+      error_description:
+        error instanceof AuthError ? error.message : 'A store Tessera depends on does not answer.',
+    });
+  }
+  if (error instanceof AuthError) {
+    return reply.code(error.status).send({ error: 'invalid_request', error_description: error.message });
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return reply.code(status).send({
+      error: 'invalid_request',
+      error_description: status === 415 ? `Send the parameters as ${FORM}.` : 'The request is malformed.',
+    });
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return reply
+    .code(500)
+    .send({ error: 'server_error', error_description: 'Something went wrong on our side.' });
+}
