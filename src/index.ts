@@ -6,5 +6,22 @@ export { manualRuntime, type Runtime, systemRuntime } from './core/runtime.js';
 export { type ClientContext, type SessionPolicy, Sessions } from './core/sessions.js';
 export { type AppOptions, buildApp } from './http/app.js';
 export { SESSION_COOKIE } from './http/credentials.js';
-export type { SessionRecord, SessionStore, Store, UserRecord, UserStore } from './store/ports.js';
-export { createTessera, type Tessera, type TesseraOptions } from './tessera.js';
+export {
+  BearerTokenError,
+  bearerToken,
+  type IntrospectionEndpoint,
+  type TokenPrincipal,
+  type VerifyAccessTokenOptions,
+  verifyAccessToken,
+} from './resource-server.js';
+export type { RevocationBus } from './store/bus.js';
+export { InProcessBus } from './store/memory/in-process-bus.js';
+export type {
+  RevocationStore,
+  SessionRecord,
+  SessionStore,
+  Store,
+  UserRecord,
+  UserStore,
+} from './store/ports.js';
+export { createTessera, openStore, type Tessera, type TesseraOptions } from './tessera.js';

@@ -131,12 +131,26 @@ export class Revocations {
   }
 
   async #revoke(kind: RevocationRecord['kind'], subject: string): Promise<void> {
-    const at = this.runtime.now();
+    const at = this.#effectiveAt(kind, subject, this.runtime.now());
     const record = await this.store.appendRevocation({ kind, subject, at, expiresAt: at + this.horizonMs });
     this.#apply(record);
     this.#advance(record);
     // A lost publish is caught by the other nodes' polling; it must not fail the revocation itself.
     await this.bus.publish(record).catch(() => undefined);
+  }
+
+  /**
+   * Tokens issued after an earlier revocation of the same user (or of everyone) got an iat of
+   * the next whole second. A second revocation within that second must still cover them, so it
+   * takes effect at that next second at the earliest (at most a second later than now).
+   */
+  #effectiveAt(kind: RevocationRecord['kind'], subject: string, now: number): number {
+    if (kind === 'session') return now;
+    const previous =
+      kind === 'user'
+        ? Math.max(this.#users.get(subject)?.at ?? 0, this.#all.at)
+        : Math.max(this.#all.at, ...[...this.#users.values()].map((entry) => entry.at));
+    return previous > 0 ? Math.max(now, (Math.floor(previous / 1000) + 1) * 1000) : now;
   }
 
   #receive(record: RevocationRecord): void {

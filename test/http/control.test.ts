@@ -273,3 +273,29 @@ describe('the control plane API', () => {
     expect(byUser).toHaveLength(1);
   });
 });
+
+describe('hybrid revocations in quick succession', () => {
+  it('a lock right after a role change still catches the token refreshed in between', async () => {
+    const server = await start('hybrid');
+    const { app } = server;
+    const admin = await login(app, await user(server, ['admin']));
+    const device = await login(app, await user(server, ['teller']));
+    await app.inject({
+      method: 'PUT',
+      url: `/admin/api/users/${device.userId}/roles`,
+      headers: admin.headers,
+      payload: { roles: [] },
+    });
+    const refreshed = (await post(app, '/auth/refresh', { refreshToken: device.refreshToken })).json();
+    const fresh = { headers: { authorization: `Bearer ${refreshed.accessToken}` } };
+    expect((await whoAmI(app, fresh)).statusCode).toBe(200);
+    // Same instant on the manual clock: the worst case for whole-second iat.
+    await app.inject({
+      method: 'POST',
+      url: `/admin/api/users/${device.userId}/lock`,
+      headers: admin.headers,
+      payload: { reason: 'x' },
+    });
+    expect((await whoAmI(app, fresh)).json().error).toBe('token_revoked');
+  });
+});

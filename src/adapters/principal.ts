@@ -1,0 +1,103 @@
+import { ACCESS_TOKEN_COOKIE, SESSION_COOKIE } from '../http/credentials.js';
+
+/**
+ * What an app server learns about a caller, and how a refusal is told. Shared by the verifier
+ * (`tessera/verify`) and the middleware of every framework.
+ */
+
+/**
+ * How an app checks credentials. `session`: asks Tessera (GET /auth/session). `jwt`: verifies
+ * access tokens locally with the published JWKS. `hybrid`: jwt plus the revocation state fed by
+ * the revocation bus and log, so a revoked token is refused at once.
+ */
+export type VerifierMode = 'session' | 'jwt' | 'hybrid';
+
+export type Transport = 'bearer' | 'cookie';
+
+/** Who is calling: the same shape whatever the mode. */
+export interface Principal {
+  userId: string;
+  roles: readonly string[];
+  /**
+   * OAuth scopes / API-key scopes. Always empty until API keys and OAuth tokens arrive (they
+   * will fill it); a route that requires scopes refuses logins until then.
+   */
+  scopes: readonly string[];
+  /** The login: session id, or the `sid` of a jwt/hybrid token family. Revocation targets it. */
+  sessionId: string;
+  mode: VerifierMode;
+  /** How the credential arrived: cookie-authenticated state changes need the anti-CSRF header. */
+  transport: Transport;
+  /** When the presented credential stops working if nothing else happens (ms since the epoch). */
+  expiresAt: number;
+}
+
+/**
+ * A refusal. `code` is Tessera's stable error code (`unauthenticated`, `token_expired`,
+ * `token_revoked`, `token_invalid_signature`, …, `tessera_unavailable`, `store_unavailable`),
+ * so a client acts on it exactly as on Tessera's own answers: `token_expired` means refresh.
+ */
+export interface AuthFailure {
+  code: string;
+  status: 401 | 503;
+  message: string;
+  /** Whether a credential was presented (RFC 6750: then the challenge says `invalid_token`). */
+  credentialPresented: boolean;
+}
+
+export type VerifyResult = { ok: true; principal: Principal } | { ok: false; failure: AuthFailure };
+
+/** A credential as found on a request. */
+export interface PresentedCredential {
+  token: string;
+  transport: Transport;
+}
+
+/** The request headers the verifier reads; every framework can hand these over. */
+export interface CredentialHeaders {
+  authorization?: string | undefined;
+  cookie?: string | undefined;
+}
+
+/** The cookie Tessera sets in each mode (`__Host-`: Secure, Path=/, no Domain). */
+export const credentialCookieOf = (mode: VerifierMode) =>
+  mode === 'session' ? SESSION_COOKIE : ACCESS_TOKEN_COOKIE;
+
+/**
+ * The credential exactly as Tessera reads it (src/http/credentials.ts): `Authorization: Bearer`
+ * when that header is present (then cookies are ignored, and any other scheme means none), else
+ * the mode's cookie. Never a query parameter: URLs end up in logs and Referer headers.
+ */
+export function presentedCredential(
+  headers: CredentialHeaders,
+  cookieName: string,
+): PresentedCredential | undefined {
+  if (headers.authorization !== undefined) {
+    const match = /^Bearer ([^\s]+)$/i.exec(headers.authorization);
+    return match ? { token: match[1] as string, transport: 'bearer' } : undefined;
+  }
+  const token = headers.cookie === undefined ? undefined : cookieValue(headers.cookie, cookieName);
+  return token ? { token, transport: 'cookie' } : undefined;
+}
+
+/** One cookie's value from a Cookie header (the first of that name), percent-decoded. */
+export function cookieValue(header: string, name: string): string | undefined {
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    const raw = part.slice(eq + 1).trim();
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      return raw;
+    }
+  }
+  return undefined;
+}
+
+export const failure = (
+  code: string,
+  status: AuthFailure['status'],
+  message: string,
+  credentialPresented: boolean,
+): VerifyResult => ({ ok: false, failure: { code, status, message, credentialPresented } });

@@ -1,0 +1,267 @@
+import { timingSafeEqual } from 'node:crypto';
+import { AuthError } from '../core/errors.js';
+import type { JwsAlgorithm } from '../core/jwt/algorithms.js';
+import type { AccessTokenClaims } from '../core/jwt/claims.js';
+import { MAX_CLOCK_SKEW_SECONDS } from '../core/jwt/claims.js';
+import { REVOCATION_POLL_INTERVAL_MS, Revocations } from '../core/revocations.js';
+import { systemRuntime } from '../core/runtime.js';
+import { csrfKey, csrfTokenFor } from '../http/plugins/csrf.js';
+import type { RevocationBus } from '../store/bus.js';
+import type { RevocationStore } from '../store/ports.js';
+import type { Tessera } from '../tessera.js';
+import { JwksUnavailableError, RemoteJwks } from './jwks.js';
+import {
+  type CredentialHeaders,
+  credentialCookieOf,
+  failure,
+  type PresentedCredential,
+  type Principal,
+  presentedCredential,
+  type VerifierMode,
+  type VerifyResult,
+} from './principal.js';
+import { DEFAULT_SESSION_CACHE_MS, RemoteSessions } from './remote-session.js';
+
+export { UNKNOWN_KID_REFETCH_INTERVAL_MS } from './jwks.js';
+export type {
+  AuthFailure,
+  CredentialHeaders,
+  PresentedCredential,
+  Principal,
+  Transport,
+  VerifierMode,
+  VerifyResult,
+} from './principal.js';
+export { DEFAULT_SESSION_CACHE_MS, MAX_SESSION_CACHE_MS } from './remote-session.js';
+
+/** `tessera/verify`: check a request's Tessera credentials inside an app server. */
+export interface VerifierOptions {
+  /** Must match how Tessera runs (TESSERA_MODE): it decides which cookie holds the credential. */
+  mode: VerifierMode;
+  /** Where this app reaches Tessera, e.g. `http://127.0.0.1:3000`. */
+  tesseraUrl: string;
+  /** jwt/hybrid: the expected `iss` (Tessera's TESSERA_ISSUER). Default: tesseraUrl's origin. */
+  issuer?: string;
+  /** jwt/hybrid: the expected `aud` (TESSERA_AUDIENCE). Default `tessera`. */
+  audience?: string;
+  /** jwt/hybrid: algorithms accepted; default EdDSA, ES256, RS256 (HS256 keys are never published). */
+  allowedAlgorithms?: readonly JwsAlgorithm[];
+  /**
+   * Tessera's TESSERA_CSRF_SECRET. Needed to accept cookie-authenticated POST/PUT/PATCH/DELETE:
+   * their `x-csrf-token` must be the token Tessera gave the page. Without it such requests are
+   * refused (403), never let through unchecked; bearer requests need no token.
+   */
+  csrfSecret?: string;
+  /** session: how long a positive answer from Tessera is reused (default 2000 ms, at most 5000, 0 = never). */
+  sessionCacheMs?: number;
+  /**
+   * hybrid (required): the revocation log and bus Tessera's nodes write to: Tessera's store, or
+   * one opened on the same database (`openStore`), and the same bus (Redis, PostgreSQL, or the
+   * in-process bus when the app runs in Tessera's process).
+   */
+  revocations?: { store: RevocationStore; bus: RevocationBus };
+  /** The clock, ms since the epoch (tests). Default Date.now. */
+  now?: () => number;
+  /** The fetch used to reach Tessera (tests, proxies). Default the global fetch. */
+  fetch?: typeof fetch;
+}
+
+export interface Verifier {
+  readonly mode: VerifierMode;
+  /** Whether cookie-authenticated state changes can be checked (a csrfSecret was given). */
+  readonly csrfConfigured: boolean;
+  /** The credential on a request (bearer header or the mode's cookie), then `verify`. */
+  authenticate(headers: CredentialHeaders): Promise<VerifyResult>;
+  credentialOf(headers: CredentialHeaders): PresentedCredential | undefined;
+  verify(credential: PresentedCredential): Promise<VerifyResult>;
+  /** Whether `presented` is the anti-CSRF token of this login (constant-time; false without a secret). */
+  csrfTokenMatches(sessionId: string, presented: unknown): boolean;
+  /** Optional warm-up: fetches the JWKS (jwt, hybrid) and catches up on revocations (hybrid). */
+  ready(): Promise<void>;
+  /** Stops the revocation subscription and timers. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_ALGORITHMS: readonly JwsAlgorithm[] = ['EdDSA', 'ES256', 'RS256'];
+const MODES: readonly VerifierMode[] = ['session', 'jwt', 'hybrid'];
+
+export function createVerifier(options: VerifierOptions): Verifier {
+  if (!MODES.includes(options.mode)) throw new RangeError('mode must be session, jwt or hybrid.');
+  const tesseraUrl = new URL(options.tesseraUrl);
+  if (tesseraUrl.protocol !== 'http:' && tesseraUrl.protocol !== 'https:') {
+    throw new RangeError('tesseraUrl must be an http(s) URL.');
+  }
+  const now = options.now ?? Date.now;
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const cookieName = credentialCookieOf(options.mode);
+  const csrf = options.csrfSecret === undefined ? undefined : csrfKeyOf(options.csrfSecret);
+
+  const check =
+    options.mode === 'session'
+      ? sessionCheck(
+          new RemoteSessions({
+            tesseraUrl: tesseraUrl.href,
+            cacheMs: options.sessionCacheMs ?? DEFAULT_SESSION_CACHE_MS,
+            now,
+            fetch: fetchImpl,
+          }),
+        )
+      : tokenCheck(options, tesseraUrl, now, fetchImpl);
+
+  const credentialOf = (headers: CredentialHeaders) => presentedCredential(headers, cookieName);
+  return {
+    mode: options.mode,
+    csrfConfigured: csrf !== undefined,
+    credentialOf,
+    verify: check.verify,
+    authenticate(headers) {
+      const credential = credentialOf(headers);
+      if (!credential) {
+        return Promise.resolve(failure('unauthenticated', 401, 'This request needs a login.', false));
+      }
+      return check.verify(credential);
+    },
+    csrfTokenMatches(sessionId, presented) {
+      if (!csrf || typeof presented !== 'string') return false;
+      const expected = Buffer.from(csrfTokenFor(csrf, sessionId));
+      const given = Buffer.from(presented);
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    },
+    ready: check.ready,
+    close: check.close,
+  };
+}
+
+/**
+ * The anti-CSRF key exactly as Tessera derives it from TESSERA_CSRF_SECRET (csrfKey reads only
+ * config.csrfSecret here, so the rest of the Tessera shape is not needed).
+ */
+function csrfKeyOf(secret: string): Buffer {
+  if (typeof secret !== 'string' || secret.length < 32) {
+    throw new RangeError('csrfSecret must be TESSERA_CSRF_SECRET (at least 32 characters).');
+  }
+  const config = { csrfSecret: secret, keyEncryptionKey: undefined };
+  return csrfKey({ config, runtime: systemRuntime } as unknown as Tessera).key;
+}
+
+interface Check {
+  verify(credential: PresentedCredential): Promise<VerifyResult>;
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function sessionCheck(sessions: RemoteSessions): Check {
+  return {
+    verify: (credential) => sessions.verify(credential),
+    ready: async () => {},
+    close: async () => {},
+  };
+}
+
+/** jwt and hybrid: local signature check with the JWKS, plus (hybrid) the revocation state. */
+function tokenCheck(
+  options: VerifierOptions,
+  tesseraUrl: URL,
+  now: () => number,
+  fetchImpl: typeof fetch,
+): Check {
+  const jwks = new RemoteJwks({
+    tesseraUrl: tesseraUrl.href,
+    issuer: options.issuer ?? tesseraUrl.origin,
+    audience: options.audience ?? 'tessera',
+    allowedAlgorithms: options.allowedAlgorithms ?? DEFAULT_ALGORITHMS,
+    now,
+    fetch: fetchImpl,
+  });
+  const hybrid = options.mode === 'hybrid' ? hybridState(options, now) : undefined;
+
+  async function verify(credential: PresentedCredential): Promise<VerifyResult> {
+    let claims: AccessTokenClaims;
+    try {
+      claims = await jwks.verify(credential.token);
+      await hybrid?.check(claims);
+    } catch (error) {
+      if (error instanceof JwksUnavailableError) {
+        return failure('tessera_unavailable', 503, 'Access tokens cannot be checked right now.', true);
+      }
+      // JwtError (401, its stable code), token_revoked (401), store_unavailable (503).
+      if (error instanceof AuthError && (error.status === 401 || error.status === 503)) {
+        return failure(error.code, error.status, error.message, true);
+      }
+      throw error;
+    }
+    const principal: Principal = {
+      userId: claims.sub,
+      roles: claims.roles,
+      scopes: [],
+      sessionId: claims.sid,
+      mode: options.mode,
+      transport: credential.transport,
+      expiresAt: claims.exp * 1000,
+    };
+    return { ok: true, principal };
+  }
+
+  return {
+    verify,
+    async ready() {
+      await jwks.refetch();
+      await hybrid?.start();
+    },
+    async close() {
+      hybrid?.stop();
+    },
+  };
+}
+
+/**
+ * hybrid: Tessera's own Revocations (src/core/revocations.ts) over the store and bus the app
+ * passes in: subscribe, catch up from the log, poll it every 2 s, refuse while behind and the
+ * log cannot be read (503, never fail open). It only reads: this app never revokes anything.
+ */
+function hybridState(options: VerifierOptions, now: () => number) {
+  if (!options.revocations) {
+    throw new TypeError('hybrid mode needs `revocations: { store, bus }` (the revocation log and bus).');
+  }
+  // The horizon only dates revocations this instance would append, and it appends none.
+  const horizonMs = 3_600_000 + MAX_CLOCK_SKEW_SECONDS * 1000;
+  const runtime = { now, randomBytes: systemRuntime.randomBytes };
+  const revocations = new Revocations(options.revocations.store, options.revocations.bus, runtime, horizonMs);
+  let started: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const start = () => {
+    started ??= revocations.start().then(
+      () => {
+        timer = setInterval(() => {
+          revocations.prune();
+          revocations.catchUp().catch(() => undefined);
+        }, REVOCATION_POLL_INTERVAL_MS);
+        timer.unref();
+      },
+      (error: unknown) => {
+        // Try again on the next request; never answer as if nothing were revoked.
+        revocations.stop();
+        started = undefined;
+        throw error instanceof AuthError
+          ? error
+          : new AuthError(
+              'store_unavailable',
+              503,
+              'Revocation state cannot be confirmed; try again shortly.',
+            );
+      },
+    );
+    return started;
+  };
+  return {
+    start,
+    async check(claims: AccessTokenClaims) {
+      await start();
+      await revocations.check(claims);
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      revocations.stop();
+    },
+  };
+}

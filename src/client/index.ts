@@ -1,0 +1,333 @@
+/**
+ * `tessera/client`: the browser SDK. No dependencies; bundle it or load dist/client/index.js as
+ * an ES module. Type-checked against the DOM library by src/client/tsconfig.json; browser-only
+ * globals are reached through `globalThis` so this file also compiles with the server's types.
+ *
+ * - Credentials stay in Tessera's HttpOnly cookies. This code never sees, stores or sends a
+ *   token itself: nothing here is worth stealing by an injected script beyond the anti-CSRF
+ *   token, which is useless without the cookies.
+ * - `client.fetch` adds `x-csrf-token` to state-changing requests to its own origin, and on a 401
+ *   that a refresh can cure (`token_expired`, `token_revoked`, or `unauthenticated` once the
+ *   access cookie's Max-Age has dropped it) refreshes once and retries.
+ * - One refresh for everyone: concurrent callers in a tab share one promise; tabs share the Web
+ *   Lock `tessera-refresh` (a tab that finds it held waits for the holder, then retries without
+ *   refreshing), and announce refreshes on a BroadcastChannel. Without Web Locks the channel
+ *   alone coordinates (a tab that hears "refreshing" waits for "refreshed"); two tabs starting
+ *   in the same instant may then both refresh, which Tessera's reuse grace window accepts.
+ * - A refresh Tessera refuses (`token_reused`, `invalid_refresh_token`, a revoked or locked
+ *   login; 404 in session mode, which has no refresh) ends the login: a `logged-out` event here
+ *   and in every other tab.
+ */
+
+const CSRF_COOKIE = '__Host-tessera_csrf'; // = CSRF_COOKIE in src/http/plugins/csrf.ts
+const CSRF_HEADER = 'x-csrf-token';
+const UNSAFE = /^(POST|PUT|PATCH|DELETE)$/i;
+/** 401 codes a refresh can cure. */
+const REFRESHABLE = ['token_expired', 'token_revoked', 'unauthenticated'];
+/** Without Web Locks: how long a tab waits for another tab's announced refresh. */
+const PEER_WAIT_MS = 5_000;
+
+export interface TesseraUser {
+  id: string;
+  /** Present in session mode; in jwt/hybrid GET /auth/session tells only what the token says. */
+  email?: string;
+  roles: string[];
+}
+
+export interface TesseraSession {
+  id: string;
+  mode: 'session' | 'jwt' | 'hybrid';
+  expiresAt: string;
+}
+
+export interface TesseraClientOptions {
+  /** Where Tessera's /auth routes are; default this page's origin (proxy them: __Host- cookies). */
+  baseUrl?: string;
+  /** Name of the Web Lock and BroadcastChannel; tabs with the same name share refreshes. */
+  name?: string;
+  fetch?: typeof fetch;
+}
+
+/** A refusal from Tessera: its stable error code, HTTP status and sentence. */
+export class TesseraError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TesseraError';
+  }
+}
+
+/** `logged-out`: the login ended (`reason`: Tessera's error code, or `logout`). */
+export class LoggedOutEvent extends Event {
+  constructor(readonly reason: string) {
+    super('logged-out');
+  }
+}
+
+type Outcome = 'refreshed' | 'waited' | 'failed' | 'unavailable';
+type Message =
+  | { type: 'refreshing'; at: number }
+  | { type: 'refreshed'; at: number }
+  | { type: 'logged-in' }
+  | { type: 'logged-out'; reason: string };
+
+/** The browser globals used, typed here so that this file needs no DOM library to compile. */
+interface Channel {
+  postMessage(message: unknown): void;
+  close(): void;
+  onmessage: ((event: { data: unknown }) => void) | null;
+}
+interface Locks {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+  request<T>(
+    name: string,
+    options: { ifAvailable: true },
+    callback: (lock: unknown) => Promise<T>,
+  ): Promise<T>;
+}
+const browser = globalThis as unknown as {
+  document?: { cookie: string };
+  location?: { href: string };
+  navigator?: { locks?: Locks };
+  BroadcastChannel?: new (name: string) => Channel;
+};
+
+export class TesseraClient extends EventTarget {
+  readonly #base: URL;
+  readonly #fetch: typeof fetch;
+  readonly #lockName: string;
+  readonly #channel: Channel | undefined;
+  #state: 'unknown' | 'in' | 'out' = 'unknown';
+  #csrf: string | undefined;
+  /** When this tab last knew of a completed refresh (its own or announced by another tab). */
+  #refreshedAt = 0;
+  #peerRefreshingSince = 0;
+  #peerWaiters: Array<() => void> = [];
+  #flight: Promise<Outcome> | undefined;
+
+  constructor(options: TesseraClientOptions = {}) {
+    super();
+    this.#base = new URL(options.baseUrl ?? '/', browser.location?.href);
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    const name = options.name ?? 'tessera';
+    this.#lockName = `${name}-refresh`;
+    this.#channel = browser.BroadcastChannel ? new browser.BroadcastChannel(name) : undefined;
+    if (this.#channel) this.#channel.onmessage = (event) => this.#receive(event.data as Message);
+  }
+
+  /** Logs in with cookies (Tessera sets them); resolves to the user, or throws a TesseraError. */
+  async login(email: string, password: string): Promise<{ user: TesseraUser; session: TesseraSession }> {
+    const response = await this.#call('POST', '/auth/login', { email, password });
+    if (!response.ok) throw await errorOf(response);
+    this.#csrf = undefined;
+    this.#refreshedAt = Date.now();
+    this.#state = 'in';
+    this.#post({ type: 'logged-in' });
+    this.dispatchEvent(new Event('logged-in'));
+    return (await response.json()) as { user: TesseraUser; session: TesseraSession };
+  }
+
+  /** Ends this login (Tessera clears the cookies); every tab gets `logged-out`. */
+  async logout(): Promise<void> {
+    await this.#call('POST', '/auth/logout').catch(() => undefined);
+    this.#loggedOut('logout', true);
+  }
+
+  /** The caller, or null when not logged in (after one refresh attempt in jwt and hybrid modes). */
+  async currentUser(): Promise<TesseraUser | null> {
+    const response = await this.fetch(this.#url('/auth/session'));
+    if (response.status === 401) return null;
+    if (!response.ok) throw await errorOf(response);
+    this.#state = 'in';
+    return ((await response.json()) as { user: TesseraUser }).user;
+  }
+
+  /** `fetch` for this origin's API: anti-CSRF header, one shared refresh on a curable 401, one retry. */
+  async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const request = new Request(input, init);
+    let sentAt = Date.now();
+    let response = await this.#send(request);
+    if (!this.#ours(request.url)) return response;
+    for (let round = 0; round < 2 && (await curable(response)) && this.#state !== 'out'; round++) {
+      const outcome = this.#refreshedAt >= sentAt ? 'waited' : await this.#refresh(sentAt, round > 0);
+      if (outcome === 'failed' || outcome === 'unavailable') return response;
+      sentAt = Date.now();
+      response = await this.#send(request);
+      if (outcome === 'refreshed') break;
+    }
+    if (response.status === 401 && this.#state !== 'out') {
+      this.#loggedOut(await codeOf(response), true);
+    }
+    return response;
+  }
+
+  /** Subscribes to `logged-out`, `logged-in` or `refreshed`; returns the unsubscribe function. */
+  on(type: 'logged-out' | 'logged-in' | 'refreshed', listener: (event: Event) => void): () => void {
+    this.addEventListener(type, listener);
+    return () => this.removeEventListener(type, listener);
+  }
+
+  close(): void {
+    this.#channel?.close();
+  }
+
+  /** Sends a copy of `request` (it may be sent twice), with the anti-CSRF header when it needs one. */
+  async #send(request: Request): Promise<Response> {
+    const copy = request.clone();
+    if (!UNSAFE.test(copy.method) || !this.#ours(copy.url)) return this.#fetch(copy);
+    const headers = new Headers(copy.headers);
+    const token = await this.#csrfToken();
+    if (token) headers.set(CSRF_HEADER, token);
+    return this.#fetch(new Request(copy, { headers }));
+  }
+
+  /** The script-readable cookie Tessera sets beside the login cookies, else GET /auth/csrf. */
+  async #csrfToken(): Promise<string | undefined> {
+    const fromCookie = readCookie(CSRF_COOKIE);
+    if (fromCookie) return fromCookie;
+    if (!this.#csrf && this.#state !== 'out') {
+      const response = await this.#call('GET', '/auth/csrf').catch(() => undefined);
+      if (response?.ok) this.#csrf = ((await response.json()) as { csrfToken?: string }).csrfToken;
+    }
+    return this.#csrf;
+  }
+
+  /** One refresh flight per tab; `force` after having only waited for another tab. */
+  #refresh(sentAt: number, force: boolean): Promise<Outcome> {
+    this.#flight ??= this.#coordinate(sentAt, force).finally(() => {
+      this.#flight = undefined;
+    });
+    return this.#flight;
+  }
+
+  async #coordinate(sentAt: number, force: boolean): Promise<Outcome> {
+    const locks = browser.navigator?.locks;
+    if (locks) {
+      if (force) return locks.request(this.#lockName, () => this.#refreshUnlessDone(sentAt));
+      const mine = await locks.request(this.#lockName, { ifAvailable: true }, async (lock) =>
+        lock ? this.#refreshUnlessDone(sentAt) : undefined,
+      );
+      if (mine) return mine;
+      // Another tab holds the lock, so it is refreshing: wait for it to finish, then retry.
+      await locks.request(this.#lockName, async () => undefined);
+      return 'waited';
+    }
+    if (!force && Date.now() - this.#peerRefreshingSince < PEER_WAIT_MS) {
+      await new Promise<void>((resolve) => {
+        this.#peerWaiters.push(resolve);
+        setTimeout(resolve, PEER_WAIT_MS);
+      });
+      return 'waited';
+    }
+    this.#post({ type: 'refreshing', at: Date.now() });
+    return this.#refreshUnlessDone(sentAt);
+  }
+
+  async #refreshUnlessDone(sentAt: number): Promise<Outcome> {
+    if (this.#refreshedAt >= sentAt) return 'waited';
+    const response = await this.#call('POST', '/auth/refresh', {}).catch(() => undefined);
+    if (response?.ok) {
+      this.#refreshedAt = Date.now();
+      this.#state = 'in';
+      this.#post({ type: 'refreshed', at: this.#refreshedAt });
+      this.dispatchEvent(new Event('refreshed'));
+      return 'refreshed';
+    }
+    // 5xx, 429 or no network: the login may well be fine; the caller gets its original answer.
+    if (!response || response.status >= 500 || response.status === 429) return 'unavailable';
+    this.#loggedOut(response.status === 404 ? 'unauthenticated' : await codeOf(response), true);
+    return 'failed';
+  }
+
+  /** The event fires in tabs that knew they were logged in (not on a first visit's failed check). */
+  #loggedOut(reason: string, broadcast: boolean): void {
+    const wasIn = this.#state === 'in';
+    this.#state = 'out';
+    this.#csrf = undefined;
+    if (broadcast) this.#post({ type: 'logged-out', reason });
+    if (wasIn) this.dispatchEvent(new LoggedOutEvent(reason));
+  }
+
+  #receive(message: Message): void {
+    if (message.type === 'refreshing') this.#peerRefreshingSince = message.at;
+    else if (message.type === 'refreshed') {
+      this.#refreshedAt = Math.max(this.#refreshedAt, message.at);
+      this.#peerRefreshingSince = 0;
+      this.#state = 'in';
+      for (const resolve of this.#peerWaiters.splice(0)) resolve();
+    } else if (message.type === 'logged-out') this.#loggedOut(message.reason, false);
+    else if (message.type === 'logged-in') {
+      this.#state = 'unknown';
+      this.#csrf = undefined;
+      this.dispatchEvent(new Event('logged-in'));
+    }
+  }
+
+  #post(message: Message): void {
+    this.#channel?.postMessage(message);
+  }
+
+  /** Requests to this page's origin or Tessera's get the anti-CSRF header and the refresh logic. */
+  #ours(url: string): boolean {
+    const origin = new URL(url).origin;
+    return (
+      origin === this.#base.origin || origin === new URL(browser.location?.href ?? this.#base.href).origin
+    );
+  }
+
+  #url(path: string): string {
+    return new URL(path, this.#base).href;
+  }
+
+  /** A request to Tessera itself, with the anti-CSRF header on POST; no refresh logic. */
+  async #call(method: 'GET' | 'POST', path: string, body?: object): Promise<Response> {
+    const sameOrigin = this.#base.origin === new URL(browser.location?.href ?? this.#base.href).origin;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body) headers['content-type'] = 'application/json';
+    if (method === 'POST' && path !== '/auth/login') {
+      const token = await this.#csrfToken();
+      if (token) headers[CSRF_HEADER] = token;
+    }
+    return this.#fetch(this.#url(path), {
+      method,
+      headers,
+      credentials: sameOrigin ? 'same-origin' : 'include',
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+  }
+}
+
+export function createTesseraClient(options?: TesseraClientOptions): TesseraClient {
+  return new TesseraClient(options);
+}
+
+function readCookie(name: string): string | undefined {
+  for (const part of (browser.document?.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+async function codeOf(response: Response): Promise<string> {
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => undefined)) as { error?: unknown } | undefined;
+  return typeof body?.error === 'string' ? body.error : `http_${response.status}`;
+}
+
+const curable = async (response: Response) =>
+  response.status === 401 && REFRESHABLE.includes(await codeOf(response));
+
+async function errorOf(response: Response): Promise<TesseraError> {
+  const body = (await response.json().catch(() => ({}))) as { error?: unknown; message?: unknown };
+  return new TesseraError(
+    typeof body.error === 'string' ? body.error : `http_${response.status}`,
+    response.status,
+    typeof body.message === 'string' ? body.message : `Tessera answered ${response.status}.`,
+  );
+}
