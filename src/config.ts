@@ -45,6 +45,16 @@ const duration = (fallback: string, min: string) =>
       return ms;
     });
 
+/** An OAuth scope name (a subset of RFC 6749's scope-token characters). */
+export const SCOPE_NAME = /^[a-z][a-z0-9_.:-]{0,63}$/;
+
+/** The scopes declared when TESSERA_OAUTH_SCOPES is not set. */
+export const DEFAULT_OAUTH_SCOPES: Readonly<Record<string, string>> = Object.freeze({
+  profile: 'See your email address and account id',
+  'accounts:read': 'See your accounts and their activity',
+  'accounts:write': 'Make changes to your accounts',
+});
+
 const environmentSchema = z.object({
   TESSERA_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   // Loopback by default so a development instance is never exposed by accident; set
@@ -64,6 +74,21 @@ const environmentSchema = z.object({
   // PostgreSQL connections per node. Every node's pool together must fit the server's
   // max_connections (100 by default), with room for operators' tools (docs/DEPLOY.md).
   TESSERA_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  // Optional. Sessions are then served from Redis (the database stays the system of record),
+  // rate-limit counters are shared by every node, and hybrid revocations travel by pub/sub
+  // (docs/DEPLOY.md, "Redis"). redis://, rediss:// (TLS) or redis-sentinel://host:26379,…/name.
+  TESSERA_REDIS_URL: z
+    .string()
+    .optional()
+    .refine((url) => url === undefined || /^(rediss?|redis-sentinel):\/\/./.test(url), {
+      message:
+        'must be redis://host:6379, rediss://host:6380 or redis-sentinel://host:26379,host:26379/mymaster',
+    }),
+  // Every key and channel starts with this, so deployments (and test runs) sharing a Redis never collide.
+  TESSERA_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 : _ . -')
+    .default('tessera:'),
   TESSERA_MODE: z.enum(['session', 'jwt', 'hybrid']).default('session'),
   // OWASP's session guidance: 15-30 minutes idle for high-value applications.
   TESSERA_SESSION_IDLE_TIMEOUT: duration('30m', '1m'),
@@ -107,6 +132,10 @@ const environmentSchema = z.object({
   // Two tabs refreshing at once both present the same refresh token; the second must not look
   // like theft. Long enough for a slow network, short enough to be a poor window for a thief.
   TESSERA_REFRESH_REUSE_GRACE: duration('10s', '0s').refine((ms) => ms <= 60_000, 'must be at most 60s'),
+  // How far this server's clock may differ from the one that signed an access token. A token is
+  // accepted until exp + this, so in jwt mode the revocation delay is the TTL plus this. Nodes
+  // behind one load balancer with NTP agree within milliseconds and may set a few seconds.
+  TESSERA_CLOCK_SKEW: duration('60s', '1s').refine((ms) => ms <= 60_000, 'must be at most 60s'),
   // Audit events are kept this long, then swept (a year covers most compliance look-backs).
   TESSERA_AUDIT_RETENTION: duration('365d', '1d'),
   TESSERA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -136,6 +165,29 @@ const environmentSchema = z.object({
   TESSERA_CSRF_SECRET: z.string().min(32).max(1024).optional(),
   // off only when a gateway in front already limits login attempts (and in tests).
   TESSERA_RATE_LIMIT: z.enum(['on', 'off']).default('on'),
+  // OAuth scopes third-party applications and API keys may be given, each with the sentence
+  // the consent page shows: a JSON object {"accounts:read": "See your accounts", …}.
+  TESSERA_OAUTH_SCOPES: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined) return DEFAULT_OAUTH_SCOPES;
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of scope names and descriptions' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.record(
+        z.string().regex(SCOPE_NAME, 'scope names are 1-64 of a-z 0-9 _ . : - starting with a letter'),
+        z.string().trim().min(1).max(200),
+      ),
+    )
+    .refine((scopes) => Object.keys(scopes).length >= 1 && Object.keys(scopes).length <= 100, {
+      message: 'must declare 1 to 100 scopes',
+    }),
   // Built-in HTTPS: PEM certificate chain and private key files, both or neither.
   TESSERA_TLS_CERT: z.string().min(1).optional(),
   TESSERA_TLS_KEY: z.string().min(1).optional(),
@@ -145,7 +197,8 @@ const environmentSchema = z.object({
 function isExactOrigin(text: string): boolean {
   if (!URL.canParse(text)) return false;
   const url = new URL(text);
-  return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text;
+  const host = /^[a-z0-9.-]+$/.test(url.hostname) || /^\[[0-9a-f:.]+\]$/.test(url.hostname);
+  return (url.protocol === 'https:' || url.protocol === 'http:') && host && url.origin === text;
 }
 
 export interface TesseraConfig {
@@ -165,6 +218,8 @@ export interface TesseraConfig {
     issuer: string;
     audience: string;
     refreshReuseGraceMs: number;
+    /** TESSERA_CLOCK_SKEW: tolerance for exp, iat and nbf when verifying access tokens. */
+    clockSkewMs: number;
   };
   /** Raw TESSERA_KEY_ENCRYPTION_KEY; when absent outside production a key file is generated. */
   keyEncryptionKey: string | undefined;
@@ -180,6 +235,10 @@ export interface TesseraConfig {
   rateLimit: boolean;
   /** Built-in HTTPS: absolute paths of the PEM certificate and key. */
   tls: { certFile: string; keyFile: string } | undefined;
+  /** TESSERA_OAUTH_SCOPES: every scope an application or API key may be given, with its description. */
+  oauth: { scopes: Readonly<Record<string, string>> };
+  /** TESSERA_REDIS_URL (holds a password: never log it) and TESSERA_REDIS_PREFIX; undefined without Redis. */
+  redis: { url: string; prefix: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -244,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
       issuer: e.TESSERA_ISSUER ?? `http://localhost:${e.TESSERA_PORT}`,
       audience: e.TESSERA_AUDIENCE,
       refreshReuseGraceMs: e.TESSERA_REFRESH_REUSE_GRACE,
+      clockSkewMs: e.TESSERA_CLOCK_SKEW,
     },
     keyEncryptionKey: e.TESSERA_KEY_ENCRYPTION_KEY,
     production,
@@ -255,7 +315,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     cookieSameSite: e.TESSERA_COOKIE_SAMESITE,
     csrfSecret: e.TESSERA_CSRF_SECRET,
     rateLimit: e.TESSERA_RATE_LIMIT === 'on',
+    redis:
+      e.TESSERA_REDIS_URL === undefined
+        ? undefined
+        : { url: e.TESSERA_REDIS_URL, prefix: e.TESSERA_REDIS_PREFIX },
     tls,
+    oauth: { scopes: e.TESSERA_OAUTH_SCOPES },
   };
 }
 
@@ -303,6 +368,7 @@ export function describeDatabase(database: TesseraConfig['database']): string {
 /** A bad value as the error may echo it: never a password or a key. */
 function shownValue(variable: string, value: string): string {
   if (variable === 'TESSERA_DATABASE_URL') return redactDatabaseUrl(value);
+  if (variable === 'TESSERA_REDIS_URL') return redactDatabaseUrl(value);
   if (variable === 'TESSERA_CSRF_SECRET') return `<${value.length} characters, not shown>`;
   if (variable === 'TESSERA_KEY_ENCRYPTION_KEY') return `<${value.length} characters, not shown>`;
   return value;

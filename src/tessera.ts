@@ -2,8 +2,10 @@ import { loadConfig, type TesseraConfig } from './config.js';
 import { Accounts } from './core/accounts.js';
 import { Audit } from './core/audit.js';
 import { Control } from './core/control.js';
+import { AuthError } from './core/errors.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
 import { KEY_RELOAD_INTERVAL_MS, Keyring } from './core/keyring.js';
+import { createOAuth, type OAuth } from './core/oauth/oauth.js';
 import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js';
 import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
@@ -13,7 +15,11 @@ import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
 import { MemoryStore } from './store/memory/memory-store.js';
 import type { Store } from './store/ports.js';
+import { RedisCachedStore } from './store/redis/cached-store.js';
+import { RedisConnection } from './store/redis/connection.js';
+import { RedisRevocationBus } from './store/redis/redis-bus.js';
 import { openPostgresStore } from './store/sql/postgres.js';
+import { PostgresRevocationBus } from './store/sql/postgres-bus.js';
 import { SqlStore } from './store/sql/sql-store.js';
 import { openSqliteStore } from './store/sql/sqlite.js';
 
@@ -22,6 +28,8 @@ export interface Tessera {
   readonly config: TesseraConfig;
   readonly runtime: Runtime;
   readonly store: Store;
+  /** TESSERA_REDIS_URL: the connection behind the session cache, rate-limit counters and bus. */
+  readonly redis: RedisConnection | undefined;
   readonly accounts: Accounts;
   readonly sessions: Sessions;
   readonly audit: Audit;
@@ -33,6 +41,8 @@ export interface Tessera {
   readonly tokens: TokenLogins | undefined;
   /** hybrid mode: the in-memory revocation state, fed by the bus and the revocation log. */
   readonly revocations: Revocations | undefined;
+  /** Third-party applications (OAuth 2.1) and API keys, in every mode. */
+  readonly oauth: OAuth;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
   /** Starts the periodic jobs: the sweep of expired sessions and old audit events, key reloads. */
@@ -54,14 +64,36 @@ export async function createTessera(
   options: TesseraOptions = {},
 ): Promise<Tessera> {
   const runtime = options.runtime ?? systemRuntime;
-  const store = options.store ?? (await openStore(config.database));
-  const bus = options.bus ?? new InProcessBus();
+  const redis = config.redis && (await RedisConnection.open(config.redis));
+  let sqlStore: Store;
+  try {
+    sqlStore = options.store ?? (await openStore(config.database));
+  } catch (error) {
+    await redis?.close();
+    throw error;
+  }
+  // With Redis, sessions are served from it; the SQL store stays the system of record.
+  const store = redis
+    ? new RedisCachedStore(sqlStore, {
+        redis: redis.client,
+        prefix: redis.settings.prefix,
+        now: () => runtime.now(),
+      })
+    : sqlStore;
+  const bus = options.bus ?? revocationBus(config, redis);
   let revocations: Revocations | undefined;
   if (config.mode === 'hybrid') {
     // An entry matters while a token it could affect may still verify: lifetime plus skew.
     const horizonMs = config.jwt.accessTokenTtlMs + MAX_CLOCK_SKEW_SECONDS * 1000;
     revocations = new Revocations(store, bus, runtime, horizonMs);
-    await revocations.start();
+    try {
+      await revocations.start();
+    } catch (error) {
+      if (!options.bus) await bus.close().catch(() => undefined);
+      if (!options.store) await store.close().catch(() => undefined);
+      await redis?.close();
+      throw error;
+    }
   }
   const sessions = new Sessions(store, runtime, config.session, revocations);
   const accounts = new Accounts(store, runtime);
@@ -92,11 +124,28 @@ export async function createTessera(
       revocations,
     });
   }
+  // OAuth signs with the keyring: jwt and hybrid modes' own, or in session mode one opened when
+  // OAuth is first used (so a session-mode deployment that never uses OAuth is unchanged).
+  const oauth = createOAuth({
+    store,
+    sessions,
+    accounts,
+    audit,
+    runtime,
+    keyring: keyring ? () => Promise.resolve(keyring) : lazyKeyring(config, store, runtime, warnings),
+    scopes: config.oauth.scopes,
+    issuer: config.jwt.issuer,
+    firstPartyAudience: config.jwt.audience,
+    refreshReuseGraceMs: config.jwt.refreshReuseGraceMs,
+    codeRetentionMs: config.session.absoluteTimeoutMs,
+    revocations,
+  });
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
     runtime,
     store,
+    redis,
     accounts,
     sessions,
     audit,
@@ -104,6 +153,7 @@ export async function createTessera(
     keyring,
     tokens,
     revocations,
+    oauth,
     warnings,
     startBackgroundJobs(onError) {
       if (timers.length > 0) return;
@@ -111,6 +161,7 @@ export async function createTessera(
         await sessions.sweep();
         await audit.sweep(config.auditRetentionMs);
         await store.deleteExpiredRevocations(runtime.now());
+        await oauth.sweep();
       };
       timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));
       if (keyring) timers.push(setInterval(() => keyring.reload().catch(onError), KEY_RELOAD_INTERVAL_MS));
@@ -128,8 +179,20 @@ export async function createTessera(
       revocations?.stop();
       if (!options.bus) await bus.close();
       await store.close();
+      await redis?.close();
     },
   };
+}
+
+/**
+ * Hybrid mode's bus between nodes: Redis pub/sub when there is Redis, else PostgreSQL
+ * LISTEN/NOTIFY on a shared PostgreSQL, else in-process (one node: SQLite or memory).
+ */
+function revocationBus(config: TesseraConfig, redis: RedisConnection | undefined): RevocationBus {
+  if (config.mode !== 'hybrid') return new InProcessBus();
+  if (redis) return new RedisRevocationBus(redis);
+  if (config.database.engine === 'postgres') return new PostgresRevocationBus(config.database.url);
+  return new InProcessBus();
 }
 
 /** Opens the configured store; SQL engines apply pending migrations first. */
@@ -173,7 +236,44 @@ export async function openKeyring(
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
     accessTokenTtlMs: config.jwt.accessTokenTtlMs,
+    clockSkewSeconds: Math.round(config.jwt.clockSkewMs / 1000),
   });
   await keyring.load();
   return keyring;
+}
+
+/**
+ * Session mode's keyring for OAuth: opened on first use, then reloaded at most every
+ * KEY_RELOAD_INTERVAL_MS as requests come (there is no background job for it), so rotations
+ * by other nodes or the CLI arrive within the same bound as in jwt mode. Where a generated
+ * key-encryption key cannot be shared (PostgreSQL, production) it needs TESSERA_KEY_ENCRYPTION_KEY.
+ */
+function lazyKeyring(config: TesseraConfig, store: Store, runtime: Runtime, warnings: string[]) {
+  let opening: Promise<Keyring> | undefined;
+  let loadedAt = 0;
+  return async (): Promise<Keyring> => {
+    if (!config.keyEncryptionKey && (config.production || config.database.engine === 'postgres')) {
+      throw new AuthError(
+        'oauth_unavailable',
+        503,
+        'OAuth signs tokens: set TESSERA_KEY_ENCRYPTION_KEY (openssl rand -hex 32) on every node to use it in session mode.',
+      );
+    }
+    opening ??= openKeyring(config, store, runtime, warnings).then(
+      (keyring) => {
+        loadedAt = runtime.now();
+        return keyring;
+      },
+      (error: unknown) => {
+        opening = undefined;
+        throw error;
+      },
+    );
+    const keyring = await opening;
+    if (runtime.now() - loadedAt >= KEY_RELOAD_INTERVAL_MS) {
+      loadedAt = runtime.now();
+      await keyring.reload();
+    }
+    return keyring;
+  };
 }

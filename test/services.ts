@@ -145,3 +145,29 @@ function probeRedis(url: string): Promise<void> {
     });
   });
 }
+
+export const describeWithRedis = (name: string, body: (url: string) => void) =>
+  describeWithService('redis', name, body);
+
+/** A key prefix unique to this process and call (tessera-test:<pid>:<random>:), for TESSERA_REDIS_PREFIX. */
+export const uniqueRedisPrefix = () => `tessera-test:${process.pid}:${randomBytes(6).toString('hex')}:`;
+
+/** Deletes every key under the prefix (SCAN, so a big shared Redis is not blocked); call in afterAll. */
+export async function deleteRedisKeys(url: string, prefix: string): Promise<number> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  await redis.connect();
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}

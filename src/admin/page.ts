@@ -38,6 +38,11 @@ export const ADMIN_PAGE = `<!doctype html>
     <table><thead><tr><th>Key id</th><th>Algorithm</th><th>Status</th><th>Created</th></tr></thead><tbody id="keys"></tbody></table>
   </section>
   <section>
+    <h2>Third-party applications <span class="count" id="clients-count"></span><button id="new-client">Register…</button></h2>
+    <p class="muted" id="client-secret" role="status"></p>
+    <table><thead><tr><th>Name</th><th>Client id</th><th>Type</th><th>Scopes</th><th>Redirect URIs</th><th>Audience</th><th></th></tr></thead><tbody id="clients"></tbody></table>
+  </section>
+  <section>
     <h2>Audit log</h2>
     <table><thead><tr><th>When</th><th>Event</th><th>User</th><th>IP</th><th>Detail</th></tr></thead><tbody id="audit"></tbody></table>
   </section>

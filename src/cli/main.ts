@@ -5,6 +5,7 @@ import { CLI_CLIENT } from '../core/audit.js';
 import type { Actor } from '../core/control.js';
 import { deviceLabel } from '../core/device.js';
 import { AuthError } from '../core/errors.js';
+import { StoreUnavailableError } from '../store/errors.js';
 import { createTessera, migrateDatabase, type Tessera } from '../tessera.js';
 import { readPassword } from './password-input.js';
 import { serve } from './serve.js';
@@ -240,6 +241,83 @@ program
     }),
   );
 
+const clients = program
+  .command('clients')
+  .description('third-party applications (OAuth 2.1 clients): register, list, delete');
+
+clients
+  .command('create')
+  .description("register a client; a confidential client's secret is printed once and stored only hashed")
+  .requiredOption('--name <name>', 'what users see on the consent page')
+  .option(
+    '--type <type>',
+    'confidential (a server that keeps a secret) or public (SPA, native app)',
+    'confidential',
+  )
+  .option('--redirect-uri <uri...>', 'exact redirect URIs (https, http on loopback, or com.example.app:/cb)')
+  .requiredOption('--scope <scope...>', 'scopes it may ask for (TESSERA_OAUTH_SCOPES)')
+  .requiredOption('--audience <resource>', 'the resource server its tokens are for (their aud)')
+  .option('--grant <grant...>', 'authorization_code and/or client_credentials (default: by redirect URIs)')
+  .action(
+    (options: {
+      name: string;
+      type: string;
+      redirectUri?: string[];
+      scope: string[];
+      audience: string;
+      grant?: string[];
+    }) =>
+      withTessera(async (tessera) => {
+        if (options.type !== 'confidential' && options.type !== 'public') {
+          throw new CliError('--type must be confidential or public');
+        }
+        const grants = options.grant ?? [];
+        if (!grants.every((g) => g === 'authorization_code' || g === 'client_credentials')) {
+          throw new CliError('--grant takes authorization_code and/or client_credentials');
+        }
+        const { client, clientSecret } = await tessera.oauth.clients.create(
+          {
+            name: options.name,
+            type: options.type,
+            redirectUris: options.redirectUri ?? [],
+            scopes: options.scope,
+            audience: options.audience,
+            ...(grants.length > 0 && {
+              grantTypes: grants as Array<'authorization_code' | 'client_credentials'>,
+            }),
+          },
+          CLI_ACTOR,
+        );
+        console.log(`created client ${client.id} (${client.type}) grants=[${client.grantTypes.join(',')}]`);
+        console.log(`client_id=${client.id}`);
+        if (clientSecret) console.log(`client_secret=${clientSecret}\t(shown once: store it now)`);
+      }),
+  );
+
+clients
+  .command('list')
+  .description('list registered clients (never their secrets)')
+  .action(() =>
+    withTessera(async (tessera) => {
+      for (const c of await tessera.oauth.clients.list()) {
+        console.log(
+          `${c.id}\t${c.name}\t${c.type}\tgrants=[${c.grantTypes.join(',')}]\tscopes=[${c.scopes.join(',')}]\taudience=${c.audience}\tredirect_uris=[${c.redirectUris.join(',')}]\tcreated=${iso(c.createdAt)}`,
+        );
+      }
+    }),
+  );
+
+clients
+  .command('delete')
+  .description('delete a client: its grants go, and every token it holds stops working')
+  .argument('<id>', 'the client id')
+  .action((id: string) =>
+    withTessera(async (tessera) => {
+      if (!(await tessera.oauth.clients.delete(id, CLI_ACTOR))) throw new CliError(`no client with id ${id}`);
+      console.log(`deleted client ${id}`);
+    }),
+  );
+
 async function userIdOf(tessera: Tessera, email: string): Promise<string> {
   const user = await tessera.accounts.findByEmail(email);
   if (!user) throw new CliError(`no user with email ${email}`);
@@ -263,6 +341,7 @@ program.parseAsync().catch((error: unknown) => {
   if (error instanceof ConfigError) console.error(`tessera: invalid configuration: ${error.message}`);
   else if (error instanceof AuthError || error instanceof CliError)
     console.error(`tessera: ${error.message}`);
+  else if (error instanceof StoreUnavailableError) console.error(`tessera: ${error.message}`);
   else if (isUnreachable(error))
     console.error(`tessera: the database cannot be reached: ${(error as Error).message}`);
   else console.error(error);

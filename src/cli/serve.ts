@@ -1,5 +1,6 @@
 import { describeDatabase, loadConfig } from '../config.js';
 import { buildApp } from '../http/app.js';
+import { redactRedisUrl } from '../store/redis/connection.js';
 import { createTessera } from '../tessera.js';
 
 /** Starts the server and shuts it down cleanly on SIGINT/SIGTERM (in-flight requests finish). */
@@ -18,7 +19,11 @@ export async function serve(): Promise<void> {
   const address = await app.listen({ port: config.port, host: config.host });
   // describeDatabase: a PostgreSQL URL's password never reaches the log.
   app.log.info(
-    { mode: config.mode, store: describeDatabase(config.database) },
+    {
+      mode: config.mode,
+      store: describeDatabase(config.database),
+      ...(config.redis && { redis: redactRedisUrl(config.redis.url), redisPrefix: config.redis.prefix }),
+    },
     `tessera serving on ${address}`,
   );
 }

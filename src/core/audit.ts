@@ -19,7 +19,18 @@ export type AuditEventType =
   | 'user.locked'
   | 'user.unlocked'
   | 'user.roles_changed'
-  | 'logout.everyone';
+  | 'logout.everyone'
+  | 'oauth.client_created'
+  | 'oauth.client_deleted'
+  | 'oauth.consent_granted'
+  | 'oauth.consent_denied'
+  | 'oauth.code_exchanged'
+  | 'oauth.code_reused'
+  | 'oauth.token_reused'
+  | 'oauth.token_revoked'
+  | 'oauth.grant_revoked'
+  | 'api_key.created'
+  | 'api_key.revoked';
 
 export interface AuditFacts {
   /** Who acted: the user, an operator's user id, or null for the system/CLI. */

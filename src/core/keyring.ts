@@ -16,6 +16,8 @@ export interface KeyringOptions {
   issuer: string;
   audience: string;
   accessTokenTtlMs: number;
+  /** Tolerance for exp/iat/nbf when verifying (default and maximum MAX_CLOCK_SKEW_SECONDS). */
+  clockSkewSeconds?: number;
 }
 
 /**
@@ -37,6 +39,8 @@ export class Keyring {
   #fingerprint = '';
   #signer: AccessTokenSigner | undefined;
   #verifier: AccessTokenVerifier | undefined;
+  /** OAuth (delegated) tokens: any `aud`, `client_id` required (introspection, revocation). */
+  #delegatedVerifier: AccessTokenVerifier | undefined;
 
   constructor(
     private readonly store: SigningKeyStore,
@@ -81,6 +85,16 @@ export class Keyring {
       issuer: this.options.issuer,
       audience: this.options.audience,
       now: this.runtime.now,
+      clockSkewSeconds: this.options.clockSkewSeconds,
+    });
+    this.#delegatedVerifier = createAccessTokenVerifier({
+      keys: usable.map((k) => verificationKeyOf(toKeyRecord(k), this.options.kek)),
+      allowedAlgs: this.options.allowedAlgorithms,
+      issuer: this.options.issuer,
+      audience: undefined,
+      delegated: 'require',
+      now: this.runtime.now,
+      clockSkewSeconds: this.options.clockSkewSeconds,
     });
     this.#records = usable;
     this.#fingerprint = fingerprint;
@@ -93,6 +107,14 @@ export class Keyring {
   /** The claims of a valid access token; throws a 401 JwtError with a stable code otherwise. */
   verify(token: string): AccessTokenClaims {
     return this.#ready(this.#verifier).verify(token);
+  }
+
+  /**
+   * The claims of a valid OAuth access token (it has `client_id`; any `aud`: the caller checks
+   * it); throws a 401 JwtError otherwise. First-party tokens are refused here, and these there.
+   */
+  verifyDelegated(token: string): AccessTokenClaims {
+    return this.#ready(this.#delegatedVerifier).verify(token);
   }
 
   /** Public JWKs of every key that may have signed (or is about to sign) a live token. */

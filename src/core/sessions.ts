@@ -46,12 +46,27 @@ export class Sessions {
     return this.#insert(newRandomId(this.runtime), userId, mode, '', client);
   }
 
+  /**
+   * A login a user delegated to a third-party application (OAuth): a refresh-token family like
+   * jwt mode's, bound to the client, its granted scopes and resource. `id` is chosen when the
+   * authorization code is issued, so a reused code can end the login it produced.
+   */
+  createOAuthFamily(
+    id: string,
+    userId: string,
+    client: ClientContext,
+    oauth: NonNullable<SessionRecord['oauth']>,
+  ): Promise<SessionRecord> {
+    return this.#insert(id, userId, 'oauth', '', client, oauth);
+  }
+
   async #insert(
     id: string,
     userId: string,
     mode: SessionRecord['mode'],
     secretHash: string,
     client: ClientContext,
+    oauth?: SessionRecord['oauth'],
   ): Promise<SessionRecord> {
     const now = this.runtime.now();
     const session: SessionRecord = {
@@ -64,6 +79,7 @@ export class Sessions {
       expiresAt: now + this.policy.absoluteTimeoutMs,
       ip: client.ip,
       userAgent: client.userAgent,
+      ...(oauth && { oauth }),
     };
     await this.store.createSession(session);
     return session;

@@ -58,7 +58,8 @@ export class TokenLogins {
     const token = parsed && (await store.findRefreshToken(parsed.id));
     if (!parsed || !token || !secretMatches(parsed.secret, token.secretHash)) throw invalidRefreshToken();
     const session = await sessions.find(token.sessionId);
-    if (!session || session.mode === 'session') throw invalidRefreshToken();
+    // An OAuth family's refresh token belongs to a third-party app: it never yields a first-party login.
+    if (!session || session.mode === 'session' || session.mode === 'oauth') throw invalidRefreshToken();
 
     const now = runtime.now();
     const rotatedNow = await store.retireRefreshToken(token.id, now);

@@ -27,8 +27,11 @@ export interface UserRecord {
 export interface SessionRecord {
   id: string;
   userId: string;
-  /** The mode the login was made in; a credential of one mode never opens another's. */
-  mode: 'session' | 'jwt' | 'hybrid';
+  /**
+   * The mode the login was made in; a credential of one mode never opens another's. `oauth`:
+   * a refresh-token family a user delegated to a third-party application (see `oauth`).
+   */
+  mode: 'session' | 'jwt' | 'hybrid' | 'oauth';
   /** SHA-256 (hex) of the session token's secret part; empty for refresh-token families. */
   secretHash: string;
   createdAt: number;
@@ -38,6 +41,14 @@ export interface SessionRecord {
   expiresAt: number;
   ip: string;
   userAgent: string;
+  /** mode `oauth` only: the application, the scopes the user granted it, and the resource (`aud`). */
+  oauth?: OAuthDelegation;
+}
+
+export interface OAuthDelegation {
+  clientId: string;
+  scopes: string[];
+  audience: string;
 }
 
 export interface UserStore {
@@ -181,7 +192,9 @@ export interface Store
     RefreshTokenStore,
     SigningKeyStore,
     AuditStore,
-    RevocationStore {
+    RevocationStore,
+    OAuthStore,
+    ApiKeyStore {
   readonly engine: string;
   /** Resolves when the store answers; used by /healthz. */
   ping(): Promise<void>;
@@ -193,4 +206,100 @@ export class EmailTakenError extends Error {
     super('email already registered');
     this.name = 'EmailTakenError';
   }
+}
+
+/** A third-party application registered to ask users for delegated access (OAuth 2.1). */
+export interface OAuthClientRecord {
+  id: string;
+  name: string;
+  /** confidential: authenticates with its secret; public (SPA, native app): PKCE only. */
+  type: 'confidential' | 'public';
+  /** SHA-256 (hex) of the client secret; null for public clients. */
+  secretHash: string | null;
+  /** Exact strings: a redirect URI is accepted only if it equals one of these. */
+  redirectUris: string[];
+  /** The scopes it may ask for (a subset of the configured ones). */
+  scopes: string[];
+  /** authorization_code (with refresh_token) and/or client_credentials. */
+  grantTypes: Array<'authorization_code' | 'client_credentials'>;
+  /** The resource its access tokens are for: their `aud`. */
+  audience: string;
+  createdAt: number;
+}
+
+/** A user's standing consent: this client may have these scopes without asking again. */
+export interface OAuthGrantRecord {
+  userId: string;
+  clientId: string;
+  scopes: string[];
+  createdAt: number;
+  lastUsedAt: number;
+}
+
+/** A single-use authorization code (`<id>.<secret>`), bound to client, redirect URI and PKCE challenge. */
+export interface AuthorizationCodeRecord {
+  id: string;
+  secretHash: string;
+  clientId: string;
+  userId: string;
+  /** The id the login (refresh-token family) exchanging this code gets: a reused code revokes it. */
+  sessionId: string;
+  redirectUri: string;
+  /** BASE64URL(SHA-256(code_verifier)) (S256, the only method). */
+  codeChallenge: string;
+  scopes: string[];
+  audience: string;
+  createdAt: number;
+  expiresAt: number;
+  /** When it was exchanged; null while unused. */
+  usedAt: number | null;
+}
+
+export interface OAuthStore {
+  createOAuthClient(client: OAuthClientRecord): Promise<void>;
+  findOAuthClient(id: string): Promise<OAuthClientRecord | undefined>;
+  /** Oldest first. */
+  listOAuthClients(): Promise<OAuthClientRecord[]>;
+  /** Deletes the client with its grants and codes; true when one was deleted. Its logins are the caller's to end. */
+  deleteOAuthClient(id: string): Promise<boolean>;
+  /** Creates the grant, or replaces its scopes and lastUsedAt (createdAt is kept). */
+  saveOAuthGrant(grant: OAuthGrantRecord): Promise<void>;
+  findOAuthGrant(userId: string, clientId: string): Promise<OAuthGrantRecord | undefined>;
+  /** Oldest first. */
+  listUserOAuthGrants(userId: string): Promise<OAuthGrantRecord[]>;
+  touchOAuthGrant(userId: string, clientId: string, lastUsedAt: number): Promise<void>;
+  deleteOAuthGrant(userId: string, clientId: string): Promise<boolean>;
+  createAuthorizationCode(code: AuthorizationCodeRecord): Promise<void>;
+  findAuthorizationCode(id: string): Promise<AuthorizationCodeRecord | undefined>;
+  /** Atomically marks an unused code used: true for exactly one of any number of racing calls. */
+  useAuthorizationCode(id: string, usedAt: number): Promise<boolean>;
+  /** Deletes codes with `expiresAt < before`; returns how many. */
+  deleteExpiredAuthorizationCodes(before: number): Promise<number>;
+  /** The live OAuth logins (mode `oauth`) of a client, optionally of one user only; newest first. */
+  listOAuthSessions(filter: { clientId: string; userId?: string }): Promise<SessionRecord[]>;
+}
+
+/** A user's API key (`tsr_<id>.<secret>`) for scripts and services the user owns. */
+export interface ApiKeyRecord {
+  id: string;
+  userId: string;
+  name: string;
+  /** SHA-256 (hex) of the secret part. */
+  secretHash: string;
+  scopes: string[];
+  createdAt: number;
+  expiresAt: number;
+  lastUsedAt: number | null;
+  /** When it was revoked; null while it works. */
+  revokedAt: number | null;
+}
+
+export interface ApiKeyStore {
+  createApiKey(key: ApiKeyRecord): Promise<void>;
+  findApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  /** Newest first; every user's without `userId`. */
+  listApiKeys(filter: { userId?: string }): Promise<ApiKeyRecord[]>;
+  /** True when this call revoked a key that was not revoked yet. */
+  revokeApiKey(id: string, revokedAt: number): Promise<boolean>;
+  touchApiKey(id: string, lastUsedAt: number): Promise<void>;
 }

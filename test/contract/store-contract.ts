@@ -1,7 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  type ApiKeyRecord,
   type AuditEvent,
+  type AuthorizationCodeRecord,
   EmailTakenError,
+  type OAuthClientRecord,
   type RefreshTokenRecord,
   type SessionRecord,
   type Store,
@@ -477,6 +480,199 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
       expect(await store.listSessions()).toEqual([]);
       expect(await store.findRefreshToken('rt-all')).toBeUndefined();
       expect(await store.findUserById(alice.id)).toBeDefined();
+    });
+
+    describe('oauth and api keys', () => {
+      const client = (overrides: Partial<OAuthClientRecord> = {}): OAuthClientRecord => ({
+        id: `c${++seq}`,
+        name: 'Budget app',
+        type: 'confidential',
+        secretHash: '12'.repeat(32),
+        redirectUris: ['https://app.example/callback', 'http://127.0.0.1:8080/cb'],
+        scopes: ['accounts:read', 'profile'],
+        grantTypes: ['authorization_code'],
+        audience: 'https://api.example',
+        createdAt: 1_000 + seq,
+        ...overrides,
+      });
+      const code = (userId: string, clientId: string, overrides: Partial<AuthorizationCodeRecord> = {}) => ({
+        id: `code${++seq}`,
+        secretHash: '34'.repeat(32),
+        clientId,
+        userId,
+        sessionId: `family${seq}`,
+        redirectUri: 'https://app.example/callback',
+        codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        scopes: ['accounts:read'],
+        audience: 'https://api.example',
+        createdAt: 1_000,
+        expiresAt: 61_000,
+        usedAt: null,
+        ...overrides,
+      });
+      const apiKey = (userId: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
+        id: `k${++seq}`,
+        userId,
+        name: 'nightly export',
+        secretHash: '56'.repeat(32),
+        scopes: ['accounts:read'],
+        createdAt: 1_000 + seq,
+        expiresAt: 9_000_000,
+        lastUsedAt: null,
+        revokedAt: null,
+        ...overrides,
+      });
+
+      it('stores clients as given, lists them oldest first, deletes them with their grants and codes', async () => {
+        const alice = user();
+        await store.createUser(alice);
+        const [web, spa] = [
+          client(),
+          client({ type: 'public', secretHash: null, grantTypes: ['authorization_code'] }),
+        ];
+        await store.createOAuthClient(web);
+        await store.createOAuthClient(spa);
+        expect(await store.findOAuthClient(web.id)).toEqual(web);
+        expect(await store.findOAuthClient('nope')).toBeUndefined();
+        expect(await store.listOAuthClients()).toEqual([web, spa]);
+        await expect(store.createOAuthClient(web)).rejects.toThrow();
+
+        await store.saveOAuthGrant({
+          userId: alice.id,
+          clientId: web.id,
+          scopes: ['profile'],
+          createdAt: 5,
+          lastUsedAt: 5,
+        });
+        const c = code(alice.id, web.id);
+        await store.createAuthorizationCode(c);
+        expect(await store.deleteOAuthClient(web.id)).toBe(true);
+        expect(await store.deleteOAuthClient(web.id)).toBe(false);
+        expect(await store.findOAuthGrant(alice.id, web.id)).toBeUndefined();
+        expect(await store.findAuthorizationCode(c.id)).toBeUndefined();
+        expect(await store.listOAuthClients()).toEqual([spa]);
+      });
+
+      it('saves a grant once per user and client: a later save replaces scopes and last use, keeps createdAt', async () => {
+        const [alice, bob] = [user(), user()];
+        await store.createUser(alice);
+        await store.createUser(bob);
+        const [a, b] = [client(), client()];
+        await store.createOAuthClient(a);
+        await store.createOAuthClient(b);
+        await store.saveOAuthGrant({
+          userId: alice.id,
+          clientId: a.id,
+          scopes: ['profile'],
+          createdAt: 10,
+          lastUsedAt: 10,
+        });
+        await store.saveOAuthGrant({
+          userId: alice.id,
+          clientId: a.id,
+          scopes: ['profile', 'accounts:read'],
+          createdAt: 20,
+          lastUsedAt: 20,
+        });
+        await store.saveOAuthGrant({
+          userId: alice.id,
+          clientId: b.id,
+          scopes: ['profile'],
+          createdAt: 15,
+          lastUsedAt: 15,
+        });
+        await store.saveOAuthGrant({
+          userId: bob.id,
+          clientId: a.id,
+          scopes: ['profile'],
+          createdAt: 16,
+          lastUsedAt: 16,
+        });
+        expect(await store.findOAuthGrant(alice.id, a.id)).toEqual({
+          userId: alice.id,
+          clientId: a.id,
+          scopes: ['profile', 'accounts:read'],
+          createdAt: 10,
+          lastUsedAt: 20,
+        });
+        expect((await store.listUserOAuthGrants(alice.id)).map((g) => g.clientId)).toEqual([a.id, b.id]);
+        await store.touchOAuthGrant(alice.id, b.id, 99);
+        expect(await store.findOAuthGrant(alice.id, b.id)).toMatchObject({ lastUsedAt: 99 });
+        expect(await store.deleteOAuthGrant(alice.id, a.id)).toBe(true);
+        expect(await store.deleteOAuthGrant(alice.id, a.id)).toBe(false);
+        expect((await store.listUserOAuthGrants(alice.id)).map((g) => g.clientId)).toEqual([b.id]);
+        expect(await store.listUserOAuthGrants(bob.id)).toHaveLength(1);
+      });
+
+      it('uses an authorization code exactly once, even when exchanges race, and sweeps expired ones', async () => {
+        const alice = user();
+        await store.createUser(alice);
+        const web = client();
+        await store.createOAuthClient(web);
+        const c = code(alice.id, web.id);
+        await store.createAuthorizationCode(c);
+        expect(await store.findAuthorizationCode(c.id)).toEqual(c);
+        const results = await Promise.all(
+          Array.from({ length: 5 }, () => store.useAuthorizationCode(c.id, 2_000)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.findAuthorizationCode(c.id)).toEqual({ ...c, usedAt: 2_000 });
+        expect(await store.useAuthorizationCode('missing', 2_000)).toBe(false);
+        const later = code(alice.id, web.id, { expiresAt: 200_000 });
+        await store.createAuthorizationCode(later);
+        expect(await store.deleteExpiredAuthorizationCodes(61_000)).toBe(0);
+        expect(await store.deleteExpiredAuthorizationCodes(61_001)).toBe(1);
+        expect(await store.findAuthorizationCode(c.id)).toBeUndefined();
+        expect(await store.findAuthorizationCode(later.id)).toEqual(later);
+      });
+
+      it("keeps an OAuth login's client, scopes and resource, and lists a client's logins by user", async () => {
+        const [alice, bob] = [user(), user()];
+        await store.createUser(alice);
+        await store.createUser(bob);
+        const oauth = {
+          clientId: 'c-app',
+          scopes: ['accounts:read', 'profile'],
+          audience: 'https://api.example',
+        };
+        const a = session(alice.id, { mode: 'oauth', secretHash: '', oauth });
+        const b = session(bob.id, { mode: 'oauth', secretHash: '', oauth });
+        const other = session(alice.id, {
+          mode: 'oauth',
+          secretHash: '',
+          oauth: { ...oauth, clientId: 'c-other' },
+        });
+        const plain = session(alice.id, { mode: 'jwt', secretHash: '' });
+        for (const s of [a, b, other, plain]) await store.createSession(s);
+        expect(await store.findSession(a.id)).toEqual(a);
+        expect(await store.findSession(plain.id)).toEqual(plain);
+        expect(await store.findSession(plain.id)).not.toHaveProperty('oauth');
+        expect((await store.listOAuthSessions({ clientId: 'c-app' })).map((s) => s.id)).toEqual([b.id, a.id]);
+        expect(await store.listOAuthSessions({ clientId: 'c-app', userId: alice.id })).toEqual([a]);
+        expect(await store.listOAuthSessions({ clientId: 'c-none' })).toEqual([]);
+        // Logout-all and lock end delegated logins like any other.
+        expect(await store.deleteUserSessions(alice.id)).toBe(3);
+        expect(await store.listOAuthSessions({ clientId: 'c-app' })).toEqual([b]);
+      });
+
+      it('stores API keys, lists them newest first per user, revokes once, records use', async () => {
+        const [alice, bob] = [user(), user()];
+        await store.createUser(alice);
+        await store.createUser(bob);
+        const [k1, k2, k3] = [apiKey(alice.id), apiKey(alice.id), apiKey(bob.id)];
+        for (const k of [k1, k2, k3]) await store.createApiKey(k);
+        await expect(store.createApiKey(k1)).rejects.toThrow();
+        expect(await store.findApiKey(k1.id)).toEqual(k1);
+        expect(await store.findApiKey('nope')).toBeUndefined();
+        expect(await store.listApiKeys({ userId: alice.id })).toEqual([k2, k1]);
+        expect((await store.listApiKeys({})).map((k) => k.id)).toEqual([k3.id, k2.id, k1.id]);
+        expect(await store.revokeApiKey(k1.id, 7_000)).toBe(true);
+        expect(await store.revokeApiKey(k1.id, 8_000)).toBe(false);
+        expect(await store.revokeApiKey('nope', 8_000)).toBe(false);
+        await store.touchApiKey(k2.id, 7_500);
+        expect(await store.findApiKey(k1.id)).toEqual({ ...k1, revokedAt: 7_000 });
+        expect(await store.findApiKey(k2.id)).toEqual({ ...k2, lastUsedAt: 7_500 });
+      });
     });
   });
 }

@@ -2,8 +2,6 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AppOptions } from '../../src/http/app.js';
-import type { TcpProxy } from '../tcp-proxy.js';
-import { hostPort, startTcpProxy } from '../tcp-proxy.js';
 import {
   newEmail,
   PASSWORD,
@@ -15,6 +13,8 @@ import {
   withSession,
 } from '../helpers.js';
 import { deleteRedisKeys, describeWithRedis, uniqueRedisPrefix } from '../services.js';
+import type { TcpProxy } from '../tcp-proxy.js';
+import { hostPort, startTcpProxy } from '../tcp-proxy.js';
 
 /**
  * Redis faults, tested: each Tessera here reaches Redis through a TCP proxy the test can cut
@@ -50,7 +50,11 @@ await describeWithRedis('Redis faults', (url) => {
       const redis = await proxiedUrl();
       const { app, tessera } = await start({ TESSERA_REDIS_URL: redis.url });
       expect(tessera.store.engine).toBe('sqlite+redis');
-      expect((await get(app, '/healthz')).json()).toEqual({ status: 'ok', store: 'sqlite+redis', redis: 'ok' });
+      expect((await get(app, '/healthz')).json()).toEqual({
+        status: 'ok',
+        store: 'sqlite+redis',
+        redis: 'ok',
+      });
       const { token, email } = await registerAndLogin(app);
       expect((await get(app, '/auth/session', withSession(token))).statusCode).toBe(200);
 
@@ -81,15 +85,21 @@ await describeWithRedis('Redis faults', (url) => {
         .toBe(200);
       // The logout that failed did not happen; the session is exactly as it was.
       expect((await get(app, '/auth/session', withSession(token))).statusCode).toBe(200);
-      expect((await app.inject({ method: 'POST', url: '/auth/logout', headers: withSession(token) })).statusCode).toBe(
-        204,
-      );
+      expect(
+        (await app.inject({ method: 'POST', url: '/auth/logout', headers: withSession(token) })).statusCode,
+      ).toBe(204);
       expect((await get(app, '/auth/session', withSession(token))).statusCode).toBe(401);
     });
   });
 
   describe('rate limits on Redis', () => {
-    const policy = { free: 3, baseSeconds: 60, maxSeconds: 60, windowSeconds: 60, onSuccess: 'reset' as const };
+    const policy = {
+      free: 3,
+      baseSeconds: 60,
+      maxSeconds: 60,
+      windowSeconds: 60,
+      onSuccess: 'reset' as const,
+    };
     const rateLimits = { policy: { login: { ip: { ...policy, free: 1_000 }, account: policy } } };
 
     it('counts failed logins across nodes, and fails closed (503) when Redis is down', async () => {
@@ -98,7 +108,8 @@ await describeWithRedis('Redis faults', (url) => {
       const a = await start(env, { logger: false, rateLimits });
       const b = await start({ ...env, TESSERA_REDIS_URL: url }, { logger: false, rateLimits });
       const email = newEmail();
-      const attempt = (node: TestServer) => post(node.app, '/auth/login', { email, password: 'wrong password!' });
+      const attempt = (node: TestServer) =>
+        post(node.app, '/auth/login', { email, password: 'wrong password!' });
       expect((await attempt(a)).statusCode).toBe(401);
       expect((await attempt(b)).statusCode).toBe(401);
       expect((await attempt(a)).statusCode).toBe(401);
@@ -120,7 +131,9 @@ await describeWithRedis('Redis faults', (url) => {
     const loginOn = async (app: FastifyInstance) => {
       const email = newEmail();
       await post(app, '/auth/register', { email, password: PASSWORD });
-      const body = (await post(app, '/auth/login', { email, password: PASSWORD, transport: 'bearer' })).json();
+      const body = (
+        await post(app, '/auth/login', { email, password: PASSWORD, transport: 'bearer' })
+      ).json();
       return {
         headers: { authorization: `Bearer ${body.accessToken}` },
         refreshToken: body.refreshToken as string,
@@ -155,7 +168,9 @@ await describeWithRedis('Redis faults', (url) => {
       expect(refresh.statusCode).toBe(503);
       await logoutOn(a.app, second);
       // No pub/sub reaches b now: its catch-up from the revocation log does, within the 2 s poll.
-      await expect.poll(() => statusOn(b.app, second), { timeout: 3_000, interval: 50 }).toBe('token_revoked');
+      await expect
+        .poll(() => statusOn(b.app, second), { timeout: 3_000, interval: 50 })
+        .toBe('token_revoked');
 
       await redis.proxy.restore();
       await expect

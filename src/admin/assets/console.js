@@ -180,6 +180,7 @@ async function refresh() {
       return tr;
     }),
   );
+  await refreshClients();
   if (me.mode !== 'session') {
     const { keys } = await call('GET', '/admin/api/keys');
     $('keys-section').hidden = false;
@@ -193,6 +194,74 @@ async function refresh() {
     );
   }
 }
+
+// Third-party applications (OAuth clients): listed with every refresh, registered with prompts.
+async function refreshClients() {
+  const { clients } = await call('GET', '/admin/api/clients');
+  $('clients-count').textContent = `${clients.length}`;
+  fill(
+    $('clients'),
+    clients.map((c) => {
+      const tr = document.createElement('tr');
+      tr.dataset.clientId = c.id;
+      const actions = document.createElement('td');
+      actions.append(
+        button('Delete', 'danger', () =>
+          confirm(`Delete ${c.name}? Every token it holds stops working.`)
+            ? call('DELETE', `/admin/api/clients/${encodeURIComponent(c.id)}`)
+            : undefined,
+        ),
+      );
+      tr.append(
+        cell(c.name),
+        cell(c.id, 'mono'),
+        cell(c.type),
+        cell(c.scopes.join(' ')),
+        cell(c.redirectUris.join(' '), 'mono'),
+        cell(c.audience, 'mono'),
+        actions,
+      );
+      return tr;
+    }),
+  );
+}
+
+const list = (answer) =>
+  (answer ?? '')
+    .split(/[\s,]+/)
+    .map((item) => item.trim())
+    .filter(Boolean);
+
+$('new-client').addEventListener('click', async () => {
+  const name = prompt('Application name (users see it on the consent page):');
+  if (!name) return;
+  const type = prompt(
+    'Type: confidential (a server with a secret) or public (SPA, native app):',
+    'confidential',
+  );
+  if (!type) return;
+  const redirectUris = list(
+    prompt('Redirect URIs, exact, space-separated (empty for a service using client_credentials):', ''),
+  );
+  const scopes = list(prompt('Scopes it may ask for, space-separated:', 'accounts:read'));
+  const audience = prompt('Audience: the resource server its tokens are for:', 'https://api.example.com');
+  if (!audience) return;
+  try {
+    const { client, clientSecret } = await call('POST', '/admin/api/clients', {
+      name,
+      type,
+      redirectUris,
+      scopes,
+      audience,
+    });
+    $('client-secret').textContent = clientSecret
+      ? `Registered ${client.name}: client_id ${client.id}, client_secret ${clientSecret} (shown once: copy it now).`
+      : `Registered ${client.name}: client_id ${client.id} (public: no secret).`;
+    await refresh();
+  } catch (error) {
+    showError(error);
+  }
+});
 
 function showLogin() {
   clearInterval(timer);

@@ -18,13 +18,23 @@ export interface AccessTokenClaims {
   exp: number;
   nbf?: number;
   roles: readonly string[];
+  /** OAuth (delegated) tokens only: the application the user delegated to (RFC 9068 2.2). */
+  client_id?: string;
+  /** OAuth tokens only: space-separated scopes (RFC 9068 2.2.3). */
+  scope?: string;
 }
 
 export interface ClaimsPolicy {
   issuer: string;
-  audience: string;
+  /** The expected `aud`; undefined only with `delegated: 'require'` (the caller checks aud). */
+  audience: string | undefined;
   /** Tolerance for clock drift between issuer and verifier, in seconds (at most 60). */
   clockSkewSeconds: number;
+  /**
+   * `refuse` (default): a token carrying `client_id` was delegated to a third-party application
+   * and never opens a first-party login. `require`: only such tokens (the OAuth endpoints).
+   */
+  delegated?: 'refuse' | 'require';
 }
 
 /** RFC 7519 allows leeway of "a few minutes"; RFC 9068 tokens live minutes, so we allow at most one. */
@@ -40,9 +50,19 @@ export function validateAccessTokenClaims(
   policy: ClaimsPolicy,
   nowMs: number,
 ): AccessTokenClaims {
-  const { iss, aud, sub, sid, jti, iat, exp, nbf, roles } = payload;
+  const { iss, aud, sub, sid, jti, iat, exp, nbf, roles, client_id, scope } = payload;
   if (iss !== policy.issuer) invalid('The token was not issued by this server ("iss").');
-  if (!audienceIncludes(aud, policy.audience)) invalid('The token is not meant for this service ("aud").');
+  if (policy.audience === undefined ? !isAudience(aud) : !audienceIncludes(aud, policy.audience)) {
+    invalid('The token is not meant for this service ("aud").');
+  }
+  if (policy.delegated === 'require' ? !isNonEmptyString(client_id) : client_id !== undefined) {
+    invalid(
+      policy.delegated === 'require'
+        ? 'The token was not issued to an application ("client_id").'
+        : 'The token was delegated to an application ("client_id"): it does not open a login.',
+    );
+  }
+  if (scope !== undefined && typeof scope !== 'string') invalid('The token "scope" is not a string.');
   if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(jti)) {
     invalid('The token lacks "sub", "sid" or "jti".');
   }
@@ -70,6 +90,8 @@ export function validateAccessTokenClaims(
     exp,
     ...(nbf === undefined ? {} : { nbf }),
     roles: Object.freeze(roles === undefined ? [] : [...(roles as string[])]),
+    ...(client_id === undefined ? {} : { client_id: client_id as string }),
+    ...(scope === undefined ? {} : { scope: scope as string }),
   });
 }
 
@@ -81,6 +103,12 @@ function invalid(message: string): never {
 function audienceIncludes(aud: unknown, audience: string): boolean {
   if (typeof aud === 'string') return aud === audience;
   return Array.isArray(aud) && aud.every((a) => typeof a === 'string') && aud.includes(audience);
+}
+
+/** Any well-formed `aud`: one non-empty string or a non-empty array of them. */
+function isAudience(aud: unknown): boolean {
+  if (typeof aud === 'string') return aud.length > 0;
+  return Array.isArray(aud) && aud.length > 0 && aud.every(isNonEmptyString);
 }
 
 function isNonEmptyString(value: unknown): value is string {

@@ -25,6 +25,11 @@ export interface AccessTokenSubject {
    * second ahead, well within the verifier's skew).
    */
   notBefore?: number;
+  /**
+   * OAuth (RFC 9068): a token a user (or a client for itself) delegated to an application.
+   * It carries `client_id` and `scope`, its `aud` is the resource, and it has no roles.
+   */
+  delegation?: { clientId: string; scope: string; audience: string };
 }
 
 export interface IssuedAccessToken {
@@ -72,19 +77,30 @@ export function createAccessTokenSigner(options: AccessTokenSignerOptions): Acce
     }
     const roles = [...(subject.roles ?? [])];
     if (!roles.every(isNonEmptyString)) throw new TypeError('Roles must be non-empty strings.');
+    const { delegation } = subject;
+    if (delegation && (!isNonEmptyString(delegation.clientId) || !isNonEmptyString(delegation.audience))) {
+      throw new TypeError('A delegated access token needs a client_id and an audience.');
+    }
+    if (delegation && roles.length > 0) throw new TypeError('A delegated access token carries no roles.');
     const now = Math.floor(options.runtime.now() / 1000);
     const iat = subject.notBefore ? Math.max(now, Math.floor(subject.notBefore / 1000) + 1) : now;
     const claims: AccessTokenClaims = {
       iss: options.issuer,
-      aud: options.audience,
+      aud: delegation ? delegation.audience : options.audience,
       sub: subject.sub,
       sid: subject.sid,
       jti: options.runtime.randomBytes(JTI_BYTES).toString('base64url'),
       iat,
       exp: iat + lifetime,
       roles,
+      ...(delegation && { client_id: delegation.clientId, scope: delegation.scope }),
     };
-    return { token: sign({ ...claims }), claims: Object.freeze({ ...claims, roles: Object.freeze(roles) }) };
+    // A delegated token's payload has no `roles` claim at all (its authority is its scope).
+    const { roles: _roles, ...payload } = claims;
+    return {
+      token: sign(delegation ? payload : { ...claims }),
+      claims: Object.freeze({ ...claims, roles: Object.freeze(roles) }),
+    };
   };
 }
 

@@ -56,7 +56,10 @@ export interface AccessTokenVerifierOptions {
   /** Configuration, never the token's header (RFC 8725 3.1). Every key's alg must be in it. */
   allowedAlgs: readonly JwsAlgorithm[];
   issuer: string;
-  audience: string;
+  /** undefined only with `delegated: 'require'`: any `aud`, checked by the caller. */
+  audience: string | undefined;
+  /** See ClaimsPolicy: first-party verifiers refuse delegated (OAuth) tokens. */
+  delegated?: 'refuse' | 'require';
   /** The clock, in milliseconds since the Unix epoch (pass `runtime.now`). */
   now: () => number;
   /** Default and maximum 60 s. */
@@ -88,7 +91,15 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   if (!(clockSkewSeconds >= 0 && clockSkewSeconds <= MAX_CLOCK_SKEW_SECONDS)) {
     throw new RangeError(`The clock skew must be between 0 and ${MAX_CLOCK_SKEW_SECONDS} seconds.`);
   }
-  const policy: ClaimsPolicy = { issuer: options.issuer, audience: options.audience, clockSkewSeconds };
+  if (options.audience === undefined && options.delegated !== 'require') {
+    throw new TypeError('A verifier without an audience is for delegated tokens only.');
+  }
+  const policy: ClaimsPolicy = {
+    issuer: options.issuer,
+    audience: options.audience,
+    clockSkewSeconds,
+    delegated: options.delegated ?? 'refuse',
+  };
   const keyring = new Map<string, { key: VerificationKey; checkSignature: (token: string) => unknown }>();
   for (const given of options.keys) {
     // Rebuilt through verificationKey, so a hand-made {alg: 'HS256', key: <RSA public key>} fails here.

@@ -19,12 +19,17 @@ const ESCAPES: Record<string, string> = {
 };
 export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 
+/**
+ * `same-origin`, not the site-wide no-referrer: under no-referrer a browser sends `Origin: null`
+ * with a form POST, which the Origin check (rightly) refuses. Same-origin still sends nothing to
+ * other sites, the client's redirect URI included.
+ */
 const page = (title: string, body: string, script?: string) => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)}</title>
 <link rel="stylesheet" href="/oauth/pages.css">
 ${script ? `<script src="${script}" defer></script>\n` : ''}</head>

@@ -1,6 +1,10 @@
 import {
+  type ApiKeyRecord,
   type AuditEvent,
+  type AuthorizationCodeRecord,
   EmailTakenError,
+  type OAuthClientRecord,
+  type OAuthGrantRecord,
   type RefreshTokenRecord,
   type RevocationRecord,
   type SessionRecord,
@@ -27,6 +31,11 @@ export class MemoryStore implements Store {
   readonly #auditEvents = new Map<string, AuditEvent>();
   readonly #revocations: RevocationRecord[] = [];
   #revocationSeq = 0;
+  readonly #oauthClients = new Map<string, OAuthClientRecord>();
+  /** `<userId> <clientId>` → grant. */
+  readonly #oauthGrants = new Map<string, OAuthGrantRecord>();
+  readonly #authorizationCodes = new Map<string, AuthorizationCodeRecord>();
+  readonly #apiKeys = new Map<string, ApiKeyRecord>();
 
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
@@ -72,12 +81,12 @@ export class MemoryStore implements Store {
   }
 
   async createSession(session: SessionRecord): Promise<void> {
-    this.#sessions.set(session.id, { ...session });
+    this.#sessions.set(session.id, copySession(session));
   }
 
   async findSession(id: string): Promise<SessionRecord | undefined> {
     const session = this.#sessions.get(id);
-    return session && { ...session };
+    return session && copySession(session);
   }
 
   async touchSession(id: string, lastSeenAt: number): Promise<void> {
@@ -107,7 +116,7 @@ export class MemoryStore implements Store {
   }
 
   async listSessions(): Promise<SessionRecord[]> {
-    return [...this.#sessions.values()].sort((a, b) => b.createdAt - a.createdAt).map((s) => ({ ...s }));
+    return [...this.#sessions.values()].sort((a, b) => b.createdAt - a.createdAt).map(copySession);
   }
 
   async deleteExpiredSessions(now: number, idleBefore: number): Promise<number> {
@@ -223,9 +232,147 @@ export class MemoryStore implements Store {
     this.#revocations.splice(0, before, ...live);
     return before - live.length;
   }
+
+  async createOAuthClient(client: OAuthClientRecord): Promise<void> {
+    if (this.#oauthClients.has(client.id)) throw new Error(`duplicate oauth client id ${client.id}`);
+    this.#oauthClients.set(client.id, copyClient(client));
+  }
+
+  async findOAuthClient(id: string): Promise<OAuthClientRecord | undefined> {
+    const client = this.#oauthClients.get(id);
+    return client && copyClient(client);
+  }
+
+  async listOAuthClients(): Promise<OAuthClientRecord[]> {
+    return [...this.#oauthClients.values()]
+      .sort((a, b) => a.createdAt - b.createdAt || compareIds(a.id, b.id))
+      .map(copyClient);
+  }
+
+  /** Like the SQL foreign keys' cascade: the client's grants and codes go with it. */
+  async deleteOAuthClient(id: string): Promise<boolean> {
+    if (!this.#oauthClients.delete(id)) return false;
+    for (const [key, grant] of this.#oauthGrants) if (grant.clientId === id) this.#oauthGrants.delete(key);
+    for (const [key, code] of this.#authorizationCodes) {
+      if (code.clientId === id) this.#authorizationCodes.delete(key);
+    }
+    return true;
+  }
+
+  async saveOAuthGrant(grant: OAuthGrantRecord): Promise<void> {
+    if (!this.#users.has(grant.userId)) throw new Error(`no user ${grant.userId}`);
+    if (!this.#oauthClients.has(grant.clientId)) throw new Error(`no oauth client ${grant.clientId}`);
+    const key = grantKey(grant.userId, grant.clientId);
+    const createdAt = this.#oauthGrants.get(key)?.createdAt ?? grant.createdAt;
+    this.#oauthGrants.set(key, { ...grant, scopes: [...grant.scopes], createdAt });
+  }
+
+  async findOAuthGrant(userId: string, clientId: string): Promise<OAuthGrantRecord | undefined> {
+    const grant = this.#oauthGrants.get(grantKey(userId, clientId));
+    return grant && { ...grant, scopes: [...grant.scopes] };
+  }
+
+  async listUserOAuthGrants(userId: string): Promise<OAuthGrantRecord[]> {
+    return [...this.#oauthGrants.values()]
+      .filter((g) => g.userId === userId)
+      .sort((a, b) => a.createdAt - b.createdAt || compareIds(a.clientId, b.clientId))
+      .map((g) => ({ ...g, scopes: [...g.scopes] }));
+  }
+
+  async touchOAuthGrant(userId: string, clientId: string, lastUsedAt: number): Promise<void> {
+    const grant = this.#oauthGrants.get(grantKey(userId, clientId));
+    if (grant) grant.lastUsedAt = lastUsedAt;
+  }
+
+  async deleteOAuthGrant(userId: string, clientId: string): Promise<boolean> {
+    return this.#oauthGrants.delete(grantKey(userId, clientId));
+  }
+
+  async createAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {
+    if (this.#authorizationCodes.has(code.id)) throw new Error(`duplicate authorization code id ${code.id}`);
+    if (!this.#oauthClients.has(code.clientId)) throw new Error(`no oauth client ${code.clientId}`);
+    this.#authorizationCodes.set(code.id, { ...code, scopes: [...code.scopes] });
+  }
+
+  async findAuthorizationCode(id: string): Promise<AuthorizationCodeRecord | undefined> {
+    const code = this.#authorizationCodes.get(id);
+    return code && { ...code, scopes: [...code.scopes] };
+  }
+
+  async useAuthorizationCode(id: string, usedAt: number): Promise<boolean> {
+    // Check and set with no await between, as retireRefreshToken.
+    const code = this.#authorizationCodes.get(id);
+    if (!code || code.usedAt !== null) return false;
+    code.usedAt = usedAt;
+    return true;
+  }
+
+  async deleteExpiredAuthorizationCodes(before: number): Promise<number> {
+    let deleted = 0;
+    for (const [id, code] of this.#authorizationCodes) {
+      if (code.expiresAt < before) {
+        this.#authorizationCodes.delete(id);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  async listOAuthSessions(filter: { clientId: string; userId?: string }): Promise<SessionRecord[]> {
+    return (await this.listSessions()).filter(
+      (s) =>
+        s.mode === 'oauth' &&
+        s.oauth?.clientId === filter.clientId &&
+        (filter.userId === undefined || s.userId === filter.userId),
+    );
+  }
+
+  async createApiKey(key: ApiKeyRecord): Promise<void> {
+    if (this.#apiKeys.has(key.id)) throw new Error(`duplicate api key id ${key.id}`);
+    if (!this.#users.has(key.userId)) throw new Error(`no user ${key.userId}`);
+    this.#apiKeys.set(key.id, { ...key, scopes: [...key.scopes] });
+  }
+
+  async findApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    const key = this.#apiKeys.get(id);
+    return key && { ...key, scopes: [...key.scopes] };
+  }
+
+  async listApiKeys(filter: { userId?: string }): Promise<ApiKeyRecord[]> {
+    return [...this.#apiKeys.values()]
+      .filter((k) => filter.userId === undefined || k.userId === filter.userId)
+      .sort((a, b) => b.createdAt - a.createdAt || compareIds(b.id, a.id))
+      .map((k) => ({ ...k, scopes: [...k.scopes] }));
+  }
+
+  async revokeApiKey(id: string, revokedAt: number): Promise<boolean> {
+    const key = this.#apiKeys.get(id);
+    if (!key || key.revokedAt !== null) return false;
+    key.revokedAt = revokedAt;
+    return true;
+  }
+
+  async touchApiKey(id: string, lastUsedAt: number): Promise<void> {
+    const key = this.#apiKeys.get(id);
+    if (key) key.lastUsedAt = lastUsedAt;
+  }
 }
 
 const copyUser = (user: UserRecord): UserRecord => ({ ...user, roles: [...user.roles] });
+
+const copySession = (session: SessionRecord): SessionRecord =>
+  session.oauth
+    ? { ...session, oauth: { ...session.oauth, scopes: [...session.oauth.scopes] } }
+    : { ...session };
+
+const copyClient = (client: OAuthClientRecord): OAuthClientRecord => ({
+  ...client,
+  redirectUris: [...client.redirectUris],
+  scopes: [...client.scopes],
+  grantTypes: [...client.grantTypes],
+});
+
+const grantKey = (userId: string, clientId: string) => `${userId} ${clientId}`;
 
 /** Code-unit order, as SQLite's default BINARY collation sorts text. */
 const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

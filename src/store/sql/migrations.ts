@@ -113,6 +113,70 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('revocations_expires_at').on('revocations').column('expires_at').execute();
     },
   },
+  '0004_oauth': {
+    async up(db: Kysely<unknown>) {
+      // An OAuth refresh-token family is a login like any other (mode 'oauth'), so lock,
+      // logout-all, admin revocation, expiry and the sweep cover delegated access unchanged.
+      // No foreign key to oauth_clients: deleting a client ends its logins through Sessions
+      // (hybrid revocation, the Redis copies), not behind their back.
+      await db.schema.alterTable('sessions').addColumn('client_id', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('scopes', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('audience', 'text').execute();
+      await db.schema.createIndex('sessions_client_id').on('sessions').column('client_id').execute();
+      await db.schema
+        .createTable('oauth_clients')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text')
+        .addColumn('redirect_uris', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('grant_types', 'text', (c) => c.notNull())
+        .addColumn('audience', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('oauth_grants')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('client_id', 'text', (c) => c.notNull().references('oauth_clients.id').onDelete('cascade'))
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('oauth_grants_pk', ['user_id', 'client_id'])
+        .execute();
+      await db.schema.createIndex('oauth_grants_client_id').on('oauth_grants').column('client_id').execute();
+      await db.schema
+        .createTable('oauth_codes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull().references('oauth_clients.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('code_challenge', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('audience', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('oauth_codes_expires_at').on('oauth_codes').column('expires_at').execute();
+      await db.schema.createIndex('oauth_codes_client_id').on('oauth_codes').column('client_id').execute();
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('api_keys_user_id').on('api_keys').column('user_id').execute();
+    },
+  },
 };
 
 /** Exported so tests can stop at an older migration and check the upgrade path. */

@@ -74,6 +74,9 @@ const SESSION_COLUMNS = columns<Database['sessions']>({
   expires_at: true,
   ip: true,
   user_agent: true,
+  client_id: true,
+  scopes: true,
+  audience: true,
 });
 const USER_COLUMNS = columns<Database['users']>({
   id: true,

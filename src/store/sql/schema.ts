@@ -28,6 +28,10 @@ export interface Database {
     expires_at: number;
     ip: string;
     user_agent: string;
+    /** mode 'oauth' (migration 0004): the client, JSON array of granted scopes, the resource. */
+    client_id: string | null;
+    scopes: string | null;
+    audience: string | null;
   };
   refresh_tokens: {
     id: string;
@@ -64,5 +68,52 @@ export interface Database {
     subject: string;
     at: number;
     expires_at: number;
+  };
+  oauth_clients: {
+    id: string;
+    name: string;
+    type: string;
+    secret_hash: string | null;
+    /** JSON arrays of strings. */
+    redirect_uris: string;
+    scopes: string;
+    grant_types: string;
+    audience: string;
+    created_at: number;
+  };
+  oauth_grants: {
+    user_id: string;
+    client_id: string;
+    /** JSON array. */
+    scopes: string;
+    created_at: number;
+    last_used_at: number;
+  };
+  oauth_codes: {
+    id: string;
+    secret_hash: string;
+    client_id: string;
+    user_id: string;
+    session_id: string;
+    redirect_uri: string;
+    code_challenge: string;
+    /** JSON array. */
+    scopes: string;
+    audience: string;
+    created_at: number;
+    expires_at: number;
+    used_at: number | null;
+  };
+  api_keys: {
+    id: string;
+    user_id: string;
+    name: string;
+    secret_hash: string;
+    /** JSON array. */
+    scopes: string;
+    created_at: number;
+    expires_at: number;
+    last_used_at: number | null;
+    revoked_at: number | null;
   };
 }

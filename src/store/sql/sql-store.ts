@@ -1,7 +1,11 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import {
+  type ApiKeyRecord,
   type AuditEvent,
+  type AuthorizationCodeRecord,
   EmailTakenError,
+  type OAuthClientRecord,
+  type OAuthGrantRecord,
   type RefreshTokenRecord,
   type RevocationRecord,
   type SessionRecord,
@@ -16,6 +20,10 @@ type SessionRow = Selectable<Database['sessions']>;
 type RefreshTokenRow = Selectable<Database['refresh_tokens']>;
 type SigningKeyRow = Selectable<Database['signing_keys']>;
 type AuditEventRow = Selectable<Database['audit_events']>;
+type OAuthClientRow = Selectable<Database['oauth_clients']>;
+type OAuthGrantRow = Selectable<Database['oauth_grants']>;
+type AuthorizationCodeRow = Selectable<Database['oauth_codes']>;
+type ApiKeyRow = Selectable<Database['api_keys']>;
 
 /**
  * The store ports over kysely: one implementation for every SQL engine. Engine-specific
@@ -265,6 +273,185 @@ export class SqlStore implements Store {
     const result = await this.db.deleteFrom('revocations').where('expires_at', '<=', now).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
+
+  async createOAuthClient(client: OAuthClientRecord): Promise<void> {
+    await this.db.insertInto('oauth_clients').values(toOAuthClientRow(client)).execute();
+  }
+
+  async findOAuthClient(id: string): Promise<OAuthClientRecord | undefined> {
+    const row = await this.db.selectFrom('oauth_clients').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && fromOAuthClientRow(row);
+  }
+
+  async listOAuthClients(): Promise<OAuthClientRecord[]> {
+    const rows = await this.db
+      .selectFrom('oauth_clients')
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(fromOAuthClientRow);
+  }
+
+  async deleteOAuthClient(id: string): Promise<boolean> {
+    // Grants and codes go with it (foreign keys, on delete cascade).
+    const result = await this.db.deleteFrom('oauth_clients').where('id', '=', id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async saveOAuthGrant(grant: OAuthGrantRecord): Promise<void> {
+    const scopes = JSON.stringify(grant.scopes);
+    await this.db
+      .insertInto('oauth_grants')
+      .values({
+        user_id: grant.userId,
+        client_id: grant.clientId,
+        scopes,
+        created_at: grant.createdAt,
+        last_used_at: grant.lastUsedAt,
+      })
+      .onConflict((oc) =>
+        oc.columns(['user_id', 'client_id']).doUpdateSet({ scopes, last_used_at: grant.lastUsedAt }),
+      )
+      .execute();
+  }
+
+  async findOAuthGrant(userId: string, clientId: string): Promise<OAuthGrantRecord | undefined> {
+    const row = await this.db
+      .selectFrom('oauth_grants')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return row && fromOAuthGrantRow(row);
+  }
+
+  async listUserOAuthGrants(userId: string): Promise<OAuthGrantRecord[]> {
+    const rows = await this.db
+      .selectFrom('oauth_grants')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('created_at')
+      .orderBy('client_id')
+      .execute();
+    return rows.map(fromOAuthGrantRow);
+  }
+
+  async touchOAuthGrant(userId: string, clientId: string, lastUsedAt: number): Promise<void> {
+    await this.db
+      .updateTable('oauth_grants')
+      .set({ last_used_at: lastUsedAt })
+      .where('user_id', '=', userId)
+      .where('client_id', '=', clientId)
+      .execute();
+  }
+
+  async deleteOAuthGrant(userId: string, clientId: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('oauth_grants')
+      .where('user_id', '=', userId)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async createAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {
+    await this.db
+      .insertInto('oauth_codes')
+      .values({
+        id: code.id,
+        secret_hash: code.secretHash,
+        client_id: code.clientId,
+        user_id: code.userId,
+        session_id: code.sessionId,
+        redirect_uri: code.redirectUri,
+        code_challenge: code.codeChallenge,
+        scopes: JSON.stringify(code.scopes),
+        audience: code.audience,
+        created_at: code.createdAt,
+        expires_at: code.expiresAt,
+        used_at: code.usedAt,
+      })
+      .execute();
+  }
+
+  async findAuthorizationCode(id: string): Promise<AuthorizationCodeRecord | undefined> {
+    const row = await this.db.selectFrom('oauth_codes').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && fromAuthorizationCodeRow(row);
+  }
+
+  async useAuthorizationCode(id: string, usedAt: number): Promise<boolean> {
+    // One conditional UPDATE, as retireRefreshToken: of racing exchanges exactly one wins.
+    const result = await this.db
+      .updateTable('oauth_codes')
+      .set({ used_at: usedAt })
+      .where('id', '=', id)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async deleteExpiredAuthorizationCodes(before: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('oauth_codes')
+      .where('expires_at', '<', before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async listOAuthSessions(filter: { clientId: string; userId?: string }): Promise<SessionRecord[]> {
+    let query = this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('mode', '=', 'oauth')
+      .where('client_id', '=', filter.clientId);
+    if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+    const rows = await query.orderBy('created_at', 'desc').execute();
+    return rows.map(fromSessionRow);
+  }
+
+  async createApiKey(key: ApiKeyRecord): Promise<void> {
+    await this.db
+      .insertInto('api_keys')
+      .values({
+        id: key.id,
+        user_id: key.userId,
+        name: key.name,
+        secret_hash: key.secretHash,
+        scopes: JSON.stringify(key.scopes),
+        created_at: key.createdAt,
+        expires_at: key.expiresAt,
+        last_used_at: key.lastUsedAt,
+        revoked_at: key.revokedAt,
+      })
+      .execute();
+  }
+
+  async findApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && fromApiKeyRow(row);
+  }
+
+  async listApiKeys(filter: { userId?: string }): Promise<ApiKeyRecord[]> {
+    let query = this.db.selectFrom('api_keys').selectAll();
+    if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+    const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+    return rows.map(fromApiKeyRow);
+  }
+
+  async revokeApiKey(id: string, revokedAt: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_keys')
+      .set({ revoked_at: revokedAt })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async touchApiKey(id: string, lastUsedAt: number): Promise<void> {
+    await this.db.updateTable('api_keys').set({ last_used_at: lastUsedAt }).where('id', '=', id).execute();
+  }
 }
 
 const toUserRow = (user: UserRecord): UserRow => ({
@@ -300,6 +487,9 @@ const toSessionRow = (session: SessionRecord): SessionRow => ({
   expires_at: session.expiresAt,
   ip: session.ip,
   user_agent: session.userAgent,
+  client_id: session.oauth?.clientId ?? null,
+  scopes: session.oauth ? JSON.stringify(session.oauth.scopes) : null,
+  audience: session.oauth?.audience ?? null,
 });
 
 export const fromSessionRow = (row: SessionRow): SessionRecord => ({
@@ -312,6 +502,16 @@ export const fromSessionRow = (row: SessionRow): SessionRecord => ({
   expiresAt: Number(row.expires_at),
   ip: row.ip,
   userAgent: row.user_agent,
+  // Only OAuth logins have it; other records keep exactly their old shape.
+  ...(row.client_id === null || row.client_id === undefined
+    ? {}
+    : {
+        oauth: {
+          clientId: row.client_id,
+          scopes: JSON.parse(row.scopes ?? '[]') as string[],
+          audience: row.audience ?? '',
+        },
+      }),
 });
 
 const toRefreshTokenRow = (token: RefreshTokenRecord): RefreshTokenRow => ({
@@ -372,4 +572,63 @@ const fromAuditEventRow = (row: AuditEventRow): AuditEvent => ({
   ip: row.ip,
   userAgent: row.user_agent,
   detail: row.detail,
+});
+
+const toOAuthClientRow = (client: OAuthClientRecord): OAuthClientRow => ({
+  id: client.id,
+  name: client.name,
+  type: client.type,
+  secret_hash: client.secretHash,
+  redirect_uris: JSON.stringify(client.redirectUris),
+  scopes: JSON.stringify(client.scopes),
+  grant_types: JSON.stringify(client.grantTypes),
+  audience: client.audience,
+  created_at: client.createdAt,
+});
+
+const fromOAuthClientRow = (row: OAuthClientRow): OAuthClientRecord => ({
+  id: row.id,
+  name: row.name,
+  type: row.type as OAuthClientRecord['type'],
+  secretHash: row.secret_hash,
+  redirectUris: JSON.parse(row.redirect_uris) as string[],
+  scopes: JSON.parse(row.scopes) as string[],
+  grantTypes: JSON.parse(row.grant_types) as OAuthClientRecord['grantTypes'],
+  audience: row.audience,
+  createdAt: Number(row.created_at),
+});
+
+const fromOAuthGrantRow = (row: OAuthGrantRow): OAuthGrantRecord => ({
+  userId: row.user_id,
+  clientId: row.client_id,
+  scopes: JSON.parse(row.scopes) as string[],
+  createdAt: Number(row.created_at),
+  lastUsedAt: Number(row.last_used_at),
+});
+
+const fromAuthorizationCodeRow = (row: AuthorizationCodeRow): AuthorizationCodeRecord => ({
+  id: row.id,
+  secretHash: row.secret_hash,
+  clientId: row.client_id,
+  userId: row.user_id,
+  sessionId: row.session_id,
+  redirectUri: row.redirect_uri,
+  codeChallenge: row.code_challenge,
+  scopes: JSON.parse(row.scopes) as string[],
+  audience: row.audience,
+  createdAt: Number(row.created_at),
+  expiresAt: Number(row.expires_at),
+  usedAt: row.used_at === null ? null : Number(row.used_at),
+});
+
+const fromApiKeyRow = (row: ApiKeyRow): ApiKeyRecord => ({
+  id: row.id,
+  userId: row.user_id,
+  name: row.name,
+  secretHash: row.secret_hash,
+  scopes: JSON.parse(row.scopes) as string[],
+  createdAt: Number(row.created_at),
+  expiresAt: Number(row.expires_at),
+  lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+  revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
 });

@@ -1,0 +1,82 @@
+import type { Store } from '../../store/ports.js';
+import type { Accounts } from '../accounts.js';
+import type { Audit } from '../audit.js';
+import type { Keyring } from '../keyring.js';
+import type { Revocations } from '../revocations.js';
+import type { Runtime } from '../runtime.js';
+import type { Sessions } from '../sessions.js';
+import { ApiKeys } from './api-keys.js';
+import { OAuthAuthorization } from './authorization.js';
+import { OAuthClients } from './clients.js';
+import { OAuthTokens } from './tokens.js';
+
+/** Third-party applications (an OAuth 2.1 authorization-server subset) and API keys. */
+export interface OAuth {
+  /** TESSERA_OAUTH_SCOPES: name → the sentence a user reads on the consent page. */
+  readonly scopes: Readonly<Record<string, string>>;
+  /** TESSERA_ISSUER: `iss` of every token and of the metadata. */
+  readonly issuer: string;
+  readonly clients: OAuthClients;
+  readonly authorization: OAuthAuthorization;
+  readonly tokens: OAuthTokens;
+  readonly apiKeys: ApiKeys;
+  /** The signing keys: jwt and hybrid modes' keyring; in session mode opened on first use. */
+  keyring(): Promise<Keyring>;
+  /** Deletes authorization codes no one can use any more (or detect reuse of); returns how many. */
+  sweep(): Promise<number>;
+}
+
+export function createOAuth(deps: {
+  store: Store;
+  sessions: Sessions;
+  accounts: Accounts;
+  audit: Audit;
+  runtime: Runtime;
+  keyring: () => Promise<Keyring>;
+  scopes: Readonly<Record<string, string>>;
+  issuer: string;
+  firstPartyAudience: string;
+  refreshReuseGraceMs: number;
+  /** A used code is kept this long after it expires, so a late replay still revokes its login. */
+  codeRetentionMs: number;
+  revocations?: Revocations;
+}): OAuth {
+  const { store, sessions, accounts, audit, runtime, scopes, revocations } = deps;
+  const clients = new OAuthClients({
+    store,
+    sessions,
+    audit,
+    runtime,
+    scopes,
+    firstPartyAudience: deps.firstPartyAudience,
+    ...(revocations && { revocations }),
+  });
+  return {
+    scopes,
+    issuer: deps.issuer,
+    clients,
+    authorization: new OAuthAuthorization({
+      store,
+      clients,
+      sessions,
+      audit,
+      runtime,
+      scopes,
+      issuer: deps.issuer,
+    }),
+    tokens: new OAuthTokens({
+      store,
+      sessions,
+      accounts,
+      audit,
+      runtime,
+      keyring: deps.keyring,
+      scopes,
+      refreshReuseGraceMs: deps.refreshReuseGraceMs,
+      ...(revocations && { revocations }),
+    }),
+    apiKeys: new ApiKeys({ store, accounts, audit, runtime, scopes }),
+    keyring: deps.keyring,
+    sweep: () => store.deleteExpiredAuthorizationCodes(runtime.now() - deps.codeRetentionMs),
+  };
+}

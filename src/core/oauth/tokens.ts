@@ -1,0 +1,366 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { OAuthClientRecord, SessionRecord, Store } from '../../store/ports.js';
+import type { Accounts } from '../accounts.js';
+import type { Audit } from '../audit.js';
+import { AuthError } from '../errors.js';
+import type { AccessTokenClaims } from '../jwt/claims.js';
+import type { Keyring } from '../keyring.js';
+import type { Revocations } from '../revocations.js';
+import type { Runtime } from '../runtime.js';
+import type { ClientContext, Sessions } from '../sessions.js';
+import { issueToken, parseToken, secretMatches } from '../tokens.js';
+import { OAuthError } from './errors.js';
+import { formatScope, isSubset, parseScope } from './scopes.js';
+
+/** The successful token response (RFC 6749 5.1). */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token?: string;
+  scope: string;
+}
+
+/** RFC 7662 2.2: `{active: false}` and nothing else, or what the token says. */
+export type Introspection = { active: false } | ({ active: true } & Record<string, unknown>);
+
+/** RFC 7636 4.1: 43-128 characters of the unreserved set. */
+const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+const INACTIVE: Introspection = Object.freeze({ active: false });
+const invalidGrant = (description: string) => new OAuthError('invalid_grant', description);
+
+/**
+ * The token endpoint's grants, revocation (RFC 7009) and introspection (RFC 7662).
+ *
+ * A user's delegation is a login (SessionRecord, mode `oauth`) whose refresh tokens rotate
+ * exactly as jwt mode's do: every refresh retires the presented token (an atomic compare-and-set),
+ * a retired token is accepted again only within the grace window (a client retrying), and after
+ * it the whole family ends. Because it is a login, lock, logout-all, admin revocation and expiry
+ * end it too, and in hybrid mode its access tokens are revoked at once (`sid` = the family).
+ * Access tokens follow RFC 9068: `typ: at+jwt`, `client_id`, `scope`, `aud` = the client's
+ * resource, `sub` = the user (client_credentials: the client, whose id is then also the `sid`).
+ */
+export class OAuthTokens {
+  constructor(
+    private readonly deps: {
+      store: Store;
+      sessions: Sessions;
+      accounts: Accounts;
+      audit: Audit;
+      runtime: Runtime;
+      /** The signing keys (in session mode, opened on first use). */
+      keyring: () => Promise<Keyring>;
+      scopes: Readonly<Record<string, string>>;
+      refreshReuseGraceMs: number;
+      revocations?: Revocations;
+    },
+  ) {}
+
+  /** authorization_code (RFC 6749 4.1.3 + RFC 7636 4.6). */
+  async exchangeCode(
+    client: OAuthClientRecord,
+    params: { code?: string; redirectUri?: string; codeVerifier?: string },
+    context: ClientContext,
+  ): Promise<TokenResponse> {
+    const { store, runtime } = this.deps;
+    if (!client.grantTypes.includes('authorization_code')) throw unauthorizedClient();
+    const { code, redirectUri, codeVerifier } = params;
+    if (code === undefined || redirectUri === undefined || codeVerifier === undefined) {
+      throw new OAuthError('invalid_request', 'code, redirect_uri and code_verifier are required.');
+    }
+    const parsed = parseToken(code);
+    const record = parsed && (await store.findAuthorizationCode(parsed.id));
+    if (
+      !parsed ||
+      !record ||
+      !secretMatches(parsed.secret, record.secretHash) ||
+      record.clientId !== client.id
+    ) {
+      throw invalidGrant('The authorization code is invalid or has expired.');
+    }
+    const now = runtime.now();
+    if (record.usedAt !== null) return this.#codeReused(record.sessionId, record.userId, client, context);
+    if (now >= record.expiresAt) throw invalidGrant('The authorization code is invalid or has expired.');
+    if (redirectUri !== record.redirectUri) {
+      throw invalidGrant('The redirect_uri differs from the one the code was issued for.');
+    }
+    if (!pkceMatches(codeVerifier, record.codeChallenge)) {
+      throw invalidGrant('The code_verifier does not match the code_challenge.');
+    }
+    if (!(await store.useAuthorizationCode(record.id, now))) {
+      return this.#codeReused(record.sessionId, record.userId, client, context);
+    }
+    const user = await this.deps.accounts.findById(record.userId);
+    const grant = user && (await store.findOAuthGrant(user.id, client.id));
+    if (!user || user.lockedAt !== null || !grant || !isSubset(record.scopes, grant.scopes)) {
+      throw invalidGrant('The user has withdrawn this authorization, or cannot use it.');
+    }
+    const session = await this.deps.sessions.createOAuthFamily(record.sessionId, user.id, context, {
+      clientId: client.id,
+      scopes: record.scopes,
+      audience: record.audience,
+    });
+    await store.touchOAuthGrant(user.id, client.id, now);
+    await this.deps.audit.record('oauth.code_exchanged', {
+      userId: user.id,
+      sessionId: session.id,
+      client: context,
+      detail: { clientId: client.id, scopes: record.scopes },
+    });
+    return this.#issueForLogin(session, record.scopes);
+  }
+
+  /** refresh_token (RFC 6749 6): rotation, reuse detection, bound to the client, never wider. */
+  async refresh(
+    client: OAuthClientRecord,
+    params: { refreshToken?: string; scope?: string },
+    context: ClientContext,
+  ): Promise<TokenResponse> {
+    const { store, sessions, runtime } = this.deps;
+    if (!client.grantTypes.includes('authorization_code')) throw unauthorizedClient();
+    if (params.refreshToken === undefined)
+      throw new OAuthError('invalid_request', 'refresh_token is required.');
+    const parsed = parseToken(params.refreshToken);
+    const token = parsed && (await store.findRefreshToken(parsed.id));
+    if (!parsed || !token || !secretMatches(parsed.secret, token.secretHash)) {
+      throw invalidGrant('The refresh token is invalid or has expired.');
+    }
+    const session = await sessions.find(token.sessionId);
+    if (session?.mode !== 'oauth' || !session.oauth)
+      throw invalidGrant('The refresh token is invalid or has expired.');
+    if (session.oauth.clientId !== client.id)
+      throw invalidGrant('This refresh token was issued to another client.');
+    const scopes =
+      params.scope === undefined ? session.oauth.scopes : parseScope(params.scope, this.deps.scopes);
+    if (!isSubset(scopes, session.oauth.scopes)) {
+      throw new OAuthError('invalid_scope', 'A refresh can narrow the scope, never widen it.');
+    }
+
+    const now = runtime.now();
+    const rotatedNow = await store.retireRefreshToken(token.id, now);
+    if (!rotatedNow) {
+      const retiredAt = (await store.findRefreshToken(token.id))?.retiredAt ?? null;
+      if (retiredAt === null || now - retiredAt > this.deps.refreshReuseGraceMs) {
+        await sessions.revoke(session.id);
+        await this.deps.audit.record('oauth.token_reused', {
+          userId: session.userId,
+          sessionId: session.id,
+          client: context,
+          detail: { clientId: client.id, refreshTokenId: token.id, retiredAt },
+        });
+        throw invalidGrant(
+          'This refresh token was already used, so it may have been stolen: its tokens are revoked.',
+        );
+      }
+    }
+    const user = await this.deps.accounts.findById(session.userId);
+    if (!user || user.lockedAt !== null) {
+      await sessions.revoke(session.id);
+      throw invalidGrant('The refresh token is invalid or has expired.');
+    }
+    const response = await this.#issueForLogin(session, scopes);
+    if (rotatedNow) {
+      const newId = parseToken(response.refresh_token as string)?.id as string;
+      await store.retireOtherRefreshTokens(session.id, newId, now);
+    }
+    await store.touchOAuthGrant(user.id, client.id, now);
+    return response;
+  }
+
+  /** client_credentials (RFC 6749 4.4): a confidential client acting for itself; no refresh token. */
+  async clientCredentials(client: OAuthClientRecord, params: { scope?: string }): Promise<TokenResponse> {
+    if (client.type !== 'confidential' || !client.grantTypes.includes('client_credentials')) {
+      throw unauthorizedClient();
+    }
+    const scopes = params.scope === undefined ? client.scopes : parseScope(params.scope, this.deps.scopes);
+    if (!isSubset(scopes, client.scopes)) {
+      throw new OAuthError('invalid_scope', 'The client asked for a scope it is not allowed.');
+    }
+    return this.#issue({
+      sub: client.id,
+      sid: client.id,
+      clientId: client.id,
+      audience: client.audience,
+      scopes,
+    });
+  }
+
+  /**
+   * RFC 7009: a refresh token or an access token the caller was issued ends its login (family).
+   * Unknown, expired or foreign tokens change nothing and are answered the same (no oracle).
+   */
+  async revoke(client: OAuthClientRecord, token: string, context: ClientContext): Promise<void> {
+    const login = await this.#loginOf(token, client);
+    if (!login) return;
+    if (await this.deps.sessions.revoke(login.id)) {
+      await this.deps.audit.record('oauth.token_revoked', {
+        userId: login.userId,
+        sessionId: login.id,
+        client: context,
+        detail: { clientId: client.id },
+      });
+    }
+  }
+
+  /**
+   * RFC 7662. The caller (a confidential client, typically a resource server) learns about an
+   * access token only if the token is meant for it (`aud` = its resource) or was issued to it,
+   * about a refresh token only if it was issued to it, and about an API key always (a resource
+   * server accepting API keys has to ask). Anything else, and anything not live, is inactive.
+   */
+  async introspect(caller: OAuthClientRecord, token: string): Promise<Introspection> {
+    if (token.split('.').length === 3) return this.#introspectAccessToken(caller, token);
+    const parsed = parseToken(token);
+    const record = parsed && (await this.deps.store.findRefreshToken(parsed.id));
+    if (!parsed || !record || record.retiredAt !== null || !secretMatches(parsed.secret, record.secretHash)) {
+      return INACTIVE;
+    }
+    const session = await this.#liveLogin(record.sessionId);
+    if (!session?.oauth || session.oauth.clientId !== caller.id) return INACTIVE;
+    return {
+      active: true,
+      token_type: 'refresh_token',
+      client_id: session.oauth.clientId,
+      scope: formatScope(session.oauth.scopes),
+      sub: session.userId,
+      iat: Math.floor(record.createdAt / 1000),
+      exp: Math.floor(this.deps.sessions.expiresAt(session) / 1000),
+    };
+  }
+
+  async #introspectAccessToken(caller: OAuthClientRecord, token: string): Promise<Introspection> {
+    const claims = await this.#verify(token);
+    if (!claims) return INACTIVE;
+    const audiences = typeof claims.aud === 'string' ? [claims.aud] : claims.aud;
+    if (claims.client_id !== caller.id && !audiences.includes(caller.audience)) return INACTIVE;
+    if (claims.sub === claims.client_id) {
+      if (!(await this.deps.store.findOAuthClient(claims.sub))) return INACTIVE;
+    } else {
+      const session = await this.#liveLogin(claims.sid);
+      if (!session || session.userId !== claims.sub || session.oauth?.clientId !== claims.client_id)
+        return INACTIVE;
+    }
+    return {
+      active: true,
+      token_type: 'Bearer',
+      client_id: claims.client_id,
+      scope: claims.scope ?? '',
+      sub: claims.sub,
+      aud: claims.aud,
+      iss: claims.iss,
+      jti: claims.jti,
+      iat: claims.iat,
+      exp: claims.exp,
+    };
+  }
+
+  /** A valid, unrevoked delegated access token's claims, or undefined. */
+  async #verify(token: string): Promise<AccessTokenClaims | undefined> {
+    let claims: AccessTokenClaims;
+    try {
+      claims = (await this.deps.keyring()).verifyDelegated(token);
+    } catch (error) {
+      if (error instanceof AuthError && error.status === 401) return undefined;
+      throw error;
+    }
+    try {
+      await this.deps.revocations?.check(claims);
+    } catch (error) {
+      // token_revoked is an answer; a store that cannot confirm (503) is not.
+      if (error instanceof AuthError && error.status === 401) return undefined;
+      throw error;
+    }
+    return claims;
+  }
+
+  /** The OAuth login of the caller's refresh or access token, or undefined. */
+  async #loginOf(token: string, client: OAuthClientRecord): Promise<SessionRecord | undefined> {
+    let sessionId: string | undefined;
+    if (token.split('.').length === 3) {
+      const claims = await this.#verify(token);
+      if (claims && claims.client_id === client.id && claims.sub !== claims.client_id) sessionId = claims.sid;
+    } else {
+      const parsed = parseToken(token);
+      const record = parsed && (await this.deps.store.findRefreshToken(parsed.id));
+      if (parsed && record && secretMatches(parsed.secret, record.secretHash)) sessionId = record.sessionId;
+    }
+    const session = sessionId === undefined ? undefined : await this.deps.store.findSession(sessionId);
+    return session?.mode === 'oauth' && session.oauth?.clientId === client.id ? session : undefined;
+  }
+
+  /** The login if it is live and its user can still use it. */
+  async #liveLogin(sessionId: string): Promise<SessionRecord | undefined> {
+    const session = await this.deps.sessions.find(sessionId);
+    if (session?.mode !== 'oauth') return undefined;
+    const user = await this.deps.accounts.findById(session.userId);
+    return user && user.lockedAt === null ? session : undefined;
+  }
+
+  /** A reused code: whatever was issued from it is revoked (OAuth 2.1 4.1.3), and the request refused. */
+  async #codeReused(
+    sessionId: string,
+    userId: string,
+    client: OAuthClientRecord,
+    context: ClientContext,
+  ): Promise<never> {
+    await this.deps.sessions.revoke(sessionId);
+    await this.deps.audit.record('oauth.code_reused', {
+      userId,
+      sessionId,
+      client: context,
+      detail: { clientId: client.id },
+    });
+    throw invalidGrant('The authorization code was already used: the tokens issued from it are revoked.');
+  }
+
+  /** A new refresh token of the login and an access token narrowed to `scopes`. */
+  async #issueForLogin(session: SessionRecord, scopes: string[]): Promise<TokenResponse> {
+    const oauth = session.oauth as NonNullable<SessionRecord['oauth']>;
+    const { id, token, secretHash } = issueToken(this.deps.runtime);
+    await this.deps.store.createRefreshToken({
+      id,
+      sessionId: session.id,
+      secretHash,
+      createdAt: this.deps.runtime.now(),
+      retiredAt: null,
+    });
+    const response = await this.#issue({
+      sub: session.userId,
+      sid: session.id,
+      clientId: oauth.clientId,
+      audience: oauth.audience,
+      scopes,
+    });
+    return { ...response, refresh_token: token };
+  }
+
+  async #issue(subject: {
+    sub: string;
+    sid: string;
+    clientId: string;
+    audience: string;
+    scopes: string[];
+  }): Promise<TokenResponse> {
+    const scope = formatScope(subject.scopes);
+    const access = (await this.deps.keyring()).sign({
+      sub: subject.sub,
+      sid: subject.sid,
+      // hybrid: never under a revocation made just before (as first-party tokens).
+      notBefore: this.deps.revocations?.notBeforeFor(subject.sub),
+      delegation: { clientId: subject.clientId, scope, audience: subject.audience },
+    });
+    const expiresIn = Math.max(0, access.claims.exp - Math.floor(this.deps.runtime.now() / 1000));
+    return { access_token: access.token, token_type: 'Bearer', expires_in: expiresIn, scope };
+  }
+}
+
+const unauthorizedClient = () =>
+  new OAuthError('unauthorized_client', 'This client is not allowed to use this grant type.');
+
+/** RFC 7636 4.6: BASE64URL(SHA-256(ASCII(verifier))) == challenge, compared in constant time. */
+export function pkceMatches(verifier: string, challenge: string): boolean {
+  if (!CODE_VERIFIER.test(verifier)) return false;
+  const computed = Buffer.from(createHash('sha256').update(verifier, 'ascii').digest('base64url'));
+  const expected = Buffer.from(challenge);
+  return computed.length === expected.length && timingSafeEqual(computed, expected);
+}

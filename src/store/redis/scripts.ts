@@ -1,0 +1,88 @@
+/**
+ * The session cache's Lua scripts (cached-store.ts). Each runs atomically in Redis, so a copy,
+ * its user's index and the sweep indexes never disagree halfway, and "update only if the copy
+ * exists" cannot race a delete. Keys the caller knows come in KEYS (ioredis prefixes them);
+ * keys derived from a stored value (a user's index, a member's session) are built from the
+ * prefix in ARGV[1], which is why Redis Cluster is not supported.
+ *
+ * Layout, relative to the prefix: `s:<sessionId>` hash (the record, PX = time to absolute
+ * expiry); `u:<userId>` set of session ids (expires with the longest-lived member);
+ * `sweep:seen` and `sweep:expires` sorted sets of `<userId>:<sessionId>` by lastSeenAt and by
+ * expiresAt (session ids are base64url, so the last ':' splits a member).
+ */
+
+/** KEYS: s:id, u:userId, sweep:seen, sweep:expires. ARGV: ttlMs, id, member, lastSeenAt, expiresAt, field, value, … */
+export const PUT_SESSION = `
+redis.call('del', KEYS[1])
+redis.call('hset', KEYS[1], unpack(ARGV, 6))
+redis.call('pexpire', KEYS[1], ARGV[1])
+redis.call('sadd', KEYS[2], ARGV[2])
+if redis.call('pttl', KEYS[2]) < tonumber(ARGV[1]) then
+  redis.call('pexpire', KEYS[2], ARGV[1])
+end
+redis.call('zadd', KEYS[3], ARGV[4], ARGV[3])
+redis.call('zadd', KEYS[4], ARGV[5], ARGV[3])
+return 1
+`;
+
+/** Sliding renewal of an existing copy; a missing copy stays missing. KEYS: s:id, sweep:seen. ARGV: lastSeenAt, id. */
+export const TOUCH_SESSION = `
+local userId = redis.call('hget', KEYS[1], 'userId')
+if not userId then return 0 end
+redis.call('hset', KEYS[1], 'lastSeenAt', ARGV[1])
+redis.call('zadd', KEYS[2], ARGV[1], userId .. ':' .. ARGV[2])
+return 1
+`;
+
+/** Drops copies by session id, with their index entries. KEYS: sweep:seen, sweep:expires. ARGV: prefix, id, … */
+export const FORGET_SESSIONS = `
+local deleted = 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local key = ARGV[1] .. 's:' .. id
+  local userId = redis.call('hget', key, 'userId')
+  if userId then
+    redis.call('srem', ARGV[1] .. 'u:' .. userId, id)
+    redis.call('zrem', KEYS[1], userId .. ':' .. id)
+    redis.call('zrem', KEYS[2], userId .. ':' .. id)
+    deleted = deleted + redis.call('del', key)
+  end
+end
+return deleted
+`;
+
+/** Drops every copy in a user's index but one. KEYS: u:userId, sweep:seen, sweep:expires. ARGV: prefix, userId, keepId ('' for none). */
+export const FORGET_USER = `
+for _, id in ipairs(redis.call('smembers', KEYS[1])) do
+  if id ~= ARGV[3] then
+    redis.call('del', ARGV[1] .. 's:' .. id)
+    redis.call('srem', KEYS[1], id)
+    redis.call('zrem', KEYS[2], ARGV[2] .. ':' .. id)
+    redis.call('zrem', KEYS[3], ARGV[2] .. ':' .. id)
+  end
+end
+return 1
+`;
+
+/**
+ * One batch of the sweep: copies idle since ARGV[2] or expired by ARGV[3], read and dropped in
+ * one step (so a session touched meanwhile is judged by its new time). Returns how many of each
+ * were found; the caller repeats while a batch came back full.
+ * KEYS: sweep:seen, sweep:expires. ARGV: prefix, idleBefore, now, batch size.
+ */
+export const FORGET_SWEPT = `
+local idle = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[4])
+local expired = redis.call('zrangebyscore', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, ARGV[4])
+local function forget(member)
+  local userId, id = string.match(member, '^(.*):([^:]*)$')
+  if id then
+    redis.call('del', ARGV[1] .. 's:' .. id)
+    redis.call('srem', ARGV[1] .. 'u:' .. userId, id)
+  end
+  redis.call('zrem', KEYS[1], member)
+  redis.call('zrem', KEYS[2], member)
+end
+for _, member in ipairs(idle) do forget(member) end
+for _, member in ipairs(expired) do forget(member) end
+return { #idle, #expired }
+`;
