@@ -37,6 +37,7 @@ export const KEY_RELOAD_INTERVAL_MS = 5_000;
 export class Keyring {
   #records: StoredSigningKey[] = [];
   #fingerprint = '';
+  #lastMissReload = Number.NEGATIVE_INFINITY;
   #signer: AccessTokenSigner | undefined;
   #verifier: AccessTokenVerifier | undefined;
   /** OAuth (delegated) tokens: any `aud`, `client_id` required (introspection, revocation). */
@@ -107,6 +108,24 @@ export class Keyring {
   /** The claims of a valid access token; throws a 401 JwtError with a stable code otherwise. */
   verify(token: string): AccessTokenClaims {
     return this.#ready(this.#verifier).verify(token);
+  }
+
+  /**
+   * `verify`, but a token naming a key this node has not loaded yet (another node just created
+   * or rotated keys) first makes the keyring re-read the store, at most once a second, instead
+   * of waiting for the 5-second reload. Unknown kids cannot force more reads than that.
+   */
+  async verifyFresh(token: string): Promise<AccessTokenClaims> {
+    try {
+      return this.verify(token);
+    } catch (error) {
+      const now = this.runtime.now();
+      if ((error as { code?: string }).code !== 'token_unknown_key' || now - this.#lastMissReload < 1_000)
+        throw error;
+      this.#lastMissReload = now;
+      await this.reload();
+      return this.verify(token);
+    }
   }
 
   /**

@@ -84,7 +84,7 @@ export async function authenticate(tessera: Tessera, request: FastifyRequest): P
   if (tessera.keyring) {
     const presented = presentedCredential(request, ACCESS_TOKEN_COOKIE);
     if (!presented) throw unauthenticated();
-    const claims = tessera.keyring.verify(presented.token);
+    const claims = await tessera.keyring.verifyFresh(presented.token);
     // hybrid: the in-memory revocation check, no store lookup (unless this node is catching up).
     await tessera.revocations?.check(claims);
     return {

@@ -116,3 +116,23 @@ describe('hybrid mode across nodes', () => {
     expect(response.json().error).toBe('store_unavailable');
   });
 });
+
+describe('a key another node created moments ago', () => {
+  it('is picked up on first sight instead of after the 5-second reload', async () => {
+    const fresh = join(tempDir(), 'keys.db');
+    const env = { TESSERA_MODE: 'jwt', TESSERA_DATABASE_URL: `sqlite://${fresh}` };
+    const open = async () =>
+      startTessera({ env, store: await openSqliteStore(fresh), bus: new InProcessBus() });
+    const a = await open();
+    const b = await open();
+    nodes.push(a, b);
+    // Two revocations on a: its signing key is now one b has never loaded (not even as `next`).
+    const keyring = a.tessera.keyring;
+    for (let i = 0; i < 2; i++) {
+      const active = keyring?.list().find((k) => k.status === 'active')?.kid as string;
+      await keyring?.revoke(active);
+    }
+    const device = await loginOn(a.app);
+    expect(await statusOn(b.app, device)).toBe(200);
+  });
+});

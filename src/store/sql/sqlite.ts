@@ -67,10 +67,27 @@ export async function openSqliteStore(filename: string): Promise<SqlStore> {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  const applied = await migrateToLatest(db as Kysely<unknown>);
+  const applied = await migrateRacingOthers(db as Kysely<unknown>);
   return new SqliteStore(db, database, applied);
 }
 
 function isSqliteUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/**
+ * Kysely's migration lock is a no-op on SQLite, so two processes (a server and a CLI command,
+ * or two nodes in one test) opening a fresh file at once can both try the first migration. Each
+ * migration run is one transaction, so the loser changed nothing: it retries and then finds the
+ * winner's migrations applied.
+ */
+async function migrateRacingOthers(db: Kysely<unknown>): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateToLatest(db);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
 }
