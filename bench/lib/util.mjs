@@ -1,0 +1,167 @@
+// Small shared helpers for the bench: statistics, child processes pinned to a core, cookies.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+
+export const median = (xs) => {
+  const sorted = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** Nearest-rank percentile of an unsorted array of numbers (p in 0..100). */
+export function percentile(xs, p) {
+  if (xs.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(xs).sort();
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+export const round = (x, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Core pinning: servers on core 0, this process (the load generator) on core 1. Only when
+ * taskset exists and there are at least two cores; otherwise everything runs unpinned and the
+ * results say so.
+ */
+export const canPin =
+  // Inside the re-executed, pinned process the affinity mask shows one core: trust the parent.
+  process.env.TESSERA_BENCH_PINNED === '1' ||
+  (process.platform === 'linux' &&
+    cpus().length >= 2 &&
+    spawnSync('taskset', ['-c', '0', 'true']).status === 0);
+
+export const pinned = (core, command, args) =>
+  canPin ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
+
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const running = new Set();
+
+/** Stops every server still running (after a failure, or on Ctrl-C). */
+export const stopAll = () => Promise.all([...running].map((server) => server.stop()));
+
+/**
+ * Starts a server script, pinned to core 0 once it listens. Its stdout (the request log) goes to /dev/null, not to a pipe
+ * this process would have to drain; readiness is polled. stop() sends SIGTERM and resolves with
+ * the exit code (a bench server exits non-zero when it measured nothing it was meant to).
+ */
+export async function startServer(script, args, env, nodeOptions = []) {
+  const port = await freePort();
+  // Start-up (module loading, key generation) may use both cores, so that many servers start
+  // side by side quickly; once listening, every thread of the server is moved to core 0.
+  const [command, argv] = pinned('0,1', process.execPath, [...nodeOptions, script, ...args]);
+  const child = spawn(command, argv, {
+    env: { ...process.env, TESSERA_PORT: String(port), ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; attempt < 300; attempt++) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode} before listening`);
+    try {
+      await fetch(`${url}/healthz`);
+      if (
+        canPin &&
+        spawnSync('taskset', ['-a', '-p', '-c', '0', String(child.pid)], { stdio: 'ignore' }).status !== 0
+      ) {
+        throw new Error(`could not pin ${script} (pid ${child.pid}) to core 0`);
+      }
+      const server = {
+        url,
+        pid: child.pid,
+        /** null while running; the exit code or signal once it has stopped. */
+        get exited() {
+          return child.exitCode ?? child.signalCode;
+        },
+        async stop() {
+          running.delete(server);
+          if (child.exitCode === null) child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          const code = await exited;
+          clearTimeout(timer);
+          return code;
+        },
+      };
+      running.add(server);
+      return server;
+    } catch {
+      await sleep(100);
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${script} did not start within 30 s`);
+}
+
+/** Runs a bench script on core 0 and parses the JSON it prints on stdout. */
+export function runPinnedJson(script, args, env = {}) {
+  const [command, argv] = pinned(0, process.execPath, [script, ...args]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${script} exited with ${code}`));
+      try {
+        resolve(JSON.parse(out));
+      } catch (error) {
+        reject(new Error(`${script} printed no JSON: ${error.message}`));
+      }
+    });
+  });
+}
+
+/**
+ * What a browser would send back, from the Set-Cookie lines of a response: the name=value of each
+ * cookie whose Path covers `path`, joined as one Cookie header.
+ */
+export function cookieHeaderFor(setCookies, path) {
+  const pairs = [];
+  for (const line of setCookies) {
+    const [pair, ...attributes] = line.split(';').map((part) => part.trim());
+    const cookiePath = attributes.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) || '/';
+    const maxAge = attributes.find((a) => a.toLowerCase().startsWith('max-age='));
+    if (maxAge && Number(maxAge.slice(8)) <= 0) continue;
+    if (path === cookiePath || path.startsWith(cookiePath.endsWith('/') ? cookiePath : `${cookiePath}/`)) {
+      pairs.push(pair);
+    }
+  }
+  return pairs.join('; ');
+}
+
+/** Bytes of header lines as HTTP/1.1 sends them: `Name: value\r\n` each. */
+export const headerBytes = (name, values) =>
+  values.reduce((sum, value) => sum + Buffer.byteLength(`${name}: ${value}\r\n`), 0);
+
+const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/**
+ * CPU seconds a process (all its threads) has used so far, from /proc (Linux; NaN elsewhere).
+ * CPU per request is what a server costs whatever else the machine is doing, so it stays
+ * meaningful when other work on a shared machine steals time and makes req/s drift.
+ */
+export function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -1,0 +1,59 @@
+// Shared by the bench servers that are not Tessera: the port, the answer's shape, and request
+// logging that matches what Tessera (fastify + pino at info) writes for every request.
+import pino from 'pino';
+
+export const port = Number(process.env.TESSERA_PORT ?? 0);
+export const host = '127.0.0.1';
+
+/** The same JSON shape (and about the same size) as Tessera's GET /auth/session in session mode. */
+export const sessionBody = {
+  user: { id: 'kMdkNZWWXF_cw37t_F-usw', email: 'bench@example.com', roles: [] },
+  session: {
+    id: 'rewaa_hi3yXi0owz-3nsmw',
+    mode: 'session',
+    createdAt: '2026-11-28T05:13:27.223Z',
+    expiresAt: '2026-11-28T05:43:27.223Z',
+    absoluteExpiresAt: '2026-11-28T17:13:27.223Z',
+  },
+};
+
+/** fastify's `logger` option for every fastify-based bench server: pino at info, like Tessera. */
+export const fastifyLogger = {
+  level: 'info',
+  redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+};
+
+/**
+ * For servers without fastify (node:http, express): the two lines fastify writes per request,
+ * "incoming request" and "request completed", through pino to stdout, with the same fields.
+ */
+export function requestLogger() {
+  const log = pino({ level: 'info' });
+  let next = 0;
+  return (req, res) => {
+    const reqId = `req-${(++next).toString(36)}`;
+    const start = performance.now();
+    const child = log.child({ reqId });
+    child.info(
+      {
+        req: {
+          method: req.method,
+          url: req.url,
+          host: req.headers.host,
+          remoteAddress: req.socket.remoteAddress,
+          remotePort: req.socket.remotePort,
+        },
+      },
+      'incoming request',
+    );
+    res.once('finish', () => {
+      child.info(
+        { res: { statusCode: res.statusCode }, responseTime: performance.now() - start },
+        'request completed',
+      );
+    });
+  };
+}
+
+/** Redis key prefix per server process, so a bench run never touches anyone else's keys. */
+export const redisPrefix = (name) => `tessera-bench:${name}:${process.pid}:`;
