@@ -1,4 +1,4 @@
-import type { RefreshTokenStore, SessionRecord, UserRecord } from '../store/ports.js';
+import type { RefreshTokenRecord, RefreshTokenStore, SessionRecord, UserRecord } from '../store/ports.js';
 import type { Accounts } from './accounts.js';
 import type { Audit } from './audit.js';
 import { AuthError } from './errors.js';
@@ -53,7 +53,7 @@ export class TokenLogins {
 
   /** Exchanges a refresh token for a new pair; roles and lock state are re-read from the store. */
   async refresh(presented: string, client: ClientContext): Promise<TokenPair & { session: SessionRecord }> {
-    const { store, sessions, audit, runtime } = this.deps;
+    const { store, sessions, audit } = this.deps;
     const parsed = parseToken(presented);
     const token = parsed && (await store.findRefreshToken(parsed.id));
     if (!parsed || !token || !secretMatches(parsed.secret, token.secretHash)) throw invalidRefreshToken();
@@ -61,12 +61,19 @@ export class TokenLogins {
     // An OAuth family's refresh token belongs to a third-party app: it never yields a first-party login.
     if (!session || session.mode === 'session' || session.mode === 'oauth') throw invalidRefreshToken();
 
-    const now = runtime.now();
-    const rotatedNow = await store.retireRefreshToken(token.id, now);
-    if (!rotatedNow) {
-      // Re-read: it may have been live when first read and retired since by a racing request.
+    const user = await this.deps.accounts.findById(session.userId);
+    if (!user || user.lockedAt !== null) {
+      await sessions.revoke(session.id);
+      throw invalidRefreshToken();
+    }
+
+    const next = this.#newRefreshToken(session);
+    // The normal case: one transaction retires the presented token (and any sibling left by an
+    // earlier two-tab race) and stores the next one.
+    if (!(await store.rotateRefreshToken(token.id, next.record))) {
+      // Re-read: it may have been live when first read and rotated since by a racing request.
       const retiredAt = (await store.findRefreshToken(token.id))?.retiredAt ?? null;
-      if (retiredAt === null || now - retiredAt > this.deps.refreshReuseGraceMs) {
+      if (retiredAt === null || next.record.createdAt - retiredAt > this.deps.refreshReuseGraceMs) {
         await sessions.revoke(session.id);
         await audit.record('token.reuse_detected', {
           userId: session.userId,
@@ -80,20 +87,10 @@ export class TokenLogins {
           'This refresh token was already used, so it may have been stolen: this login has been ended. Log in again.',
         );
       }
+      // Within the grace window: the racing tab gets a sibling token; both continue the login.
+      await store.createRefreshToken(next.record);
     }
-
-    const user = await this.deps.accounts.findById(session.userId);
-    if (!user || user.lockedAt !== null) {
-      await sessions.revoke(session.id);
-      throw invalidRefreshToken();
-    }
-    const pair = await this.#issuePair(session, user);
-    // After a normal rotation, siblings left by an earlier two-tab race are no longer held by
-    // anyone legitimate (the client kept the token it just presented): retire them too.
-    if (rotatedNow) {
-      const newId = parseToken(pair.refreshToken)?.id as string;
-      await store.retireOtherRefreshTokens(session.id, newId, now);
-    }
+    const pair = this.#pairWith(session, user, next.token);
     await audit.record('token.refreshed', { userId: user.id, sessionId: session.id, client });
     return { session, ...pair };
   }
@@ -107,20 +104,26 @@ export class TokenLogins {
   }
 
   async #issuePair(session: SessionRecord, user: UserRecord): Promise<TokenPair> {
+    const next = this.#newRefreshToken(session);
+    await this.deps.store.createRefreshToken(next.record);
+    return this.#pairWith(session, user, next.token);
+  }
+
+  #newRefreshToken(session: SessionRecord): { token: string; record: RefreshTokenRecord } {
     const { id, token, secretHash } = issueToken(this.deps.runtime);
-    await this.deps.store.createRefreshToken({
-      id,
-      sessionId: session.id,
-      secretHash,
-      createdAt: this.deps.runtime.now(),
-      retiredAt: null,
-    });
+    return {
+      token,
+      record: { id, sessionId: session.id, secretHash, createdAt: this.deps.runtime.now(), retiredAt: null },
+    };
+  }
+
+  #pairWith(session: SessionRecord, user: UserRecord, refreshToken: string): TokenPair {
     const access = this.deps.keyring.sign({
       sub: user.id,
       sid: session.id,
       roles: user.roles,
       notBefore: this.deps.revocations?.notBeforeFor(user.id),
     });
-    return { accessToken: access.token, accessTokenExpiresAt: access.claims.exp * 1000, refreshToken: token };
+    return { accessToken: access.token, accessTokenExpiresAt: access.claims.exp * 1000, refreshToken };
   }
 }

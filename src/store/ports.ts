@@ -111,6 +111,12 @@ export interface RefreshTokenStore {
    * already retired (or missing). Two racing refreshes can never both see `true`.
    */
   retireRefreshToken(id: string, retiredAt: number): Promise<boolean>;
+  /**
+   * One refresh rotation, all or nothing: if `retireId` is live, retire it and every other live
+   * token of its family (at `next.createdAt`) and store `next`; true. Otherwise change nothing;
+   * false. A crash midway leaves the old token valid or the new one, never neither or both.
+   */
+  rotateRefreshToken(retireId: string, next: RefreshTokenRecord): Promise<boolean>;
   /** Retires every live token of the family except `keepId`. */
   retireOtherRefreshTokens(sessionId: string, keepId: string, retiredAt: number): Promise<void>;
 }

@@ -674,5 +674,34 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
         expect(await store.findApiKey(k2.id)).toEqual({ ...k2, lastUsedAt: 7_500 });
       });
     });
+
+    it('rotates a refresh token all or nothing: old and siblings retired, next stored; never twice', async () => {
+      const alice = user();
+      await store.createUser(alice);
+      const family = session(alice.id, { mode: 'jwt' });
+      const other = session(alice.id, { mode: 'jwt' });
+      await store.createSession(family);
+      await store.createSession(other);
+      const rt = (id: string, sessionId = family.id) => ({
+        id,
+        sessionId,
+        secretHash: 'ab'.repeat(32),
+        createdAt: 100,
+        retiredAt: null,
+      });
+      await store.createRefreshToken(rt('rt-old'));
+      await store.createRefreshToken(rt('rt-sibling'));
+      await store.createRefreshToken(rt('rt-elsewhere', other.id));
+      const next = { ...rt('rt-next'), createdAt: 200 };
+      expect(await store.rotateRefreshToken('rt-old', next)).toBe(true);
+      expect(await store.findRefreshToken('rt-old')).toMatchObject({ retiredAt: 200 });
+      expect(await store.findRefreshToken('rt-sibling')).toMatchObject({ retiredAt: 200 });
+      expect(await store.findRefreshToken('rt-next')).toMatchObject({ retiredAt: null });
+      expect(await store.findRefreshToken('rt-elsewhere')).toMatchObject({ retiredAt: null });
+      // The same token again (a replay or a racing request) changes nothing.
+      expect(await store.rotateRefreshToken('rt-old', { ...rt('rt-next-2'), createdAt: 300 })).toBe(false);
+      expect(await store.findRefreshToken('rt-next-2')).toBeUndefined();
+      expect(await store.findRefreshToken('rt-next')).toMatchObject({ retiredAt: null });
+    });
   });
 }

@@ -160,6 +160,20 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async rotateRefreshToken(retireId: string, next: RefreshTokenRecord): Promise<boolean> {
+    // No await between check and set: atomic with respect to every other call.
+    const token = this.#refreshTokens.get(retireId);
+    if (!token || token.retiredAt !== null || !this.#sessions.has(next.sessionId)) return false;
+    if (this.#refreshTokens.has(next.id)) throw new Error(`duplicate refresh token id ${next.id}`);
+    for (const tokenId of this.#refreshTokenIdsBySession.get(next.sessionId) ?? []) {
+      const sibling = this.#refreshTokens.get(tokenId);
+      if (sibling && sibling.retiredAt === null) sibling.retiredAt = next.createdAt;
+    }
+    this.#refreshTokens.set(next.id, { ...next });
+    this.#refreshTokenIdsBySession.get(next.sessionId)?.add(next.id);
+    return true;
+  }
+
   async retireOtherRefreshTokens(sessionId: string, keepId: string, retiredAt: number): Promise<void> {
     for (const tokenId of this.#refreshTokenIdsBySession.get(sessionId) ?? []) {
       const token = this.#refreshTokens.get(tokenId);

@@ -290,6 +290,9 @@ export class RedisCachedStore implements Store {
   retireRefreshToken(id: string, retiredAt: number): Promise<boolean> {
     return this.inner.retireRefreshToken(id, retiredAt);
   }
+  rotateRefreshToken(retireId: string, next: RefreshTokenRecord): Promise<boolean> {
+    return this.inner.rotateRefreshToken(retireId, next);
+  }
   retireOtherRefreshTokens(sessionId: string, keepId: string, retiredAt: number): Promise<void> {
     return this.inner.retireOtherRefreshTokens(sessionId, keepId, retiredAt);
   }

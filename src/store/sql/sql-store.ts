@@ -180,6 +180,26 @@ export class SqlStore implements Store {
     return result.numUpdatedRows > 0n;
   }
 
+  async rotateRefreshToken(retireId: string, next: RefreshTokenRecord): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const retired = await trx
+        .updateTable('refresh_tokens')
+        .set({ retired_at: next.createdAt })
+        .where('id', '=', retireId)
+        .where('retired_at', 'is', null)
+        .executeTakeFirst();
+      if (retired.numUpdatedRows === 0n) return false;
+      await trx
+        .updateTable('refresh_tokens')
+        .set({ retired_at: next.createdAt })
+        .where('session_id', '=', next.sessionId)
+        .where('retired_at', 'is', null)
+        .execute();
+      await trx.insertInto('refresh_tokens').values(toRefreshTokenRow(next)).execute();
+      return true;
+    });
+  }
+
   async retireOtherRefreshTokens(sessionId: string, keepId: string, retiredAt: number): Promise<void> {
     await this.db
       .updateTable('refresh_tokens')
