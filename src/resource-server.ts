@@ -91,7 +91,7 @@ export class BearerTokenError extends Error {
 }
 
 const quoted = (text: string) => text.replace(/["\\\r\n]/g, '');
-const API_KEY_PREFIX = 'tsr_';
+export const API_KEY_PREFIX = 'tsr_';
 const DEFAULT_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'];
 const INTROSPECTION_TIMEOUT_MS = 5_000;
 

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { createRemoteJWKSet } from 'jose';
 import { AuthError } from '../core/errors.js';
 import type { JwsAlgorithm } from '../core/jwt/algorithms.js';
 import type { AccessTokenClaims } from '../core/jwt/claims.js';
@@ -6,6 +7,12 @@ import { MAX_CLOCK_SKEW_SECONDS } from '../core/jwt/claims.js';
 import { REVOCATION_POLL_INTERVAL_MS, Revocations } from '../core/revocations.js';
 import { systemRuntime } from '../core/runtime.js';
 import { csrfKey, csrfTokenFor } from '../http/plugins/csrf.js';
+import {
+  API_KEY_PREFIX,
+  BearerTokenError,
+  type IntrospectionEndpoint,
+  verifyAccessToken,
+} from '../resource-server.js';
 import type { RevocationBus } from '../store/bus.js';
 import type { RevocationStore } from '../store/ports.js';
 import type { Tessera } from '../tessera.js';
@@ -52,6 +59,13 @@ export interface VerifierOptions {
    * refused (403), never let through unchecked; bearer requests need no token.
    */
   csrfSecret?: string;
+  /**
+   * Third-party credentials this app, as an OAuth resource server, accepts as bearer tokens:
+   * OAuth access tokens whose `aud` is `audience`, and `tsr_` API keys (opaque: checked by
+   * introspection with this resource server's client credentials). Their principal carries
+   * the granted scopes and no roles; `requireAuth({scopes})` checks them.
+   */
+  delegated?: { audience: string; introspection?: IntrospectionEndpoint };
   /** session: how long a positive answer from Tessera is reused (default 2000 ms, at most 5000, 0 = never). */
   sessionCacheMs?: number;
   /**
@@ -108,18 +122,24 @@ export function createVerifier(options: VerifierOptions): Verifier {
         )
       : tokenCheck(options, tesseraUrl, now, fetchImpl);
 
+  const delegated = options.delegated && delegatedCheck(options, tesseraUrl);
+  const verify = (credential: PresentedCredential) =>
+    delegated && credential.transport === 'bearer' && isDelegatedCredential(credential.token)
+      ? delegated(credential)
+      : check.verify(credential);
+
   const credentialOf = (headers: CredentialHeaders) => presentedCredential(headers, cookieName);
   return {
     mode: options.mode,
     csrfConfigured: csrf !== undefined,
     credentialOf,
-    verify: check.verify,
+    verify,
     authenticate(headers) {
       const credential = credentialOf(headers);
       if (!credential) {
         return Promise.resolve(failure('unauthenticated', 401, 'This request needs a login.', false));
       }
-      return check.verify(credential);
+      return verify(credential);
     },
     csrfTokenMatches(sessionId, presented) {
       if (!csrf || typeof presented !== 'string') return false;
@@ -142,6 +162,48 @@ function csrfKeyOf(secret: string): Buffer {
   }
   const config = { csrfSecret: secret, keyEncryptionKey: undefined };
   return csrfKey({ config, runtime: systemRuntime } as unknown as Tessera).key;
+}
+
+/**
+ * Routing only (the token is then verified in full): an API key by its prefix, an OAuth access
+ * token by the `client_id` claim that first-party tokens never carry.
+ */
+function isDelegatedCredential(token: string): boolean {
+  if (token.startsWith(API_KEY_PREFIX)) return true;
+  const payload = token.split('.')[1];
+  if (!payload) return false;
+  try {
+    return typeof JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))?.client_id === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** OAuth access tokens and API keys, through the resource-server helper (src/resource-server.ts). */
+function delegatedCheck(options: VerifierOptions, tesseraUrl: URL) {
+  const { audience, introspection } = options.delegated as NonNullable<VerifierOptions['delegated']>;
+  const jwks = createRemoteJWKSet(new URL('/.well-known/jwks.json', tesseraUrl));
+  const issuer = options.issuer ?? tesseraUrl.origin;
+  return async (credential: PresentedCredential): Promise<VerifyResult> => {
+    try {
+      const token = await verifyAccessToken(credential.token, { issuer, audience, jwks, introspection });
+      const principal: Principal = {
+        userId: token.userId ?? token.subject,
+        roles: [],
+        scopes: token.scopes,
+        sessionId: '',
+        mode: options.mode,
+        transport: 'bearer',
+        expiresAt: token.expiresAt,
+      };
+      return { ok: true, principal };
+    } catch (error) {
+      if (error instanceof BearerTokenError) {
+        return failure(error.error ?? 'invalid_token', 401, error.message, true);
+      }
+      throw error;
+    }
+  };
 }
 
 interface Check {
