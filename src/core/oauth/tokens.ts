@@ -136,9 +136,16 @@ export class OAuthTokens {
       throw new OAuthError('invalid_scope', 'A refresh can narrow the scope, never widen it.');
     }
 
+    const user = await this.deps.accounts.findById(session.userId);
+    if (!user || user.lockedAt !== null) {
+      await sessions.revoke(session.id);
+      throw invalidGrant('The refresh token is invalid or has expired.');
+    }
     const now = runtime.now();
-    const rotatedNow = await store.retireRefreshToken(token.id, now);
-    if (!rotatedNow) {
+    const { id, token: nextToken, secretHash } = issueToken(runtime);
+    const next = { id, sessionId: session.id, secretHash, createdAt: now, retiredAt: null };
+    // One transaction retires the presented token (and siblings of an earlier race) and stores the next.
+    if (!(await store.rotateRefreshToken(token.id, next))) {
       const retiredAt = (await store.findRefreshToken(token.id))?.retiredAt ?? null;
       if (retiredAt === null || now - retiredAt > this.deps.refreshReuseGraceMs) {
         await sessions.revoke(session.id);
@@ -152,17 +159,19 @@ export class OAuthTokens {
           'This refresh token was already used, so it may have been stolen: its tokens are revoked.',
         );
       }
+      await store.createRefreshToken(next); // within the grace window: a sibling for the racing request
     }
-    const user = await this.deps.accounts.findById(session.userId);
-    if (!user || user.lockedAt !== null) {
-      await sessions.revoke(session.id);
-      throw invalidGrant('The refresh token is invalid or has expired.');
-    }
-    const response = await this.#issueForLogin(session, scopes);
-    if (rotatedNow) {
-      const newId = parseToken(response.refresh_token as string)?.id as string;
-      await store.retireOtherRefreshTokens(session.id, newId, now);
-    }
+    const oauth = session.oauth;
+    const response = {
+      ...(await this.#issue({
+        sub: session.userId,
+        sid: session.id,
+        clientId: oauth.clientId,
+        audience: oauth.audience,
+        scopes,
+      })),
+      refresh_token: nextToken,
+    };
     await store.touchOAuthGrant(user.id, client.id, now);
     return response;
   }
