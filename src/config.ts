@@ -55,6 +55,13 @@ export const DEFAULT_OAUTH_SCOPES: Readonly<Record<string, string>> = Object.fre
   'accounts:write': 'Make changes to your accounts',
 });
 
+/** "a, b,,c" → ["a", "b", "c"]: comma-separated lists in one variable. */
+const commaSeparated = (list: string) =>
+  list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+
 const environmentSchema = z.object({
   TESSERA_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   // Loopback by default so a development instance is never exposed by accident; set
@@ -98,15 +105,7 @@ const environmentSchema = z.object({
   // table near its live size without the sweep showing up in load.
   TESSERA_SWEEP_INTERVAL: duration('5m', '1s'),
   // Empty: X-Forwarded-For is ignored and the socket address is the client IP.
-  TESSERA_TRUSTED_PROXIES: z
-    .string()
-    .default('')
-    .transform((list) =>
-      list
-        .split(',')
-        .map((entry) => entry.trim())
-        .filter(Boolean),
-    ),
+  TESSERA_TRUSTED_PROXIES: z.string().default('').transform(commaSeparated),
   // jwt mode: an access token cannot be revoked before it expires, so its lifetime IS the
   // revocation delay. 5 minutes is the usual compromise; the signer refuses more than an hour.
   TESSERA_ACCESS_TOKEN_TTL: duration('5m', '10s').refine((ms) => ms <= 3_600_000, 'must be at most 1h'),
@@ -144,12 +143,7 @@ const environmentSchema = z.object({
   TESSERA_CORS_ORIGINS: z
     .string()
     .default('')
-    .transform((list) =>
-      list
-        .split(',')
-        .map((entry) => entry.trim())
-        .filter(Boolean),
-    )
+    .transform(commaSeparated)
     .pipe(
       z.array(
         z
