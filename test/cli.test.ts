@@ -1,34 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRuntime } from '../src/core/runtime.js';
+import { CLI, cleanEnv, runCli as runCliIn } from './cli-process.js';
 import { PASSWORD, post, startTessera, tempDir, withSession } from './helpers.js';
 
-/** The compiled CLI, as `npm start` and the `tessera` bin run it; `npm test` builds it first. */
-const CLI = resolve('dist/cli/main.js');
-
-/** The environment without any TESSERA_* variable of the developer's shell. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_')));
-  return { ...env, ...extra };
-}
-
-async function runCli(args: string[], env: Record<string, string>, stdin = '') {
-  const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env), cwd: tempDir() });
-  child.stdin.end(stdin);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const [code] = await once(child, 'close');
-  return { code: code as number, stdout, stderr };
-}
+/** Each command runs in a fresh temp dir, so relative defaults (./data) never touch the repo. */
+const runCli = (args: string[], env: Record<string, string>, stdin = '') =>
+  runCliIn(args, env, stdin, tempDir());
 
 beforeAll(() => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);

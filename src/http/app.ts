@@ -85,13 +85,6 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     await app.register(rateLimitPlugin(tessera, { ...(counters && { counters }), ...options.rateLimits }));
   }
 
-  app.addHook('onSend', async (_request, reply) => {
-    // Responses carry personal data and credentials: no cache, shared or private, keeps them
-    // (unless a route chose otherwise, like the public JWKS).
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    reply.header('x-content-type-options', 'nosniff');
-  });
-
   await app.register(healthRoutes(tessera));
   await app.register(authRoutes(tessera));
   await app.register(sessionRoutes(tessera));

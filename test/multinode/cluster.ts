@@ -1,23 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import pg from 'pg';
+import { CLI, cleanEnv, runCli } from '../cli-process.js';
+
+export { CLI, runCli };
 
 /**
  * Real Tessera server processes (`node dist/cli/main.js serve`, as deployed) on loopback ports,
  * sharing one PostgreSQL schema and one Redis key prefix: a deployment of N nodes in one test.
  */
-export const CLI = resolve('dist/cli/main.js');
 
 export function assertBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
-}
-
-/** The environment without any TESSERA_* variable of the developer's shell. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_')));
-  return { ...env, ...extra };
 }
 
 export interface Node {
@@ -67,22 +62,6 @@ export async function stopNode(node: Node, signal: NodeJS.Signals = 'SIGTERM'): 
   const exited = once(node.process, 'exit');
   node.process.kill(signal);
   await exited;
-}
-
-/** Runs a CLI command with the deployment's environment; stdin is written and closed. */
-export async function runCli(args: string[], env: Record<string, string>, stdin = '') {
-  const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env) });
-  child.stdin.end(stdin);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const [code] = await once(child, 'close');
-  return { code: code as number, stdout, stderr };
 }
 
 /** The PostgreSQL URL with every table in `schema` (created here; libpq's `options` parameter). */

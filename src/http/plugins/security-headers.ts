@@ -7,7 +7,8 @@ import fp from 'fastify-plugin';
  * frame it if a browser ever renders it); HTML pages (the admin console) get a strict CSP:
  * only this origin's scripts, styles, images and fetches, no inline code unless it carries the
  * page's nonce, no plugins, no <base>, forms post only here, never framed.
- * Cache-Control: no-store and X-Content-Type-Options: nosniff are set in app.ts for every answer.
+ * Every answer also gets Cache-Control: no-store (it carries personal data and credentials;
+ * a route may choose otherwise, like the public JWKS) and X-Content-Type-Options: nosniff.
  */
 
 /** For JSON and anything that is not a page. */
@@ -55,6 +56,8 @@ export function securityHeadersPlugin() {
   return fp(
     async (app: FastifyInstance) => {
       app.addHook('onSend', async (request, reply, payload) => {
+        if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+        reply.header('x-content-type-options', 'nosniff');
         const html = /^text\/html\b/i.test(String(reply.getHeader('content-type') ?? ''));
         if (!reply.hasHeader('content-security-policy')) {
           reply.header(
