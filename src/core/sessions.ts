@@ -1,4 +1,4 @@
-import type { SessionRecord, SessionStore } from '../store/ports.js';
+import type { SessionRecord, SessionStore, SessionWithUser } from '../store/ports.js';
 import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
 import { issueToken, newRandomId, parseToken, secretMatches } from './tokens.js';
@@ -85,15 +85,19 @@ export class Sessions {
     return session;
   }
 
-  /** The live session a presented token belongs to, or undefined. Never throws on bad input. */
-  async validate(presented: string): Promise<SessionRecord | undefined> {
+  /**
+   * The live session a presented token belongs to, with its owner (one store read), or
+   * undefined. Never throws on bad input. Whether the owner may still log in is the caller's call.
+   */
+  async validate(presented: string): Promise<SessionWithUser | undefined> {
     const parsed = parseToken(presented);
     if (!parsed) return undefined;
-    const session = await this.store.findSession(parsed.id);
-    if (session?.mode !== 'session' || !secretMatches(parsed.secret, session.secretHash)) {
+    const found = await this.store.findSessionWithUser(parsed.id);
+    if (found?.session.mode !== 'session' || !secretMatches(parsed.secret, found.session.secretHash)) {
       return undefined;
     }
-    return this.renew(session);
+    const session = await this.renew(found.session);
+    return session && { session, user: found.user };
   }
 
   /**

@@ -8,7 +8,7 @@ import { csrfPlugin } from './plugins/csrf.js';
 import { jsonLimitsPlugin } from './plugins/limits.js';
 import { originPlugin } from './plugins/origin.js';
 import { type RateLimitOptions, rateLimitPlugin } from './plugins/rate-limit.js';
-import { securityHeadersPlugin } from './plugins/security-headers.js';
+import { securityHeadersPlugin, setSecurityHeaders } from './plugins/security-headers.js';
 import { serverTransport } from './plugins/tls.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
@@ -56,9 +56,11 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     return503OnClosing: true,
     // Errors the router raises before any handler (a malformed percent-encoding, an over-long
     // path parameter) get the same {error, message} shape as every other error.
-    frameworkErrors: (error, _request, reply) => {
+    // No hook runs for these, so the security headers are set here.
+    frameworkErrors: (error, request, reply) => {
       const status = error.statusCode === 414 ? 414 : 400;
       const code = status === 414 ? 'uri_too_long' : 'bad_request';
+      setSecurityHeaders(request, reply as FastifyReply);
       void (reply as FastifyReply)
         .code(status)
         .send({ error: code, message: 'The request URL is malformed or too long.' });
@@ -74,7 +76,8 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.register(jsonLimitsPlugin());
   app.decorate('cookieSameSite', tessera.config.cookieSameSite);
 
-  // Web defences (docs/SECURITY.md), as global hooks so they cover every route, added later too.
+  // Web defences (docs/SECURITY.md): hooks that cover every route, added later too (global, or
+  // attached by onRoute to the routes they concern: route-hooks.ts).
   await app.register(securityHeadersPlugin());
   await app.register(corsPlugin(tessera));
   await app.register(originPlugin(tessera));

@@ -96,10 +96,10 @@ export async function authenticate(tessera: Tessera, request: FastifyRequest): P
     };
   }
   const presented = presentedCredential(request, SESSION_COOKIE);
-  const session = presented && (await tessera.sessions.validate(presented.token));
-  if (!presented || !session) throw unauthenticated();
-  const user = await tessera.accounts.findById(session.userId);
-  if (!user || user.lockedAt !== null) {
+  const found = presented && (await tessera.sessions.validate(presented.token));
+  if (!presented || !found) throw unauthenticated();
+  const { session, user } = found;
+  if (user.lockedAt !== null) {
     await tessera.sessions.revoke(session.id);
     throw unauthenticated();
   }

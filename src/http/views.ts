@@ -6,7 +6,20 @@ import type { Authenticated } from './credentials.js';
 
 /** What clients see of records: ISO times, no hashes, no internal fields. */
 
-const iso = (ms: number) => new Date(ms).toISOString();
+// GET /auth/session formats the same instants on every request of a login (created, absolute
+// expiry, idle expiry: that one moves once a minute at most), so a small memo spares a Date and
+// its formatting per request. Cleared whole when full: no eviction bookkeeping.
+const isoMemo = new Map<number, string>();
+const ISO_MEMO_SIZE = 4096;
+const iso = (ms: number) => {
+  let text = isoMemo.get(ms);
+  if (text === undefined) {
+    if (isoMemo.size >= ISO_MEMO_SIZE) isoMemo.clear();
+    text = new Date(ms).toISOString();
+    isoMemo.set(ms, text);
+  }
+  return text;
+};
 
 export const userView = (user: UserRecord) => ({ id: user.id, email: user.email, roles: user.roles });
 

@@ -45,6 +45,11 @@ export interface SessionRecord {
   oauth?: OAuthDelegation;
 }
 
+export interface SessionWithUser {
+  session: SessionRecord;
+  user: UserRecord;
+}
+
 export interface OAuthDelegation {
   clientId: string;
   scopes: string[];
@@ -71,6 +76,11 @@ export interface UserStore {
 export interface SessionStore {
   createSession(session: SessionRecord): Promise<void>;
   findSession(id: string): Promise<SessionRecord | undefined>;
+  /**
+   * The per-request read of session mode: the session and its owner together (one query on
+   * SQL engines). undefined when either is missing.
+   */
+  findSessionWithUser(id: string): Promise<SessionWithUser | undefined>;
   /** Sliding renewal: records activity. */
   touchSession(id: string, lastSeenAt: number): Promise<void>;
   /** Replaces the secret of a live session (token rotation); the old token stops working. */

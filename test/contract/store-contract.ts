@@ -174,6 +174,35 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
       expect(await store.findSession(s.id)).toBeUndefined();
     });
 
+    it('finds a session with its owner in one read, every field of both intact, and copies', async () => {
+      const alice = user({ roles: ['teller', 'auditor'], lockedAt: 7_000, lockReason: 'fraud review' });
+      const bob = user();
+      await store.createUser(alice);
+      await store.createUser(bob);
+      const oauth = { clientId: 'c1', scopes: ['accounts:read'], audience: 'https://api.example' };
+      const plain = session(alice.id);
+      const delegated = session(alice.id, { mode: 'oauth', secretHash: '', oauth });
+      const bobs = session(bob.id);
+      for (const s of [plain, delegated, bobs]) await store.createSession(s);
+      expect(await store.findSessionWithUser(plain.id)).toEqual({ session: plain, user: alice });
+      expect(await store.findSessionWithUser(delegated.id)).toEqual({ session: delegated, user: alice });
+      expect(await store.findSessionWithUser(bobs.id)).toEqual({ session: bobs, user: bob });
+      const found = await store.findSessionWithUser(plain.id);
+      found?.user.roles.push('admin');
+      if (found) found.session.lastSeenAt = 1;
+      expect(await store.findSessionWithUser(plain.id)).toEqual({ session: plain, user: alice });
+      // A change to either record shows on the next read.
+      await store.setUserRoles(alice.id, ['admin'], 8_000);
+      await store.touchSession(plain.id, 20_000);
+      expect(await store.findSessionWithUser(plain.id)).toEqual({
+        session: { ...plain, lastSeenAt: 20_000 },
+        user: { ...alice, roles: ['admin'], updatedAt: 8_000 },
+      });
+      await store.deleteSession(plain.id);
+      expect(await store.findSessionWithUser(plain.id)).toBeUndefined();
+      expect(await store.findSessionWithUser('no-such-session')).toBeUndefined();
+    });
+
     it("deletes all of one user's sessions, optionally keeping one, and no one else's", async () => {
       const [alice, bob] = [user(), user()];
       await store.createUser(alice);

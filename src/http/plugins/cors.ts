@@ -22,18 +22,17 @@ export function corsPlugin(tessera: Tessera) {
   const allowed = new Set(tessera.config.corsOrigins);
   return fp(
     async (app: FastifyInstance) => {
-      app.addHook('onRequest', async (request, reply) => {
+      app.addHook('onRequest', (request, reply, done) => {
         const origin = request.headers.origin;
-        // Responses differ by Origin: shared caches must key on it.
         reply.header('vary', 'Origin');
-        if (typeof origin !== 'string' || !allowed.has(origin)) return;
-        reply.header('access-control-allow-origin', origin);
-        reply.header('access-control-allow-credentials', 'true');
-        reply.header('access-control-expose-headers', 'Retry-After');
+        if (typeof origin === 'string' && allowed.has(origin)) {
+          reply.header('access-control-allow-origin', origin);
+          reply.header('access-control-allow-credentials', 'true');
+          reply.header('access-control-expose-headers', 'Retry-After');
+        }
+        done();
       });
 
-      // Preflight for any path: listed origins get the methods and headers; others a 403 with
-      // no CORS header, which the browser reports as a CORS failure.
       app.options('/*', async (request, reply) => {
         const origin = request.headers.origin;
         if (request.headers['access-control-request-method'] === undefined) return reply.callNotFound();

@@ -6,6 +6,7 @@ import { parseKeyEncryptionKey } from '../../core/jwt/seal.js';
 import type { Tessera } from '../../tessera.js';
 import { ACCESS_TOKEN_COOKIE, requireAuth, SESSION_COOKIE } from '../credentials.js';
 import { cookieCredentials, loginIdOfToken } from './presented-login.js';
+import { addRouteHook } from './route-hooks.js';
 
 /**
  * Anti-CSRF tokens, bound to the login. A state-changing request (POST, PUT, PATCH, DELETE)
@@ -128,24 +129,35 @@ export function csrfPlugin(tessera: Tessera) {
       } as const;
 
       // preValidation: after the body is parsed (POST /auth/refresh reads its cookie only
-      // without a body token), before any route's own preHandler authenticates or writes.
-      app.addHook('preValidation', async (request: FastifyRequest) => {
-        if (!UNSAFE_METHODS.has(request.method)) return;
-        if (ENTRY_ROUTES.has(`${request.method} ${request.routeOptions.url}`)) return;
-        const presented = request.headers[CSRF_HEADER] ?? formCsrfToken(request);
-        for (const { loginId } of await cookieCredentials(tessera, request)) {
-          // A cookie that names no login authenticates nothing, so it cannot be abused.
-          if (loginId !== undefined && !tokenMatches(key, loginId, presented)) throw csrfTokenInvalid();
-        }
-      });
+      // without a body token), before any route's own preHandler authenticates or writes. Only
+      // on routes a state-changing method reaches, but the ways in.
+      addRouteHook(
+        app,
+        'preValidation',
+        ({ methods, url }) => methods.some((m) => UNSAFE_METHODS.has(m) && !ENTRY_ROUTES.has(`${m} ${url}`)),
+        async (request: FastifyRequest) => {
+          if (!UNSAFE_METHODS.has(request.method)) return;
+          if (ENTRY_ROUTES.has(`${request.method} ${request.routeOptions.url}`)) return;
+          const presented = request.headers[CSRF_HEADER] ?? formCsrfToken(request);
+          for (const { loginId } of await cookieCredentials(tessera, request)) {
+            // A cookie that names no login authenticates nothing, so it cannot be abused.
+            if (loginId !== undefined && !tokenMatches(key, loginId, presented)) throw csrfTokenInvalid();
+          }
+        },
+      );
 
       // Runs after @fastify/cookie wrote Set-Cookie: follow every login cookie set or cleared.
-      app.addHook('onSend', async (request, reply, payload) => {
-        for (const loginId of loginCookiesSet(tessera, reply)) {
-          if (loginId) reply.setCookie(CSRF_COOKIE, csrfTokenFor(key, loginId), cookieOptions);
-          else if (request.cookies[CSRF_COOKIE] !== undefined) reply.clearCookie(CSRF_COOKIE, cookieOptions);
+      // Global (any route that refuses a credential clears its cookie), synchronous, and done at
+      // once when the answer sets no cookie, as nearly every answer does.
+      app.addHook('onSend', (request, reply, payload, done) => {
+        if (reply.hasHeader('set-cookie')) {
+          for (const loginId of loginCookiesSet(tessera, reply)) {
+            if (loginId) reply.setCookie(CSRF_COOKIE, csrfTokenFor(key, loginId), cookieOptions);
+            else if (request.cookies[CSRF_COOKIE] !== undefined)
+              reply.clearCookie(CSRF_COOKIE, cookieOptions);
+          }
         }
-        return payload;
+        done(null, payload);
       });
 
       // For server-rendered pages (the OAuth consent form), which put the token in a form field.

@@ -6,6 +6,7 @@ import type { Tessera } from '../../tessera.js';
 import { REFRESH_TOKEN_COOKIE } from '../credentials.js';
 import { Backoff, type BackoffPolicy, type CounterFactory, memoryCounters } from './backoff.js';
 import { cookieCredentials, presentedLoginId, refreshTokenLogin } from './presented-login.js';
+import { addRouteHook, type RouteShape } from './route-hooks.js';
 
 /**
  * Brute-force limits on the four routes that check a secret or create something:
@@ -203,7 +204,8 @@ export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}
     async (app: FastifyInstance) => {
       // preValidation: the body is parsed (login keys on its email); registered after the CSRF
       // and Origin checks, so a forged request is refused before it is counted.
-      app.addHook('preValidation', async (request: FastifyRequest, reply: FastifyReply) => {
+      const limited = ({ methods, url }: RouteShape) => methods.some((m) => ROUTES[`${m} ${url}`]);
+      addRouteHook(app, 'preValidation', limited, async (request: FastifyRequest, reply: FastifyReply) => {
         const action = ROUTES[`${request.method} ${request.routeOptions.url}`];
         if (!action) return;
         const ip = ipKey(request.ip);
@@ -224,14 +226,19 @@ export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}
         pending.set(request, { action, counted });
       });
 
-      app.addHook('onSend', async (request, reply, payload) => {
-        const attempt = pending.get(request);
-        if (attempt) {
-          pending.delete(request);
-          await settle(attempt.counted, outcomeOf(attempt.action, reply.statusCode));
-        }
-        return payload;
-      });
+      addRouteHook(
+        app,
+        'onSend',
+        limited,
+        async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+          const attempt = pending.get(request);
+          if (attempt) {
+            pending.delete(request);
+            await settle(attempt.counted, outcomeOf(attempt.action, reply.statusCode));
+          }
+          return payload;
+        },
+      );
     },
     { name: 'tessera-rate-limit' },
   );

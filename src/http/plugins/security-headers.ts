@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 /**
@@ -39,42 +39,51 @@ export function htmlContentSecurityPolicy(options: { nonce?: string } = {}): str
 export const cspNonce = () => randomBytes(16).toString('base64');
 
 /**
- * Sends an HTML page with the strict page policy (the onSend hook would add it too; this makes
- * the nonce explicit). Usage: `return sendHtml(reply, html, { nonce })`.
+ * Sends an HTML page with the strict page policy, or `csp` (a page-specific one). The onSend
+ * hook would give any HTML answer the strict policy too; this makes the nonce explicit.
+ * Usage: `return sendHtml(reply, html, { nonce })`.
  */
-export function sendHtml(reply: FastifyReply, html: string, options: { nonce?: string } = {}) {
+export function sendHtml(reply: FastifyReply, html: string, options: { nonce?: string; csp?: string } = {}) {
   return reply
     .type('text/html; charset=utf-8')
-    .header('content-security-policy', htmlContentSecurityPolicy(options))
+    .header('content-security-policy', options.csp ?? htmlContentSecurityPolicy(options))
     .send(html);
 }
 
 /** Two years, subdomains included (they are Tessera's own host's subdomains only). */
 export const STRICT_TRANSPORT_SECURITY = 'max-age=63072000; includeSubDomains';
 
+/**
+ * The defaults every answer starts with; a route may replace one (the public JWKS sets its own
+ * Cache-Control, pages their CSP). Set in a synchronous onRequest hook: no promise per request.
+ */
+export function setSecurityHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('cache-control', 'no-store');
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('content-security-policy', JSON_CONTENT_SECURITY_POLICY);
+  reply.header('x-frame-options', 'DENY');
+  reply.header('referrer-policy', 'no-referrer');
+  if (request.protocol === 'https') reply.header('strict-transport-security', STRICT_TRANSPORT_SECURITY);
+}
+
 export function securityHeadersPlugin() {
   return fp(
     async (app: FastifyInstance) => {
-      app.addHook('onSend', async (request, reply, payload) => {
-        if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-        reply.header('x-content-type-options', 'nosniff');
-        const html = /^text\/html\b/i.test(String(reply.getHeader('content-type') ?? ''));
-        if (!reply.hasHeader('content-security-policy')) {
-          reply.header(
-            'content-security-policy',
-            html ? htmlContentSecurityPolicy() : JSON_CONTENT_SECURITY_POLICY,
-          );
+      app.addHook('onRequest', (request, reply, done) => {
+        setSecurityHeaders(request, reply);
+        done();
+      });
+      // Any HTML answer, even one a route sent without sendHtml, gets the page policy (unless
+      // it set its own) and cross-origin isolation. Synchronous: a string test per answer.
+      app.addHook('onSend', (_request, reply, payload, done) => {
+        const type = reply.getHeader('content-type');
+        if (typeof type === 'string' && /^text\/html\b/i.test(type)) {
+          if (reply.getHeader('content-security-policy') === JSON_CONTENT_SECURITY_POLICY) {
+            reply.header('content-security-policy', htmlContentSecurityPolicy());
+          }
+          reply.header('cross-origin-opener-policy', 'same-origin');
         }
-        // CSP frame-ancestors for current browsers, X-Frame-Options for old ones: no clickjacking.
-        reply.header('x-frame-options', 'DENY');
-        // URLs here (and their query strings) never leak to other sites through Referer.
-        reply.header('referrer-policy', 'no-referrer');
-        if (html) reply.header('cross-origin-opener-policy', 'same-origin');
-        // Only over HTTPS (built-in TLS, or X-Forwarded-Proto: https from a trusted proxy): over
-        // plain HTTP the header is ignored by browsers and a man in the middle could strip it anyway.
-        if (request.protocol === 'https')
-          reply.header('strict-transport-security', STRICT_TRANSPORT_SECURITY);
-        return payload;
+        done(null, payload);
       });
     },
     { name: 'tessera-security-headers' },

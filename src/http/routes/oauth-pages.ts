@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { AuthorizationRequest } from '../../core/oauth/authorization.js';
 import { describeScopes, formatScope } from '../../core/oauth/scopes.js';
-import { htmlContentSecurityPolicy } from '../plugins/security-headers.js';
+import { htmlContentSecurityPolicy, sendHtml } from '../plugins/security-headers.js';
 
 /**
  * The authorization endpoint's pages: sign in, consent, error. Server-rendered, every value
@@ -137,7 +137,7 @@ ${fields}
 }
 
 function sendPage(reply: FastifyReply, html: string, csp = htmlContentSecurityPolicy()) {
-  return reply.type('text/html; charset=utf-8').header('content-security-policy', csp).send(html);
+  return sendHtml(reply, html, { csp });
 }
 
 /** A CSP source for a registered redirect URI: its origin (http/https) or its private-use scheme. */

@@ -8,6 +8,7 @@ import {
   type RefreshTokenRecord,
   type RevocationRecord,
   type SessionRecord,
+  type SessionWithUser,
   type Store,
   type StoredSigningKey,
   type UserRecord,
@@ -54,6 +55,12 @@ export class MemoryStore implements Store {
   async findUserById(id: string): Promise<UserRecord | undefined> {
     const user = this.#users.get(id);
     return user && copyUser(user);
+  }
+
+  async findSessionWithUser(id: string): Promise<SessionWithUser | undefined> {
+    const session = this.#sessions.get(id);
+    const user = session && this.#users.get(session.userId);
+    return session && user && { session: copySession(session), user: copyUser(user) };
   }
 
   async setUserRoles(userId: string, roles: string[], updatedAt: number): Promise<void> {

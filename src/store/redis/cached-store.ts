@@ -10,6 +10,7 @@ import type {
   RefreshTokenRecord,
   RevocationRecord,
   SessionRecord,
+  SessionWithUser,
   Store,
   StoredSigningKey,
   UserRecord,
@@ -161,6 +162,18 @@ export class RedisCachedStore implements Store {
     }
     const hash = await this.#cache(() => this.#redis.hgetall(sessionKey(id)));
     return fromHash(id, hash) ?? this.inner.findSession(id);
+  }
+
+  /** The session from its copy when there is one; the user (not copied to Redis) from SQL. */
+  async findSessionWithUser(id: string): Promise<SessionWithUser | undefined> {
+    if (this.#suspect) {
+      if (this.#redis.status !== 'ready') throw new StoreUnavailableError('redis');
+      return this.inner.findSessionWithUser(id);
+    }
+    const session = fromHash(id, await this.#cache(() => this.#redis.hgetall(sessionKey(id))));
+    if (!session) return this.inner.findSessionWithUser(id);
+    const user = await this.inner.findUserById(session.userId);
+    return user && { session, user };
   }
 
   async touchSession(id: string, lastSeenAt: number): Promise<void> {

@@ -9,6 +9,7 @@ import {
   type RefreshTokenRecord,
   type RevocationRecord,
   type SessionRecord,
+  type SessionWithUser,
   type Store,
   type StoredSigningKey,
   type UserRecord,
@@ -106,6 +107,13 @@ export class SqlStore implements Store {
   async findSession(id: string): Promise<SessionRecord | undefined> {
     const row = await this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
     return row && fromSessionRow(row);
+  }
+
+  /** Engines override this with one prepared join (SESSION_WITH_USER_SQL). */
+  async findSessionWithUser(id: string): Promise<SessionWithUser | undefined> {
+    const session = await this.findSession(id);
+    const user = session && (await this.findUserById(session.userId));
+    return session && user && { session, user };
   }
 
   async touchSession(id: string, lastSeenAt: number): Promise<void> {
@@ -533,6 +541,37 @@ export const fromSessionRow = (row: SessionRow): SessionRecord => ({
         },
       }),
 });
+
+/**
+ * The session and its owner in one read, for the engines' prepared statements; `param` is the
+ * engine's placeholder. Every column named (a prepared `select *` breaks on PostgreSQL once a
+ * migration adds a column); the user's carry a `user_` prefix.
+ */
+export const sessionWithUserSql = (param: string) =>
+  `select s.id, s.user_id, s.mode, s.secret_hash, s.created_at, s.last_seen_at, s.expires_at, s.ip,
+  s.user_agent, s.client_id, s.scopes, s.audience, u.email as user_email,
+  u.password_hash as user_password_hash, u.roles as user_roles, u.locked_at as user_locked_at,
+  u.lock_reason as user_lock_reason, u.created_at as user_created_at, u.updated_at as user_updated_at
+  from sessions s join users u on u.id = s.user_id where s.id = ${param}`;
+
+export type SessionWithUserRow = SessionRow & {
+  [K in Exclude<keyof UserRow, 'id'> as `user_${K}`]: UserRow[K];
+};
+
+export const fromSessionWithUserRow = (row: SessionWithUserRow): SessionWithUser => {
+  // Listing every user column: one added to schema.ts is a compile error here until it is read.
+  const user: UserRow = {
+    id: row.user_id,
+    email: row.user_email,
+    password_hash: row.user_password_hash,
+    roles: row.user_roles,
+    locked_at: row.user_locked_at,
+    lock_reason: row.user_lock_reason,
+    created_at: row.user_created_at,
+    updated_at: row.user_updated_at,
+  };
+  return { session: fromSessionRow(row), user: fromUserRow(user) };
+};
 
 const toRefreshTokenRow = (token: RefreshTokenRecord): RefreshTokenRow => ({
   id: token.id,

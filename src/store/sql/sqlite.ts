@@ -2,20 +2,29 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type Selectable, SqliteDialect } from 'kysely';
-import type { RefreshTokenRecord, SessionRecord, UserRecord } from '../ports.js';
+import type { RefreshTokenRecord, SessionRecord, SessionWithUser, UserRecord } from '../ports.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
-import { fromRefreshTokenRow, fromSessionRow, fromUserRow, SqlStore } from './sql-store.js';
+import {
+  fromRefreshTokenRow,
+  fromSessionRow,
+  fromSessionWithUserRow,
+  fromUserRow,
+  type SessionWithUserRow,
+  SqlStore,
+  sessionWithUserSql,
+} from './sql-store.js';
 
 /**
- * SQLite engine: the shared SqlStore, with the per-request queries (find the session, find
- * its user, sliding renewal) and the refresh exchange (find the token, retire it) as prepared
+ * SQLite engine: the shared SqlStore, with the per-request queries (the session with its user
+ * in one join, sliding renewal) and the refresh exchange (find the token, retire it) as prepared
  * statements on better-sqlite3 directly. Through kysely each costs ~50 µs of query building
  * and async hand-offs; prepared, a few µs.
  */
 class SqliteStore extends SqlStore {
   readonly #findSession: BetterSqlite3.Statement<[string], Selectable<Database['sessions']>>;
   readonly #findUser: BetterSqlite3.Statement<[string], Selectable<Database['users']>>;
+  readonly #findSessionWithUser: BetterSqlite3.Statement<[string], SessionWithUserRow>;
   readonly #touchSession: BetterSqlite3.Statement<[number, string]>;
   readonly #findRefreshToken: BetterSqlite3.Statement<[string], Selectable<Database['refresh_tokens']>>;
   readonly #retireRefreshToken: BetterSqlite3.Statement<[number, string]>;
@@ -24,6 +33,7 @@ class SqliteStore extends SqlStore {
     super('sqlite', db, isSqliteUniqueViolation, appliedMigrations);
     this.#findSession = database.prepare('select * from sessions where id = ?');
     this.#findUser = database.prepare('select * from users where id = ?');
+    this.#findSessionWithUser = database.prepare(sessionWithUserSql('?'));
     this.#touchSession = database.prepare('update sessions set last_seen_at = ? where id = ?');
     this.#findRefreshToken = database.prepare('select * from refresh_tokens where id = ?');
     this.#retireRefreshToken = database.prepare(
@@ -39,6 +49,11 @@ class SqliteStore extends SqlStore {
   override async findUserById(id: string): Promise<UserRecord | undefined> {
     const row = this.#findUser.get(id);
     return row && fromUserRow(row);
+  }
+
+  override async findSessionWithUser(id: string): Promise<SessionWithUser | undefined> {
+    const row = this.#findSessionWithUser.get(id);
+    return row && fromSessionWithUserRow(row);
   }
 
   override async touchSession(id: string, lastSeenAt: number): Promise<void> {
