@@ -115,7 +115,8 @@ export class Keyring {
    * or rotated keys) first makes the keyring re-read the store, at most once a second, instead
    * of waiting for the 5-second reload. Unknown kids cannot force more reads than that.
    */
-  async verifyFresh(token: string): Promise<AccessTokenClaims> {
+  verifyFresh(token: string): AccessTokenClaims | Promise<AccessTokenClaims> {
+    // Synchronous unless a reload is due: the per-request path then allocates no promise.
     try {
       return this.verify(token);
     } catch (error) {
@@ -123,8 +124,7 @@ export class Keyring {
       if ((error as { code?: string }).code !== 'token_unknown_key' || now - this.#lastMissReload < 1_000)
         throw error;
       this.#lastMissReload = now;
-      await this.reload();
-      return this.verify(token);
+      return this.reload().then(() => this.verify(token));
     }
   }
 

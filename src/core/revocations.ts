@@ -65,9 +65,16 @@ export class Revocations {
     return this.#revoke('all', '*');
   }
 
-  /** Throws 401 `token_revoked` for a revoked token; waits for a catch-up while behind. */
-  async check(claims: AccessTokenClaims): Promise<void> {
-    if (this.#behind) await this.catchUp();
+  /**
+   * Throws 401 `token_revoked` for a revoked token; waits for a catch-up while behind (only
+   * then is the answer a promise: the per-request path stays synchronous).
+   */
+  check(claims: AccessTokenClaims): void | Promise<void> {
+    if (this.#behind) return this.catchUp().then(() => this.#refuseRevoked(claims));
+    this.#refuseRevoked(claims);
+  }
+
+  #refuseRevoked(claims: AccessTokenClaims): void {
     if (this.isRevoked(claims)) {
       throw new AuthError(
         'token_revoked',

@@ -84,9 +84,12 @@ export async function authenticate(tessera: Tessera, request: FastifyRequest): P
   if (tessera.keyring) {
     const presented = presentedCredential(request, ACCESS_TOKEN_COOKIE);
     if (!presented) throw unauthenticated();
-    const claims = await tessera.keyring.verifyFresh(presented.token);
+    // Both are synchronous on the usual path (promises only for a key reload or a catch-up).
+    const verified = tessera.keyring.verifyFresh(presented.token);
+    const claims = verified instanceof Promise ? await verified : verified;
     // hybrid: the in-memory revocation check, no store lookup (unless this node is catching up).
-    await tessera.revocations?.check(claims);
+    const behind = tessera.revocations?.check(claims);
+    if (behind) await behind;
     return {
       userId: claims.sub,
       roles: claims.roles,
