@@ -2,7 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { redisCounters } from '../store/redis/rate-limit-counters.js';
 import type { Tessera } from '../tessera.js';
-import { registerAccessLog } from './access-log.js';
+import { AccessLog } from './access-log.js';
 import { registerErrorHandling } from './errors.js';
 import { corsPlugin } from './plugins/cors.js';
 import { csrfPlugin } from './plugins/csrf.js';
@@ -49,7 +49,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
             redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
           },
     // One access line per request instead of fastify's two (access-log.ts).
-    disableRequestLogging: true,
+    logController: new AccessLog(),
     // X-Forwarded-For is believed only from listed proxies; otherwise any client could pick its IP.
     trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -71,7 +71,6 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   });
 
   registerErrorHandling(app);
-  if (options.logger !== false) registerAccessLog(app);
   app.decorateRequest('auth', null as never);
   await app.register(fastifyCookie);
   // JSON only: a text/plain body is a classic way to send a cross-site POST without a CORS
