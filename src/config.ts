@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { JWS_ALGORITHMS, type JwsAlgorithm } from './core/jwt/algorithms.js';
@@ -182,6 +183,9 @@ const environmentSchema = z.object({
     .refine((scopes) => Object.keys(scopes).length >= 1 && Object.keys(scopes).length <= 100, {
       message: 'must declare 1 to 100 scopes',
     }),
+  // Threads that hash passwords (argon2id, ~20 ms of a core each) at the lowest priority, so
+  // logins never take a core from other requests. Default: one per core this process may use.
+  TESSERA_PASSWORD_HASH_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   // Built-in HTTPS: PEM certificate chain and private key files, both or neither.
   TESSERA_TLS_CERT: z.string().min(1).optional(),
   TESSERA_TLS_KEY: z.string().min(1).optional(),
@@ -233,6 +237,8 @@ export interface TesseraConfig {
   oauth: { scopes: Readonly<Record<string, string>> };
   /** TESSERA_REDIS_URL (holds a password: never log it) and TESSERA_REDIS_PREFIX; undefined without Redis. */
   redis: { url: string; prefix: string } | undefined;
+  /** TESSERA_PASSWORD_HASH_THREADS: password-hashing threads, by default os.availableParallelism(). */
+  passwordHashThreads: number;
 }
 
 export class ConfigError extends Error {
@@ -315,6 +321,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
         : { url: e.TESSERA_REDIS_URL, prefix: e.TESSERA_REDIS_PREFIX },
     tls,
     oauth: { scopes: e.TESSERA_OAUTH_SCOPES },
+    passwordHashThreads: e.TESSERA_PASSWORD_HASH_THREADS ?? availableParallelism(),
   };
 }
 

@@ -6,6 +6,7 @@ import { AuthError } from './core/errors.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
 import { KEY_RELOAD_INTERVAL_MS, Keyring } from './core/keyring.js';
 import { createOAuth, type OAuth } from './core/oauth/oauth.js';
+import { usePasswordHashing } from './core/passwords.js';
 import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js';
 import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
@@ -96,6 +97,7 @@ export async function createTessera(
     }
   }
   const sessions = new Sessions(store, runtime, config.session, revocations);
+  const releasePasswordHashing = usePasswordHashing(config.passwordHashThreads);
   const accounts = new Accounts(store, runtime);
   const audit = new Audit(store, runtime);
   const control = new Control({
@@ -180,6 +182,7 @@ export async function createTessera(
       if (!options.bus) await bus.close();
       await store.close();
       await redis?.close();
+      await releasePasswordHashing();
     },
   };
 }

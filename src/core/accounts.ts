@@ -22,13 +22,30 @@ export class Accounts {
    * A real argon2id hash of a random password, made once at start, that unknown emails are
    * verified against so they cost the same as known ones.
    */
-  readonly #dummyHash: Promise<string>;
+  #dummyHash: Promise<string>;
 
   constructor(
     private readonly store: UserStore,
     private readonly runtime: Runtime,
   ) {
-    this.#dummyHash = hashPassword(runtime.randomBytes(32).toString('base64url'));
+    this.#dummyHash = this.#newDummyHash();
+  }
+
+  /** Made in the background; a failure (hasher busy or closed) shows when the hash is used. */
+  #newDummyHash(): Promise<string> {
+    const dummy = hashPassword(this.runtime.randomBytes(32).toString('base64url'));
+    dummy.catch(() => undefined);
+    return dummy;
+  }
+
+  /** The dummy hash, made again if making it failed. */
+  async #dummy(): Promise<string> {
+    try {
+      return await this.#dummyHash;
+    } catch {
+      this.#dummyHash = this.#newDummyHash();
+      return this.#dummyHash;
+    }
   }
 
   async register(input: Credentials, roles: string[] = []): Promise<UserRecord> {
@@ -74,7 +91,7 @@ export class Accounts {
     }
     const user = email ? await this.store.findUserByEmail(email) : undefined;
     if (!user) {
-      await verifyPassword(await this.#dummyHash, password);
+      await verifyPassword(await this.#dummy(), password);
       throw invalidCredentials();
     }
     const valid = await verifyPassword(user.passwordHash, password);

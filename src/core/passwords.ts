@@ -1,6 +1,8 @@
-import { type Algorithm, hash, verify } from '@node-rs/argon2';
+import { availableParallelism } from 'node:os';
+import type { Algorithm } from '@node-rs/argon2';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import { AuthError } from './errors.js';
+import { PasswordHasher } from './password-hasher.js';
 
 /**
  * Password hashing: argon2id with OWASP's first recommended setting (m=19 MiB, t=2, p=1).
@@ -64,17 +66,55 @@ export function assertAcceptablePassword(password: string, email?: string): void
   }
 }
 
-export function hashPassword(password: string): Promise<string> {
-  return hash(password, ARGON2_PARAMS);
+/**
+ * Hashing runs on one process-wide PasswordHasher (low-priority worker threads, like the
+ * libuv threadpool it replaces: cores are the process's, not an instance's). It starts on
+ * first use; each createTessera holds it open with usePasswordHashing and the last close ends it.
+ */
+let hasher: PasswordHasher | undefined;
+let hashThreads = availableParallelism();
+let holders = 0;
+
+function passwordHasher(): PasswordHasher {
+  hasher ??= new PasswordHasher({
+    threads: hashThreads,
+    onWarning: (message) => process.emitWarning(message, { code: 'TESSERA_PASSWORD_HASH_PRIORITY' }),
+  });
+  return hasher;
 }
 
-export async function verifyPassword(phc: string, password: string): Promise<boolean> {
-  try {
-    return await verify(phc, password);
-  } catch {
-    // A malformed stored hash must never let anyone in, nor crash the request.
-    return false;
-  }
+/**
+ * Holds the password-hashing threads open with this many threads (TESSERA_PASSWORD_HASH_THREADS);
+ * the returned function lets go, and the last holder's release ends the threads (jobs still
+ * pending then are rejected).
+ */
+export function usePasswordHashing(threads: number): () => Promise<void> {
+  hashThreads = threads;
+  hasher?.resize(threads);
+  holders++;
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    holders--;
+    if (holders > 0 || !hasher) return;
+    const closing = hasher;
+    hasher = undefined;
+    await closing.close();
+  };
+}
+
+/** Rejects with AuthError `busy` (503) when too many hashes are already waiting for a thread. */
+export function hashPassword(password: string): Promise<string> {
+  return passwordHasher().hash(password, ARGON2_PARAMS);
+}
+
+/**
+ * False for a wrong password and for a malformed stored hash (which must never let anyone in,
+ * nor crash the request); rejects only when the hashing itself could not run (`busy`, closed).
+ */
+export function verifyPassword(phc: string, password: string): Promise<boolean> {
+  return passwordHasher().verify(phc, password);
 }
 
 /** True when a stored hash was made with other parameters than the current ones. */

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseDuration } from '../../src/config.js';
 
@@ -36,6 +37,10 @@ describe('configuration', () => {
     ['TESSERA_SESSION_IDLE_TIMEOUT', 'soon'],
     ['TESSERA_SESSION_IDLE_TIMEOUT', '10s'],
     ['TESSERA_LOG_LEVEL', 'loud'],
+    ['TESSERA_PASSWORD_HASH_THREADS', '0'],
+    ['TESSERA_PASSWORD_HASH_THREADS', 'two'],
+    ['TESSERA_PASSWORD_HASH_THREADS', '1.5'],
+    ['TESSERA_PASSWORD_HASH_THREADS', '1000'],
   ])('stops on %s=%s with one line naming the variable', (variable, value) => {
     let error: unknown;
     try {
@@ -48,6 +53,11 @@ describe('configuration', () => {
     expect(message.startsWith(variable)).toBe(true);
     expect(message).toContain(JSON.stringify(value));
     expect(message).not.toContain('\n');
+  });
+
+  it('hashes passwords on one thread per available core unless TESSERA_PASSWORD_HASH_THREADS says otherwise', () => {
+    expect(loadConfig({}).passwordHashThreads).toBe(availableParallelism());
+    expect(loadConfig({ TESSERA_PASSWORD_HASH_THREADS: '3' }).passwordHashThreads).toBe(3);
   });
 
   it('refuses an absolute timeout shorter than the idle timeout', () => {
