@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { AuthError } from './errors.js';
 import {
   type Argon2Options,
+  HASH_THREAD_NICE,
   type HashJobMessage,
   type HashWorkerData,
   type HashWorkerMessage,
@@ -168,7 +169,7 @@ export class PasswordHasher {
   }
 
   #spawn(): Slot {
-    const workerData: HashWorkerData = { argon2Path };
+    const workerData: HashWorkerData = { argon2Path, nice: HASH_THREAD_NICE };
     const worker = new Worker(PASSWORD_HASH_WORKER_SOURCE, { eval: true, workerData });
     const slot: Slot = { worker, job: undefined, info: undefined };
     this.#slots.push(slot);

@@ -18,6 +18,8 @@ const FASTIFY_CODES: Record<string, string> = {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AuthError) {
+      // A 503 AuthError (`busy`: the password-hashing queue is full) is a moment's overload.
+      if (error.status === 503) reply.header('retry-after', '1');
       return reply.code(error.status).send({ error: error.code, message: error.message });
     }
     // The database or Redis is down or went away mid-request: retry later, not a bug (a 500).

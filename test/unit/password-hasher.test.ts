@@ -3,6 +3,7 @@ import { getPriority } from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/core/errors.js';
+import { HASH_THREAD_NICE } from '../../src/core/password-hash-worker.js';
 import { MAX_QUEUED_PER_THREAD, PasswordHasher } from '../../src/core/password-hasher.js';
 import { ARGON2_PARAMS, hashPassword, usePasswordHashing, verifyPassword } from '../../src/core/passwords.js';
 import { newEmail, PASSWORD, startTessera } from '../helpers.js';
@@ -19,11 +20,11 @@ const cpuTicksOf = (tid: number) => {
   const stat = taskStat(tid);
   return Number(stat[11]) + Number(stat[12]);
 };
-/** Threads of this process running at nice 19: the hashing threads (nothing else here lowers itself). */
+/** Threads of this process running at the hashing nice value (nothing else here lowers itself). */
 const niceThreads = () =>
   readdirSync('/proc/self/task').filter((tid) => {
     try {
-      return niceOf(Number(tid)) === 19;
+      return niceOf(Number(tid)) === HASH_THREAD_NICE;
     } catch {
       return false; // the thread ended while we looked
     }
@@ -160,15 +161,15 @@ describe('password hashing pool: concurrency, limits, failures', () => {
 
 describe('password hashing pool: the event loop keeps the core', () => {
   it.runIf(linux)(
-    'each hashing thread runs at nice 19; the event-loop thread keeps its priority',
+    'each hashing thread runs at HASH_THREAD_NICE (10); the event-loop thread keeps its priority',
     async () => {
       const before = getPriority(0);
       const hasher = pool(2);
       const threads = await readyThreads(hasher, 2);
       for (const { info } of threads) {
-        expect(info).toMatchObject({ nice: 19, priorityError: undefined });
+        expect(info).toMatchObject({ nice: HASH_THREAD_NICE, priorityError: undefined });
         expect(info?.tid).not.toBe(process.pid);
-        expect(niceOf(info?.tid as number)).toBe(19);
+        expect(niceOf(info?.tid as number)).toBe(HASH_THREAD_NICE);
       }
       expect(getPriority(0)).toBe(before);
       expect(niceOf(process.pid)).toBe(before);

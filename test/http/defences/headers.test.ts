@@ -1,5 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthError } from '../../../src/core/errors.js';
 import { ACCESS_TOKEN_COOKIE, SESSION_COOKIE } from '../../../src/http/credentials.js';
 import {
   cspNonce,
@@ -18,6 +19,10 @@ beforeAll(async () => {
   server.app.get('/test/nonce-page', async (_request, reply) => {
     const nonce = cspNonce();
     return sendHtml(reply, `<script nonce="${nonce}">1</script>`, { nonce });
+  });
+  // What the password-hashing pool throws when its queue is full.
+  server.app.get('/test/busy', async () => {
+    throw new AuthError('busy', 503, 'Too many password checks are waiting; try again shortly.');
   });
 });
 afterAll(() => server.close());
@@ -60,6 +65,16 @@ describe('every answer', () => {
       expect(response.headers['content-security-policy']).toBe(JSON_CONTENT_SECURITY_POLICY);
       expect(directives(JSON_CONTENT_SECURITY_POLICY).get('default-src')).toEqual(["'none'"]);
     }
+  });
+});
+
+describe('overload', () => {
+  it('a 503 busy answer says when to retry, with the usual headers and body shape', async () => {
+    const busy = await server.app.inject({ method: 'GET', url: '/test/busy' });
+    expect(busy.statusCode).toBe(503);
+    expect(busy.headers['retry-after']).toBe('1');
+    expectBaseline(busy);
+    expect(busy.json()).toEqual({ error: 'busy', message: expect.any(String) });
   });
 });
 
