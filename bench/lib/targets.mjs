@@ -1,4 +1,5 @@
 // The servers measured by GET /auth/session, and how a client gets credentials from each.
+import { createSchema, REDIS_URL, redisPrefix, usedRedis } from './services.mjs';
 import { cookieHeaderFor, headerBytes } from './util.mjs';
 
 export const EMAIL = 'bench@example.com';
@@ -91,6 +92,21 @@ export function sessionTargets(dir) {
       name: 'tessera session, SQLite',
       ...tessera({ TESSERA_DATABASE_URL: `sqlite://${dir}/session.db` }),
     },
+    {
+      // SQLite stays the system of record; sessions are read from their Redis copies.
+      id: 'tessera-session-redis',
+      name: 'tessera session, SQLite + Redis',
+      ...tessera({ TESSERA_DATABASE_URL: `sqlite://${dir}/session-redis.db` }),
+      needsRedis: true,
+      redisPrefix: 'session-redis',
+    },
+    {
+      id: 'tessera-session-postgres',
+      name: 'tessera session, PostgreSQL',
+      ...tessera({}),
+      needsPostgres: true,
+      pgSchema: 'session_postgres',
+    },
   ];
   for (const alg of ['EdDSA', 'ES256', 'RS256', 'HS256']) {
     const env = {
@@ -162,6 +178,26 @@ export function sessionTargets(dir) {
 }
 
 /**
+ * The environment a target needs from PostgreSQL and Redis, made for this run: a schema of its
+ * own (TESSERA_DATABASE_URL), a key prefix of its own (TESSERA_REDIS_URL, TESSERA_REDIS_PREFIX),
+ * or, for the peers on Redis, the Redis URL.
+ */
+export async function serviceEnv(target) {
+  const env = {};
+  if (target.pgSchema) env.TESSERA_DATABASE_URL = (await createSchema(target.pgSchema)).url;
+  if (target.redisPrefix) {
+    usedRedis();
+    env.TESSERA_REDIS_URL = REDIS_URL;
+    env.TESSERA_REDIS_PREFIX = redisPrefix(target.redisPrefix);
+  } else if (target.needsRedis) {
+    usedRedis();
+    env.BENCH_REDIS_URL = REDIS_URL;
+    env.BENCH_REDIS_PREFIX = redisPrefix(target.id);
+  }
+  return env;
+}
+
+/**
  * How long a credential keeps working after its owner logs out: log in as a bearer client,
  * POST /auth/logout, then ask GET /auth/session every 10 ms until it answers 401 (or `waitMs`
  * passes). Bearer, so no cookie jar or anti-CSRF token is involved.
@@ -202,4 +238,10 @@ export async function revocationDelay(url, waitMs) {
   };
 }
 
-export const QUICK_TARGETS = ['fastify-no-auth', 'tessera-session-sqlite', 'tessera-jwt-eddsa'];
+export const QUICK_TARGETS = [
+  'fastify-no-auth',
+  'tessera-session-sqlite',
+  'tessera-session-redis',
+  'tessera-session-postgres',
+  'tessera-jwt-eddsa',
+];

@@ -1,6 +1,6 @@
 // Small shared helpers for the bench: statistics, child processes pinned to a core, cookies.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 
@@ -38,18 +38,61 @@ export const canPin =
 export const pinned = (core, command, args) =>
   canPin ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
 
+const handedOut = new Set();
+
+/**
+ * A port nothing listens on now, never the same twice in this process: the kernel may hand a
+ * just-closed port to the next listen(0), and dozens of servers start side by side here.
+ */
 export async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const server = createServer();
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address();
+    await new Promise((resolve) => server.close(resolve));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+/**
+ * Whether process `pid` itself holds the socket listening on `port` (Linux: /proc/net/tcp and
+ * the process's descriptors). Elsewhere, or when /proc cannot tell, true. Between freePort and
+ * the server's listen another process may take the port; its answers must not pass for ours.
+ */
+function listensOn(pid, port) {
+  if (process.platform !== 'linux') return true;
+  try {
+    const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    const sockets = new Set(
+      readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/))
+        .filter((f) => f[1]?.endsWith(hexPort) && f[3] === '0A')
+        .map((f) => `socket:[${f[9]}]`),
+    );
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return sockets.has(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return true;
+  }
 }
 
 const running = new Set();
+/** Servers spawned and not yet listening (stopAll must not leave them behind either). */
+const starting = new Set();
 
-/** Stops every server still running (after a failure, or on Ctrl-C). */
-export const stopAll = () => Promise.all([...running].map((server) => server.stop()));
+/** Stops every server still running or starting (after a failure, or on Ctrl-C). */
+export async function stopAll() {
+  for (const child of starting) child.kill('SIGKILL');
+  await Promise.all([...running].map((server) => server.stop()));
+}
 
 /**
  * Starts a server script, pinned to core 0 once it listens. Its stdout (the request log) goes to /dev/null, not to a pipe
@@ -57,6 +100,17 @@ export const stopAll = () => Promise.all([...running].map((server) => server.sto
  * the exit code (a bench server exits non-zero when it measured nothing it was meant to).
  */
 export async function startServer(script, args, env, nodeOptions = []) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(script, args, env, nodeOptions);
+    } catch (error) {
+      // Another process took the port first: try another one.
+      if (!error.portTaken || attempt === 3) throw error;
+    }
+  }
+}
+
+async function startServerOnce(script, args, env, nodeOptions) {
   const port = await freePort();
   // Start-up (module loading, key generation) may use both cores, so that many servers start
   // side by side quickly; once listening, every thread of the server is moved to core 0.
@@ -65,12 +119,28 @@ export async function startServer(script, args, env, nodeOptions = []) {
     env: { ...process.env, TESSERA_PORT: String(port), ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  starting.add(child);
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      starting.delete(child);
+      resolve(code ?? signal);
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
+  let foreign = false;
   for (let attempt = 0; attempt < 300; attempt++) {
-    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode} before listening`);
+    if (child.exitCode !== null) {
+      const error = new Error(`${script} exited with ${child.exitCode} before listening`);
+      error.portTaken = foreign;
+      throw error;
+    }
     try {
       await fetch(`${url}/healthz`);
+      // An answer from another process on this port: wait for ours (it will fail to listen).
+      if (!listensOn(child.pid, port)) {
+        foreign = true;
+        throw new Error('not ours');
+      }
       if (
         canPin &&
         spawnSync('taskset', ['-a', '-p', '-c', '0', String(child.pid)], { stdio: 'ignore' }).status !== 0
@@ -93,6 +163,7 @@ export async function startServer(script, args, env, nodeOptions = []) {
           return code;
         },
       };
+      starting.delete(child);
       running.add(server);
       return server;
     } catch {

@@ -55,5 +55,10 @@ export function requestLogger() {
   };
 }
 
-/** Redis key prefix per server process, so a bench run never touches anyone else's keys. */
-export const redisPrefix = (name) => `tessera-bench:${name}:${process.pid}:`;
+/**
+ * Redis key prefix per server process, so a bench run never touches anyone else's keys: the one
+ * bench/run.mjs gives (BENCH_REDIS_PREFIX, under its run's prefix, deleted at the end), or one of
+ * this process's own.
+ */
+export const redisPrefix = (name) =>
+  process.env.BENCH_REDIS_PREFIX || `tessera-bench:${name}:${process.pid}:`;
