@@ -35,7 +35,7 @@ export function markdown(results) {
       `${results.rounds} interleaved round(s), medians. Throughput: autocannon -c 50, no pipelining, ` +
       `${results.seconds.throughput} s; latency: a fixed rate of half the target's own throughput in the same round, ` +
       `${results.seconds.latency} s, p50/p99 from every response. Every run checked for zero non-2xx, errors and timeouts. ` +
-      `All servers log every request at info (pino) to /dev/null, as Tessera does by default. ` +
+      `All servers log one line per request at info (pino, Tessera's own access-log format) to /dev/null, as Tessera does by default. ` +
       `PostgreSQL and Redis are the machine's own services, not pinned: they run on whichever core is free, so their work competes with the server's and the load generator's. ` +
       `Took ${results.durationSeconds} s.`,
     '',

@@ -10,7 +10,7 @@ import { getMigrations } from 'better-auth/db/migration';
 import { fromNodeHeaders } from 'better-auth/node';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
-import { fastifyLogger, host, port } from './common.mjs';
+import { fastifyLogging, host, port } from './common.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-better-auth-'));
 const database = new Database(join(dir, 'better-auth.db'));
@@ -32,7 +32,7 @@ const { runMigrations } = await getMigrations(options);
 await runMigrations();
 const auth = betterAuth(options);
 
-const app = Fastify({ logger: fastifyLogger });
+const app = Fastify({ ...fastifyLogging });
 app.route({
   method: ['GET', 'POST'],
   url: '/api/auth/*',

@@ -5,12 +5,12 @@ import fastifySession from '@fastify/session';
 import { RedisStore } from 'connect-redis';
 import Fastify from 'fastify';
 import { createClient } from 'redis';
-import { fastifyLogger, host, port, redisPrefix } from './common.mjs';
+import { fastifyLogging, host, port, redisPrefix } from './common.mjs';
 
 const redis = createClient({ url: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' });
 await redis.connect();
 const prefix = redisPrefix('fastify-session');
-const app = Fastify({ logger: fastifyLogger });
+const app = Fastify({ ...fastifyLogging });
 await app.register(fastifyCookie);
 await app.register(fastifySession, {
   store: new RedisStore({ client: redis, prefix }),
