@@ -187,7 +187,15 @@ export class PasswordHasher {
       const job = slot.job;
       slot.job = undefined;
       if (job) {
-        job.reject(new Error('The password-hashing thread stopped unexpectedly.', { cause: failure }));
+        // 503, not a 500: the thread is replaced at once, so the client's retry finds a new one.
+        job.reject(
+          new AuthError(
+            'password_hashing_failed',
+            503,
+            'The password-hashing thread stopped unexpectedly; try again.',
+            { cause: failure },
+          ),
+        );
       }
       // A thread that had started properly is replaced at once; one that never did (argon2
       // would not load) only when a job needs a thread, so a broken setup cannot spin.

@@ -129,6 +129,8 @@ describe('password hashing pool: concurrency, limits, failures', () => {
     const job = hasher.hash('tessera mosaic', ARGON2_PARAMS);
     await first?.worker.terminate();
     await expect(job).rejects.toThrow(/stopped unexpectedly/);
+    // A moment's failure for the client (503 with Retry-After), not a 500.
+    await expect(job).rejects.toMatchObject({ code: 'password_hashing_failed', status: 503 });
     const [replacement] = hasher.threadsForTesting; // started at once, before any job asks
     expect(replacement?.worker).toBeDefined();
     expect(replacement?.worker).not.toBe(first?.worker);
@@ -202,9 +204,11 @@ describe('password hashing pool: the event loop keeps the core', () => {
 
       const mainTicks = cpuTicksOf(process.pid) - mainBefore;
       const workerTicks = tids.reduce((sum, tid) => sum + cpuTicksOf(tid), 0) - workersBefore;
-      // 32 argon2id hashes are ~0.5 s of CPU, all of it on the hashing threads.
+      // 32 argon2id hashes are ~0.5 s of CPU, all of it on the hashing threads. The event-loop
+      // thread still pays for the 1 ms timers, and on a loaded machine the hashes take longer
+      // (more timer turns): hence half, not less. Hashing on this thread would fail both lines.
       expect(workerTicks).toBeGreaterThan(20);
-      expect(mainTicks * 4).toBeLessThan(workerTicks);
+      expect(mainTicks * 2).toBeLessThan(workerTicks);
       // CPU time is immune to a busy machine; wall-clock lag is not, so only the median is
       // asserted (well under one ~20 ms hash; the p99 depends on what else the machine runs).
       gaps.sort((a, b) => a - b);
