@@ -131,13 +131,15 @@ export function csrfPlugin(tessera: Tessera) {
       // preValidation: after the body is parsed (POST /auth/refresh reads its cookie only
       // without a body token), before any route's own preHandler authenticates or writes. Only
       // on routes a state-changing method reaches, but the ways in.
+      // A route may take several methods: the filter picks routes, the check each request.
+      const needsToken = (method: string, url: string | undefined) =>
+        UNSAFE_METHODS.has(method) && !ENTRY_ROUTES.has(`${method} ${url}`);
       addRouteHook(
         app,
         'preValidation',
-        ({ methods, url }) => methods.some((m) => UNSAFE_METHODS.has(m) && !ENTRY_ROUTES.has(`${m} ${url}`)),
+        ({ methods, url }) => methods.some((method) => needsToken(method, url)),
         async (request: FastifyRequest) => {
-          if (!UNSAFE_METHODS.has(request.method)) return;
-          if (ENTRY_ROUTES.has(`${request.method} ${request.routeOptions.url}`)) return;
+          if (!needsToken(request.method, request.routeOptions.url)) return;
           const presented = request.headers[CSRF_HEADER] ?? formCsrfToken(request);
           for (const { loginId } of await cookieCredentials(tessera, request)) {
             // A cookie that names no login authenticates nothing, so it cannot be abused.

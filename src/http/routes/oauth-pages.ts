@@ -136,8 +136,8 @@ ${fields}
   return sendPage(reply, page(`Allow ${request.client.name}?`, body), csp);
 }
 
-function sendPage(reply: FastifyReply, html: string, csp = htmlContentSecurityPolicy()) {
-  return sendHtml(reply, html, { csp });
+function sendPage(reply: FastifyReply, html: string, csp?: string) {
+  return sendHtml(reply, html, csp === undefined ? {} : { csp });
 }
 
 /** A CSP source for a registered redirect URI: its origin (http/https) or its private-use scheme. */

@@ -154,23 +154,23 @@ export class RedisCachedStore implements Store {
     }
   }
 
-  async findSession(id: string): Promise<SessionRecord | undefined> {
+  /** The session's copy; undefined when SQL must answer (no copy, or copies not yet trusted). */
+  async #copyOf(id: string): Promise<SessionRecord | undefined> {
     if (this.#suspect) {
       // Reconnected but not checked yet: SQL answers. Still disconnected: 503, as always.
       if (this.#redis.status !== 'ready') throw new StoreUnavailableError('redis');
-      return this.inner.findSession(id);
+      return undefined;
     }
-    const hash = await this.#cache(() => this.#redis.hgetall(sessionKey(id)));
-    return fromHash(id, hash) ?? this.inner.findSession(id);
+    return fromHash(id, await this.#cache(() => this.#redis.hgetall(sessionKey(id))));
+  }
+
+  async findSession(id: string): Promise<SessionRecord | undefined> {
+    return (await this.#copyOf(id)) ?? this.inner.findSession(id);
   }
 
   /** The session from its copy when there is one; the user (not copied to Redis) from SQL. */
   async findSessionWithUser(id: string): Promise<SessionWithUser | undefined> {
-    if (this.#suspect) {
-      if (this.#redis.status !== 'ready') throw new StoreUnavailableError('redis');
-      return this.inner.findSessionWithUser(id);
-    }
-    const session = fromHash(id, await this.#cache(() => this.#redis.hgetall(sessionKey(id))));
+    const session = await this.#copyOf(id);
     if (!session) return this.inner.findSessionWithUser(id);
     const user = await this.inner.findUserById(session.userId);
     return user && { session, user };
