@@ -214,7 +214,10 @@ describe.each<Mode>(['session', 'jwt', 'hybrid'])('when a login ends (%s mode)',
 
     const { key, apiKey } = await createKey(app, device, ['accounts:read', 'accounts:read']);
     expect(apiKey.scopes).toEqual(['accounts:read']);
-    expect((await server.tessera.oauth.apiKeys.introspect(key)).scope).toBe('accounts:read');
+    expect(await server.tessera.oauth.apiKeys.introspect(key)).toMatchObject({
+      active: true,
+      scope: 'accounts:read',
+    });
   });
 
   it('the last active admin can neither lose the admin role nor be locked: 409 last_admin', async () => {
