@@ -138,6 +138,23 @@ describe.each<Mode>(['session', 'jwt', 'hybrid'])('when a login ends (%s mode)',
       expect(await keyWorks(server, (await createKey(app, again)).key)).toBe(true);
     });
 
+    it('a key stops at its own expiry, whatever happens to logins', async () => {
+      const server = await start(mode);
+      const { app } = server;
+      const device = await login(app, await user(server));
+      const created = await call(app, device, 'POST', '/auth/api-keys', {
+        name: 'short',
+        scopes: ['profile'],
+        expiresIn: '1h',
+        password: PASSWORD,
+      });
+      const { key } = created.json() as { key: string };
+      server.clock.advance(3_600_000 - 1_000);
+      expect(await keyWorks(server, key)).toBe(true);
+      server.clock.advance(1_000);
+      expect(await keyWorks(server, key)).toBe(false);
+    });
+
     it('a role change leaves API keys alone (they carry scopes, not roles)', async () => {
       const server = await start(mode);
       const { app, tessera } = server;
