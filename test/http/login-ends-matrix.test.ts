@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openPostgresStore } from '../../src/store/sql/postgres.js';
 import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { dropTestSchemas, serviceUrlOrSkip, testSchema } from '../services.js';
 
 /**
  * The table "What ends when a login ends" (docs/SECURITY.md), one test per event and mode.
@@ -12,10 +15,30 @@ import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../help
  *   - the key as a resource server checks it; the delegation's login record.
  */
 type Mode = 'session' | 'jwt' | 'hybrid';
+type Engine = 'sqlite' | 'postgres';
+const pgUrl = await serviceUrlOrSkip('postgres', 'what ends when a login ends, on PostgreSQL');
+const ENGINES: Engine[] = pgUrl ? ['sqlite', 'postgres'] : ['sqlite'];
 const servers: TestServer[] = [];
 afterAll(async () => {
   for (const server of servers) await server.close();
+  if (pgUrl) await dropTestSchemas(pgUrl);
 });
+
+async function start(mode: Mode, engine: Engine): Promise<TestServer> {
+  const server =
+    engine === 'sqlite'
+      ? await startTessera({ env: { TESSERA_MODE: mode } })
+      : await startTessera({
+          env: {
+            TESSERA_MODE: mode,
+            TESSERA_DATABASE_URL: pgUrl as string,
+            TESSERA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+          },
+          store: await openPostgresStore(pgUrl as string, { schema: testSchema() }),
+        });
+  servers.push(server);
+  return server;
+}
 
 const CLI = { actorId: null, client: { ip: 'cli', userAgent: 'cli' } };
 const NEW_PASSWORD = 'a different long passphrase 42';
@@ -193,12 +216,15 @@ const EVENTS: Array<[string, Event, Record<string, boolean>, Mode[]?]> = [
   ],
 ];
 
-describe.each<Mode>(['session', 'jwt', 'hybrid'])('what ends when a login ends (%s mode)', (mode) => {
+const GROUPS = ENGINES.flatMap((engine) =>
+  (['session', 'jwt', 'hybrid'] as const).map((mode) => [mode, engine] as const),
+);
+
+describe.each(GROUPS)('what ends when a login ends (%s mode, %s)', (mode, engine) => {
   for (const [event, act, expected, modes] of EVENTS) {
     if (modes && !modes.includes(mode)) continue;
     it(event, async () => {
-      const server = await startTessera({ env: { TESSERA_MODE: mode } });
-      servers.push(server);
+      const server = await start(mode, engine);
       const held = await holdings(server);
       await act(server, held, mode);
       // A live login's credentials work and an ended one's do not; the one exception: after a
