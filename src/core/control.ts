@@ -1,7 +1,6 @@
 import { LastAdminError, type UserRecord, type UserStore } from '../store/ports.js';
 import type { Audit } from './audit.js';
 import { AuthError } from './errors.js';
-import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
 import type { ClientContext, Sessions } from './sessions.js';
 
@@ -40,7 +39,9 @@ const MAX_ROLES = 32;
 /**
  * The control plane: lock and unlock accounts, change roles, end logins, log everyone out.
  * Each action changes the store, reaches every node (session mode: the store is read per
- * request; hybrid: the revocation bus) and is audited. Used by the admin API and the CLI.
+ * request; hybrid: the revocation bus) and is audited. Each is all or nothing: the change and
+ * the logins and keys it ends are one store transaction (Sessions.endUserLogins), so an error
+ * (503) means nothing changed. Used by the admin API and the CLI.
  */
 export class Control {
   constructor(
@@ -51,7 +52,6 @@ export class Control {
       runtime: Runtime;
       mode: 'session' | 'jwt' | 'hybrid';
       accessTokenTtlMs: number;
-      revocations?: Revocations;
     },
   ) {}
 
