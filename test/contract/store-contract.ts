@@ -860,6 +860,30 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
           store.endLogins({ ...lockLastAdmin, target: { userId: carol.id } }),
         ).rejects.toBeInstanceOf(LastAdminError);
       });
+
+      it('two admins demoting each other at once: exactly one goes through, every time', async () => {
+        for (let round = 0; round < 8; round++) {
+          const [ann, bea] = [user({ roles: ['admin'] }), user({ roles: ['admin'] })];
+          await store.createUser(ann);
+          await store.createUser(bea);
+          const demote = (id: string) =>
+            store.endLogins({
+              target: { userId: id },
+              account: { roles: [], updatedAt: 9_000 },
+              endSessions: false,
+              keepAnAdmin: true,
+            });
+          const results = await Promise.allSettled([demote(ann.id), demote(bea.id)]);
+          expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+          expect(results.find((r) => r.status === 'rejected')).toMatchObject({
+            reason: expect.any(LastAdminError),
+          });
+          // The survivor steps down too once the next round's admins exist: reset for the next round.
+          const admins = (await store.listUsers()).filter((u) => u.roles.includes('admin'));
+          expect(admins).toHaveLength(1);
+          await store.setUserRoles((admins[0] as UserRecord).id, ['former-admin'], 9_500);
+        }
+      });
     });
 
     it('rotates a refresh token all or nothing: old and siblings retired, next stored; never twice', async () => {
