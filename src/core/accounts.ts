@@ -119,6 +119,16 @@ export class Accounts {
   }
 
   /**
+   * Checks the current password, then stores the new one; ending the other logins is the
+   * caller's job. Prefer newPasswordHash + Sessions.endUserLogins (POST /auth/password): one
+   * transaction, so a failure cannot leave the new password with the old logins still live.
+   */
+  async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
+    const passwordHash = await this.newPasswordHash(userId, currentPassword, newPassword);
+    await this.store.setPasswordHash(userId, passwordHash, this.runtime.now());
+  }
+
+  /**
    * A fresh proof that the caller knows the account's password, before anything long-lived is
    * made (an API key): a stolen session or access token alone is not enough.
    */
