@@ -107,7 +107,6 @@ export async function createTessera(
     runtime,
     mode: config.mode,
     accessTokenTtlMs: config.jwt.accessTokenTtlMs,
-    revocations,
   });
   const warnings: string[] = [];
   let keyring: Keyring | undefined;

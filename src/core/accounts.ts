@@ -104,15 +104,50 @@ export class Accounts {
     return user;
   }
 
-  /** Checks the current password, then stores the new one. Ending sessions is the caller's job. */
-  async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
+  /**
+   * Checks the current password and the new one; the new one's hash, for the caller to store
+   * in the same transaction that ends the user's other logins (Sessions.endUserLogins).
+   */
+  async newPasswordHash(userId: string, currentPassword: string, newPassword: string): Promise<string> {
     const user = await this.store.findUserById(userId);
     if (!user || !(await verifyPassword(user.passwordHash, normalizePassword(currentPassword)))) {
       throw new AuthError('invalid_current_password', 403, 'The current password is incorrect.');
     }
     const password = normalizePassword(newPassword);
     assertAcceptablePassword(password, user.email);
-    await this.store.setPasswordHash(user.id, await hashPassword(password), this.runtime.now());
+    return hashPassword(password);
+  }
+
+  /**
+   * Checks the current password, then stores the new one; ending the other logins is the
+   * caller's job. Prefer newPasswordHash + Sessions.endUserLogins (POST /auth/password): one
+   * transaction, so a failure cannot leave the new password with the old logins still live.
+   */
+  async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
+    const passwordHash = await this.newPasswordHash(userId, currentPassword, newPassword);
+    await this.store.setPasswordHash(userId, passwordHash, this.runtime.now());
+  }
+
+  /**
+   * A fresh proof that the caller knows the account's password, before anything long-lived is
+   * made (an API key): a stolen session or access token alone is not enough.
+   */
+  async confirmPassword(userId: string, password: string | undefined): Promise<void> {
+    if (password === undefined) {
+      throw new AuthError(
+        'password_required',
+        401,
+        'Confirm your password (the `password` field) to do this.',
+      );
+    }
+    const user = await this.store.findUserById(userId);
+    if (
+      !user ||
+      user.lockedAt !== null ||
+      !(await verifyPassword(user.passwordHash, normalizePassword(password)))
+    ) {
+      throw new AuthError('invalid_password', 401, 'The password is incorrect.');
+    }
   }
 
   findById(userId: string): Promise<UserRecord | undefined> {

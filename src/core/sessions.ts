@@ -1,4 +1,10 @@
-import type { SessionRecord, SessionStore, SessionWithUser } from '../store/ports.js';
+import type {
+  LoginEnding,
+  LoginEndingStore,
+  SessionRecord,
+  SessionStore,
+  SessionWithUser,
+} from '../store/ports.js';
 import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
 import { issueToken, newRandomId, parseToken, secretMatches } from './tokens.js';
@@ -17,6 +23,24 @@ export interface SessionPolicy {
  */
 export const RENEWAL_INTERVAL_MS = 60_000;
 
+/** What ended: logins (sessions and token families) and API keys. */
+export interface Ended {
+  sessions: number;
+  apiKeys: number;
+}
+
+/** How a user's logins end (Sessions.endUserLogins). */
+export interface UserEnding {
+  /** The caller's own login, kept (a password change continues it under new credentials). */
+  except?: string;
+  /** The account change that ends them, in the same transaction (lock, roles, password). */
+  account?: LoginEnding['account'];
+  /** A role change: logins go on (hybrid: their access tokens are revoked) and keys stay. */
+  keepLogins?: boolean;
+  /** Refuse (LastAdminError) rather than leave no unlocked admin. */
+  keepAnAdmin?: boolean;
+}
+
 export interface ClientContext {
   ip: string;
   userAgent: string;
@@ -25,7 +49,7 @@ export interface ClientContext {
 /** Server-side sessions: create, validate with idle/absolute expiry, rotate, revoke. */
 export class Sessions {
   constructor(
-    private readonly store: SessionStore,
+    private readonly store: SessionStore & LoginEndingStore,
     private readonly runtime: Runtime,
     readonly policy: SessionPolicy,
     /** Hybrid mode: ending a login must also reach the in-memory state of every node. */
@@ -123,6 +147,13 @@ export class Sessions {
     return session && this.renew(session);
   }
 
+  /** The live login with this id and its owner (one store read), or undefined. */
+  async findLive(id: string): Promise<SessionWithUser | undefined> {
+    const found = await this.store.findSessionWithUser(id);
+    const session = found && (await this.renew(found.session));
+    return session && { session, user: found.user };
+  }
+
   idleExpiresAt(session: SessionRecord): number {
     return session.lastSeenAt + this.policy.idleTimeoutMs;
   }
@@ -139,27 +170,66 @@ export class Sessions {
     return token;
   }
 
+  /*
+   * When a login ends, everything it could do ends: every way a login or a user's logins end
+   * (logout, device removal, logout-all, password change, lock, role change, admin revocation,
+   * log everyone out, reuse detection) comes through the three methods below and so through
+   * one store transaction (store.endLogins): the account change, the deleted logins (their
+   * refresh tokens go with them), the user's API keys (a key belongs to its user, not to a
+   * login: whatever ends every login of a user ends the keys too, for good) and, in hybrid
+   * mode, the revocation-log record. Nothing or all of it is recorded; only then is the record
+   * applied on this node and published to the others (best effort: they also poll the log).
+   */
+
+  /** Ends one login; false when there was no such login. */
   async revoke(sessionId: string): Promise<boolean> {
-    const deleted = await this.store.deleteSession(sessionId);
-    if (deleted) await this.revocations?.revokeSession(sessionId);
-    return deleted;
+    const ended = await this.#end({
+      target: { sessionId },
+      endSessions: true,
+      revocation: this.revocations?.plan('session', sessionId),
+    });
+    return ended.sessions > 0;
   }
 
   /**
-   * Ends every login of the user but `exceptSessionId`. In hybrid mode every access token of
-   * the user issued until now is revoked, the kept login's too: its caller reissues it.
+   * Ends every login of the user but `exceptSessionId`, and revokes the user's API keys. In
+   * hybrid mode every access token of the user issued until now is revoked, the kept login's
+   * too: its caller reissues it.
    */
   async revokeAllOfUser(userId: string, exceptSessionId?: string): Promise<number> {
-    const deleted = await this.store.deleteUserSessions(userId, exceptSessionId);
-    await this.revocations?.revokeUser(userId);
-    return deleted;
+    return (await this.endUserLogins(userId, { except: exceptSessionId })).sessions;
   }
 
-  /** Ends every login of everyone (and, in hybrid mode, every access token issued until now). */
+  /** Ends the user's logins and keys as `ending` says, with the account change that causes it. */
+  endUserLogins(userId: string, ending: UserEnding = {}): Promise<Ended> {
+    return this.#end({
+      target: { userId, ...(ending.except !== undefined && { keepSessionId: ending.except }) },
+      ...(ending.account && { account: ending.account }),
+      endSessions: !ending.keepLogins,
+      ...(!ending.keepLogins && { revokeApiKeysAt: this.runtime.now() }),
+      ...(ending.keepAnAdmin && { keepAnAdmin: true }),
+      revocation: this.revocations?.plan('user', userId),
+    });
+  }
+
+  /** Ends every login and API key of everyone (and, in hybrid mode, every access token issued until now). */
   async revokeEveryone(): Promise<number> {
-    const deleted = await this.store.deleteAllSessions();
-    await this.revocations?.revokeAll();
-    return deleted;
+    return (await this.endEveryone()).sessions;
+  }
+
+  endEveryone(): Promise<Ended> {
+    return this.#end({
+      target: { everyone: true },
+      endSessions: true,
+      revokeApiKeysAt: this.runtime.now(),
+      revocation: this.revocations?.plan('all', '*'),
+    });
+  }
+
+  async #end(ending: LoginEnding): Promise<Ended> {
+    const { sessions, apiKeys, revocation } = await this.store.endLogins(ending);
+    if (revocation) await this.revocations?.applied(revocation);
+    return { sessions, apiKeys };
   }
 
   /** The user's live sessions, newest first. */

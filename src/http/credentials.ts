@@ -44,7 +44,7 @@ export interface Authenticated {
   transport: Transport;
   /** When the presented credential stops working if nothing else happens. */
   expiresAt: number;
-  /** session mode: the records it was checked against (jwt mode checks no store). */
+  /** The records it was checked against (absent only on a `tokenAlone` route in jwt/hybrid mode). */
   session?: SessionRecord;
   user?: UserRecord;
 }
@@ -55,6 +55,14 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     cookieSameSite?: 'lax' | 'strict';
+  }
+  interface FastifyContextConfig {
+    /**
+     * jwt and hybrid modes: this route may trust a verified access token without asking the
+     * store whether its login is still live. Only `GET /auth/session` says so (it changes
+     * nothing and is the per-request check apps make); every other route asks.
+     */
+    tokenAlone?: boolean;
   }
 }
 
@@ -90,13 +98,15 @@ export async function authenticate(tessera: Tessera, request: FastifyRequest): P
     // hybrid: the in-memory revocation check, no store lookup (unless this node is catching up).
     const behind = tessera.revocations?.check(claims);
     if (behind) await behind;
-    return {
+    const auth: Authenticated = {
       userId: claims.sub,
       roles: claims.roles,
       sessionId: claims.sid,
       transport: presented.transport,
       expiresAt: claims.exp * 1000,
     };
+    if (request.routeOptions.config?.tokenAlone === true) return auth;
+    return requireLiveLogin(tessera, auth);
   }
   const presented = presentedCredential(request, SESSION_COOKIE);
   const found = presented && (await tessera.sessions.validate(presented.token));
@@ -117,7 +127,31 @@ export async function authenticate(tessera: Tessera, request: FastifyRequest): P
   };
 }
 
-/** The caller if the request carries a live credential, else undefined (for login and logout). */
+/**
+ * jwt and hybrid modes: a valid access token is not enough for anything but `GET /auth/session`.
+ * Tessera holds the store, so every other route (everything that changes state or mints a
+ * credential) checks here that the token's login is still live and its account unlocked: a
+ * logged-out, revoked or locked login can do nothing, whatever its token's remaining lifetime.
+ * The stored roles replace the token's. A store that cannot answer is a 503, never a pass.
+ */
+async function requireLiveLogin(tessera: Tessera, auth: Authenticated): Promise<Authenticated> {
+  const found = await tessera.sessions.findLive(auth.sessionId);
+  const live =
+    found !== undefined &&
+    found.session.userId === auth.userId &&
+    found.session.mode === tessera.config.mode &&
+    found.user.lockedAt === null;
+  if (!live) {
+    throw new AuthError('token_revoked', 401, 'This login has ended: refresh the token or log in again.');
+  }
+  return { ...auth, roles: found.user.roles, session: found.session, user: found.user };
+}
+
+/**
+ * The caller if the request carries a live credential, else undefined (for login and logout).
+ * Only a refused credential (401) means "nobody": when the store or the revocation state cannot
+ * answer (503), that is the answer, so a logout never claims success for what it could not record.
+ */
 export async function optionalAuth(
   tessera: Tessera,
   request: FastifyRequest,
@@ -125,7 +159,7 @@ export async function optionalAuth(
   try {
     return await authenticate(tessera, request);
   } catch (error) {
-    if (error instanceof AuthError) return undefined;
+    if (error instanceof AuthError && error.status === 401) return undefined;
     throw error;
   }
 }

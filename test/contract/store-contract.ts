@@ -4,6 +4,7 @@ import {
   type AuditEvent,
   type AuthorizationCodeRecord,
   EmailTakenError,
+  LastAdminError,
   type OAuthClientRecord,
   type RefreshTokenRecord,
   type SessionRecord,
@@ -701,6 +702,187 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
         await store.touchApiKey(k2.id, 7_500);
         expect(await store.findApiKey(k1.id)).toEqual({ ...k1, revokedAt: 7_000 });
         expect(await store.findApiKey(k2.id)).toEqual({ ...k2, lastUsedAt: 7_500 });
+      });
+    });
+
+    describe('ending logins (endLogins): one transaction', () => {
+      const key = (userId: string, id: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
+        id,
+        userId,
+        name: 'export',
+        secretHash: '56'.repeat(32),
+        scopes: ['accounts:read'],
+        createdAt: 1_000,
+        expiresAt: 9_000_000,
+        lastUsedAt: null,
+        revokedAt: null,
+        ...overrides,
+      });
+      const revocation = (kind: 'session' | 'user' | 'all', subject: string) => ({
+        kind,
+        subject,
+        at: 5_000,
+        expiresAt: 9_000,
+      });
+      /** Alice (two logins, a live and an old revoked key) and Bob (one login, one key). */
+      const world = async () => {
+        const [alice, bob] = [user(), user()];
+        await store.createUser(alice);
+        await store.createUser(bob);
+        const [a1, a2, b1] = [session(alice.id), session(alice.id, { mode: 'jwt' }), session(bob.id)];
+        for (const s of [a1, a2, b1]) await store.createSession(s);
+        await store.createRefreshToken(refreshToken(a2.id, { id: `rt-${a2.id}` }));
+        await store.createApiKey(key(alice.id, `ka-${alice.id}`));
+        await store.createApiKey(key(alice.id, `kold-${alice.id}`, { revokedAt: 2_000 }));
+        await store.createApiKey(key(bob.id, `kb-${bob.id}`));
+        return { alice, bob, a1, a2, b1 };
+      };
+      const revokedAt = async (id: string) => (await store.findApiKey(id))?.revokedAt;
+
+      it('ends one login and appends its revocation record; a missing login appends none', async () => {
+        const { alice, a1, a2 } = await world();
+        const ended = await store.endLogins({
+          target: { sessionId: a1.id },
+          endSessions: true,
+          revocation: revocation('session', a1.id),
+        });
+        expect(ended).toMatchObject({
+          sessions: 1,
+          apiKeys: 0,
+          revocation: { kind: 'session', subject: a1.id },
+        });
+        expect((await store.listUserSessions(alice.id)).map((s) => s.id)).toEqual([a2.id]);
+        expect(await revokedAt(`ka-${alice.id}`)).toBeNull();
+        const again = await store.endLogins({
+          target: { sessionId: a1.id },
+          endSessions: true,
+          revocation: revocation('session', a1.id),
+        });
+        expect(again).toEqual({ sessions: 0, apiKeys: 0 });
+        expect(await store.listRevocationsSince(0, 0)).toEqual([ended.revocation]);
+      });
+
+      it("ends a user's logins but the kept one, with the account change, the user's live keys and the record; no one else's", async () => {
+        const { alice, bob, a1, a2, b1 } = await world();
+        const ended = await store.endLogins({
+          target: { userId: alice.id, keepSessionId: a1.id },
+          account: { lock: { lockedAt: 6_000, reason: 'card stolen' }, updatedAt: 6_000 },
+          endSessions: true,
+          revokeApiKeysAt: 6_000,
+          revocation: revocation('user', alice.id),
+        });
+        expect(ended).toMatchObject({
+          sessions: 1,
+          apiKeys: 1,
+          revocation: { kind: 'user', subject: alice.id },
+        });
+        expect(ended.revocation?.seq).toBeGreaterThan(0);
+        expect((await store.listUserSessions(alice.id)).map((s) => s.id)).toEqual([a1.id]);
+        expect(await store.findRefreshToken(`rt-${a2.id}`)).toBeUndefined();
+        expect(await store.findUserById(alice.id)).toMatchObject({
+          lockedAt: 6_000,
+          lockReason: 'card stolen',
+          updatedAt: 6_000,
+        });
+        expect(await revokedAt(`ka-${alice.id}`)).toBe(6_000);
+        expect(await revokedAt(`kold-${alice.id}`)).toBe(2_000); // already revoked: kept as it was
+        expect(await revokedAt(`kb-${bob.id}`)).toBeNull();
+        expect((await store.listUserSessions(bob.id)).map((s) => s.id)).toEqual([b1.id]);
+        expect(await store.listRevocationsSince(0, 0)).toEqual([ended.revocation]);
+      });
+
+      it('a role change keeps logins and keys, and a password change stores the new hash', async () => {
+        const { alice, a1, a2 } = await world();
+        const ended = await store.endLogins({
+          target: { userId: alice.id },
+          account: { roles: ['teller'], passwordHash: '$argon2id$new', updatedAt: 7_000 },
+          endSessions: false,
+          revocation: revocation('user', alice.id),
+        });
+        expect(ended).toMatchObject({ sessions: 0, apiKeys: 0, revocation: { kind: 'user' } });
+        expect(await store.findUserById(alice.id)).toMatchObject({
+          roles: ['teller'],
+          passwordHash: '$argon2id$new',
+          lockedAt: null,
+        });
+        expect((await store.listUserSessions(alice.id)).map((s) => s.id).sort()).toEqual(
+          [a1.id, a2.id].sort(),
+        );
+        expect(await revokedAt(`ka-${alice.id}`)).toBeNull();
+      });
+
+      it("ends everyone's logins and keys", async () => {
+        const { alice, bob } = await world();
+        const ended = await store.endLogins({
+          target: { everyone: true },
+          endSessions: true,
+          revokeApiKeysAt: 8_000,
+          revocation: revocation('all', '*'),
+        });
+        expect(ended).toMatchObject({ sessions: 3, apiKeys: 2, revocation: { kind: 'all' } });
+        expect(await store.listSessions()).toEqual([]);
+        expect(await revokedAt(`ka-${alice.id}`)).toBe(8_000);
+        expect(await revokedAt(`kb-${bob.id}`)).toBe(8_000);
+      });
+
+      it('refuses to leave no unlocked admin, and then changes nothing at all', async () => {
+        const { alice, a1, a2 } = await world();
+        await store.setUserRoles(alice.id, ['admin'], 3_000);
+        const lockLastAdmin = {
+          target: { userId: alice.id },
+          account: { lock: { lockedAt: 6_000, reason: 'oops' }, updatedAt: 6_000 },
+          endSessions: true,
+          revokeApiKeysAt: 6_000,
+          keepAnAdmin: true,
+          revocation: revocation('user', alice.id),
+        };
+        await expect(store.endLogins(lockLastAdmin)).rejects.toBeInstanceOf(LastAdminError);
+        await expect(
+          store.endLogins({
+            target: { userId: alice.id },
+            account: { roles: [], updatedAt: 6_000 },
+            endSessions: false,
+            keepAnAdmin: true,
+          }),
+        ).rejects.toBeInstanceOf(LastAdminError);
+        expect(await store.findUserById(alice.id)).toMatchObject({ roles: ['admin'], lockedAt: null });
+        expect((await store.listUserSessions(alice.id)).map((s) => s.id).sort()).toEqual(
+          [a1.id, a2.id].sort(),
+        );
+        expect(await revokedAt(`ka-${alice.id}`)).toBeNull();
+        expect(await store.listRevocationsSince(0, 0)).toEqual([]);
+        // With another unlocked admin it goes through.
+        const carol = user({ roles: ['admin'] });
+        await store.createUser(carol);
+        expect(await store.endLogins(lockLastAdmin)).toMatchObject({ sessions: 2, apiKeys: 1 });
+        // A locked admin does not count.
+        await expect(
+          store.endLogins({ ...lockLastAdmin, target: { userId: carol.id } }),
+        ).rejects.toBeInstanceOf(LastAdminError);
+      });
+
+      it('two admins demoting each other at once: exactly one goes through, every time', async () => {
+        for (let round = 0; round < 8; round++) {
+          const [ann, bea] = [user({ roles: ['admin'] }), user({ roles: ['admin'] })];
+          await store.createUser(ann);
+          await store.createUser(bea);
+          const demote = (id: string) =>
+            store.endLogins({
+              target: { userId: id },
+              account: { roles: [], updatedAt: 9_000 },
+              endSessions: false,
+              keepAnAdmin: true,
+            });
+          const results = await Promise.allSettled([demote(ann.id), demote(bea.id)]);
+          expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+          expect(results.find((r) => r.status === 'rejected')).toMatchObject({
+            reason: expect.any(LastAdminError),
+          });
+          // The survivor steps down too once the next round's admins exist: reset for the next round.
+          const admins = (await store.listUsers()).filter((u) => u.roles.includes('admin'));
+          expect(admins).toHaveLength(1);
+          await store.setUserRoles((admins[0] as UserRecord).id, ['former-admin'], 9_500);
+        }
       });
     });
 

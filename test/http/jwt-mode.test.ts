@@ -227,7 +227,7 @@ describe('jwt mode: refresh rotation and theft detection', () => {
       url: '/auth/logout-all',
       headers: bearer(first.accessToken),
     });
-    expect(all.json()).toEqual({ revoked: 2 });
+    expect(all.json()).toEqual({ revoked: 2, revokedApiKeys: 0 });
     expect((await refresh(first.refreshToken)).statusCode).toBe(401);
     expect((await refresh(second.refreshToken)).statusCode).toBe(401);
 

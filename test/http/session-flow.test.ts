@@ -137,7 +137,7 @@ describe('the server-side session flow', () => {
       headers: withSession(alice.token),
     });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ revoked: 2 });
+    expect(response.json()).toEqual({ revoked: 2, revokedApiKeys: 0 });
     expect((await get('/auth/session', alice.token)).statusCode).toBe(401);
     expect((await get('/auth/session', second)).statusCode).toBe(401);
     expect((await get('/auth/session', bob.token)).statusCode).toBe(200);

@@ -9,8 +9,8 @@ import { cookieCredentials, presentedLoginId, refreshTokenLogin } from './presen
 import { addRouteHook, type RouteShape } from './route-hooks.js';
 
 /**
- * Brute-force limits on the four routes that check a secret or create something:
- * login, register, refresh and password change. Each has two keys, each with exponential
+ * Brute-force limits on the routes that check a secret or create something: login, register,
+ * refresh, password change and API-key creation (which asks for the password again). Each has two keys, each with exponential
  * backoff (backoff.ts):
  *
  * - **per IP** (an IPv6 client by its /64, which one subscriber usually holds whole): bounds
@@ -95,12 +95,20 @@ const ROUTES: Readonly<Record<string, RateLimitedAction>> = {
   'POST /auth/register': 'register',
   'POST /auth/refresh': 'refresh',
   'POST /auth/password': 'password',
+  // Creating an API key asks for the password again: guesses there count as password-change ones.
+  'POST /auth/api-keys': 'password',
 };
 
 /** What an answer says about the attempt: it tried a secret and failed, succeeded, or neither. */
-function outcomeOf(action: RateLimitedAction, status: number): 'success' | 'failure' | 'neutral' {
-  const expected = { login: [200, 401], register: [201, 409], refresh: [200, 401], password: [200, 403] };
-  const [success, failure] = expected[action];
+function outcomeOf(route: string, status: number): 'success' | 'failure' | 'neutral' {
+  const expected: Record<string, [number, number]> = {
+    'POST /auth/login': [200, 401],
+    'POST /auth/register': [201, 409],
+    'POST /auth/refresh': [200, 401],
+    'POST /auth/password': [200, 403],
+    'POST /auth/api-keys': [201, 401],
+  };
+  const [success, failure] = expected[route] ?? [200, 401];
   return status === success ? 'success' : status === failure ? 'failure' : 'neutral';
 }
 
@@ -190,7 +198,7 @@ export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}
       ];
     }),
   ) as Record<RateLimitedAction, Record<'ip' | 'account', Omit<Counted, 'key'>>>;
-  const pending = new WeakMap<FastifyRequest, { action: RateLimitedAction; counted: Counted[] }>();
+  const pending = new WeakMap<FastifyRequest, { route: string; counted: Counted[] }>();
 
   const settle = async (counted: Counted[], outcome: 'success' | 'failure' | 'neutral') => {
     for (const { backoff, key, policy } of counted) {
@@ -206,7 +214,8 @@ export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}
       // and Origin checks, so a forged request is refused before it is counted.
       const limited = ({ methods, url }: RouteShape) => methods.some((m) => ROUTES[`${m} ${url}`]);
       addRouteHook(app, 'preValidation', limited, async (request: FastifyRequest, reply: FastifyReply) => {
-        const action = ROUTES[`${request.method} ${request.routeOptions.url}`];
+        const route = `${request.method} ${request.routeOptions.url}`;
+        const action = ROUTES[route];
         if (!action) return;
         const ip = ipKey(request.ip);
         const account = await accountKey(tessera, action, request, ip);
@@ -223,7 +232,7 @@ export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}
           }
           counted.push(entry);
         }
-        pending.set(request, { action, counted });
+        pending.set(request, { route, counted });
       });
 
       addRouteHook(
@@ -234,7 +243,7 @@ export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}
           const attempt = pending.get(request);
           if (attempt) {
             pending.delete(request);
-            await settle(attempt.counted, outcomeOf(attempt.action, reply.statusCode));
+            await settle(attempt.counted, outcomeOf(attempt.route, reply.statusCode));
           }
           return payload;
         },

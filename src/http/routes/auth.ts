@@ -104,7 +104,11 @@ export function authRoutes(tessera: Tessera) {
       return { user: userView(user), session: sessionView(tessera, session), ...credentials };
     });
 
-    app.get('/auth/session', authenticated, async (request) => callerView(tessera, request.auth));
+    // The one route that may answer from a verified access token alone (jwt: no store read;
+    // hybrid: the in-memory revocation check). Every other route checks the login is live.
+    app.get('/auth/session', { ...authenticated, config: { tokenAlone: true } }, async (request) =>
+      callerView(tessera, request.auth),
+    );
 
     // Idempotent: logging out without a live login still clears the cookies and succeeds.
     app.post('/auth/logout', async (request, reply) => {
@@ -124,25 +128,34 @@ export function authRoutes(tessera: Tessera) {
 
     app.post('/auth/logout-all', authenticated, async (request, reply) => {
       const { userId, sessionId } = request.auth;
-      const revoked = await tessera.sessions.revokeAllOfUser(userId);
+      // Every login of the user and every API key (a key belongs to the user, not to a login).
+      const ended = await tessera.sessions.endUserLogins(userId);
       await tessera.audit.record('logout.all', {
         userId,
         sessionId,
         client: clientContext(request),
-        detail: { revoked },
+        detail: { revoked: ended.sessions, revokedApiKeys: ended.apiKeys },
       });
       clearCredentialCookies(request, reply);
       if (tessera.tokens) clearRefreshCookie(reply);
-      return { revoked };
+      return { revoked: ended.sessions, revokedApiKeys: ended.apiKeys };
     });
 
     app.post('/auth/password', authenticated, async (request, reply) => {
       const body = parseInput(changePasswordBody, request.body);
       const { userId, sessionId, transport } = request.auth;
-      await tessera.accounts.changePassword(userId, body.currentPassword, body.newPassword);
-      // Whoever else holds a login (maybe the reason for the change) is out; this device stays
-      // in, under new credentials.
-      const revokedOtherSessions = await tessera.sessions.revokeAllOfUser(userId, sessionId);
+      const passwordHash = await tessera.accounts.newPasswordHash(
+        userId,
+        body.currentPassword,
+        body.newPassword,
+      );
+      // Whoever else holds a login or an API key (maybe the reason for the change) is out, in
+      // the same transaction as the new password; this device stays in, under new credentials.
+      const ended = await tessera.sessions.endUserLogins(userId, {
+        except: sessionId,
+        account: { passwordHash, updatedAt: tessera.runtime.now() },
+      });
+      const revokedOtherSessions = ended.sessions;
       const [session, user] = await Promise.all([
         tessera.sessions.find(sessionId),
         tessera.accounts.findById(userId),
@@ -151,7 +164,7 @@ export function authRoutes(tessera: Tessera) {
         userId,
         sessionId,
         client: clientContext(request),
-        detail: { revokedOtherSessions },
+        detail: { revokedOtherSessions, revokedApiKeys: ended.apiKeys },
       });
       if (!session || !user) return { revokedOtherSessions };
       return { revokedOtherSessions, ...(await reissue(reply, transport, session, user)) };

@@ -4,6 +4,7 @@ import { parseDuration } from '../../config.js';
 import { AuthError } from '../../core/errors.js';
 import { isLive } from '../../core/oauth/api-keys.js';
 import { describeScopes } from '../../core/oauth/scopes.js';
+import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
 import type { ApiKeyRecord } from '../../store/ports.js';
 import type { Tessera } from '../../tessera.js';
 import { clientContext, requireAuth } from '../credentials.js';
@@ -18,6 +19,8 @@ const newKeyBody = z.strictObject({
   scopes: z.array(text(64)).min(1).max(100),
   /** A duration like 30d or 12h; default 90 days, at most 365. */
   expiresIn: text(16).optional(),
+  /** The account's password, again: a key outlives the login that makes it (401 without it). */
+  password: text(MAX_PASSWORD_LENGTH * 4).optional(),
 });
 
 /** What the owner and the admin see of an API key: never its hash. */
@@ -73,6 +76,8 @@ export function oauthAccountRoutes(tessera: Tessera) {
           'The request is invalid (expiresIn: a duration like 30d or 12h).',
         );
       }
+      // After the body parses, so a malformed request costs no password hash.
+      await tessera.accounts.confirmPassword(request.auth.userId, body.password);
       const { key, record } = await oauth.apiKeys.create(
         request.auth.userId,
         { name: body.name, scopes: body.scopes, ...(expiresInMs !== undefined && { expiresInMs }) },

@@ -3,6 +3,10 @@ import {
   type AuditEvent,
   type AuthorizationCodeRecord,
   EmailTakenError,
+  hasActiveAdmin,
+  LastAdminError,
+  type LoginEnding,
+  type LoginsEnded,
   type OAuthClientRecord,
   type OAuthGrantRecord,
   type RefreshTokenRecord,
@@ -377,7 +381,47 @@ export class MemoryStore implements Store {
     const key = this.#apiKeys.get(id);
     if (key) key.lastUsedAt = lastUsedAt;
   }
+
+  /** All or nothing by construction: every check runs before the first change, with no await between. */
+  async endLogins(ending: LoginEnding): Promise<LoginsEnded> {
+    const { target, account } = ending;
+    const userId = 'userId' in target ? target.userId : undefined;
+    const user = userId === undefined ? undefined : this.#users.get(userId);
+    const changed = user && account && { ...user, ...changedFields(account) };
+    if (ending.keepAnAdmin && changed) {
+      const after = [...this.#users.values()].map((u) => (u.id === changed.id ? changed : u));
+      if (!hasActiveAdmin(after)) throw new LastAdminError();
+    }
+    if (user && changed) Object.assign(user, changed);
+    const ends = (s: SessionRecord) =>
+      'sessionId' in target
+        ? s.id === target.sessionId
+        : 'userId' in target
+          ? s.userId === target.userId && s.id !== target.keepSessionId
+          : true;
+    const sessions = ending.endSessions ? this.#deleteWhere(ends) : 0;
+    let apiKeys = 0;
+    if (ending.revokeApiKeysAt !== undefined && !('sessionId' in target)) {
+      for (const key of this.#apiKeys.values()) {
+        if (key.revokedAt !== null || (userId !== undefined && key.userId !== userId)) continue;
+        key.revokedAt = ending.revokeApiKeysAt;
+        apiKeys++;
+      }
+    }
+    const append = !('sessionId' in target) || sessions > 0;
+    const revocation =
+      append && ending.revocation ? await this.appendRevocation(ending.revocation) : undefined;
+    return { sessions, apiKeys, ...(revocation && { revocation }) };
+  }
 }
+
+/** The fields of a user record an ending's account change sets. */
+const changedFields = (account: NonNullable<LoginEnding['account']>): Partial<UserRecord> => ({
+  ...(account.lock && { lockedAt: account.lock.lockedAt, lockReason: account.lock.reason }),
+  ...(account.roles && { roles: [...account.roles] }),
+  ...(account.passwordHash !== undefined && { passwordHash: account.passwordHash }),
+  updatedAt: account.updatedAt,
+});
 
 const copyUser = (user: UserRecord): UserRecord => ({ ...user, roles: [...user.roles] });
 

@@ -4,6 +4,8 @@ import type {
   ApiKeyRecord,
   AuditEvent,
   AuthorizationCodeRecord,
+  LoginEnding,
+  LoginsEnded,
   OAuthClientRecord,
   OAuthDelegation,
   OAuthGrantRecord,
@@ -217,6 +219,27 @@ export class RedisCachedStore implements Store {
       if (idle < SWEEP_BATCH && expired < SWEEP_BATCH) break;
     }
     return this.inner.deleteExpiredSessions(now, idleBefore);
+  }
+
+  /**
+   * The copies go first (rule 2: Redis down means 503 with nothing changed), then the one SQL
+   * transaction, then the copies again for a login that raced it.
+   */
+  async endLogins(ending: LoginEnding): Promise<LoginsEnded> {
+    if (!ending.endSessions) return this.inner.endLogins(ending);
+    const { target } = ending;
+    const forget = async () => {
+      if ('sessionId' in target) return this.#forget([target.sessionId]);
+      if (!('userId' in target)) return this.#forgetEverything();
+      const { userId, keepSessionId } = target;
+      const rows = (await this.inner.listUserSessions(userId)).map((s) => s.id);
+      await this.#forget(rows.filter((id) => id !== keepSessionId));
+      await this.#forgetUser(userId, keepSessionId);
+    };
+    await forget();
+    const ended = await this.inner.endLogins(ending);
+    if (!('sessionId' in target)) await forget();
+    return ended;
   }
 
   listUserSessions(userId: string): Promise<SessionRecord[]> {
