@@ -23,6 +23,7 @@ import { openPostgresStore } from './store/sql/postgres.js';
 import { PostgresRevocationBus } from './store/sql/postgres-bus.js';
 import { SqlStore } from './store/sql/sql-store.js';
 import { openSqliteStore } from './store/sql/sqlite.js';
+import { sqliteFileModeWarning } from './store/sql/sqlite-files.js';
 
 /** The whole system, with no global state: everything hangs off the value createTessera returns. */
 export interface Tessera {
@@ -110,6 +111,10 @@ export async function createTessera(
     revocations,
   });
   const warnings: string[] = [];
+  if (config.database.engine === 'sqlite' && !options.store) {
+    const exposed = sqliteFileModeWarning(config.database.filename);
+    if (exposed) warnings.push(exposed);
+  }
   let keyring: Keyring | undefined;
   let tokens: TokenLogins | undefined;
   if (config.mode !== 'session') {
