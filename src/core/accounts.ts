@@ -1,5 +1,5 @@
 import { EmailTakenError, type UserRecord, type UserStore } from '../store/ports.js';
-import { normalizeEmail } from './email.js';
+import { emailLookupKey, parseNewEmail } from './email.js';
 import { AuthError, invalidCredentials } from './errors.js';
 import {
   assertAcceptablePassword,
@@ -49,13 +49,14 @@ export class Accounts {
   }
 
   async register(input: Credentials, roles: string[] = []): Promise<UserRecord> {
-    const email = normalizeEmail(input.email);
+    const { display: email, key: emailKey } = parseNewEmail(input.email);
     const password = normalizePassword(input.password);
     assertAcceptablePassword(password, email);
     const now = this.runtime.now();
     const user: UserRecord = {
       id: newRandomId(this.runtime),
       email,
+      emailKey,
       passwordHash: await hashPassword(password),
       roles: [...new Set(roles)],
       lockedAt: null,
@@ -67,7 +68,8 @@ export class Accounts {
       await this.store.createUser(user);
     } catch (error) {
       // Telling a registrant the address is taken is unavoidable in a sign-up form; rate
-      // limiting (not silence) is what keeps this from becoming an enumeration oracle.
+      // limiting (not silence) is what keeps this from becoming an enumeration oracle. Taken
+      // means taken by any address with the same canonical key (case, look-alikes: email-key.ts).
       if (error instanceof EmailTakenError) {
         throw new AuthError('email_taken', 409, 'An account with this email already exists; log in instead.');
       }
@@ -83,13 +85,13 @@ export class Accounts {
    */
   async authenticate(input: Credentials): Promise<UserRecord> {
     const password = normalizePassword(input.password);
-    let email: string;
+    let emailKey: string;
     try {
-      email = normalizeEmail(input.email);
+      emailKey = emailLookupKey(input.email);
     } catch {
-      email = '';
+      emailKey = '';
     }
-    const user = email ? await this.store.findUserByEmail(email) : undefined;
+    const user = emailKey ? await this.store.findUserByEmailKey(emailKey) : undefined;
     if (!user) {
       await verifyPassword(await this.#dummy(), password);
       throw invalidCredentials();
@@ -120,7 +122,7 @@ export class Accounts {
   }
 
   findByEmail(email: string): Promise<UserRecord | undefined> {
-    return this.store.findUserByEmail(normalizeEmail(email));
+    return this.store.findUserByEmailKey(emailLookupKey(email));
   }
 
   list(): Promise<UserRecord[]> {

@@ -27,7 +27,8 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
 
     const user = (overrides: Partial<UserRecord> = {}): UserRecord => ({
       id: `u${++seq}`,
-      email: `u${seq}@example.com`,
+      email: `U${seq}@Example.com`,
+      emailKey: `u${seq}@example.com`,
       passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
       roles: ['reader'],
       lockedAt: null,
@@ -115,19 +116,23 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
       expect(store.engine).toBe(engine);
     });
 
-    it('stores users and finds them by id and email, with every field intact', async () => {
+    it('stores users and finds them by id and canonical email key, with every field intact', async () => {
       const alice = user({ roles: ['admin', 'reader'], lockedAt: 1234 });
       await store.createUser(alice);
       expect(await store.findUserById(alice.id)).toEqual(alice);
-      expect(await store.findUserByEmail(alice.email)).toEqual(alice);
-      expect(await store.findUserByEmail('nobody@example.com')).toBeUndefined();
+      expect(await store.findUserByEmailKey(alice.emailKey)).toEqual(alice);
+      // The key, not the display form, is what is looked up.
+      expect(await store.findUserByEmailKey(alice.email)).toBeUndefined();
+      expect(await store.findUserByEmailKey('nobody@example.com')).toBeUndefined();
       expect(await store.findUserById('missing')).toBeUndefined();
     });
 
-    it('refuses a second user with the same email', async () => {
+    it('refuses a second user with the same email key, whatever its display form', async () => {
       const first = user();
       await store.createUser(first);
-      await expect(store.createUser(user({ email: first.email }))).rejects.toBeInstanceOf(EmailTakenError);
+      await expect(
+        store.createUser(user({ email: first.email.toLowerCase(), emailKey: first.emailKey })),
+      ).rejects.toBeInstanceOf(EmailTakenError);
       expect(await store.listUsers()).toHaveLength(1);
     });
 

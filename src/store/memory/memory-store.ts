@@ -23,7 +23,7 @@ import {
 export class MemoryStore implements Store {
   readonly engine = 'memory';
   readonly #users = new Map<string, UserRecord>();
-  readonly #userIdByEmail = new Map<string, string>();
+  readonly #userIdByEmailKey = new Map<string, string>();
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #refreshTokens = new Map<string, RefreshTokenRecord>();
   /** session id → ids of its refresh tokens, for the family operations and the cascade. */
@@ -42,13 +42,13 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {}
 
   async createUser(user: UserRecord): Promise<void> {
-    if (this.#userIdByEmail.has(user.email)) throw new EmailTakenError();
+    if (this.#userIdByEmailKey.has(user.emailKey)) throw new EmailTakenError();
     this.#users.set(user.id, copyUser(user));
-    this.#userIdByEmail.set(user.email, user.id);
+    this.#userIdByEmailKey.set(user.emailKey, user.id);
   }
 
-  async findUserByEmail(email: string): Promise<UserRecord | undefined> {
-    const id = this.#userIdByEmail.get(email);
+  async findUserByEmailKey(emailKey: string): Promise<UserRecord | undefined> {
+    const id = this.#userIdByEmailKey.get(emailKey);
     return id === undefined ? undefined : this.findUserById(id);
   }
 

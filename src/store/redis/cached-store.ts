@@ -271,8 +271,8 @@ export class RedisCachedStore implements Store {
   createUser(user: UserRecord): Promise<void> {
     return this.inner.createUser(user);
   }
-  findUserByEmail(email: string): Promise<UserRecord | undefined> {
-    return this.inner.findUserByEmail(email);
+  findUserByEmailKey(emailKey: string): Promise<UserRecord | undefined> {
+    return this.inner.findUserByEmailKey(emailKey);
   }
   findUserById(id: string): Promise<UserRecord | undefined> {
     return this.inner.findUserById(id);

@@ -9,6 +9,8 @@ export interface Database {
   users: {
     id: string;
     email: string;
+    /** Canonical key (0005_email_key), unique. */
+    email_key: string;
     password_hash: string;
     /** JSON array of role names. */
     roles: string;

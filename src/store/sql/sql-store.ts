@@ -56,8 +56,12 @@ export class SqlStore implements Store {
     }
   }
 
-  async findUserByEmail(email: string): Promise<UserRecord | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+  async findUserByEmailKey(emailKey: string): Promise<UserRecord | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email_key', '=', emailKey)
+      .executeTakeFirst();
     return row && fromUserRow(row);
   }
 
@@ -485,6 +489,7 @@ export class SqlStore implements Store {
 const toUserRow = (user: UserRecord): UserRow => ({
   id: user.id,
   email: user.email,
+  email_key: user.emailKey,
   password_hash: user.passwordHash,
   roles: JSON.stringify(user.roles),
   locked_at: user.lockedAt,
@@ -497,6 +502,7 @@ const toUserRow = (user: UserRecord): UserRow => ({
 export const fromUserRow = (row: UserRow): UserRecord => ({
   id: row.id,
   email: row.email,
+  emailKey: row.email_key,
   passwordHash: row.password_hash,
   roles: JSON.parse(row.roles) as string[],
   lockedAt: row.locked_at === null ? null : Number(row.locked_at),
@@ -549,7 +555,7 @@ export const fromSessionRow = (row: SessionRow): SessionRecord => ({
  */
 export const sessionWithUserSql = (param: string) =>
   `select s.id, s.user_id, s.mode, s.secret_hash, s.created_at, s.last_seen_at, s.expires_at, s.ip,
-  s.user_agent, s.client_id, s.scopes, s.audience, u.email as user_email,
+  s.user_agent, s.client_id, s.scopes, s.audience, u.email as user_email, u.email_key as user_email_key,
   u.password_hash as user_password_hash, u.roles as user_roles, u.locked_at as user_locked_at,
   u.lock_reason as user_lock_reason, u.created_at as user_created_at, u.updated_at as user_updated_at
   from sessions s join users u on u.id = s.user_id where s.id = ${param}`;
@@ -563,6 +569,7 @@ export const fromSessionWithUserRow = (row: SessionWithUserRow): SessionWithUser
   const user: UserRow = {
     id: row.user_id,
     email: row.user_email,
+    email_key: row.user_email_key,
     password_hash: row.user_password_hash,
     roles: row.user_roles,
     locked_at: row.user_locked_at,
