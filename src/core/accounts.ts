@@ -16,6 +16,15 @@ export interface Credentials {
   password: string;
 }
 
+/**
+ * Whether a password appears in known breaches (TESSERA_BREACHED_PASSWORDS; the Have I Been
+ * Pwned client is src/breached-passwords.ts). An implementation that cannot tell answers false
+ * and reports it: the decision to fail open is the implementation's, documented there.
+ */
+export interface BreachedPasswordCheck {
+  isBreached(password: string): Promise<boolean>;
+}
+
 /** Users and their passwords: register, authenticate, change password. */
 export class Accounts {
   /**
@@ -27,8 +36,21 @@ export class Accounts {
   constructor(
     private readonly store: UserStore,
     private readonly runtime: Runtime,
+    private readonly breachedPasswords?: BreachedPasswordCheck,
   ) {
     this.#dummyHash = this.#newDummyHash();
+  }
+
+  /** The policy's rules, then (when configured) the breach corpus: every new password meets both. */
+  async #assertNewPassword(password: string, email: string): Promise<void> {
+    assertAcceptablePassword(password, email);
+    if (await this.breachedPasswords?.isBreached(password)) {
+      throw new AuthError(
+        'password_breached',
+        400,
+        'This password has appeared in a data breach (Have I Been Pwned), so attackers try it first. Choose another.',
+      );
+    }
   }
 
   /** Made in the background; a failure (hasher busy or closed) shows when the hash is used. */
@@ -51,7 +73,7 @@ export class Accounts {
   async register(input: Credentials, roles: string[] = []): Promise<UserRecord> {
     const { display: email, key: emailKey } = parseNewEmail(input.email);
     const password = normalizePassword(input.password);
-    assertAcceptablePassword(password, email);
+    await this.#assertNewPassword(password, email);
     const now = this.runtime.now();
     const user: UserRecord = {
       id: newRandomId(this.runtime),
@@ -113,7 +135,7 @@ export class Accounts {
       throw new AuthError('invalid_current_password', 403, 'The current password is incorrect.');
     }
     const password = normalizePassword(newPassword);
-    assertAcceptablePassword(password, user.email);
+    await this.#assertNewPassword(password, user.email);
     await this.store.setPasswordHash(user.id, await hashPassword(password), this.runtime.now());
   }
 

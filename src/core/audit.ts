@@ -14,6 +14,7 @@ export type AuditEventType =
   | 'logout.all'
   | 'session.revoked'
   | 'password.changed'
+  | 'password.breach_check_skipped'
   | 'token.refreshed'
   | 'token.reuse_detected'
   | 'key.rotated'

@@ -76,6 +76,13 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   });
 
   if (tessera.config.tls) capConnectionsPerIp(app.server, MAX_CONNECTIONS_PER_IP);
+  // A skipped breach check (service unreachable) is accepted, and said so: breached-passwords.ts.
+  tessera.breachedPasswords?.onUnavailable((reason) =>
+    app.log.warn(
+      { reason },
+      'breached-password check skipped: the range API is unreachable; the password was accepted',
+    ),
+  );
   registerErrorHandling(app);
   app.decorateRequest('auth', null as never);
   await app.register(fastifyCookie);
