@@ -660,6 +660,34 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
         expect(await store.findAuthorizationCode(later.id)).toEqual(later);
       });
 
+      it('redeems a code once: its use, the login and the refresh token stored together, or nothing', async () => {
+        const alice = user();
+        await store.createUser(alice);
+        const web = client();
+        await store.createOAuthClient(web);
+        const c = code(alice.id, web.id);
+        await store.createAuthorizationCode(c);
+        const oauth = { clientId: web.id, scopes: c.scopes, audience: c.audience };
+        const login = session(alice.id, { id: c.sessionId, mode: 'oauth', secretHash: '', oauth });
+        const first = refreshToken(login.id);
+        const results = await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            store.redeemAuthorizationCode(c.id, 2_000, login, i === 0 ? first : refreshToken(login.id)),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await store.findAuthorizationCode(c.id))?.usedAt).toBe(2_000);
+        expect(await store.findSession(login.id)).toEqual(login);
+        const stored = await store.listOAuthSessions({ clientId: web.id });
+        expect(stored.map((s) => s.id)).toEqual([login.id]);
+        // Exactly one refresh token of the family was stored, whichever call won.
+        const winner = results.indexOf(true);
+        expect(await store.findRefreshToken(first.id)).toEqual(winner === 0 ? first : undefined);
+        expect(await store.redeemAuthorizationCode('missing', 2_000, login, refreshToken(login.id))).toBe(
+          false,
+        );
+      });
+
       it("keeps an OAuth login's client, scopes and resource, and lists a client's logins by user", async () => {
         const [alice, bob] = [user(), user()];
         await store.createUser(alice);

@@ -328,6 +328,24 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async redeemAuthorizationCode(
+    id: string,
+    usedAt: number,
+    login: SessionRecord,
+    refreshToken: RefreshTokenRecord,
+  ): Promise<boolean> {
+    // No await between check and writes: atomic, as the SQL transaction.
+    const code = this.#authorizationCodes.get(id);
+    if (!code || code.usedAt !== null) return false;
+    if (this.#refreshTokens.has(refreshToken.id))
+      throw new Error(`duplicate refresh token id ${refreshToken.id}`);
+    code.usedAt = usedAt;
+    this.#sessions.set(login.id, copySession(login));
+    this.#refreshTokens.set(refreshToken.id, { ...refreshToken });
+    this.#refreshTokenIdsBySession.set(login.id, new Set([refreshToken.id]));
+    return true;
+  }
+
   async deleteExpiredAuthorizationCodes(before: number): Promise<number> {
     let deleted = 0;
     for (const [id, code] of this.#authorizationCodes) {

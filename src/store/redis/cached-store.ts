@@ -131,6 +131,16 @@ export class RedisCachedStore implements Store {
   }
 
   async createSession(session: SessionRecord): Promise<void> {
+    await this.#putCopy(session);
+    try {
+      await this.inner.createSession(session);
+    } catch (error) {
+      await this.#forget([session.id]).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #putCopy(session: SessionRecord): Promise<void> {
     const ttlMs = Math.max(1, session.expiresAt - this.#now());
     await this.#cache(() =>
       this.#redis.tesseraPutSession(
@@ -146,12 +156,6 @@ export class RedisCachedStore implements Store {
         ...toHash(session),
       ),
     );
-    try {
-      await this.inner.createSession(session);
-    } catch (error) {
-      await this.#forget([session.id]).catch(() => undefined);
-      throw error;
-    }
   }
 
   /** The session's copy; undefined when SQL must answer (no copy, or copies not yet trusted). */
@@ -380,6 +384,22 @@ export class RedisCachedStore implements Store {
   }
   useAuthorizationCode(id: string, usedAt: number): Promise<boolean> {
     return this.inner.useAuthorizationCode(id, usedAt);
+  }
+  /** The login's copy first (as createSession), forgotten again when the code was already used. */
+  async redeemAuthorizationCode(
+    id: string,
+    usedAt: number,
+    login: SessionRecord,
+    refreshToken: RefreshTokenRecord,
+  ): Promise<boolean> {
+    await this.#putCopy(login);
+    let redeemed = false;
+    try {
+      redeemed = await this.inner.redeemAuthorizationCode(id, usedAt, login, refreshToken);
+      return redeemed;
+    } finally {
+      if (!redeemed) await this.#forget([login.id]).catch(() => undefined);
+    }
   }
   deleteExpiredAuthorizationCodes(before: number): Promise<number> {
     return this.inner.deleteExpiredAuthorizationCodes(before);

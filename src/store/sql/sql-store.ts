@@ -423,6 +423,28 @@ export class SqlStore implements Store {
     return result.numUpdatedRows > 0n;
   }
 
+  async redeemAuthorizationCode(
+    id: string,
+    usedAt: number,
+    login: SessionRecord,
+    refreshToken: RefreshTokenRecord,
+  ): Promise<boolean> {
+    // The conditional UPDATE holds the code's row lock until commit: a racing replay's UPDATE
+    // waits, then finds the code used, and by then the login is committed for it to revoke.
+    return this.db.transaction().execute(async (trx) => {
+      const used = await trx
+        .updateTable('oauth_codes')
+        .set({ used_at: usedAt })
+        .where('id', '=', id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      if (used.numUpdatedRows === 0n) return false;
+      await trx.insertInto('sessions').values(toSessionRow(login)).execute();
+      await trx.insertInto('refresh_tokens').values(toRefreshTokenRow(refreshToken)).execute();
+      return true;
+    });
+  }
+
   async deleteExpiredAuthorizationCodes(before: number): Promise<number> {
     const result = await this.db
       .deleteFrom('oauth_codes')
