@@ -277,6 +277,25 @@ export interface AuthorizationCodeRecord {
   usedAt: number | null;
 }
 
+/**
+ * The consent page as shown (`<id>.<secret>` in its form): approving or denying must present
+ * it, once, from the same login, for exactly this request.
+ */
+export interface ConsentTicketRecord {
+  id: string;
+  secretHash: string;
+  /** The login that was shown the page. */
+  sessionId: string;
+  userId: string;
+  clientId: string;
+  redirectUri: string;
+  scopes: string[];
+  state: string | null;
+  codeChallenge: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export interface OAuthStore {
   createOAuthClient(client: OAuthClientRecord): Promise<void>;
   findOAuthClient(id: string): Promise<OAuthClientRecord | undefined>;
@@ -308,6 +327,11 @@ export interface OAuthStore {
   ): Promise<boolean>;
   /** Deletes codes with `expiresAt < before`; returns how many. */
   deleteExpiredAuthorizationCodes(before: number): Promise<number>;
+  createConsentTicket(ticket: ConsentTicketRecord): Promise<void>;
+  /** Deletes the ticket and returns it: of any number of racing calls, exactly one gets it. */
+  takeConsentTicket(id: string): Promise<ConsentTicketRecord | undefined>;
+  /** Deletes tickets with `expiresAt < before`; returns how many. */
+  deleteExpiredConsentTickets(before: number): Promise<number>;
   /** The live OAuth logins (mode `oauth`) of a client, optionally of one user only; newest first. */
   listOAuthSessions(filter: { clientId: string; userId?: string }): Promise<SessionRecord[]>;
 }

@@ -660,6 +660,32 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
         expect(await store.findAuthorizationCode(later.id)).toEqual(later);
       });
 
+      it('gives a consent ticket to exactly one taker, intact, and sweeps expired ones', async () => {
+        const ticket = {
+          id: `ticket${++seq}`,
+          secretHash: '56'.repeat(32),
+          sessionId: 'login-1',
+          userId: 'u-1',
+          clientId: 'c-1',
+          redirectUri: 'https://app.example/cb',
+          scopes: ['accounts:read', 'profile'],
+          state: null,
+          codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          createdAt: 1_000,
+          expiresAt: 601_000,
+        };
+        await store.createConsentTicket(ticket);
+        const taken = await Promise.all(Array.from({ length: 5 }, () => store.takeConsentTicket(ticket.id)));
+        expect(taken.filter(Boolean)).toEqual([ticket]);
+        expect(await store.takeConsentTicket(ticket.id)).toBeUndefined();
+        const later = { ...ticket, id: `ticket${++seq}`, state: 'xyz', expiresAt: 900_000 };
+        await store.createConsentTicket({ ...ticket, id: `ticket${++seq}` });
+        await store.createConsentTicket(later);
+        expect(await store.deleteExpiredConsentTickets(601_000)).toBe(0);
+        expect(await store.deleteExpiredConsentTickets(601_001)).toBe(1);
+        expect(await store.takeConsentTicket(later.id)).toEqual(later);
+      });
+
       it('redeems a code once: its use, the login and the refresh token stored together, or nothing', async () => {
         const alice = user();
         await store.createUser(alice);

@@ -2,6 +2,7 @@ import {
   type ApiKeyRecord,
   type AuditEvent,
   type AuthorizationCodeRecord,
+  type ConsentTicketRecord,
   EmailTakenError,
   type OAuthClientRecord,
   type OAuthGrantRecord,
@@ -36,6 +37,7 @@ export class MemoryStore implements Store {
   /** `<userId> <clientId>` → grant. */
   readonly #oauthGrants = new Map<string, OAuthGrantRecord>();
   readonly #authorizationCodes = new Map<string, AuthorizationCodeRecord>();
+  readonly #consentTickets = new Map<string, ConsentTicketRecord>();
   readonly #apiKeys = new Map<string, ApiKeyRecord>();
 
   async ping(): Promise<void> {}
@@ -344,6 +346,28 @@ export class MemoryStore implements Store {
     this.#refreshTokens.set(refreshToken.id, { ...refreshToken });
     this.#refreshTokenIdsBySession.set(login.id, new Set([refreshToken.id]));
     return true;
+  }
+
+  async createConsentTicket(ticket: ConsentTicketRecord): Promise<void> {
+    if (this.#consentTickets.has(ticket.id)) throw new Error(`duplicate consent ticket id ${ticket.id}`);
+    this.#consentTickets.set(ticket.id, { ...ticket, scopes: [...ticket.scopes] });
+  }
+
+  async takeConsentTicket(id: string): Promise<ConsentTicketRecord | undefined> {
+    const ticket = this.#consentTickets.get(id);
+    this.#consentTickets.delete(id);
+    return ticket;
+  }
+
+  async deleteExpiredConsentTickets(before: number): Promise<number> {
+    let deleted = 0;
+    for (const [id, ticket] of this.#consentTickets) {
+      if (ticket.expiresAt < before) {
+        this.#consentTickets.delete(id);
+        deleted++;
+      }
+    }
+    return deleted;
   }
 
   async deleteExpiredAuthorizationCodes(before: number): Promise<number> {

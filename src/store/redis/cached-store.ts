@@ -4,6 +4,7 @@ import type {
   ApiKeyRecord,
   AuditEvent,
   AuthorizationCodeRecord,
+  ConsentTicketRecord,
   OAuthClientRecord,
   OAuthDelegation,
   OAuthGrantRecord,
@@ -400,6 +401,15 @@ export class RedisCachedStore implements Store {
     } finally {
       if (!redeemed) await this.#forget([login.id]).catch(() => undefined);
     }
+  }
+  createConsentTicket(ticket: ConsentTicketRecord): Promise<void> {
+    return this.inner.createConsentTicket(ticket);
+  }
+  takeConsentTicket(id: string): Promise<ConsentTicketRecord | undefined> {
+    return this.inner.takeConsentTicket(id);
+  }
+  deleteExpiredConsentTickets(before: number): Promise<number> {
+    return this.inner.deleteExpiredConsentTickets(before);
   }
   deleteExpiredAuthorizationCodes(before: number): Promise<number> {
     return this.inner.deleteExpiredAuthorizationCodes(before);

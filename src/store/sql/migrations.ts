@@ -225,6 +225,31 @@ const migrations: Record<string, Migration> = {
       else await db.transaction().execute(fill);
     },
   },
+  '0006_oauth_consent_tickets': {
+    async up(db: Kysely<unknown>) {
+      // One row per consent page shown; taken (deleted) by the Allow/Deny answer, swept at expiry.
+      // No foreign keys: a ticket lives minutes, and one of a deleted user or client fails its checks.
+      await db.schema
+        .createTable('oauth_consent_tickets')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('state', 'text')
+        .addColumn('code_challenge', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('oauth_consent_tickets_expires_at')
+        .on('oauth_consent_tickets')
+        .column('expires_at')
+        .execute();
+    },
+  },
 };
 
 /** Exported so tests can stop at an older migration and check the upgrade path. */

@@ -106,6 +106,20 @@ export interface Database {
     expires_at: number;
     used_at: number | null;
   };
+  oauth_consent_tickets: {
+    id: string;
+    secret_hash: string;
+    session_id: string;
+    user_id: string;
+    client_id: string;
+    redirect_uri: string;
+    /** JSON array. */
+    scopes: string;
+    state: string | null;
+    code_challenge: string;
+    created_at: number;
+    expires_at: number;
+  };
   api_keys: {
     id: string;
     user_id: string;
