@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -5,7 +6,16 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BREACH_CHECK_TIMEOUT_MS } from '../../src/breached-passwords.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { newEmail, post, registerAndLogin, startTessera, type TestServer, withSession } from '../helpers.js';
+import { CLI, cleanEnv } from '../cli-process.js';
+import {
+  newEmail,
+  post,
+  registerAndLogin,
+  startTessera,
+  type TestServer,
+  tempDir,
+  withSession,
+} from '../helpers.js';
 
 /**
  * New passwords are checked against a local server that speaks the Have I Been Pwned range
@@ -166,6 +176,52 @@ describe('when the range API cannot be reached: fail open, say so', () => {
       await range.close();
     }
   });
+});
+
+describe('the running server', () => {
+  it('logs one warning line naming the reason when a check is skipped', async () => {
+    const range = await startRangeServer();
+    await range.close(); // unreachable
+    const cwd = tempDir();
+    const child = spawn(process.execPath, [CLI, 'serve'], {
+      cwd,
+      env: cleanEnv({
+        TESSERA_PORT: '0',
+        TESSERA_DATABASE_URL: `sqlite://${cwd}/t.db`,
+        TESSERA_BREACHED_PASSWORDS: 'hibp',
+        TESSERA_BREACHED_PASSWORDS_URL: range.url,
+      }),
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk) => {
+      output += chunk;
+    });
+    try {
+      await expect
+        .poll(() => /tessera serving on (http:\/\/[\d.]+:\d+)/.test(output), { timeout: 20_000 })
+        .toBe(true);
+      const url = (/tessera serving on (http:\/\/[\d.]+:\d+)/.exec(output) as RegExpExecArray)[1];
+      const registered = await fetch(`${url}/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: newEmail(), password: CLEAN }),
+      });
+      expect(registered.status).toBe(201);
+      await expect
+        .poll(() => output.includes('breached-password check skipped'), { timeout: 10_000 })
+        .toBe(true);
+      const line = output
+        .split('\n')
+        .filter((l) => l.includes('breached-password check skipped'))
+        .map((l) => JSON.parse(l) as { level: number; reason: string; msg: string });
+      expect(line).toHaveLength(1);
+      expect(line[0]).toMatchObject({ level: 40, reason: 'ECONNREFUSED' });
+      expect(output).not.toContain(CLEAN);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  }, 40_000);
 });
 
 describe('configuration', () => {
