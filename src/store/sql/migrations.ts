@@ -202,7 +202,7 @@ const migrations: Record<string, Migration> = {
           .map((group) => group.map((u) => `${u.id} <${u.email}>`).join(' = '))
           .join('; ');
         throw new Error(
-          `${collisions.length} address(es) are held by more than one account, which Tessera now treats as the same address (case and look-alike characters): ${listed}. Keep one account per address (delete or change the others with the previous version), then start again`,
+          `${collisions.length} address(es) are held by more than one account, which Tessera now treats as the same address (case and look-alike characters): ${listed}. Keep one account per address (in the database, delete the others or change their email), then start again`,
         );
       }
       // Nullable only because SQLite cannot add a NOT NULL column to a filled table; every row
