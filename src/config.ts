@@ -186,6 +186,14 @@ const environmentSchema = z.object({
   // Threads that hash passwords (argon2id, ~20 ms of a core each) at the lowest priority, so
   // logins never take a core from other requests. Default: one per core this process may use.
   TESSERA_PASSWORD_HASH_THREADS: z.coerce.number().int().min(1).max(256).optional(),
+  // Refuse passwords found in breaches (Have I Been Pwned range API, k-anonymity; fails open
+  // with a log line when unreachable: src/breached-passwords.ts). Default: hibp in production,
+  // off elsewhere, so development, tests and `npm start` never need the network.
+  TESSERA_BREACHED_PASSWORDS: z.enum(['hibp', 'off']).optional(),
+  // The range endpoint's base (a mirror, or a local server in tests); the SHA-1 prefix is appended.
+  TESSERA_BREACHED_PASSWORDS_URL: z
+    .url({ protocol: /^https?$/ })
+    .default('https://api.pwnedpasswords.com/range/'),
   // Built-in HTTPS: PEM certificate chain and private key files, both or neither.
   TESSERA_TLS_CERT: z.string().min(1).optional(),
   TESSERA_TLS_KEY: z.string().min(1).optional(),
@@ -239,6 +247,8 @@ export interface TesseraConfig {
   redis: { url: string; prefix: string } | undefined;
   /** TESSERA_PASSWORD_HASH_THREADS: password-hashing threads, by default os.availableParallelism(). */
   passwordHashThreads: number;
+  /** TESSERA_BREACHED_PASSWORDS(_URL): the range endpoint to check new passwords against, or undefined (off). */
+  breachedPasswords: { rangeUrl: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -322,6 +332,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     tls,
     oauth: { scopes: e.TESSERA_OAUTH_SCOPES },
     passwordHashThreads: e.TESSERA_PASSWORD_HASH_THREADS ?? availableParallelism(),
+    breachedPasswords:
+      (e.TESSERA_BREACHED_PASSWORDS ?? (production ? 'hibp' : 'off')) === 'hibp'
+        ? { rangeUrl: e.TESSERA_BREACHED_PASSWORDS_URL }
+        : undefined,
   };
 }
 

@@ -1,3 +1,4 @@
+import { HibpBreachedPasswords } from './breached-passwords.js';
 import { loadConfig, type TesseraConfig } from './config.js';
 import { Accounts } from './core/accounts.js';
 import { Audit } from './core/audit.js';
@@ -23,6 +24,7 @@ import { openPostgresStore } from './store/sql/postgres.js';
 import { PostgresRevocationBus } from './store/sql/postgres-bus.js';
 import { SqlStore } from './store/sql/sql-store.js';
 import { openSqliteStore } from './store/sql/sqlite.js';
+import { sqliteFileModeWarning } from './store/sql/sqlite-files.js';
 
 /** The whole system, with no global state: everything hangs off the value createTessera returns. */
 export interface Tessera {
@@ -46,6 +48,8 @@ export interface Tessera {
   readonly oauth: OAuth;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
+  /** TESSERA_BREACHED_PASSWORDS=hibp: the breach check, for its skip listeners; undefined when off. */
+  readonly breachedPasswords: HibpBreachedPasswords | undefined;
   /** Starts the periodic jobs: the sweep of expired sessions and old audit events, key reloads. */
   startBackgroundJobs(onError: (error: unknown) => void): void;
   close(): Promise<void>;
@@ -98,8 +102,14 @@ export async function createTessera(
   }
   const sessions = new Sessions(store, runtime, config.session, revocations);
   const releasePasswordHashing = usePasswordHashing(config.passwordHashThreads);
-  const accounts = new Accounts(store, runtime);
   const audit = new Audit(store, runtime);
+  const breachedPasswords =
+    config.breachedPasswords && new HibpBreachedPasswords({ rangeUrl: config.breachedPasswords.rangeUrl });
+  // Each skipped check (service unreachable: fail open) leaves an audit row; app.ts logs it too.
+  breachedPasswords?.onUnavailable((reason) => {
+    audit.record('password.breach_check_skipped', { detail: { reason } }).catch(() => undefined);
+  });
+  const accounts = new Accounts(store, runtime, breachedPasswords);
   const control = new Control({
     users: store,
     sessions,
@@ -109,6 +119,10 @@ export async function createTessera(
     accessTokenTtlMs: config.jwt.accessTokenTtlMs,
   });
   const warnings: string[] = [];
+  if (config.database.engine === 'sqlite' && !options.store) {
+    const exposed = sqliteFileModeWarning(config.database.filename);
+    if (exposed) warnings.push(exposed);
+  }
   let keyring: Keyring | undefined;
   let tokens: TokenLogins | undefined;
   if (config.mode !== 'session') {
@@ -156,6 +170,7 @@ export async function createTessera(
     revocations,
     oauth,
     warnings,
+    breachedPasswords,
     startBackgroundJobs(onError) {
       if (timers.length > 0) return;
       const sweep = async () => {

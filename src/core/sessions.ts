@@ -73,15 +73,16 @@ export class Sessions {
   /**
    * A login a user delegated to a third-party application (OAuth): a refresh-token family like
    * jwt mode's, bound to the client, its granted scopes and resource. `id` is chosen when the
-   * authorization code is issued, so a reused code can end the login it produced.
+   * authorization code is issued, so a reused code can end the login it produced. Returned,
+   * not stored: store.redeemAuthorizationCode stores it in one transaction with the code's use.
    */
-  createOAuthFamily(
+  oauthFamilyRecord(
     id: string,
     userId: string,
     client: ClientContext,
     oauth: NonNullable<SessionRecord['oauth']>,
-  ): Promise<SessionRecord> {
-    return this.#insert(id, userId, 'oauth', '', client, oauth);
+  ): SessionRecord {
+    return this.#record(id, userId, 'oauth', '', client, oauth);
   }
 
   async #insert(
@@ -92,8 +93,21 @@ export class Sessions {
     client: ClientContext,
     oauth?: SessionRecord['oauth'],
   ): Promise<SessionRecord> {
+    const session = this.#record(id, userId, mode, secretHash, client, oauth);
+    await this.store.createSession(session);
+    return session;
+  }
+
+  #record(
+    id: string,
+    userId: string,
+    mode: SessionRecord['mode'],
+    secretHash: string,
+    client: ClientContext,
+    oauth?: SessionRecord['oauth'],
+  ): SessionRecord {
     const now = this.runtime.now();
-    const session: SessionRecord = {
+    return {
       id,
       userId,
       mode,
@@ -105,8 +119,6 @@ export class Sessions {
       userAgent: client.userAgent,
       ...(oauth && { oauth }),
     };
-    await this.store.createSession(session);
-    return session;
   }
 
   /**

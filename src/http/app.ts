@@ -4,6 +4,7 @@ import { redisCounters } from '../store/redis/rate-limit-counters.js';
 import type { Tessera } from '../tessera.js';
 import { AccessLog } from './access-log.js';
 import { registerErrorHandling } from './errors.js';
+import { CONNECTION_TIMEOUTS, capConnectionsPerIp, MAX_CONNECTIONS_PER_IP } from './plugins/connections.js';
 import { corsPlugin } from './plugins/cors.js';
 import { csrfPlugin } from './plugins/csrf.js';
 import { jsonLimitsPlugin } from './plugins/limits.js';
@@ -40,6 +41,10 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   const app = Fastify({
     // HTTPS when TESSERA_TLS_CERT/KEY are set; the header size cap either way.
     ...serverTransport(tessera.config),
+    // Slow clients cannot hold sockets: bounds and reasons in plugins/connections.ts.
+    requestTimeout: CONNECTION_TIMEOUTS.requestTimeoutMs,
+    keepAliveTimeout: CONNECTION_TIMEOUTS.keepAliveTimeoutMs,
+    connectionTimeout: CONNECTION_TIMEOUTS.socketIdleTimeoutMs,
     logger:
       options.logger === false
         ? false
@@ -70,6 +75,14 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     },
   });
 
+  if (tessera.config.tls) capConnectionsPerIp(app.server, MAX_CONNECTIONS_PER_IP);
+  // A skipped breach check (service unreachable) is accepted, and said so: breached-passwords.ts.
+  tessera.breachedPasswords?.onUnavailable((reason) =>
+    app.log.warn(
+      { reason },
+      'breached-password check skipped: the range API is unreachable; the password was accepted',
+    ),
+  );
   registerErrorHandling(app);
   app.decorateRequest('auth', null as never);
   await app.register(fastifyCookie);

@@ -7,7 +7,13 @@
 
 export interface UserRecord {
   id: string;
+  /** The address as the user typed it (trimmed, NFC, domain lower-cased): what is shown. */
   email: string;
+  /**
+   * The canonical form (case-folded, NFKC, confusable skeleton, punycode domain: core/email-key.ts):
+   * unique across users, and what logins look up. Two addresses with one key are one account.
+   */
+  emailKey: string;
   /** argon2id PHC string. */
   passwordHash: string;
   roles: string[];
@@ -57,9 +63,9 @@ export interface OAuthDelegation {
 }
 
 export interface UserStore {
-  /** Throws EmailTakenError when the email is already registered. */
+  /** Throws EmailTakenError when a user with the same emailKey exists. */
   createUser(user: UserRecord): Promise<void>;
-  findUserByEmail(email: string): Promise<UserRecord | undefined>;
+  findUserByEmailKey(emailKey: string): Promise<UserRecord | undefined>;
   findUserById(id: string): Promise<UserRecord | undefined>;
   setPasswordHash(userId: string, passwordHash: string, updatedAt: number): Promise<void>;
   setUserRoles(userId: string, roles: string[], updatedAt: number): Promise<void>;
@@ -272,6 +278,25 @@ export interface AuthorizationCodeRecord {
   usedAt: number | null;
 }
 
+/**
+ * The consent page as shown (`<id>.<secret>` in its form): approving or denying must present
+ * it, once, from the same login, for exactly this request.
+ */
+export interface ConsentTicketRecord {
+  id: string;
+  secretHash: string;
+  /** The login that was shown the page. */
+  sessionId: string;
+  userId: string;
+  clientId: string;
+  redirectUri: string;
+  scopes: string[];
+  state: string | null;
+  codeChallenge: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export interface OAuthStore {
   createOAuthClient(client: OAuthClientRecord): Promise<void>;
   findOAuthClient(id: string): Promise<OAuthClientRecord | undefined>;
@@ -290,8 +315,24 @@ export interface OAuthStore {
   findAuthorizationCode(id: string): Promise<AuthorizationCodeRecord | undefined>;
   /** Atomically marks an unused code used: true for exactly one of any number of racing calls. */
   useAuthorizationCode(id: string, usedAt: number): Promise<boolean>;
+  /**
+   * Redeems an unused code in one transaction: marks it used AND stores the login it produces
+   * with that login's first refresh token; false, storing nothing, when it was already used.
+   * So whoever sees the code used also sees what it produced, and a replay can revoke it.
+   */
+  redeemAuthorizationCode(
+    id: string,
+    usedAt: number,
+    login: SessionRecord,
+    refreshToken: RefreshTokenRecord,
+  ): Promise<boolean>;
   /** Deletes codes with `expiresAt < before`; returns how many. */
   deleteExpiredAuthorizationCodes(before: number): Promise<number>;
+  createConsentTicket(ticket: ConsentTicketRecord): Promise<void>;
+  /** Deletes the ticket and returns it: of any number of racing calls, exactly one gets it. */
+  takeConsentTicket(id: string): Promise<ConsentTicketRecord | undefined>;
+  /** Deletes tickets with `expiresAt < before`; returns how many. */
+  deleteExpiredConsentTickets(before: number): Promise<number>;
   /** The live OAuth logins (mode `oauth`) of a client, optionally of one user only; newest first. */
   listOAuthSessions(filter: { clientId: string; userId?: string }): Promise<SessionRecord[]>;
 }

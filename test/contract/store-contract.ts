@@ -28,7 +28,8 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
 
     const user = (overrides: Partial<UserRecord> = {}): UserRecord => ({
       id: `u${++seq}`,
-      email: `u${seq}@example.com`,
+      email: `U${seq}@Example.com`,
+      emailKey: `u${seq}@example.com`,
       passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
       roles: ['reader'],
       lockedAt: null,
@@ -116,19 +117,23 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
       expect(store.engine).toBe(engine);
     });
 
-    it('stores users and finds them by id and email, with every field intact', async () => {
+    it('stores users and finds them by id and canonical email key, with every field intact', async () => {
       const alice = user({ roles: ['admin', 'reader'], lockedAt: 1234 });
       await store.createUser(alice);
       expect(await store.findUserById(alice.id)).toEqual(alice);
-      expect(await store.findUserByEmail(alice.email)).toEqual(alice);
-      expect(await store.findUserByEmail('nobody@example.com')).toBeUndefined();
+      expect(await store.findUserByEmailKey(alice.emailKey)).toEqual(alice);
+      // The key, not the display form, is what is looked up.
+      expect(await store.findUserByEmailKey(alice.email)).toBeUndefined();
+      expect(await store.findUserByEmailKey('nobody@example.com')).toBeUndefined();
       expect(await store.findUserById('missing')).toBeUndefined();
     });
 
-    it('refuses a second user with the same email', async () => {
+    it('refuses a second user with the same email key, whatever its display form', async () => {
       const first = user();
       await store.createUser(first);
-      await expect(store.createUser(user({ email: first.email }))).rejects.toBeInstanceOf(EmailTakenError);
+      await expect(
+        store.createUser(user({ email: first.email.toLowerCase(), emailKey: first.emailKey })),
+      ).rejects.toBeInstanceOf(EmailTakenError);
       expect(await store.listUsers()).toHaveLength(1);
     });
 
@@ -654,6 +659,60 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
         expect(await store.deleteExpiredAuthorizationCodes(61_001)).toBe(1);
         expect(await store.findAuthorizationCode(c.id)).toBeUndefined();
         expect(await store.findAuthorizationCode(later.id)).toEqual(later);
+      });
+
+      it('gives a consent ticket to exactly one taker, intact, and sweeps expired ones', async () => {
+        const ticket = {
+          id: `ticket${++seq}`,
+          secretHash: '56'.repeat(32),
+          sessionId: 'login-1',
+          userId: 'u-1',
+          clientId: 'c-1',
+          redirectUri: 'https://app.example/cb',
+          scopes: ['accounts:read', 'profile'],
+          state: null,
+          codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          createdAt: 1_000,
+          expiresAt: 601_000,
+        };
+        await store.createConsentTicket(ticket);
+        const taken = await Promise.all(Array.from({ length: 5 }, () => store.takeConsentTicket(ticket.id)));
+        expect(taken.filter(Boolean)).toEqual([ticket]);
+        expect(await store.takeConsentTicket(ticket.id)).toBeUndefined();
+        const later = { ...ticket, id: `ticket${++seq}`, state: 'xyz', expiresAt: 900_000 };
+        await store.createConsentTicket({ ...ticket, id: `ticket${++seq}` });
+        await store.createConsentTicket(later);
+        expect(await store.deleteExpiredConsentTickets(601_000)).toBe(0);
+        expect(await store.deleteExpiredConsentTickets(601_001)).toBe(1);
+        expect(await store.takeConsentTicket(later.id)).toEqual(later);
+      });
+
+      it('redeems a code once: its use, the login and the refresh token stored together, or nothing', async () => {
+        const alice = user();
+        await store.createUser(alice);
+        const web = client();
+        await store.createOAuthClient(web);
+        const c = code(alice.id, web.id);
+        await store.createAuthorizationCode(c);
+        const oauth = { clientId: web.id, scopes: c.scopes, audience: c.audience };
+        const login = session(alice.id, { id: c.sessionId, mode: 'oauth', secretHash: '', oauth });
+        const first = refreshToken(login.id);
+        const results = await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            store.redeemAuthorizationCode(c.id, 2_000, login, i === 0 ? first : refreshToken(login.id)),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await store.findAuthorizationCode(c.id))?.usedAt).toBe(2_000);
+        expect(await store.findSession(login.id)).toEqual(login);
+        const stored = await store.listOAuthSessions({ clientId: web.id });
+        expect(stored.map((s) => s.id)).toEqual([login.id]);
+        // Exactly one refresh token of the family was stored, whichever call won.
+        const winner = results.indexOf(true);
+        expect(await store.findRefreshToken(first.id)).toEqual(winner === 0 ? first : undefined);
+        expect(await store.redeemAuthorizationCode('missing', 2_000, login, refreshToken(login.id))).toBe(
+          false,
+        );
       });
 
       it("keeps an OAuth login's client, scopes and resource, and lists a client's logins by user", async () => {

@@ -76,12 +76,13 @@ async function holdings(server: TestServer) {
     payload: { name: 'export', scopes: ['accounts:read'], password: PASSWORD },
   });
   expect(created.statusCode, created.body).toBe(201);
-  const delegation = await tessera.sessions.createOAuthFamily(
+  const delegation = tessera.sessions.oauthFamilyRecord(
     `oauth-${a.sessionId}`,
     a.userId,
     { ip: '203.0.113.9', userAgent: 'Budget Buddy' },
     { clientId: 'budget-buddy', scopes: ['accounts:read'], audience: 'https://api.example' },
   );
+  await tessera.store.createSession(delegation);
   return { email, a, b, key: created.json().key as string, delegationId: delegation.id };
 }
 type Holdings = Awaited<ReturnType<typeof holdings>>;

@@ -77,6 +77,8 @@ export function createOAuth(deps: {
     }),
     apiKeys: new ApiKeys({ store, accounts, audit, runtime, scopes }),
     keyring: deps.keyring,
-    sweep: () => store.deleteExpiredAuthorizationCodes(runtime.now() - deps.codeRetentionMs),
+    sweep: async () =>
+      (await store.deleteExpiredAuthorizationCodes(runtime.now() - deps.codeRetentionMs)) +
+      (await store.deleteExpiredConsentTickets(runtime.now())),
   };
 }

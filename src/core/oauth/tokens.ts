@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { OAuthClientRecord, SessionRecord, Store } from '../../store/ports.js';
+import type { OAuthClientRecord, RefreshTokenRecord, SessionRecord, Store } from '../../store/ports.js';
 import type { Accounts } from '../accounts.js';
 import type { Audit } from '../audit.js';
 import { AuthError } from '../errors.js';
@@ -87,19 +87,27 @@ export class OAuthTokens {
     if (!pkceMatches(codeVerifier, record.codeChallenge)) {
       throw invalidGrant('The code_verifier does not match the code_challenge.');
     }
-    if (!(await store.useAuthorizationCode(record.id, now))) {
-      return this.#codeReused(record.sessionId, record.userId, client, context);
-    }
     const user = await this.deps.accounts.findById(record.userId);
     const grant = user && (await store.findOAuthGrant(user.id, client.id));
     if (!user || user.lockedAt !== null || !grant || !isSubset(record.scopes, grant.scopes)) {
+      // Burnt all the same: a code is tried once.
+      if (!(await store.useAuthorizationCode(record.id, now))) {
+        return this.#codeReused(record.sessionId, record.userId, client, context);
+      }
       throw invalidGrant('The user has withdrawn this authorization, or cannot use it.');
     }
-    const session = await this.deps.sessions.createOAuthFamily(record.sessionId, user.id, context, {
+    // Marking the code used and storing the login it produces (with its refresh token) is one
+    // transaction: a replay that finds the code used always finds the login to revoke. Done as
+    // two steps, a replay landing between them revoked nothing and the login lived on.
+    const session = this.deps.sessions.oauthFamilyRecord(record.sessionId, user.id, context, {
       clientId: client.id,
       scopes: record.scopes,
       audience: record.audience,
     });
+    const refresh = this.#newRefreshToken(session.id);
+    if (!(await store.redeemAuthorizationCode(record.id, now, session, refresh.record))) {
+      return this.#codeReused(record.sessionId, record.userId, client, context);
+    }
     await store.touchOAuthGrant(user.id, client.id, now);
     await this.deps.audit.record('oauth.code_exchanged', {
       userId: user.id,
@@ -107,7 +115,7 @@ export class OAuthTokens {
       client: context,
       detail: { clientId: client.id, scopes: record.scopes },
     });
-    return this.#issueForLogin(session, record.scopes);
+    return this.#issueWithRefreshToken(session, record.scopes, refresh.token);
   }
 
   /** refresh_token (RFC 6749 6): rotation, reuse detection, bound to the client, never wider. */
@@ -322,17 +330,22 @@ export class OAuthTokens {
     throw invalidGrant('The authorization code was already used: the tokens issued from it are revoked.');
   }
 
-  /** A new refresh token of the login and an access token narrowed to `scopes`. */
-  async #issueForLogin(session: SessionRecord, scopes: string[]): Promise<TokenResponse> {
-    const oauth = session.oauth as NonNullable<SessionRecord['oauth']>;
+  /** A refresh token of the login, not yet stored: the record to store and the token to hand out. */
+  #newRefreshToken(sessionId: string): { record: RefreshTokenRecord; token: string } {
     const { id, token, secretHash } = issueToken(this.deps.runtime);
-    await this.deps.store.createRefreshToken({
-      id,
-      sessionId: session.id,
-      secretHash,
-      createdAt: this.deps.runtime.now(),
-      retiredAt: null,
-    });
+    return {
+      record: { id, sessionId, secretHash, createdAt: this.deps.runtime.now(), retiredAt: null },
+      token,
+    };
+  }
+
+  /** An access token narrowed to `scopes`, with the login's (stored) refresh token. */
+  async #issueWithRefreshToken(
+    session: SessionRecord,
+    scopes: string[],
+    token: string,
+  ): Promise<TokenResponse> {
+    const oauth = session.oauth as NonNullable<SessionRecord['oauth']>;
     const response = await this.#issue({
       sub: session.userId,
       sid: session.id,

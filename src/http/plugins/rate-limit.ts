@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { emailLookupKey } from '../../core/email.js';
 import { AuthError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
 import { REFRESH_TOKEN_COOKIE } from '../credentials.js';
@@ -127,11 +128,21 @@ export function ipKey(ip: string): string {
   return `${groups.map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
-/** An email as a fixed-size key, folded (case, compatibility forms) so variants share a count. */
+/**
+ * An email as a fixed-size key: its canonical key (case, look-alikes: core/email-key.ts), the
+ * one the account is stored under, so every variant of an address shares one count. Text that
+ * is no address is folded (case, compatibility forms) instead.
+ */
 function emailKey(body: unknown): string | undefined {
   const email = typeof body === 'object' && body !== null ? (body as { email?: unknown }).email : undefined;
   if (typeof email !== 'string') return undefined;
-  const folded = email.slice(0, 1024).normalize('NFKC').trim().toLowerCase();
+  const typed = email.slice(0, 1024);
+  let folded: string;
+  try {
+    folded = emailLookupKey(typed);
+  } catch {
+    folded = typed.normalize('NFKC').trim().toLowerCase();
+  }
   return createHash('sha256').update(folded).digest('base64url');
 }
 

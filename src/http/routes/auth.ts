@@ -91,7 +91,10 @@ export function authRoutes(tessera: Tessera) {
         user = await tessera.accounts.authenticate(body);
       } catch (error) {
         if (error instanceof AuthError) {
-          await tessera.audit.record('login.failed', { client, detail: { email: body.email.slice(0, 320) } });
+          await tessera.audit.record('login.failed', {
+            client,
+            detail: tessera.audit.typedEmailDetail(body.email),
+          });
         }
         throw error;
       }

@@ -74,6 +74,7 @@ export function oauthRoutes(tessera: Tessera) {
     const user = auth.user ?? (await tessera.accounts.findById(auth.userId));
     return sendConsentPage(reply, checked, {
       csrfToken: reply.server.csrfTokenFor(auth.sessionId),
+      consentTicket: await oauth.authorization.issueConsentTicket(auth.userId, auth.sessionId, checked),
       scopes: oauth.scopes,
       userLabel: user?.email ?? auth.userId,
     });
@@ -121,7 +122,8 @@ export function oauthRoutes(tessera: Tessera) {
       return authorize(request, reply, check.request);
     });
 
-    // The consent form. The anti-CSRF token (its csrf_token field) is checked by the CSRF plugin.
+    // The consent form. The anti-CSRF token (its csrf_token field) is checked by the CSRF plugin;
+    // the consent ticket binds the answer to the very page shown (single use, this login, this request).
     app.post('/oauth/authorize', async (request, reply) => {
       const form = formBody(request);
       const check = await oauth.authorization.check(form);
@@ -130,6 +132,20 @@ export function oauthRoutes(tessera: Tessera) {
       const auth = await optionalAuth(tessera, request);
       if (!auth)
         return sendErrorPage(reply, 401, 'Your login has ended: go back to the application and start again.');
+      if (
+        !(await oauth.authorization.redeemConsentTicket(
+          form.consent_ticket,
+          auth.userId,
+          auth.sessionId,
+          check.request,
+        ))
+      ) {
+        return sendErrorPage(
+          reply,
+          400,
+          'This consent page was already answered, has expired, or does not match what the application asked: go back to the application and start again.',
+        );
+      }
       const client = clientContext(request);
       if (form.decision === 'approve') {
         return reply.redirect(

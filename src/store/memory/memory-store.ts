@@ -2,6 +2,7 @@ import {
   type ApiKeyRecord,
   type AuditEvent,
   type AuthorizationCodeRecord,
+  type ConsentTicketRecord,
   EmailTakenError,
   hasActiveAdmin,
   LastAdminError,
@@ -27,7 +28,7 @@ import {
 export class MemoryStore implements Store {
   readonly engine = 'memory';
   readonly #users = new Map<string, UserRecord>();
-  readonly #userIdByEmail = new Map<string, string>();
+  readonly #userIdByEmailKey = new Map<string, string>();
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #refreshTokens = new Map<string, RefreshTokenRecord>();
   /** session id → ids of its refresh tokens, for the family operations and the cascade. */
@@ -40,19 +41,20 @@ export class MemoryStore implements Store {
   /** `<userId> <clientId>` → grant. */
   readonly #oauthGrants = new Map<string, OAuthGrantRecord>();
   readonly #authorizationCodes = new Map<string, AuthorizationCodeRecord>();
+  readonly #consentTickets = new Map<string, ConsentTicketRecord>();
   readonly #apiKeys = new Map<string, ApiKeyRecord>();
 
   async ping(): Promise<void> {}
   async close(): Promise<void> {}
 
   async createUser(user: UserRecord): Promise<void> {
-    if (this.#userIdByEmail.has(user.email)) throw new EmailTakenError();
+    if (this.#userIdByEmailKey.has(user.emailKey)) throw new EmailTakenError();
     this.#users.set(user.id, copyUser(user));
-    this.#userIdByEmail.set(user.email, user.id);
+    this.#userIdByEmailKey.set(user.emailKey, user.id);
   }
 
-  async findUserByEmail(email: string): Promise<UserRecord | undefined> {
-    const id = this.#userIdByEmail.get(email);
+  async findUserByEmailKey(emailKey: string): Promise<UserRecord | undefined> {
+    const id = this.#userIdByEmailKey.get(emailKey);
     return id === undefined ? undefined : this.findUserById(id);
   }
 
@@ -330,6 +332,46 @@ export class MemoryStore implements Store {
     if (!code || code.usedAt !== null) return false;
     code.usedAt = usedAt;
     return true;
+  }
+
+  async redeemAuthorizationCode(
+    id: string,
+    usedAt: number,
+    login: SessionRecord,
+    refreshToken: RefreshTokenRecord,
+  ): Promise<boolean> {
+    // No await between check and writes: atomic, as the SQL transaction.
+    const code = this.#authorizationCodes.get(id);
+    if (!code || code.usedAt !== null) return false;
+    if (this.#refreshTokens.has(refreshToken.id))
+      throw new Error(`duplicate refresh token id ${refreshToken.id}`);
+    code.usedAt = usedAt;
+    this.#sessions.set(login.id, copySession(login));
+    this.#refreshTokens.set(refreshToken.id, { ...refreshToken });
+    this.#refreshTokenIdsBySession.set(login.id, new Set([refreshToken.id]));
+    return true;
+  }
+
+  async createConsentTicket(ticket: ConsentTicketRecord): Promise<void> {
+    if (this.#consentTickets.has(ticket.id)) throw new Error(`duplicate consent ticket id ${ticket.id}`);
+    this.#consentTickets.set(ticket.id, { ...ticket, scopes: [...ticket.scopes] });
+  }
+
+  async takeConsentTicket(id: string): Promise<ConsentTicketRecord | undefined> {
+    const ticket = this.#consentTickets.get(id);
+    this.#consentTickets.delete(id);
+    return ticket;
+  }
+
+  async deleteExpiredConsentTickets(before: number): Promise<number> {
+    let deleted = 0;
+    for (const [id, ticket] of this.#consentTickets) {
+      if (ticket.expiresAt < before) {
+        this.#consentTickets.delete(id);
+        deleted++;
+      }
+    }
+    return deleted;
   }
 
   async deleteExpiredAuthorizationCodes(before: number): Promise<number> {

@@ -4,6 +4,7 @@ import type {
   ApiKeyRecord,
   AuditEvent,
   AuthorizationCodeRecord,
+  ConsentTicketRecord,
   LoginEnding,
   LoginsEnded,
   OAuthClientRecord,
@@ -133,6 +134,16 @@ export class RedisCachedStore implements Store {
   }
 
   async createSession(session: SessionRecord): Promise<void> {
+    await this.#putCopy(session);
+    try {
+      await this.inner.createSession(session);
+    } catch (error) {
+      await this.#forget([session.id]).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #putCopy(session: SessionRecord): Promise<void> {
     const ttlMs = Math.max(1, session.expiresAt - this.#now());
     await this.#cache(() =>
       this.#redis.tesseraPutSession(
@@ -148,12 +159,6 @@ export class RedisCachedStore implements Store {
         ...toHash(session),
       ),
     );
-    try {
-      await this.inner.createSession(session);
-    } catch (error) {
-      await this.#forget([session.id]).catch(() => undefined);
-      throw error;
-    }
   }
 
   /** The session's copy; undefined when SQL must answer (no copy, or copies not yet trusted). */
@@ -294,8 +299,8 @@ export class RedisCachedStore implements Store {
   createUser(user: UserRecord): Promise<void> {
     return this.inner.createUser(user);
   }
-  findUserByEmail(email: string): Promise<UserRecord | undefined> {
-    return this.inner.findUserByEmail(email);
+  findUserByEmailKey(emailKey: string): Promise<UserRecord | undefined> {
+    return this.inner.findUserByEmailKey(emailKey);
   }
   findUserById(id: string): Promise<UserRecord | undefined> {
     return this.inner.findUserById(id);
@@ -403,6 +408,31 @@ export class RedisCachedStore implements Store {
   }
   useAuthorizationCode(id: string, usedAt: number): Promise<boolean> {
     return this.inner.useAuthorizationCode(id, usedAt);
+  }
+  /** The login's copy first (as createSession), forgotten again when the code was already used. */
+  async redeemAuthorizationCode(
+    id: string,
+    usedAt: number,
+    login: SessionRecord,
+    refreshToken: RefreshTokenRecord,
+  ): Promise<boolean> {
+    await this.#putCopy(login);
+    let redeemed = false;
+    try {
+      redeemed = await this.inner.redeemAuthorizationCode(id, usedAt, login, refreshToken);
+      return redeemed;
+    } finally {
+      if (!redeemed) await this.#forget([login.id]).catch(() => undefined);
+    }
+  }
+  createConsentTicket(ticket: ConsentTicketRecord): Promise<void> {
+    return this.inner.createConsentTicket(ticket);
+  }
+  takeConsentTicket(id: string): Promise<ConsentTicketRecord | undefined> {
+    return this.inner.takeConsentTicket(id);
+  }
+  deleteExpiredConsentTickets(before: number): Promise<number> {
+    return this.inner.deleteExpiredConsentTickets(before);
   }
   deleteExpiredAuthorizationCodes(before: number): Promise<number> {
     return this.inner.deleteExpiredAuthorizationCodes(before);

@@ -1,4 +1,7 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, PostgresAdapter } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, PostgresAdapter, sql } from 'kysely';
+// The one import from core: the key's rules are the domain's, and the migration must compute
+// exactly the keys that logins will look up. email-key.ts is pure and imports nothing.
+import { canonicalEmailKey } from '../../core/email-key.js';
 
 /**
  * Migrations live in code (not files found at run time) so the compiled package and the
@@ -175,6 +178,76 @@ const migrations: Record<string, Migration> = {
         .addColumn('revoked_at', 'bigint')
         .execute();
       await db.schema.createIndex('api_keys_user_id').on('api_keys').column('user_id').execute();
+    },
+  },
+  '0005_email_key': {
+    async up(db: Kysely<unknown>) {
+      // One account per canonical address (case, look-alikes, punycode: core/email-key.ts).
+      // Existing rows get their key here; two rows with one key are two accounts a person
+      // could confuse (or one person twice), and only an operator can say which to keep, so
+      // the migration refuses, naming them, before changing anything. Never merged silently.
+      const users = (
+        await sql<{ id: string; email: string }>`select id, email from users order by created_at, id`.execute(
+          db,
+        )
+      ).rows;
+      const idsByKey = new Map<string, { id: string; email: string }[]>();
+      for (const user of users) {
+        const key = canonicalEmailKey(user.email);
+        idsByKey.set(key, [...(idsByKey.get(key) ?? []), user]);
+      }
+      const collisions = [...idsByKey.values()].filter((group) => group.length > 1);
+      if (collisions.length > 0) {
+        const listed = collisions
+          .map((group) => group.map((u) => `${u.id} <${u.email}>`).join(' = '))
+          .join('; ');
+        throw new Error(
+          `${collisions.length} address(es) are held by more than one account, which Tessera now treats as the same address (case and look-alike characters): ${listed}. Keep one account per address (in the database, delete the others or change their email), then start again`,
+        );
+      }
+      // Nullable only because SQLite cannot add a NOT NULL column to a filled table; every row
+      // has a key from here on, and the unique index is what matters. (Not named users_email_key:
+      // PostgreSQL already gave 0001's unique constraint on email that name.)
+      const fill = async (tx: Kysely<unknown>) => {
+        await tx.schema.alterTable('users').addColumn('email_key', 'text').execute();
+        for (const [key, [user]] of idsByKey) {
+          await sql`update users set email_key = ${key} where id = ${user?.id}`.execute(tx);
+        }
+        await tx.schema
+          .createIndex('users_canonical_email')
+          .on('users')
+          .column('email_key')
+          .unique()
+          .execute();
+      };
+      // PostgreSQL: the Migrator's transaction already holds this; SQLite: one of our own.
+      if (db.isTransaction) await fill(db);
+      else await db.transaction().execute(fill);
+    },
+  },
+  '0006_oauth_consent_tickets': {
+    async up(db: Kysely<unknown>) {
+      // One row per consent page shown; taken (deleted) by the Allow/Deny answer, swept at expiry.
+      // No foreign keys: a ticket lives minutes, and one of a deleted user or client fails its checks.
+      await db.schema
+        .createTable('oauth_consent_tickets')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('state', 'text')
+        .addColumn('code_challenge', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('oauth_consent_tickets_expires_at')
+        .on('oauth_consent_tickets')
+        .column('expires_at')
+        .execute();
     },
   },
 };

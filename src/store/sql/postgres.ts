@@ -94,6 +94,7 @@ const SESSION_COLUMNS = columns<Database['sessions']>({
 const USER_COLUMNS = columns<Database['users']>({
   id: true,
   email: true,
+  email_key: true,
   password_hash: true,
   roles: true,
   locked_at: true,

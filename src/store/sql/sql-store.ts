@@ -3,6 +3,7 @@ import {
   type ApiKeyRecord,
   type AuditEvent,
   type AuthorizationCodeRecord,
+  type ConsentTicketRecord,
   EmailTakenError,
   hasActiveAdmin,
   LastAdminError,
@@ -63,8 +64,12 @@ export class SqlStore implements Store {
     }
   }
 
-  async findUserByEmail(email: string): Promise<UserRecord | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+  async findUserByEmailKey(emailKey: string): Promise<UserRecord | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email_key', '=', emailKey)
+      .executeTakeFirst();
     return row && fromUserRow(row);
   }
 
@@ -426,6 +431,79 @@ export class SqlStore implements Store {
     return result.numUpdatedRows > 0n;
   }
 
+  async redeemAuthorizationCode(
+    id: string,
+    usedAt: number,
+    login: SessionRecord,
+    refreshToken: RefreshTokenRecord,
+  ): Promise<boolean> {
+    // The conditional UPDATE holds the code's row lock until commit: a racing replay's UPDATE
+    // waits, then finds the code used, and by then the login is committed for it to revoke.
+    return this.db.transaction().execute(async (trx) => {
+      const used = await trx
+        .updateTable('oauth_codes')
+        .set({ used_at: usedAt })
+        .where('id', '=', id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      if (used.numUpdatedRows === 0n) return false;
+      await trx.insertInto('sessions').values(toSessionRow(login)).execute();
+      await trx.insertInto('refresh_tokens').values(toRefreshTokenRow(refreshToken)).execute();
+      return true;
+    });
+  }
+
+  async createConsentTicket(ticket: ConsentTicketRecord): Promise<void> {
+    await this.db
+      .insertInto('oauth_consent_tickets')
+      .values({
+        id: ticket.id,
+        secret_hash: ticket.secretHash,
+        session_id: ticket.sessionId,
+        user_id: ticket.userId,
+        client_id: ticket.clientId,
+        redirect_uri: ticket.redirectUri,
+        scopes: JSON.stringify(ticket.scopes),
+        state: ticket.state,
+        code_challenge: ticket.codeChallenge,
+        created_at: ticket.createdAt,
+        expires_at: ticket.expiresAt,
+      })
+      .execute();
+  }
+
+  async takeConsentTicket(id: string): Promise<ConsentTicketRecord | undefined> {
+    // DELETE … RETURNING: the database gives the row to exactly one of racing takers.
+    const row = await this.db
+      .deleteFrom('oauth_consent_tickets')
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return (
+      row && {
+        id: row.id,
+        secretHash: row.secret_hash,
+        sessionId: row.session_id,
+        userId: row.user_id,
+        clientId: row.client_id,
+        redirectUri: row.redirect_uri,
+        scopes: JSON.parse(row.scopes) as string[],
+        state: row.state,
+        codeChallenge: row.code_challenge,
+        createdAt: Number(row.created_at),
+        expiresAt: Number(row.expires_at),
+      }
+    );
+  }
+
+  async deleteExpiredConsentTickets(before: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('oauth_consent_tickets')
+      .where('expires_at', '<', before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async deleteExpiredAuthorizationCodes(before: number): Promise<number> {
     const result = await this.db
       .deleteFrom('oauth_codes')
@@ -552,6 +630,7 @@ export class SqlStore implements Store {
 const toUserRow = (user: UserRecord): UserRow => ({
   id: user.id,
   email: user.email,
+  email_key: user.emailKey,
   password_hash: user.passwordHash,
   roles: JSON.stringify(user.roles),
   locked_at: user.lockedAt,
@@ -564,6 +643,7 @@ const toUserRow = (user: UserRecord): UserRow => ({
 export const fromUserRow = (row: UserRow): UserRecord => ({
   id: row.id,
   email: row.email,
+  emailKey: row.email_key,
   passwordHash: row.password_hash,
   roles: JSON.parse(row.roles) as string[],
   lockedAt: row.locked_at === null ? null : Number(row.locked_at),
@@ -616,7 +696,7 @@ export const fromSessionRow = (row: SessionRow): SessionRecord => ({
  */
 export const sessionWithUserSql = (param: string) =>
   `select s.id, s.user_id, s.mode, s.secret_hash, s.created_at, s.last_seen_at, s.expires_at, s.ip,
-  s.user_agent, s.client_id, s.scopes, s.audience, u.email as user_email,
+  s.user_agent, s.client_id, s.scopes, s.audience, u.email as user_email, u.email_key as user_email_key,
   u.password_hash as user_password_hash, u.roles as user_roles, u.locked_at as user_locked_at,
   u.lock_reason as user_lock_reason, u.created_at as user_created_at, u.updated_at as user_updated_at
   from sessions s join users u on u.id = s.user_id where s.id = ${param}`;
@@ -630,6 +710,7 @@ export const fromSessionWithUserRow = (row: SessionWithUserRow): SessionWithUser
   const user: UserRow = {
     id: row.user_id,
     email: row.user_email,
+    email_key: row.user_email_key,
     password_hash: row.user_password_hash,
     roles: row.user_roles,
     locked_at: row.user_locked_at,

@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type Selectable, SqliteDialect } from 'kysely';
 import type { RefreshTokenRecord, SessionRecord, SessionWithUser, UserRecord } from '../ports.js';
@@ -14,6 +12,7 @@ import {
   SqlStore,
   sessionWithUserSql,
 } from './sql-store.js';
+import { createPrivateSqliteFile } from './sqlite-files.js';
 
 /**
  * SQLite engine: the shared SqlStore, with the per-request queries (the session with its user
@@ -73,7 +72,7 @@ class SqliteStore extends SqlStore {
 
 /** Opens (creating if needed) an SQLite database file and applies pending migrations. */
 export async function openSqliteStore(filename: string): Promise<SqlStore> {
-  if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+  if (filename !== ':memory:') createPrivateSqliteFile(filename);
   const database = new BetterSqlite3(filename);
   // WAL lets the sweep and readers run alongside writers; NORMAL sync is durable in WAL
   // mode except for the last transactions before a power cut (not a crash of the process).
