@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -67,13 +68,18 @@ const environmentSchema = z.object({
   TESSERA_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   // Loopback by default so a development instance is never exposed by accident; set
   // 0.0.0.0 (or a specific address) in a container or behind a load balancer.
-  TESSERA_HOST: z.string().min(1).default('127.0.0.1'),
+  TESSERA_HOST: z
+    .string()
+    .default('127.0.0.1')
+    .refine(isListenHost, 'must be an IP address or a host name, without scheme or port (e.g. 0.0.0.0)'),
   TESSERA_DATABASE_URL: z
     .string()
     .default('sqlite://./data/tessera.db')
     .refine(
       (url) =>
-        url === 'memory:' || url.startsWith('sqlite://') || (POSTGRES_URL.test(url) && URL.canParse(url)),
+        url === 'memory:' ||
+        (url.startsWith('sqlite://') && url.length > 'sqlite://'.length) ||
+        (POSTGRES_URL.test(url) && URL.canParse(url) && new URL(url).hostname !== ''),
       {
         message:
           'must be sqlite:///absolute/path.db, sqlite://./relative/path.db, postgres://user:password@host:5432/database or memory:',
@@ -106,7 +112,21 @@ const environmentSchema = z.object({
   // table near its live size without the sweep showing up in load.
   TESSERA_SWEEP_INTERVAL: duration('5m', '1s'),
   // Empty: X-Forwarded-For is ignored and the socket address is the client IP.
-  TESSERA_TRUSTED_PROXIES: z.string().default('').transform(commaSeparated),
+  // Entries: IP addresses, CIDR ranges (10.0.0.0/8, fd00::/8) or loopback, linklocal, uniquelocal.
+  TESSERA_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform(commaSeparated)
+    .pipe(
+      z.array(
+        z
+          .string()
+          .refine(
+            isProxyAddress,
+            'must list IP addresses or CIDR ranges (e.g. 10.0.0.1, 10.0.0.0/8) or loopback, linklocal, uniquelocal',
+          ),
+      ),
+    ),
   // jwt mode: an access token cannot be revoked before it expires, so its lifetime IS the
   // revocation delay. 5 minutes is the usual compromise; the signer refuses more than an hour.
   TESSERA_ACCESS_TOKEN_TTL: duration('5m', '10s').refine((ms) => ms <= 3_600_000, 'must be at most 1h'),
@@ -119,7 +139,14 @@ const environmentSchema = z.object({
     .optional()
     .transform((list) => list?.split(',').map((alg) => alg.trim()))
     .pipe(z.array(z.enum(JWS_ALGORITHMS)).min(1).optional()),
-  TESSERA_ISSUER: z.url().optional(),
+  // The `iss` of every token and the OAuth issuer identifier (RFC 8414: https URL, no query or fragment).
+  TESSERA_ISSUER: z
+    .string()
+    .optional()
+    .refine(
+      (text) => text === undefined || isIssuerUrl(text),
+      'must be an http(s) URL without query or fragment, e.g. https://auth.example.com',
+    ),
   TESSERA_AUDIENCE: z.string().min(1).max(200).default('tessera'),
   // 32 bytes as 64 hex digits or base64; seals private signing keys at rest.
   TESSERA_KEY_ENCRYPTION_KEY: z
@@ -190,6 +217,46 @@ const environmentSchema = z.object({
   TESSERA_TLS_CERT: z.string().min(1).optional(),
   TESSERA_TLS_KEY: z.string().min(1).optional(),
 });
+
+/** A listen address: an IP literal or a DNS name; not a URL, not host:port. */
+function isListenHost(text: string): boolean {
+  return (
+    isIP(text) !== 0 ||
+    /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$/.test(
+      text,
+    )
+  );
+}
+
+/** What fastify's trustProxy (proxy-addr) accepts: an IP, IP/prefix, IP/netmask or a named range. */
+function isProxyAddress(text: string): boolean {
+  if (text === 'loopback' || text === 'linklocal' || text === 'uniquelocal') return true;
+  const [address = '', range, ...rest] = text.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(range) === 4;
+}
+
+/** http(s), a host, no credentials, query or fragment. */
+function isIssuerUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (
+    (url.protocol === 'https:' || url.protocol === 'http:') &&
+    url.hostname !== '' &&
+    !url.username &&
+    !url.password &&
+    !url.search &&
+    !url.hash &&
+    !text.includes('?') &&
+    !text.includes('#')
+  );
+}
+
+/** Every TESSERA_* variable loadConfig reads (the tests give each a bad value). */
+export const CONFIGURATION_VARIABLES = Object.keys(environmentSchema.shape) as readonly string[];
 
 /** `https://app.example.com` and `http://localhost:5173` are origins; `*`, `null`, paths are not. */
 function isExactOrigin(text: string): boolean {
