@@ -11,6 +11,7 @@ import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js'
 import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
 import { TokenLogins } from './core/token-logins.js';
+import { UserEmails } from './core/user-emails.js';
 import { resolveKeyEncryptionKey } from './key-encryption-key.js';
 import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
@@ -42,6 +43,8 @@ export interface Tessera {
   readonly tokens: TokenLogins | undefined;
   /** hybrid mode: the in-memory revocation state, fed by the bus and the revocation log. */
   readonly revocations: Revocations | undefined;
+  /** jwt and hybrid modes: user id → email for GET /auth/session, read from the store at most once per user. */
+  readonly userEmails: UserEmails;
   /** Third-party applications (OAuth 2.1) and API keys, in every mode. */
   readonly oauth: OAuth;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
@@ -110,6 +113,7 @@ export async function createTessera(
     revocations,
   });
   const warnings: string[] = [];
+  const userEmails = new UserEmails(store);
   let keyring: Keyring | undefined;
   let tokens: TokenLogins | undefined;
   if (config.mode !== 'session') {
@@ -124,6 +128,7 @@ export async function createTessera(
       refreshReuseGraceMs: config.jwt.refreshReuseGraceMs,
       mode: config.mode,
       revocations,
+      emails: userEmails,
     });
   }
   // OAuth signs with the keyring: jwt and hybrid modes' own, or in session mode one opened when
@@ -155,6 +160,7 @@ export async function createTessera(
     keyring,
     tokens,
     revocations,
+    userEmails,
     oauth,
     warnings,
     startBackgroundJobs(onError) {

@@ -105,7 +105,11 @@ export function authRoutes(tessera: Tessera) {
       return { user: userView(user), session: sessionView(tessera, session), ...credentials };
     });
 
-    app.get('/auth/session', authenticated, async (request) => callerView(tessera, request.auth));
+    app.get('/auth/session', authenticated, async (request) => {
+      if (request.auth.user) return callerView(tessera, request.auth);
+      const email = tessera.userEmails.emailOf(request.auth.userId);
+      return callerView(tessera, request.auth, typeof email === 'string' ? email : await email);
+    });
 
     // Cookie clients: idempotent, a dead or missing login still clears the cookies and succeeds
     // (the browser's cookies are what is left to end). A bearer client has nothing to clear: a
