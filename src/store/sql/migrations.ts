@@ -177,6 +177,18 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('api_keys_user_id').on('api_keys').column('user_id').execute();
     },
   },
+  '0005_meta': {
+    async up(db: Kysely<unknown>) {
+      // Facts about the database itself, one row per key: `served_mode` (written by every
+      // server at start) tells the CLI and other nodes which mode the deployment runs.
+      await db.schema
+        .createTable('meta')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /** Exported so tests can stop at an older migration and check the upgrade path. */
