@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { isExactOrigin, isIssuerUrl, isListenHost, isProxyAddress } from './config-checks.js';
 import { JWS_ALGORITHMS, type JwsAlgorithm } from './core/jwt/algorithms.js';
 import { parseKeyEncryptionKey } from './core/jwt/seal.js';
 
@@ -218,53 +218,8 @@ const environmentSchema = z.object({
   TESSERA_TLS_KEY: z.string().min(1).optional(),
 });
 
-/** A listen address: an IP literal or a DNS name; not a URL, not host:port. */
-function isListenHost(text: string): boolean {
-  return (
-    isIP(text) !== 0 ||
-    /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$/.test(
-      text,
-    )
-  );
-}
-
-/** What fastify's trustProxy (proxy-addr) accepts: an IP, IP/prefix, IP/netmask or a named range. */
-function isProxyAddress(text: string): boolean {
-  if (text === 'loopback' || text === 'linklocal' || text === 'uniquelocal') return true;
-  const [address = '', range, ...rest] = text.split('/');
-  const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  if (range === undefined) return true;
-  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
-  return family === 4 && isIP(range) === 4;
-}
-
-/** http(s), a host, no credentials, query or fragment. */
-function isIssuerUrl(text: string): boolean {
-  if (!URL.canParse(text)) return false;
-  const url = new URL(text);
-  return (
-    (url.protocol === 'https:' || url.protocol === 'http:') &&
-    url.hostname !== '' &&
-    !url.username &&
-    !url.password &&
-    !url.search &&
-    !url.hash &&
-    !text.includes('?') &&
-    !text.includes('#')
-  );
-}
-
 /** Every TESSERA_* variable loadConfig reads (the tests give each a bad value). */
 export const CONFIGURATION_VARIABLES = Object.keys(environmentSchema.shape) as readonly string[];
-
-/** `https://app.example.com` and `http://localhost:5173` are origins; `*`, `null`, paths are not. */
-function isExactOrigin(text: string): boolean {
-  if (!URL.canParse(text)) return false;
-  const url = new URL(text);
-  const host = /^[a-z0-9.-]+$/.test(url.hostname) || /^\[[0-9a-f:.]+\]$/.test(url.hostname);
-  return (url.protocol === 'https:' || url.protocol === 'http:') && host && url.origin === text;
-}
 
 export interface TesseraConfig {
   port: number;

@@ -7,8 +7,8 @@ import { type Actor, checkedRoles } from '../core/control.js';
 import { deviceLabel } from '../core/device.js';
 import { AuthError } from '../core/errors.js';
 import { StoreUnavailableError } from '../store/errors.js';
-import { problemWithExistingDatabase } from '../store/sql/existing-database.js';
-import { createTessera, migrateDatabase, type Tessera } from '../tessera.js';
+import { migrateDatabase, type Tessera } from '../tessera.js';
+import { CliError, emailsOf, withTessera } from './operator-database.js';
 import { PasswordMismatchError, PromptCancelledError, readNewPassword } from './password-input.js';
 import { serve } from './serve.js';
 
@@ -20,48 +20,6 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
   version: string;
 };
 const program = new Command('tessera').description('Tessera authentication server').version(version);
-
-/**
- * Runs a command against the configured database, and always closes it. Only `serve` and
- * `migrate` may create a database: every other command refuses one that is missing or holds no
- * Tessera tables (it would otherwise act on an empty file no server reads), and says on stderr
- * which database it opened and the mode that database is served in.
- */
-async function withTessera(action: (tessera: Tessera) => Promise<void>): Promise<void> {
-  const config = loadConfig();
-  const problem = await problemWithExistingDatabase(config.database);
-  if (problem) throw new CliError(problem);
-  const tessera = await createTessera(config, { operator: true });
-  try {
-    const served = tessera.storedMode;
-    console.error(
-      `tessera: database ${describeDatabase(config.database)}${served ? `, served in ${served.mode} mode` : ', no server has recorded its mode yet'}`,
-    );
-    const ownMode = process.env.TESSERA_MODE;
-    if (served && ownMode !== undefined && ownMode !== served.mode) {
-      console.error(
-        `tessera: note: TESSERA_MODE=${ownMode} here, but the servers run ${served.mode} mode; locks, revocations and role changes reach them all the same`,
-      );
-    }
-    await action(tessera);
-  } finally {
-    await tessera.close();
-  }
-}
-
-/** "ada@example.com" for a user id, from one read per distinct user. */
-function emailsOf(tessera: Tessera) {
-  const known = new Map<string, Promise<string>>();
-  return (userId: string | null): Promise<string> => {
-    if (userId === null) return Promise.resolve('-');
-    let email = known.get(userId);
-    if (!email) {
-      email = tessera.accounts.findById(userId).then((user) => user?.email ?? '(deleted)');
-      known.set(userId, email);
-    }
-    return email;
-  };
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -375,8 +333,6 @@ async function userIdOf(tessera: Tessera, email: string): Promise<string> {
   if (!user) throw new CliError(`no user with email ${email}`);
   return user.id;
 }
-
-class CliError extends Error {}
 
 /** Network and authentication failures talking to a database server: an operator's problem, not a bug. */
 function isUnreachable(error: unknown): boolean {
