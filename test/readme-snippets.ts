@@ -9,8 +9,10 @@ import { readFileSync } from 'node:fs';
  *       run the block verbatim against a real `tessera serve` in each listed mode. Shell blocks
  *       run in bash with `set -eu -o pipefail`; JS blocks run as an ES module (imports of
  *       `tessera/*` resolve to this package's dist/). `given=token` defines `token` (a fresh
- *       access token of a registered user) before a JS block that uses one. `id` names the
- *       block for extra checks in the test.
+ *       access token of a registered user) before a JS block that uses one; `given=oauth`
+ *       defines `req` (a request bearing an OAuth access token for https://api.example.com with
+ *       scope accounts:read), `clientId` and `clientSecret` (a resource server's credentials,
+ *       registered with `tessera clients create`). `id` names the block for extra checks.
  *   <!-- readme-test: app modes=jwt -->
  *       a JS app that listens on port 4000 with the README's `/me` and `/transfers` routes:
  *       started, then called with a real token.

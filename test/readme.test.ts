@@ -182,10 +182,51 @@ class ReadmeServer {
     return run('bash', ['-c', script], this.env(), this.workspace.dir);
   }
 
+  /** A resource server's client credentials (from the CLI) and a request bearing an OAuth access token for it. */
+  async oauthRequest(): Promise<string> {
+    const created = await run(
+      process.execPath,
+      [
+        CLI,
+        'clients',
+        'create',
+        '--name',
+        'Accounts API',
+        '--scope',
+        'accounts:read',
+        '--audience',
+        'https://api.example.com',
+      ],
+      this.env(),
+      this.workspace.dir,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const clientId = /client_id=(\S+)/.exec(created.stdout)?.[1] as string;
+    const clientSecret = /client_secret=(\S+)/.exec(created.stdout)?.[1] as string;
+    const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString(
+      'base64',
+    );
+    const response = await fetch(`${this.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'accounts:read' }),
+    });
+    expect(response.status).toBe(200);
+    const { access_token } = (await response.json()) as { access_token: string };
+    const req = { headers: { authorization: `Bearer ${access_token}` } };
+    return [
+      `const req = ${JSON.stringify(req)};`,
+      `const clientId = ${JSON.stringify(clientId)};`,
+      `const clientSecret = ${JSON.stringify(clientSecret)};`,
+      '',
+    ].join('\n');
+  }
+
   async runJs(snippet: Snippet): Promise<Run> {
-    const given = snippet.given.includes('token')
+    let given = snippet.given.includes('token')
       ? `const token = ${JSON.stringify(await this.token())};\n`
       : '';
+    if (snippet.given.includes('oauth')) given += await this.oauthRequest();
     const file = join(this.workspace.dir, `snippet-${snippet.line}.mjs`);
     writeFileSync(file, `${given}${this.rewrite(snippet.code)}\n`);
     return run(process.execPath, [file], this.env(), this.workspace.dir);
