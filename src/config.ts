@@ -79,7 +79,7 @@ const environmentSchema = z.object({
       (url) =>
         url === 'memory:' ||
         (url.startsWith('sqlite://') && url.length > 'sqlite://'.length) ||
-        (POSTGRES_URL.test(url) && URL.canParse(url) && new URL(url).hostname !== ''),
+        (POSTGRES_URL.test(url) && URL.canParse(url)),
       {
         message:
           'must be sqlite:///absolute/path.db, sqlite://./relative/path.db, postgres://user:password@host:5432/database or memory:',

@@ -16,7 +16,7 @@ writeFileSync(existingFile, 'not checked here\n');
 const BAD_VALUES: Record<string, Array<string | Record<string, string>>> = {
   TESSERA_PORT: ['abc', '70000', '-1', '3000.5'],
   TESSERA_HOST: ['', 'http://0.0.0.0', '0.0.0.0:3000', 'has space', 'bad_host!'],
-  TESSERA_DATABASE_URL: ['mysql://localhost/x', 'sqlite://', 'postgres://', 'data/tessera.db'],
+  TESSERA_DATABASE_URL: ['mysql://localhost/x', 'sqlite://', 'postgres://db:99999/x', 'data/tessera.db'],
   TESSERA_DATABASE_POOL_SIZE: ['0', 'many', '1001'],
   TESSERA_REDIS_URL: ['http://localhost:6379', 'localhost:6379'],
   TESSERA_REDIS_PREFIX: ['has space', ''],
