@@ -35,7 +35,10 @@ describe.each(['session', 'jwt', 'hybrid'] as const)('GET /auth/session in %s mo
     // A second node on the same database (as behind a load balancer): nothing remembered yet.
     const second = await startTessera({ env, runtime: first.clock });
     servers.push(second);
-    expect(second.tessera.userEmails.emailOf(login.json().user.id)).toBeInstanceOf(Promise);
+    const unknownHere = second.tessera.userEmails.emailOf(login.json().user.id);
+    expect(unknownHere).toBeInstanceOf(Promise);
+    expect(await unknownHere).toBe(email);
+    // Forgotten again, so the request below takes the store-read path itself.
     second.tessera.userEmails.forget(login.json().user.id);
     const there = await second.app.inject({ method: 'GET', url: '/auth/session', headers });
     expect(there.statusCode).toBe(200);
