@@ -319,4 +319,41 @@ describe('control from the CLI reaches a running hybrid server whatever the CLI�
       `CLI action → hybrid server refuses the token: lock ${afterLock.ms} ms, roles ${afterRoles.ms} ms, revoke ${afterRevoke.ms} ms (poll interval 2 s)`,
     );
   }, 90_000);
+
+  it('on PostgreSQL: a lock with TESSERA_MODE unset travels over the LISTEN/NOTIFY bus to a hybrid server', async () => {
+    const url = await serviceUrlOrSkip('postgres', 'CLI lock reaching a hybrid server on PostgreSQL');
+    if (!url) return;
+    try {
+      const schema = testSchema();
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(`create schema "${schema}"`);
+      await client.end();
+      const withSchema = new URL(url);
+      withSchema.searchParams.set('options', `-c search_path=${schema}`);
+      const database = withSchema.toString();
+      const server = await serveProcess({
+        TESSERA_MODE: 'hybrid',
+        TESSERA_DATABASE_URL: database,
+        TESSERA_KEY_ENCRYPTION_KEY: 'b'.repeat(64),
+        TESSERA_RATE_LIMIT: 'off',
+      });
+      servers.push(server);
+      const cliEnv = { TESSERA_DATABASE_URL: database };
+      expect(
+        (await runCli(['users', 'create', '--email', 'pg@example.com'], cliEnv, `${PASSWORD}\n`)).code,
+      ).toBe(0);
+      const token = await bearerLogin(server.url, 'pg@example.com');
+      const lock = await runCli(['users', 'lock', 'pg@example.com', '--reason', 'fraud review'], cliEnv);
+      expect(lock.code, lock.stderr).toBe(0);
+      expect(lock.stderr).toMatch(/^tessera: database postgres:\/\/\S+, served in hybrid mode\n$/);
+      const refused = await refusedWithin(server.url, token);
+      expect(refused.error).toBe('token_revoked');
+      expect(refused.ms).toBeLessThan(10_000);
+      console.info(`CLI lock → hybrid server on PostgreSQL refuses the token after ${refused.ms} ms`);
+      await server.stop();
+    } finally {
+      await dropTestSchemas(url);
+    }
+  }, 90_000);
 });
