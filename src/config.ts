@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { isExactOrigin, isIssuerUrl, isListenHost, isProxyAddress } from './config-checks.js';
 import { JWS_ALGORITHMS, type JwsAlgorithm } from './core/jwt/algorithms.js';
 import { parseKeyEncryptionKey } from './core/jwt/seal.js';
 
@@ -67,13 +68,18 @@ const environmentSchema = z.object({
   TESSERA_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   // Loopback by default so a development instance is never exposed by accident; set
   // 0.0.0.0 (or a specific address) in a container or behind a load balancer.
-  TESSERA_HOST: z.string().min(1).default('127.0.0.1'),
+  TESSERA_HOST: z
+    .string()
+    .default('127.0.0.1')
+    .refine(isListenHost, 'must be an IP address or a host name, without scheme or port (e.g. 0.0.0.0)'),
   TESSERA_DATABASE_URL: z
     .string()
     .default('sqlite://./data/tessera.db')
     .refine(
       (url) =>
-        url === 'memory:' || url.startsWith('sqlite://') || (POSTGRES_URL.test(url) && URL.canParse(url)),
+        url === 'memory:' ||
+        (url.startsWith('sqlite://') && url.length > 'sqlite://'.length) ||
+        (POSTGRES_URL.test(url) && URL.canParse(url)),
       {
         message:
           'must be sqlite:///absolute/path.db, sqlite://./relative/path.db, postgres://user:password@host:5432/database or memory:',
@@ -106,7 +112,21 @@ const environmentSchema = z.object({
   // table near its live size without the sweep showing up in load.
   TESSERA_SWEEP_INTERVAL: duration('5m', '1s'),
   // Empty: X-Forwarded-For is ignored and the socket address is the client IP.
-  TESSERA_TRUSTED_PROXIES: z.string().default('').transform(commaSeparated),
+  // Entries: IP addresses, CIDR ranges (10.0.0.0/8, fd00::/8) or loopback, linklocal, uniquelocal.
+  TESSERA_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform(commaSeparated)
+    .pipe(
+      z.array(
+        z
+          .string()
+          .refine(
+            isProxyAddress,
+            'must list IP addresses or CIDR ranges (e.g. 10.0.0.1, 10.0.0.0/8) or loopback, linklocal, uniquelocal',
+          ),
+      ),
+    ),
   // jwt mode: an access token cannot be revoked before it expires, so its lifetime IS the
   // revocation delay. 5 minutes is the usual compromise; the signer refuses more than an hour.
   TESSERA_ACCESS_TOKEN_TTL: duration('5m', '10s').refine((ms) => ms <= 3_600_000, 'must be at most 1h'),
@@ -119,7 +139,14 @@ const environmentSchema = z.object({
     .optional()
     .transform((list) => list?.split(',').map((alg) => alg.trim()))
     .pipe(z.array(z.enum(JWS_ALGORITHMS)).min(1).optional()),
-  TESSERA_ISSUER: z.url().optional(),
+  // The `iss` of every token and the OAuth issuer identifier (RFC 8414: https URL, no query or fragment).
+  TESSERA_ISSUER: z
+    .string()
+    .optional()
+    .refine(
+      (text) => text === undefined || isIssuerUrl(text),
+      'must be an http(s) URL without query or fragment, e.g. https://auth.example.com',
+    ),
   TESSERA_AUDIENCE: z.string().min(1).max(200).default('tessera'),
   // 32 bytes as 64 hex digits or base64; seals private signing keys at rest.
   TESSERA_KEY_ENCRYPTION_KEY: z
@@ -199,13 +226,8 @@ const environmentSchema = z.object({
   TESSERA_TLS_KEY: z.string().min(1).optional(),
 });
 
-/** `https://app.example.com` and `http://localhost:5173` are origins; `*`, `null`, paths are not. */
-function isExactOrigin(text: string): boolean {
-  if (!URL.canParse(text)) return false;
-  const url = new URL(text);
-  const host = /^[a-z0-9.-]+$/.test(url.hostname) || /^\[[0-9a-f:.]+\]$/.test(url.hostname);
-  return (url.protocol === 'https:' || url.protocol === 'http:') && host && url.origin === text;
-}
+/** Every TESSERA_* variable loadConfig reads (the tests give each a bad value). */
+export const CONFIGURATION_VARIABLES = Object.keys(environmentSchema.shape) as readonly string[];
 
 export interface TesseraConfig {
   port: number;

@@ -1,3 +1,4 @@
+import type { Kysely } from 'kysely';
 import { HibpBreachedPasswords } from './breached-passwords.js';
 import { loadConfig, type TesseraConfig } from './config.js';
 import { Accounts } from './core/accounts.js';
@@ -12,6 +13,7 @@ import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js'
 import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
 import { TokenLogins } from './core/token-logins.js';
+import { UserEmails } from './core/user-emails.js';
 import { resolveKeyEncryptionKey } from './key-encryption-key.js';
 import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
@@ -20,6 +22,7 @@ import type { Store } from './store/ports.js';
 import { RedisCachedStore } from './store/redis/cached-store.js';
 import { RedisConnection } from './store/redis/connection.js';
 import { RedisRevocationBus } from './store/redis/redis-bus.js';
+import { readServedMode, recordServedMode, type ServedModeRecord } from './store/sql/meta.js';
 import { openPostgresStore } from './store/sql/postgres.js';
 import { PostgresRevocationBus } from './store/sql/postgres-bus.js';
 import { SqlStore } from './store/sql/sql-store.js';
@@ -44,12 +47,16 @@ export interface Tessera {
   readonly tokens: TokenLogins | undefined;
   /** hybrid mode: the in-memory revocation state, fed by the bus and the revocation log. */
   readonly revocations: Revocations | undefined;
+  /** jwt and hybrid modes: user id → email for GET /auth/session, read from the store at most once per user. */
+  readonly userEmails: UserEmails;
   /** Third-party applications (OAuth 2.1) and API keys, in every mode. */
   readonly oauth: OAuth;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
   /** TESSERA_BREACHED_PASSWORDS=hibp: the breach check, for its skip listeners; undefined when off. */
   readonly breachedPasswords: HibpBreachedPasswords | undefined;
+  /** The mode the database said it is served in when this instance opened it (SQL stores). */
+  readonly storedMode: ServedModeRecord | undefined;
   /** Starts the periodic jobs: the sweep of expired sessions and old audit events, key reloads. */
   startBackgroundJobs(onError: (error: unknown) => void): void;
   close(): Promise<void>;
@@ -62,7 +69,18 @@ export interface TesseraOptions {
   store?: Store;
   /** hybrid mode: the revocation bus shared with other nodes; in-process by default. */
   bus?: RevocationBus;
+  /**
+   * An operator's tool (the CLI), not a server. It writes the revocation log whatever its own
+   * TESSERA_MODE, so a lock, revoke or role change reaches hybrid servers sharing the database
+   * (at once over the bus it can reach, else within their 2 s poll of the log); its entries
+   * last as long as the longest access token any server may issue. It does not record a
+   * served mode, and reports role changes for the mode the database is served in.
+   */
+  operator?: boolean;
 }
+
+/** The longest access-token lifetime any configuration allows (TESSERA_ACCESS_TOKEN_TTL ≤ 1h). */
+const MAX_ACCESS_TOKEN_TTL_MS = 3_600_000;
 
 export async function createTessera(
   config: TesseraConfig = loadConfig(),
@@ -85,11 +103,27 @@ export async function createTessera(
         now: () => runtime.now(),
       })
     : sqlStore;
-  const bus = options.bus ?? revocationBus(config, redis);
+  const warnings: string[] = [];
+  // Which mode the deployment runs is stored in the database: the CLI reads it, and a server
+  // that starts in another mode says so (it still starts: see recordedMode).
+  const metaDb = sqlStore instanceof SqlStore ? (sqlStore.db as Kysely<unknown>) : undefined;
+  let storedMode: ServedModeRecord | undefined;
+  try {
+    storedMode = metaDb && (await readServedMode(metaDb));
+    if (metaDb && !options.operator) await recordedMode(metaDb, storedMode, config.mode, runtime, warnings);
+  } catch (error) {
+    if (!options.store) await sqlStore.close().catch(() => undefined);
+    await redis?.close();
+    throw error;
+  }
+  const writesRevocationLog = config.mode === 'hybrid' || options.operator === true;
+  const bus = options.bus ?? revocationBus(config, redis, writesRevocationLog);
   let revocations: Revocations | undefined;
-  if (config.mode === 'hybrid') {
-    // An entry matters while a token it could affect may still verify: lifetime plus skew.
-    const horizonMs = config.jwt.accessTokenTtlMs + MAX_CLOCK_SKEW_SECONDS * 1000;
+  if (writesRevocationLog) {
+    // An entry matters while a token it could affect may still verify: lifetime plus skew. An
+    // operator's tool cannot know the servers' lifetime, so it assumes the longest allowed.
+    const ttlMs = options.operator ? MAX_ACCESS_TOKEN_TTL_MS : config.jwt.accessTokenTtlMs;
+    const horizonMs = ttlMs + MAX_CLOCK_SKEW_SECONDS * 1000;
     revocations = new Revocations(store, bus, runtime, horizonMs);
     try {
       await revocations.start();
@@ -115,14 +149,14 @@ export async function createTessera(
     sessions,
     audit,
     runtime,
-    mode: config.mode,
+    mode: (options.operator && storedMode?.mode) || config.mode,
     accessTokenTtlMs: config.jwt.accessTokenTtlMs,
   });
-  const warnings: string[] = [];
   if (config.database.engine === 'sqlite' && !options.store) {
     const exposed = sqliteFileModeWarning(config.database.filename);
     if (exposed) warnings.push(exposed);
   }
+  const userEmails = new UserEmails(store);
   let keyring: Keyring | undefined;
   let tokens: TokenLogins | undefined;
   if (config.mode !== 'session') {
@@ -137,6 +171,7 @@ export async function createTessera(
       refreshReuseGraceMs: config.jwt.refreshReuseGraceMs,
       mode: config.mode,
       revocations,
+      emails: userEmails,
     });
   }
   // OAuth signs with the keyring: jwt and hybrid modes' own, or in session mode one opened when
@@ -168,9 +203,11 @@ export async function createTessera(
     keyring,
     tokens,
     revocations,
+    userEmails,
     oauth,
     warnings,
     breachedPasswords,
+    storedMode,
     startBackgroundJobs(onError) {
       if (timers.length > 0) return;
       const sweep = async () => {
@@ -205,11 +242,36 @@ export async function createTessera(
  * Hybrid mode's bus between nodes: Redis pub/sub when there is Redis, else PostgreSQL
  * LISTEN/NOTIFY on a shared PostgreSQL, else in-process (one node: SQLite or memory).
  */
-function revocationBus(config: TesseraConfig, redis: RedisConnection | undefined): RevocationBus {
-  if (config.mode !== 'hybrid') return new InProcessBus();
+function revocationBus(
+  config: TesseraConfig,
+  redis: RedisConnection | undefined,
+  writesRevocationLog: boolean,
+): RevocationBus {
+  if (!writesRevocationLog) return new InProcessBus();
   if (redis) return new RedisRevocationBus(redis);
   if (config.database.engine === 'postgres') return new PostgresRevocationBus(config.database.url);
   return new InProcessBus();
+}
+
+/**
+ * Records the mode this server runs in, warning when the database was served in another. A
+ * server does not refuse to start on a mismatch: changing a deployment's mode (restart every
+ * node with the new TESSERA_MODE) is legitimate and, node by node, passes through a mismatch.
+ * The warning names both modes so that a node forgotten in the old mode is found.
+ */
+async function recordedMode(
+  db: Kysely<unknown>,
+  stored: ServedModeRecord | undefined,
+  mode: TesseraConfig['mode'],
+  runtime: Runtime,
+  warnings: string[],
+): Promise<void> {
+  if (stored && stored.mode !== mode) {
+    warnings.push(
+      `this database was served in ${stored.mode} mode (since ${new Date(stored.since).toISOString()}); this node serves ${mode} mode. Every node sharing the database must run the same TESSERA_MODE: restart the others with TESSERA_MODE=${mode}, or this one with TESSERA_MODE=${stored.mode}.`,
+    );
+  }
+  await recordServedMode(db, mode, runtime.now());
 }
 
 /** Opens the configured store; SQL engines apply pending migrations first. */

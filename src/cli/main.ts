@@ -1,30 +1,25 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, describeDatabase, loadConfig } from '../config.js';
-import { CLI_CLIENT } from '../core/audit.js';
-import type { Actor } from '../core/control.js';
+import { AUDIT_EVENT_TYPES, CLI_CLIENT } from '../core/audit.js';
+import { type Actor, checkedRoles } from '../core/control.js';
 import { deviceLabel } from '../core/device.js';
 import { AuthError } from '../core/errors.js';
 import { StoreUnavailableError } from '../store/errors.js';
-import { createTessera, migrateDatabase, type Tessera } from '../tessera.js';
-import { readPassword } from './password-input.js';
+import { migrateDatabase, type Tessera } from '../tessera.js';
+import { CliError, emailsOf, withTessera } from './operator-database.js';
+import { PasswordMismatchError, PromptCancelledError, readNewPassword } from './password-input.js';
 import { serve } from './serve.js';
 
 /**
  * `tessera`: the server and the operator's tools. Every command reads the same TESSERA_*
  * configuration as the server, so it acts on the same database.
  */
-const program = new Command('tessera').description('Tessera authentication server');
-
-/** Runs a command against a freshly opened store, and always closes it. */
-async function withTessera(action: (tessera: Tessera) => Promise<void>): Promise<void> {
-  const tessera = await createTessera(loadConfig());
-  try {
-    await action(tessera);
-  } finally {
-    await tessera.close();
-  }
-}
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+const program = new Command('tessera').description('Tessera authentication server').version(version);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -57,8 +52,9 @@ users
   .option('--role <role...>', 'roles to grant, e.g. admin')
   .action((options: { email: string; role?: string[] }) =>
     withTessera(async (tessera) => {
-      const password = await readPassword('Password: ');
-      const user = await tessera.accounts.register({ email: options.email, password }, options.role ?? []);
+      const roles = checkedRoles(options.role ?? []);
+      const password = await readNewPassword('Password: ');
+      const user = await tessera.accounts.register({ email: options.email, password }, roles);
       await tessera.audit.record('user.registered', { actorId: null, userId: user.id, client: CLI_CLIENT });
       console.log(`created user ${user.id} ${user.email} roles=[${user.roles.join(',')}]`);
     }),
@@ -131,9 +127,10 @@ sessions
     withTessera(async (tessera) => {
       const userId = options.user ? await userIdOf(tessera, options.user) : undefined;
       const live = userId ? await tessera.sessions.listOfUser(userId) : await tessera.sessions.listAll();
+      const emailOf = emailsOf(tessera);
       for (const s of live) {
         console.log(
-          `${s.id}\tuser=${s.userId}\tip=${s.ip}\tdevice=${deviceLabel(s.userAgent)}\tcreated=${iso(s.createdAt)}\tlast_seen=${iso(s.lastSeenAt)}`,
+          `${s.id}\tuser=${s.userId}\temail=${await emailOf(s.userId)}\tip=${s.ip}\tdevice=${deviceLabel(s.userAgent)}\tcreated=${iso(s.createdAt)}\tlast_seen=${iso(s.lastSeenAt)}`,
         );
       }
     }),
@@ -177,9 +174,16 @@ const keys = program
     'JWS signing keys (jwt mode): list, rotate, revoke; running servers pick changes up within 5 s',
   );
 
-/** The loaded keyring; keys exist only in jwt mode. */
+/** The loaded keyring; keys exist only in jwt and hybrid modes. */
 function keyringOf(tessera: Tessera) {
-  if (!tessera.keyring) throw new CliError('signing keys are used in jwt mode only: set TESSERA_MODE=jwt');
+  if (!tessera.keyring) {
+    const served = tessera.storedMode?.mode;
+    throw new CliError(
+      served && served !== 'session'
+        ? `this database is served in ${served} mode: run with TESSERA_MODE=${served} (and the servers' TESSERA_KEY_ENCRYPTION_KEY) to manage its keys`
+        : 'signing keys are used in jwt and hybrid modes only: set TESSERA_MODE=jwt or hybrid',
+    );
+  }
   return tessera.keyring;
 }
 
@@ -226,16 +230,22 @@ program
   .command('audit')
   .description('show audit events, newest first')
   .option('--user <email>', 'only events about this user')
-  .option('--type <type>', 'only this event type, e.g. login.failed')
+  .option('--type <type>', `only this event type: ${AUDIT_EVENT_TYPES.join(', ')}`)
   .option('--limit <n>', 'how many', '50')
   .action((options: { user?: string; type?: string; limit: string }) =>
     withTessera(async (tessera) => {
+      if (options.type !== undefined && !(AUDIT_EVENT_TYPES as readonly string[]).includes(options.type)) {
+        throw new CliError(
+          `--type ${options.type} is not an event type; known: ${AUDIT_EVENT_TYPES.join(', ')}`,
+        );
+      }
       const userId = options.user ? await userIdOf(tessera, options.user) : undefined;
       const limit = Number.parseInt(options.limit, 10);
       if (!(limit > 0)) throw new CliError('--limit must be a positive number');
+      const emailOf = emailsOf(tessera);
       for (const e of await tessera.audit.list({ userId, type: options.type, limit })) {
         console.log(
-          `${iso(e.at)}\t${e.type}\tuser=${e.userId ?? '-'}\tsession=${e.sessionId ?? '-'}\tip=${e.ip || '-'}\t${e.detail}`,
+          `${iso(e.at)}\t${e.type}\tuser=${e.userId ?? '-'}\temail=${await emailOf(e.userId)}\tactor=${e.actorId === null ? 'cli/system' : await emailOf(e.actorId)}\tsession=${e.sessionId ?? '-'}\tip=${e.ip || '-'}\t${e.detail}`,
         );
       }
     }),
@@ -324,8 +334,6 @@ async function userIdOf(tessera: Tessera, email: string): Promise<string> {
   return user.id;
 }
 
-class CliError extends Error {}
-
 /** Network and authentication failures talking to a database server: an operator's problem, not a bug. */
 function isUnreachable(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
@@ -339,6 +347,11 @@ function isUnreachable(error: unknown): boolean {
 program.parseAsync().catch((error: unknown) => {
   // Expected failures get one clear line; anything else is a bug and keeps its stack.
   if (error instanceof ConfigError) console.error(`tessera: invalid configuration: ${error.message}`);
+  else if (error instanceof PromptCancelledError) {
+    console.error('tessera: cancelled, nothing was changed');
+    process.exitCode = 130;
+    return;
+  } else if (error instanceof PasswordMismatchError) console.error(`tessera: ${error.message}`);
   else if (error instanceof AuthError || error instanceof CliError)
     console.error(`tessera: ${error.message}`);
   else if (error instanceof StoreUnavailableError) console.error(`tessera: ${error.message}`);

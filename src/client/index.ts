@@ -29,8 +29,8 @@ const PEER_WAIT_MS = 5_000;
 
 export interface TesseraUser {
   id: string;
-  /** Present in session mode; in jwt/hybrid GET /auth/session tells only what the token says. */
-  email?: string;
+  /** From Tessera's store in every mode (never from the token). */
+  email: string;
   roles: string[];
 }
 

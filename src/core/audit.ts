@@ -6,34 +6,36 @@ import type { ClientContext } from './sessions.js';
 import { newRandomId } from './tokens.js';
 
 /** The auth events Tessera records. Stable names: operators filter and alert on them. */
-export type AuditEventType =
-  | 'user.registered'
-  | 'login.succeeded'
-  | 'login.failed'
-  | 'logout'
-  | 'logout.all'
-  | 'session.revoked'
-  | 'password.changed'
-  | 'password.breach_check_skipped'
-  | 'token.refreshed'
-  | 'token.reuse_detected'
-  | 'key.rotated'
-  | 'key.revoked'
-  | 'user.locked'
-  | 'user.unlocked'
-  | 'user.roles_changed'
-  | 'logout.everyone'
-  | 'oauth.client_created'
-  | 'oauth.client_deleted'
-  | 'oauth.consent_granted'
-  | 'oauth.consent_denied'
-  | 'oauth.code_exchanged'
-  | 'oauth.code_reused'
-  | 'oauth.token_reused'
-  | 'oauth.token_revoked'
-  | 'oauth.grant_revoked'
-  | 'api_key.created'
-  | 'api_key.revoked';
+export const AUDIT_EVENT_TYPES = [
+  'user.registered',
+  'login.succeeded',
+  'login.failed',
+  'logout',
+  'logout.all',
+  'session.revoked',
+  'password.changed',
+  'password.breach_check_skipped',
+  'token.refreshed',
+  'token.reuse_detected',
+  'key.rotated',
+  'key.revoked',
+  'user.locked',
+  'user.unlocked',
+  'user.roles_changed',
+  'logout.everyone',
+  'oauth.client_created',
+  'oauth.client_deleted',
+  'oauth.consent_granted',
+  'oauth.consent_denied',
+  'oauth.code_exchanged',
+  'oauth.code_reused',
+  'oauth.token_reused',
+  'oauth.token_revoked',
+  'oauth.grant_revoked',
+  'api_key.created',
+  'api_key.revoked',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 export interface AuditFacts {
   /** Who acted: the user, an operator's user id, or null for the system/CLI. */

@@ -36,6 +36,19 @@ async function keepingAnAdmin<T>(what: string, action: () => Promise<T>): Promis
 const ROLE_NAME = /^[a-z][a-z0-9_:-]{0,63}$/;
 const MAX_ROLES = 32;
 
+/** The roles as stored (duplicates dropped); 400 `invalid_roles` for a bad name or too many. Admin API, console and CLI alike. */
+export function checkedRoles(roles: readonly string[]): string[] {
+  const unique = [...new Set(roles)];
+  if (unique.length > MAX_ROLES || !unique.every((role) => ROLE_NAME.test(role))) {
+    throw new AuthError(
+      'invalid_roles',
+      400,
+      `Roles are lower-case names like "admin" or "teller:read", at most ${MAX_ROLES} of them.`,
+    );
+  }
+  return unique;
+}
+
 /**
  * The control plane: lock and unlock accounts, change roles, end logins, log everyone out.
  * Each action changes the store, reaches every node (session mode: the store is read per
@@ -89,14 +102,7 @@ export class Control {
    * next request; pure jwt mode cannot revoke, so it applies at the next refresh.
    */
   async setRoles(userId: string, roles: string[], actor: Actor): Promise<RoleChangeEffect> {
-    const unique = [...new Set(roles)];
-    if (unique.length > MAX_ROLES || !unique.every((role) => ROLE_NAME.test(role))) {
-      throw new AuthError(
-        'invalid_roles',
-        400,
-        `Roles are lower-case names like "admin" or "teller:read", at most ${MAX_ROLES} of them.`,
-      );
-    }
+    const unique = checkedRoles(roles);
     const user = await this.#user(userId);
     // The new roles and (hybrid) the revocation of the user's access tokens: one transaction.
     const now = this.deps.runtime.now();

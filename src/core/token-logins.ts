@@ -7,6 +7,7 @@ import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
 import type { ClientContext, Sessions } from './sessions.js';
 import { issueToken, parseToken, secretMatches } from './tokens.js';
+import type { UserEmails } from './user-emails.js';
 
 export interface TokenPair {
   accessToken: string;
@@ -42,6 +43,8 @@ export class TokenLogins {
       mode: 'jwt' | 'hybrid';
       /** Hybrid: new tokens must not fall under a revocation made just before them. */
       revocations?: Revocations;
+      /** GET /auth/session's addresses: every pair is signed from a freshly read user row. */
+      emails?: UserEmails;
     },
   ) {}
 
@@ -118,6 +121,7 @@ export class TokenLogins {
   }
 
   #pairWith(session: SessionRecord, user: UserRecord, refreshToken: string): TokenPair {
+    this.deps.emails?.remember(user);
     const access = this.deps.keyring.sign({
       sub: user.id,
       sid: session.id,

@@ -185,6 +185,8 @@ describe('tessera clients (CLI)', () => {
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_'))),
       TESSERA_DATABASE_URL: `sqlite://${join(dir, 'cli.db')}`,
     };
+    // Only serve and migrate create a database; clients commands refuse a missing one.
+    expect(spawnSync(process.execPath, [cli, 'migrate'], { env, cwd: dir }).status).toBe(0);
     const run = (...args: string[]) => {
       const result = spawnSync(process.execPath, [cli, 'clients', ...args], {
         env,

@@ -6,6 +6,7 @@ import type { TokenPair } from '../../core/token-logins.js';
 import type { SessionRecord, UserRecord } from '../../store/ports.js';
 import type { Tessera } from '../../tessera.js';
 import {
+  authenticate,
   clearCredentialCookies,
   clearRefreshCookie,
   clientContext,
@@ -109,13 +110,21 @@ export function authRoutes(tessera: Tessera) {
 
     // The one route that may answer from a verified access token alone (jwt: no store read;
     // hybrid: the in-memory revocation check). Every other route checks the login is live.
-    app.get('/auth/session', { ...authenticated, config: { tokenAlone: true } }, async (request) =>
-      callerView(tessera, request.auth),
-    );
+    app.get('/auth/session', { ...authenticated, config: { tokenAlone: true } }, async (request) => {
+      if (request.auth.user) return callerView(tessera, request.auth);
+      const email = tessera.userEmails.emailOf(request.auth.userId);
+      return callerView(tessera, request.auth, typeof email === 'string' ? email : await email);
+    });
 
-    // Idempotent: logging out without a live login still clears the cookies and succeeds.
+    // Cookie clients: idempotent, a dead or missing login still clears the cookies and succeeds
+    // (the browser's cookies are what is left to end). A bearer client has nothing to clear: a
+    // refused token (malformed, expired, already ended) gets the 401 any route gives it, so a
+    // client that sent the wrong thing learns that nothing was logged out.
     app.post('/auth/logout', async (request, reply) => {
-      const auth = await optionalAuth(tessera, request);
+      const auth =
+        request.headers.authorization === undefined
+          ? await optionalAuth(tessera, request)
+          : await authenticate(tessera, request);
       if (auth) {
         await tessera.sessions.revoke(auth.sessionId);
         await tessera.audit.record('logout', {

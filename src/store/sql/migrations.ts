@@ -250,6 +250,18 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007_meta': {
+    async up(db: Kysely<unknown>) {
+      // Facts about the database itself, one row per key: `served_mode` (written by every
+      // server at start) tells the CLI and other nodes which mode the deployment runs.
+      await db.schema
+        .createTable('meta')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /** Exported so tests can stop at an older migration and check the upgrade path. */

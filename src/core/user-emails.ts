@@ -1,0 +1,43 @@
+import type { UserStore } from '../store/ports.js';
+
+/**
+ * The email address of a user id, for `GET /auth/session` in jwt and hybrid modes: there the
+ * request is checked against the access token alone, which carries no personal data, yet apps
+ * must be able to say "Signed in as ada@example.com". The address comes from the store, never
+ * from the token: rows Tessera reads anyway (every login, refresh and password change reads the
+ * user to sign the token) are remembered here, and a miss (another node logged the user in, or
+ * this one restarted) costs one store read, then is remembered too. So a node reads a user's
+ * row for this at most once, not once per request.
+ *
+ * Addresses never change in Tessera today. A feature that changes one must call forget() here
+ * and reach the other nodes (e.g. through the revocation bus) before it ships.
+ */
+export class UserEmails {
+  readonly #emails = new Map<string, string>();
+
+  constructor(
+    private readonly users: Pick<UserStore, 'findUserById'>,
+    /** About 150 bytes an entry: 50,000 users cost ≈ 7 MiB. Cleared whole when full. */
+    private readonly capacity = 50_000,
+  ) {}
+
+  remember(user: { id: string; email: string }): void {
+    if (this.#emails.get(user.id) === user.email) return;
+    if (this.#emails.size >= this.capacity) this.#emails.clear();
+    this.#emails.set(user.id, user.email);
+  }
+
+  forget(userId: string): void {
+    this.#emails.delete(userId);
+  }
+
+  /** Synchronous when remembered; otherwise one store read (undefined: no such user). */
+  emailOf(userId: string): string | Promise<string | undefined> {
+    const known = this.#emails.get(userId);
+    if (known !== undefined) return known;
+    return this.users.findUserById(userId).then((user) => {
+      if (user) this.remember(user);
+      return user?.email;
+    });
+  }
+}

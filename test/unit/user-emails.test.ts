@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { UserEmails } from '../../src/core/user-emails.js';
+import { MemoryStore } from '../../src/store/memory/memory-store.js';
+
+const user = (id: string, email: string) => ({
+  id,
+  email,
+  emailKey: email,
+  passwordHash: 'not used here',
+  roles: [],
+  lockedAt: null,
+  lockReason: null,
+  createdAt: 0,
+  updatedAt: 0,
+});
+
+describe('UserEmails (GET /auth/session in jwt and hybrid modes)', () => {
+  it('answers remembered addresses without the store, reads a miss once, bounds its memory', async () => {
+    const store = new MemoryStore();
+    await store.createUser(user('u1', 'ada@example.com'));
+    await store.createUser(user('u2', 'bob@example.com'));
+    const emails = new UserEmails(store, 2);
+
+    const miss = emails.emailOf('u1');
+    expect(miss).toBeInstanceOf(Promise);
+    expect(await miss).toBe('ada@example.com');
+    expect(emails.emailOf('u1')).toBe('ada@example.com');
+    expect(await emails.emailOf('nobody')).toBeUndefined();
+
+    emails.remember({ id: 'u2', email: 'bob@example.com' });
+    expect(emails.emailOf('u2')).toBe('bob@example.com');
+    // Full at 2 entries: the third clears the memo, then later misses read the store again.
+    emails.remember({ id: 'u3', email: 'cy@example.com' });
+    expect(emails.emailOf('u3')).toBe('cy@example.com');
+    expect(emails.emailOf('u1')).toBeInstanceOf(Promise);
+
+    emails.forget('u3');
+    expect(await emails.emailOf('u3')).toBeUndefined();
+  });
+});
