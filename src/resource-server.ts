@@ -1,4 +1,5 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { parseBearerAuthorization } from './wire/credentials.js';
 
 /**
  * For resource servers (the APIs third-party apps call): check a Tessera access token (RFC
@@ -98,8 +99,7 @@ const INTROSPECTION_TIMEOUT_MS = 5_000;
 /** The token of an `Authorization: Bearer` header; undefined when there is none. */
 export function bearerToken(authorization: string | undefined): string | undefined {
   if (authorization === undefined) return undefined;
-  const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(authorization);
-  return match ? (match[1] as string) : '';
+  return parseBearerAuthorization(authorization) ?? '';
 }
 
 /** The principal of a valid token with every required scope; a BearerTokenError otherwise. */

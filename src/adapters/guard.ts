@@ -1,4 +1,4 @@
-import { CSRF_HEADER, UNSAFE_METHODS } from '../http/plugins/csrf.js';
+import { CSRF_HEADER, UNSAFE_METHODS } from '../wire/credentials.js';
 import type { AuthFailure, Principal } from './principal.js';
 import { createVerifier, type Verifier, type VerifierOptions } from './verify.js';
 

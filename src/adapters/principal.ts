@@ -1,4 +1,4 @@
-import { ACCESS_TOKEN_COOKIE, SESSION_COOKIE } from '../http/credentials.js';
+import { ACCESS_TOKEN_COOKIE, parseBearerAuthorization, SESSION_COOKIE } from '../wire/credentials.js';
 
 /**
  * What an app server learns about a caller, and how a refusal is told. Shared by the verifier
@@ -73,8 +73,8 @@ export function presentedCredential(
   cookieName: string,
 ): PresentedCredential | undefined {
   if (headers.authorization !== undefined) {
-    const match = /^Bearer ([^\s]+)$/i.exec(headers.authorization);
-    return match ? { token: match[1] as string, transport: 'bearer' } : undefined;
+    const token = parseBearerAuthorization(headers.authorization);
+    return token ? { token, transport: 'bearer' } : undefined;
   }
   const token = headers.cookie === undefined ? undefined : cookieValue(headers.cookie, cookieName);
   return token ? { token, transport: 'cookie' } : undefined;

@@ -1,10 +1,19 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AuthError } from '../../core/errors.js';
 import { parseKeyEncryptionKey } from '../../core/jwt/seal.js';
 import type { Tessera } from '../../tessera.js';
-import { ACCESS_TOKEN_COOKIE, requireAuth, SESSION_COOKIE } from '../credentials.js';
+import {
+  ACCESS_TOKEN_COOKIE,
+  CSRF_COOKIE,
+  CSRF_HEADER,
+  csrfTokenFor,
+  csrfTokenMatches,
+  deriveCsrfKey,
+  SESSION_COOKIE,
+  UNSAFE_METHODS,
+} from '../../wire/credentials.js';
+import { requireAuth } from '../credentials.js';
 import { cookieCredentials, loginIdOfToken } from './presented-login.js';
 import { addRouteHook } from './route-hooks.js';
 
@@ -26,9 +35,8 @@ import { addRouteHook } from './route-hooks.js';
  * can still send POST /auth/refresh.
  */
 
-export const CSRF_HEADER = 'x-csrf-token';
-export const CSRF_COOKIE = '__Host-tessera_csrf';
-export const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+// Token derivation and names live in src/wire/credentials.ts, shared with the app adapters.
+export { CSRF_COOKIE, CSRF_HEADER, csrfTokenFor, UNSAFE_METHODS };
 
 /**
  * The ways in take no token: there is no login yet to bind one to, and a stale cookie must never
@@ -36,35 +44,19 @@ export const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATC
  */
 const ENTRY_ROUTES: ReadonlySet<string> = new Set(['POST /auth/login', 'POST /auth/register']);
 
-const HKDF_INFO = 'tessera anti-csrf v1';
-
 /**
  * The HMAC key: from TESSERA_CSRF_SECRET, else derived from TESSERA_KEY_ENCRYPTION_KEY (HKDF, so
  * the two uses never share key bytes), else random for this process only (tokens then die with it).
  */
 export function csrfKey(tessera: Tessera): { key: Buffer; warning?: string } {
   const { csrfSecret, keyEncryptionKey } = tessera.config;
-  const derive = (material: Buffer | string) =>
-    Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), HKDF_INFO, 32));
-  if (csrfSecret) return { key: derive(csrfSecret) };
-  if (keyEncryptionKey) return { key: derive(parseKeyEncryptionKey(keyEncryptionKey)) };
+  if (csrfSecret) return { key: deriveCsrfKey(csrfSecret) };
+  if (keyEncryptionKey) return { key: deriveCsrfKey(parseKeyEncryptionKey(keyEncryptionKey)) };
   return {
     key: tessera.runtime.randomBytes(32),
     warning:
       'TESSERA_CSRF_SECRET is not set: anti-CSRF tokens are valid on this process only, until it restarts. Set it (openssl rand -hex 32) on every node.',
   };
-}
-
-export function csrfTokenFor(key: Buffer, loginId: string): string {
-  return createHmac('sha256', key).update(`${HKDF_INFO}\0${loginId}`).digest('base64url');
-}
-
-function tokenMatches(key: Buffer, loginId: string, presented: unknown): boolean {
-  if (typeof presented !== 'string') return false;
-  const expected = Buffer.from(csrfTokenFor(key, loginId));
-  const given = Buffer.from(presented);
-  // timingSafeEqual needs equal lengths; the expected length is public (43 characters).
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 export const csrfTokenInvalid = () =>
@@ -143,7 +135,7 @@ export function csrfPlugin(tessera: Tessera) {
           const presented = request.headers[CSRF_HEADER] ?? formCsrfToken(request);
           for (const { loginId } of await cookieCredentials(tessera, request)) {
             // A cookie that names no login authenticates nothing, so it cannot be abused.
-            if (loginId !== undefined && !tokenMatches(key, loginId, presented)) throw csrfTokenInvalid();
+            if (loginId !== undefined && !csrfTokenMatches(key, loginId, presented)) throw csrfTokenInvalid();
           }
         },
       );
