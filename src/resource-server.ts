@@ -1,4 +1,5 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { type OAuthErrorCode, oauthErrorBody } from './core/errors.js';
 import { parseBearerAuthorization } from './wire/credentials.js';
 
 /**
@@ -64,7 +65,7 @@ export interface TokenPrincipal {
   expiresAt: number;
 }
 
-type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+type BearerErrorCode = Extract<OAuthErrorCode, 'invalid_request' | 'invalid_token' | 'insufficient_scope'>;
 
 /** A refusal (RFC 6750 3): answer with `status`, the `wwwAuthenticate` header and `body()`. */
 export class BearerTokenError extends Error {
@@ -86,8 +87,8 @@ export class BearerTokenError extends Error {
     this.wwwAuthenticate = `Bearer ${params.join(', ')}`;
   }
 
-  body(): { error: string; error_description: string } {
-    return { error: this.error ?? 'invalid_token', error_description: this.message };
+  body(): { error: BearerErrorCode; error_description: string } {
+    return oauthErrorBody(this.error ?? 'invalid_token', this.message);
   }
 }
 

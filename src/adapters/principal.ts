@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../core/errors.js';
 import { ACCESS_TOKEN_COOKIE, parseBearerAuthorization, SESSION_COOKIE } from '../wire/credentials.js';
 
 /**
@@ -38,7 +39,7 @@ export interface Principal {
  * so a client acts on it exactly as on Tessera's own answers: `token_expired` means refresh.
  */
 export interface AuthFailure {
-  code: string;
+  code: ErrorCode;
   status: 401 | 503;
   message: string;
   /** Whether a credential was presented (RFC 6750: then the challenge says `invalid_token`). */
@@ -96,7 +97,7 @@ export function cookieValue(header: string, name: string): string | undefined {
 }
 
 export const failure = (
-  code: string,
+  code: ErrorCode,
   status: AuthFailure['status'],
   message: string,
   credentialPresented: boolean,

@@ -297,11 +297,7 @@ function hybridState(options: VerifierOptions, now: () => number) {
         started = undefined;
         throw error instanceof AuthError
           ? error
-          : new AuthError(
-              'store_unavailable',
-              503,
-              'Revocation state cannot be confirmed; try again shortly.',
-            );
+          : new AuthError('store_unavailable', 'Revocation state cannot be confirmed; try again shortly.');
       },
     );
     return started;

@@ -69,7 +69,7 @@ export class Accounts {
       // Telling a registrant the address is taken is unavoidable in a sign-up form; rate
       // limiting (not silence) is what keeps this from becoming an enumeration oracle.
       if (error instanceof EmailTakenError) {
-        throw new AuthError('email_taken', 409, 'An account with this email already exists; log in instead.');
+        throw new AuthError('email_taken');
       }
       throw error;
     }
@@ -108,7 +108,7 @@ export class Accounts {
   async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
     const user = await this.store.findUserById(userId);
     if (!user || !(await verifyPassword(user.passwordHash, normalizePassword(currentPassword)))) {
-      throw new AuthError('invalid_current_password', 403, 'The current password is incorrect.');
+      throw new AuthError('invalid_current_password');
     }
     const password = normalizePassword(newPassword);
     assertAcceptablePassword(password, user.email);

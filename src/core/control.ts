@@ -67,7 +67,6 @@ export class Control {
     if (unique.length > MAX_ROLES || !unique.every((role) => ROLE_NAME.test(role))) {
       throw new AuthError(
         'invalid_roles',
-        400,
         `Roles are lower-case names like "admin" or "teller:read", at most ${MAX_ROLES} of them.`,
       );
     }
@@ -106,7 +105,7 @@ export class Control {
 
   async #user(userId: string): Promise<UserRecord> {
     const user = await this.deps.users.findUserById(userId);
-    if (!user) throw new AuthError('user_not_found', 404, 'There is no user with this id.');
+    if (!user) throw new AuthError('user_not_found', 'There is no user with this id.');
     return user;
   }
 }

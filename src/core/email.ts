@@ -19,7 +19,7 @@ export function normalizeEmail(input: string): string {
   const at = trimmed.lastIndexOf('@');
   const email = at < 0 ? trimmed : `${trimmed.slice(0, at)}@${trimmed.slice(at + 1).toLowerCase()}`;
   if (email.length > MAX_EMAIL_LENGTH || !EMAIL_SHAPE.test(email) || INVISIBLE.test(email)) {
-    throw new AuthError('invalid_email', 400, 'Enter a valid email address, like name@example.com.');
+    throw new AuthError('invalid_email');
   }
   return email;
 }

@@ -33,7 +33,7 @@ export interface NewApiKey {
   expiresInMs?: number;
 }
 
-const badKey = (message: string) => new AuthError('invalid_api_key_request', 400, message);
+const badKey = (message: string) => new AuthError('invalid_api_key_request', message);
 
 export class ApiKeys {
   constructor(

@@ -14,6 +14,7 @@ import {
   UNSAFE_METHODS,
 } from '../../wire/credentials.js';
 import { requireAuth } from '../credentials.js';
+import type { RoutePolicy } from '../route-policy.js';
 import { cookieCredentials, loginIdOfToken } from './presented-login.js';
 import { addRouteHook } from './route-hooks.js';
 
@@ -39,12 +40,6 @@ import { addRouteHook } from './route-hooks.js';
 export { CSRF_COOKIE, CSRF_HEADER, csrfTokenFor, UNSAFE_METHODS };
 
 /**
- * The ways in take no token: there is no login yet to bind one to, and a stale cookie must never
- * stop someone from logging in. The Origin check (origin.ts) guards them against login CSRF.
- */
-const ENTRY_ROUTES: ReadonlySet<string> = new Set(['POST /auth/login', 'POST /auth/register']);
-
-/**
  * The HMAC key: from TESSERA_CSRF_SECRET, else derived from TESSERA_KEY_ENCRYPTION_KEY (HKDF, so
  * the two uses never share key bytes), else random for this process only (tokens then die with it).
  */
@@ -59,12 +54,7 @@ export function csrfKey(tessera: Tessera): { key: Buffer; warning?: string } {
   };
 }
 
-export const csrfTokenInvalid = () =>
-  new AuthError(
-    'csrf_token_invalid',
-    403,
-    'This request needs the x-csrf-token header for your login: get it from GET /auth/csrf.',
-  );
+export const csrfTokenInvalid = () => new AuthError('csrf_token_invalid');
 
 /** The login each credential cookie in this response's Set-Cookie headers opens or clears. */
 function loginCookiesSet(tessera: Tessera, reply: FastifyReply): Array<string | null> {
@@ -123,15 +113,18 @@ export function csrfPlugin(tessera: Tessera) {
       // preValidation: after the body is parsed (POST /auth/refresh reads its cookie only
       // without a body token), before any route's own preHandler authenticates or writes. Only
       // on routes a state-changing method reaches, but the ways in.
+      // The ways in declare `csrfExempt` (route-policy.ts): there is no login yet to bind a token
+      // to, and a stale cookie must never stop someone from logging in. The Origin check
+      // (origin.ts) guards them against login CSRF.
       // A route may take several methods: the filter picks routes, the check each request.
-      const needsToken = (method: string, url: string | undefined) =>
-        UNSAFE_METHODS.has(method) && !ENTRY_ROUTES.has(`${method} ${url}`);
+      const needsToken = (method: string, config: RoutePolicy) =>
+        UNSAFE_METHODS.has(method) && config.csrfExempt !== true;
       addRouteHook(
         app,
         'preValidation',
-        ({ methods, url }) => methods.some((method) => needsToken(method, url)),
+        ({ methods, config }) => methods.some((method) => needsToken(method, config)),
         async (request: FastifyRequest) => {
-          if (!needsToken(request.method, request.routeOptions.url)) return;
+          if (!needsToken(request.method, request.routeOptions.config)) return;
           const presented = request.headers[CSRF_HEADER] ?? formCsrfToken(request);
           for (const { loginId } of await cookieCredentials(tessera, request)) {
             // A cookie that names no login authenticates nothing, so it cannot be abused.

@@ -4,13 +4,15 @@ import fp from 'fastify-plugin';
 import { AuthError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
 import { REFRESH_TOKEN_COOKIE } from '../credentials.js';
+import type { RateLimitedAction } from '../route-policy.js';
 import { Backoff, type BackoffPolicy, type CounterFactory, memoryCounters } from './backoff.js';
 import { cookieCredentials, presentedLoginId, refreshTokenLogin } from './presented-login.js';
 import { addRouteHook, type RouteShape } from './route-hooks.js';
 
 /**
  * Brute-force limits on the four routes that check a secret or create something:
- * login, register, refresh and password change. Each has two keys, each with exponential
+ * login, register, refresh and password change (each names its action in its route config,
+ * `rateLimitAction`: route-policy.ts). Each has two keys, each with exponential
  * backoff (backoff.ts):
  *
  * - **per IP** (an IPv6 client by its /64, which one subscriber usually holds whole): bounds
@@ -31,7 +33,7 @@ import { addRouteHook, type RouteShape } from './route-hooks.js';
  * for a known and an unknown email: the counts never look at whether the account exists.
  */
 
-export type RateLimitedAction = 'login' | 'register' | 'refresh' | 'password';
+export type { RateLimitedAction };
 
 export interface KeyPolicy extends BackoffPolicy {
   /** On success: `reset` the key, `refund` this attempt, or `keep` it counted. */
@@ -88,13 +90,6 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<RateLimitedAction, ActionPolic
       onSuccess: 'reset',
     },
   },
-};
-
-const ROUTES: Readonly<Record<string, RateLimitedAction>> = {
-  'POST /auth/login': 'login',
-  'POST /auth/register': 'register',
-  'POST /auth/refresh': 'refresh',
-  'POST /auth/password': 'password',
 };
 
 /** What an answer says about the attempt: it tried a secret and failed, succeeded, or neither. */
@@ -156,7 +151,6 @@ async function accountKey(
 export const rateLimited = (retryAfterSeconds: number) =>
   new AuthError(
     'rate_limited',
-    429,
     `Too many attempts: try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}.`,
   );
 
@@ -204,9 +198,10 @@ export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}
     async (app: FastifyInstance) => {
       // preValidation: the body is parsed (login keys on its email); registered after the CSRF
       // and Origin checks, so a forged request is refused before it is counted.
-      const limited = ({ methods, url }: RouteShape) => methods.some((m) => ROUTES[`${m} ${url}`]);
+      // Each limited route names its action in its config (route-policy.ts).
+      const limited = ({ config }: RouteShape) => config.rateLimitAction !== undefined;
       addRouteHook(app, 'preValidation', limited, async (request: FastifyRequest, reply: FastifyReply) => {
-        const action = ROUTES[`${request.method} ${request.routeOptions.url}`];
+        const action = request.routeOptions.config.rateLimitAction;
         if (!action) return;
         const ip = ipKey(request.ip);
         const account = await accountKey(tessera, action, request, ip);
