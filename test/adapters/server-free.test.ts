@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 /**
  * An app that only checks credentials must not load Tessera's server: `tessera/express`,
- * `tessera/hono` and `tessera/client` are imported by package name from the built dist/ (as an
+ * `tessera/hono`, `tessera/client`, `tessera/verify` and `tessera/fastify` are imported by package name from the built dist/ (as an
  * app would, `npm test` builds first) in a fresh node process, and every module it loads is
  * recorded twice over: each ESM resolution through a module.register() hook, and the CommonJS
  * module cache (fastify, fastify-plugin and bowser are CommonJS packages).
@@ -66,7 +66,14 @@ describe('the app adapters and the browser SDK load no server code', () => {
     expect(packages).toContain('bowser');
   });
 
-  for (const specifier of ['tessera/express', 'tessera/hono', 'tessera/client']) {
+  // tessera/fastify runs inside the app's own fastify: it uses fastify's types, never loads it.
+  for (const specifier of [
+    'tessera/express',
+    'tessera/hono',
+    'tessera/client',
+    'tessera/verify',
+    'tessera/fastify',
+  ]) {
     it(`${specifier} loads no fastify, fastify-plugin, @fastify/* or bowser module, nor src/http`, async () => {
       const loaded = await modulesLoadedBy(specifier);
       expect(
