@@ -37,17 +37,17 @@ export const ERROR_CODES = {
   token_revoked: { status: 401, message: 'This access token has been revoked: refresh it or log in again.' },
   // 401: a presented JWT was refused (core/jwt/errors.ts); `token_expired` means refresh.
   token_malformed: { status: 401, message: 'The token is malformed.' },
-  token_alg_not_allowed: { status: 401, message: 'The token’s algorithm is not allowed.' },
+  token_alg_not_allowed: { status: 401, message: 'The algorithm of the token is not allowed.' },
   token_header_forbidden: {
     status: 401,
     message: 'The token carries a header member that is never honoured.',
   },
   token_typ_invalid: { status: 401, message: 'The token is not of the expected type.' },
   token_unknown_key: { status: 401, message: 'The token names no key this server knows.' },
-  token_invalid_signature: { status: 401, message: 'The token’s signature is invalid.' },
+  token_invalid_signature: { status: 401, message: 'The signature of the token is invalid.' },
   token_expired: { status: 401, message: 'The token has expired.' },
   token_not_yet_valid: { status: 401, message: 'The token is not valid yet.' },
-  token_claims_invalid: { status: 401, message: 'The token’s claims are invalid.' },
+  token_claims_invalid: { status: 401, message: 'The claims of the token are invalid.' },
   // 403: who the caller is is known; this is not theirs to do.
   forbidden: { status: 403, message: 'This needs the admin role.' },
   insufficient_scope: { status: 403, message: 'The token was not granted the scope this needs.' },
@@ -117,7 +117,10 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export const isErrorCode = (value: unknown): value is ErrorCode =>
   typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
 
-/** The codes the OAuth endpoints answer with, in OAuth's `{error, error_description}` shape. */
+/**
+ * The codes of OAuth's `{error, error_description}` shape: the OAuth endpoints' (RFC 6749, RFC
+ * 7009) and a resource server's (RFC 6750 3.1: invalid_token, insufficient_scope).
+ */
 export const OAUTH_ERROR_CODES = [
   'invalid_request',
   'invalid_client',
