@@ -107,9 +107,10 @@ export const ERROR_CODES = {
   unsupported_response_type: { status: 400, message: 'The response type is not supported.' },
   consent_required: { status: 400, message: 'The user has not consented.' },
   login_required: { status: 400, message: 'The user is not logged in.' },
-  invalid_token: { status: 401, message: 'The access token is invalid.' },
   server_error: { status: 500, message: 'Something went wrong on our side.' },
   temporarily_unavailable: { status: 503, message: 'A store Tessera depends on does not answer.' },
+  // RFC 6750 3.1: what a resource server (resource-server.ts, the adapters) answers for a refused token.
+  invalid_token: { status: 401, message: 'The access token is invalid.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
