@@ -332,11 +332,7 @@ function lazyKeyring(config: TesseraConfig, store: Store, runtime: Runtime, warn
   let loadedAt = 0;
   return async (): Promise<Keyring> => {
     if (!config.keyEncryptionKey && (config.production || config.database.engine === 'postgres')) {
-      throw new AuthError(
-        'oauth_unavailable',
-        503,
-        'OAuth signs tokens: set TESSERA_KEY_ENCRYPTION_KEY (openssl rand -hex 32) on every node to use it in session mode.',
-      );
+      throw new AuthError('oauth_unavailable');
     }
     opening ??= openKeyring(config, store, runtime, warnings).then(
       (keyring) => {

@@ -19,7 +19,7 @@
  *   and in every other tab.
  */
 
-const CSRF_COOKIE = '__Host-tessera_csrf'; // = CSRF_COOKIE in src/http/plugins/csrf.ts
+const CSRF_COOKIE = '__Host-tessera_csrf'; // = CSRF_COOKIE in src/wire/credentials.ts
 const CSRF_HEADER = 'x-csrf-token';
 const UNSAFE = /^(POST|PUT|PATCH|DELETE)$/i;
 /** 401 codes a refresh can cure. */

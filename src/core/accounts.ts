@@ -47,7 +47,6 @@ export class Accounts {
     if (await this.breachedPasswords?.isBreached(password)) {
       throw new AuthError(
         'password_breached',
-        400,
         'This password has appeared in a data breach (Have I Been Pwned), so attackers try it first. Choose another.',
       );
     }
@@ -93,7 +92,7 @@ export class Accounts {
       // limiting (not silence) is what keeps this from becoming an enumeration oracle. Taken
       // means taken by any address with the same canonical key (case, look-alikes: email-key.ts).
       if (error instanceof EmailTakenError) {
-        throw new AuthError('email_taken', 409, 'An account with this email already exists; log in instead.');
+        throw new AuthError('email_taken');
       }
       throw error;
     }
@@ -135,7 +134,7 @@ export class Accounts {
   async newPasswordHash(userId: string, currentPassword: string, newPassword: string): Promise<string> {
     const user = await this.store.findUserById(userId);
     if (!user || !(await verifyPassword(user.passwordHash, normalizePassword(currentPassword)))) {
-      throw new AuthError('invalid_current_password', 403, 'The current password is incorrect.');
+      throw new AuthError('invalid_current_password');
     }
     const password = normalizePassword(newPassword);
     await this.#assertNewPassword(password, user.email);
@@ -158,11 +157,7 @@ export class Accounts {
    */
   async confirmPassword(userId: string, password: string | undefined): Promise<void> {
     if (password === undefined) {
-      throw new AuthError(
-        'password_required',
-        401,
-        'Confirm your password (the `password` field) to do this.',
-      );
+      throw new AuthError('password_required', 'Confirm your password (the `password` field) to do this.');
     }
     const user = await this.store.findUserById(userId);
     if (
@@ -170,7 +165,7 @@ export class Accounts {
       user.lockedAt !== null ||
       !(await verifyPassword(user.passwordHash, normalizePassword(password)))
     ) {
-      throw new AuthError('invalid_password', 401, 'The password is incorrect.');
+      throw new AuthError('invalid_password', 'The password is incorrect.');
     }
   }
 

@@ -19,7 +19,6 @@ export type RoleChangeEffect =
 const lastAdmin = (what: string) =>
   new AuthError(
     'last_admin',
-    409,
     `${what} would leave no unlocked account with the admin role: give another account the admin role first.`,
   );
 
@@ -42,7 +41,6 @@ export function checkedRoles(roles: readonly string[]): string[] {
   if (unique.length > MAX_ROLES || !unique.every((role) => ROLE_NAME.test(role))) {
     throw new AuthError(
       'invalid_roles',
-      400,
       `Roles are lower-case names like "admin" or "teller:read", at most ${MAX_ROLES} of them.`,
     );
   }
@@ -153,7 +151,7 @@ export class Control {
 
   async #user(userId: string): Promise<UserRecord> {
     const user = await this.deps.users.findUserById(userId);
-    if (!user) throw new AuthError('user_not_found', 404, 'There is no user with this id.');
+    if (!user) throw new AuthError('user_not_found', 'There is no user with this id.');
     return user;
   }
 }

@@ -12,7 +12,7 @@ const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u;
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}]/u;
 
 const invalidEmail = () =>
-  new AuthError('invalid_email', 400, 'Enter a valid email address, like name@example.com.');
+  new AuthError('invalid_email', 'Enter a valid email address, like name@example.com.');
 
 /** A registered address: as the user typed it (shown), and its canonical key (unique, looked up). */
 export interface Email {
@@ -28,8 +28,9 @@ export function normalizeEmail(input: string): string {
   const trimmed = input.normalize('NFC').trim();
   const at = trimmed.lastIndexOf('@');
   const email = at < 0 ? trimmed : `${trimmed.slice(0, at)}@${trimmed.slice(at + 1).toLowerCase()}`;
-  if (email.length > MAX_EMAIL_LENGTH || !EMAIL_SHAPE.test(email) || INVISIBLE.test(email))
+  if (email.length > MAX_EMAIL_LENGTH || !EMAIL_SHAPE.test(email) || INVISIBLE.test(email)) {
     throw invalidEmail();
+  }
   if (asciiDomain(email.slice(at + 1)) === undefined) throw invalidEmail();
   return email;
 }
@@ -56,7 +57,6 @@ export function parseNewEmail(input: string): Email {
     if (mixesScripts(part)) {
       throw new AuthError(
         'invalid_email',
-        400,
         'This email address mixes alphabets (for example Latin and Cyrillic letters); type it in one.',
       );
     }

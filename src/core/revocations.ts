@@ -76,11 +76,7 @@ export class Revocations {
 
   #refuseRevoked(claims: AccessTokenClaims): void {
     if (this.isRevoked(claims)) {
-      throw new AuthError(
-        'token_revoked',
-        401,
-        'This access token has been revoked: refresh it or log in again.',
-      );
+      throw new AuthError('token_revoked');
     }
   }
 
@@ -113,14 +109,9 @@ export class Revocations {
         }
         this.#behind = false;
       } catch (error) {
-        throw new AuthError(
-          'store_unavailable',
-          503,
-          'Revocation state cannot be confirmed; try again shortly.',
-          {
-            cause: error,
-          },
-        );
+        throw new AuthError('store_unavailable', 'Revocation state cannot be confirmed; try again shortly.', {
+          cause: error,
+        });
       } finally {
         this.#catchUp = undefined;
       }

@@ -17,8 +17,7 @@ export interface TokenPair {
   refreshToken: string;
 }
 
-const invalidRefreshToken = () =>
-  new AuthError('invalid_refresh_token', 401, 'The refresh token is invalid or has expired: log in again.');
+const invalidRefreshToken = () => new AuthError('invalid_refresh_token');
 
 /**
  * jwt-mode logins: a family of rotating refresh tokens (one per login, the SessionRecord with
@@ -84,11 +83,7 @@ export class TokenLogins {
           client,
           detail: { refreshTokenId: token.id, retiredAt },
         });
-        throw new AuthError(
-          'token_reused',
-          401,
-          'This refresh token was already used, so it may have been stolen: this login has been ended. Log in again.',
-        );
+        throw new AuthError('token_reused');
       }
       // Within the grace window: the racing tab gets a sibling token; both continue the login.
       await store.createRefreshToken(next.record);

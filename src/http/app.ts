@@ -1,5 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { errorBody } from '../core/errors.js';
 import { redisCounters } from '../store/redis/rate-limit-counters.js';
 import type { Tessera } from '../tessera.js';
 import { AccessLog } from './access-log.js';
@@ -71,7 +72,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
       setSecurityHeaders(request, reply as FastifyReply);
       void (reply as FastifyReply)
         .code(status)
-        .send({ error: code, message: 'The request URL is malformed or too long.' });
+        .send(errorBody(code, 'The request URL is malformed or too long.'));
     },
   });
 

@@ -5,18 +5,16 @@ import type { ClientContext } from '../core/sessions.js';
 import type { TokenPair } from '../core/token-logins.js';
 import type { SessionRecord, UserRecord } from '../store/ports.js';
 import type { Tessera } from '../tessera.js';
+import {
+  ACCESS_TOKEN_COOKIE,
+  parseBearerAuthorization,
+  REFRESH_PATH,
+  REFRESH_TOKEN_COOKIE,
+  SESSION_COOKIE,
+} from '../wire/credentials.js';
 
-/**
- * Cookie names carry their security in the prefix. `__Host-`: the browser refuses the cookie
- * unless it is Secure, has Path=/ and no Domain, so no sibling subdomain or plain-HTTP page
- * can plant or overwrite it. `__Secure-` (for the refresh token, which needs a narrower Path
- * than `/` and so cannot be `__Host-`): Secure is still enforced.
- */
-export const SESSION_COOKIE = '__Host-tessera_session';
-export const ACCESS_TOKEN_COOKIE = '__Host-tessera_at';
-export const REFRESH_TOKEN_COOKIE = '__Secure-tessera_rt';
-/** The refresh token is sent to this path only, so no other request ever carries it. */
-export const REFRESH_PATH = '/auth/refresh';
+// The names are shared with the app adapters (src/wire/credentials.ts explains the prefixes).
+export { ACCESS_TOKEN_COOKIE, REFRESH_PATH, REFRESH_TOKEN_COOKIE, SESSION_COOKIE };
 
 // No Max-Age on the session cookie: it ends with the browser session, and the server enforces
 // the real idle and absolute limits either way.
@@ -56,14 +54,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     cookieSameSite?: 'lax' | 'strict';
   }
-  interface FastifyContextConfig {
-    /**
-     * jwt and hybrid modes: this route may trust a verified access token without asking the
-     * store whether its login is still live. Only `GET /auth/session` says so (it changes
-     * nothing and is the per-request check apps make); every other route asks.
-     */
-    tokenAlone?: boolean;
-  }
 }
 
 /**
@@ -76,8 +66,8 @@ function presentedCredential(
 ): { token: string; transport: Transport } | undefined {
   const header = request.headers.authorization;
   if (header !== undefined) {
-    const match = /^Bearer ([^\s]+)$/i.exec(header);
-    return match ? { token: match[1] as string, transport: 'bearer' } : undefined;
+    const token = parseBearerAuthorization(header);
+    return token ? { token, transport: 'bearer' } : undefined;
   }
   const cookie = request.cookies[cookieName];
   return cookie ? { token: cookie, transport: 'cookie' } : undefined;
@@ -142,7 +132,7 @@ async function requireLiveLogin(tessera: Tessera, auth: Authenticated): Promise<
     found.session.mode === tessera.config.mode &&
     found.user.lockedAt === null;
   if (!live) {
-    throw new AuthError('token_revoked', 401, 'This login has ended: refresh the token or log in again.');
+    throw new AuthError('token_revoked', 'This login has ended: refresh the token or log in again.');
   }
   return { ...auth, roles: found.user.roles, session: found.session, user: found.user };
 }

@@ -36,7 +36,7 @@ export interface NewApiKey {
   expiresInMs?: number;
 }
 
-const badKey = (message: string) => new AuthError('invalid_api_key_request', 400, message);
+const badKey = (message: string) => new AuthError('invalid_api_key_request', message);
 
 export class ApiKeys {
   constructor(

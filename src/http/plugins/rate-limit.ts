@@ -5,13 +5,16 @@ import { emailLookupKey } from '../../core/email.js';
 import { AuthError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
 import { REFRESH_TOKEN_COOKIE } from '../credentials.js';
+import type { RateLimitedAction } from '../route-policy.js';
 import { Backoff, type BackoffPolicy, type CounterFactory, memoryCounters } from './backoff.js';
 import { cookieCredentials, presentedLoginId, refreshTokenLogin } from './presented-login.js';
 import { addRouteHook, type RouteShape } from './route-hooks.js';
 
 /**
  * Brute-force limits on the routes that check a secret or create something: login, register,
- * refresh, password change and API-key creation (which asks for the password again). Each has two keys, each with exponential
+ * refresh, password change and API-key creation (which asks for the password again; its guesses
+ * count as password-change ones). Each names its action in its route config, `rateLimitAction`
+ * (route-policy.ts). Each has two keys, each with exponential
  * backoff (backoff.ts):
  *
  * - **per IP** (an IPv6 client by its /64, which one subscriber usually holds whole): bounds
@@ -32,7 +35,7 @@ import { addRouteHook, type RouteShape } from './route-hooks.js';
  * for a known and an unknown email: the counts never look at whether the account exists.
  */
 
-export type RateLimitedAction = 'login' | 'register' | 'refresh' | 'password';
+export type { RateLimitedAction };
 
 export interface KeyPolicy extends BackoffPolicy {
   /** On success: `reset` the key, `refund` this attempt, or `keep` it counted. */
@@ -91,26 +94,18 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<RateLimitedAction, ActionPolic
   },
 };
 
-const ROUTES: Readonly<Record<string, RateLimitedAction>> = {
-  'POST /auth/login': 'login',
-  'POST /auth/register': 'register',
-  'POST /auth/refresh': 'refresh',
-  'POST /auth/password': 'password',
-  // Creating an API key asks for the password again: guesses there count as password-change ones.
-  'POST /auth/api-keys': 'password',
-};
-
 /** What an answer says about the attempt: it tried a secret and failed, succeeded, or neither. */
-function outcomeOf(route: string, status: number): 'success' | 'failure' | 'neutral' {
-  const expected: Record<string, [number, number]> = {
-    'POST /auth/login': [200, 401],
-    'POST /auth/register': [201, 409],
-    'POST /auth/refresh': [200, 401],
-    'POST /auth/password': [200, 403],
-    'POST /auth/api-keys': [201, 401],
+function outcomeOf(action: RateLimitedAction, status: number): 'success' | 'failure' | 'neutral' {
+  // `password` covers password changes (200 / 403 wrong current password) and API-key creation,
+  // which asks for the password again (201 / 401 wrong password): one counter for both guesses.
+  const expected: Record<RateLimitedAction, { success: number[]; failure: number[] }> = {
+    login: { success: [200], failure: [401] },
+    register: { success: [201], failure: [409] },
+    refresh: { success: [200], failure: [401] },
+    password: { success: [200, 201], failure: [401, 403] },
   };
-  const [success, failure] = expected[route] ?? [200, 401];
-  return status === success ? 'success' : status === failure ? 'failure' : 'neutral';
+  const { success, failure } = expected[action];
+  return success.includes(status) ? 'success' : failure.includes(status) ? 'failure' : 'neutral';
 }
 
 /** The limiting key for a client address: IPv4 as is, IPv6 by its /64 prefix. */
@@ -175,7 +170,6 @@ async function accountKey(
 export const rateLimited = (retryAfterSeconds: number) =>
   new AuthError(
     'rate_limited',
-    429,
     `Too many attempts: try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}.`,
   );
 
@@ -209,7 +203,7 @@ export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}
       ];
     }),
   ) as Record<RateLimitedAction, Record<'ip' | 'account', Omit<Counted, 'key'>>>;
-  const pending = new WeakMap<FastifyRequest, { route: string; counted: Counted[] }>();
+  const pending = new WeakMap<FastifyRequest, { action: RateLimitedAction; counted: Counted[] }>();
 
   const settle = async (counted: Counted[], outcome: 'success' | 'failure' | 'neutral') => {
     for (const { backoff, key, policy } of counted) {
@@ -223,10 +217,10 @@ export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}
     async (app: FastifyInstance) => {
       // preValidation: the body is parsed (login keys on its email); registered after the CSRF
       // and Origin checks, so a forged request is refused before it is counted.
-      const limited = ({ methods, url }: RouteShape) => methods.some((m) => ROUTES[`${m} ${url}`]);
+      // Each limited route names its action in its config (route-policy.ts).
+      const limited = ({ config }: RouteShape) => config.rateLimitAction !== undefined;
       addRouteHook(app, 'preValidation', limited, async (request: FastifyRequest, reply: FastifyReply) => {
-        const route = `${request.method} ${request.routeOptions.url}`;
-        const action = ROUTES[route];
+        const action = request.routeOptions.config.rateLimitAction;
         if (!action) return;
         const ip = ipKey(request.ip);
         const account = await accountKey(tessera, action, request, ip);
@@ -243,7 +237,7 @@ export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}
           }
           counted.push(entry);
         }
-        pending.set(request, { route, counted });
+        pending.set(request, { action, counted });
       });
 
       addRouteHook(
@@ -254,7 +248,7 @@ export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}
           const attempt = pending.get(request);
           if (attempt) {
             pending.delete(request);
-            await settle(attempt.counted, outcomeOf(attempt.route, reply.statusCode));
+            await settle(attempt.counted, outcomeOf(attempt.action, reply.statusCode));
           }
           return payload;
         },

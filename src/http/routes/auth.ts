@@ -16,6 +16,7 @@ import {
   setTokenCookies,
   type Transport,
 } from '../credentials.js';
+import type { RoutePolicy } from '../route-policy.js';
 import { parseInput, text } from '../validation.js';
 import { callerView, sessionView, tokenPairView, userView } from '../views.js';
 
@@ -32,6 +33,12 @@ const loginBody = z.strictObject({
   transport: z.enum(['cookie', 'bearer']).default('cookie'),
 });
 const changePasswordBody = z.strictObject({ currentPassword: password, newPassword: password });
+
+// Each route's web defences (route-policy.ts): every one counts attempts against its limits, and
+// the ways in take no anti-CSRF token (there is no login yet to bind one to).
+const registerPolicy: RoutePolicy = { rateLimitAction: 'register', csrfExempt: true };
+const loginPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true };
+const passwordPolicy: RoutePolicy = { rateLimitAction: 'password' };
 
 /** register, login, session, logout, logout-all, password: the same routes in every mode. */
 export function authRoutes(tessera: Tessera) {
@@ -77,14 +84,14 @@ export function authRoutes(tessera: Tessera) {
   };
 
   return async (app: FastifyInstance) => {
-    app.post('/auth/register', async (request, reply) => {
+    app.post('/auth/register', { config: registerPolicy }, async (request, reply) => {
       const body = parseInput(credentialsBody, request.body);
       const user = await tessera.accounts.register(body);
       await tessera.audit.record('user.registered', { userId: user.id, client: clientContext(request) });
       return reply.code(201).send({ user: { id: user.id, email: user.email } });
     });
 
-    app.post('/auth/login', async (request, reply) => {
+    app.post('/auth/login', { config: loginPolicy }, async (request, reply) => {
       const body = parseInput(loginBody, request.body);
       const client = clientContext(request);
       let user: UserRecord;
@@ -153,7 +160,7 @@ export function authRoutes(tessera: Tessera) {
       return { revoked: ended.sessions, revokedApiKeys: ended.apiKeys };
     });
 
-    app.post('/auth/password', authenticated, async (request, reply) => {
+    app.post('/auth/password', { ...authenticated, config: passwordPolicy }, async (request, reply) => {
       const body = parseInput(changePasswordBody, request.body);
       const { userId, sessionId, transport } = request.auth;
       const passwordHash = await tessera.accounts.newPasswordHash(

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { errorBody } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
 
 /**
@@ -30,7 +31,7 @@ export function healthRoutes(tessera: Tessera) {
           : down[0] === 'redis'
             ? 'Redis does not answer.'
             : 'The store does not answer.';
-      return reply.code(503).send({ error: 'store_unavailable', message, ...body, down });
+      return reply.code(503).send({ ...errorBody('store_unavailable', message), ...body, down });
     });
   };
 }

@@ -61,18 +61,17 @@ export function oauthAccountRoutes(tessera: Tessera) {
     app.delete('/auth/grants/:client', async (request, reply) => {
       const { client } = parseInput(clientParams, request.params);
       if (!(await oauth.authorization.revokeGrant(request.auth.userId, client, clientContext(request)))) {
-        throw new AuthError('grant_not_found', 404, 'You have not authorised an application with this id.');
+        throw new AuthError('grant_not_found');
       }
       return reply.code(204).send();
     });
 
-    app.post('/auth/api-keys', async (request, reply) => {
+    app.post('/auth/api-keys', { config: { rateLimitAction: 'password' } }, async (request, reply) => {
       const body = parseInput(newKeyBody, request.body);
       const expiresInMs = body.expiresIn === undefined ? undefined : parseDuration(body.expiresIn);
       if (body.expiresIn !== undefined && expiresInMs === undefined) {
         throw new AuthError(
           'invalid_request',
-          400,
           'The request is invalid (expiresIn: a duration like 30d or 12h).',
         );
       }
@@ -98,7 +97,7 @@ export function oauthAccountRoutes(tessera: Tessera) {
       const actor = { actorId: request.auth.userId, client: clientContext(request) };
       // Another user's key id gets the same 404 as a missing one.
       if (!(await oauth.apiKeys.revoke(id, request.auth.userId, actor))) {
-        throw new AuthError('api_key_not_found', 404, 'You have no live API key with this id.');
+        throw new AuthError('api_key_not_found', 'You have no live API key with this id.');
       }
       return reply.code(204).send();
     });
