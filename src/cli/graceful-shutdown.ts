@@ -16,7 +16,10 @@ export const IN_FLIGHT_BOUND_MS = 10_000;
  * close idle connections, wait for requests in flight (at most IN_FLIGHT_BOUND_MS), then run
  * `afterServer` (close the stores).
  */
-export function gracefulShutdown(app: FastifyInstance, afterServer: () => Promise<void>): () => Promise<void> {
+export function gracefulShutdown(
+  app: FastifyInstance,
+  afterServer: () => Promise<void>,
+): () => Promise<void> {
   let draining = false;
   app.addHook('onRequest', async (request, reply) => {
     if (!draining) return;

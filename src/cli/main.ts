@@ -350,7 +350,14 @@ function oneLine(error: unknown): string {
   return String(message ?? error).split('\n')[0] as string;
 }
 
-const OPERATOR_ERRORS = [ConfigError, AuthError, CliError, StoreUnavailableError, StoreSetupError, ListenError];
+const OPERATOR_ERRORS = [
+  ConfigError,
+  AuthError,
+  CliError,
+  StoreUnavailableError,
+  StoreSetupError,
+  ListenError,
+];
 
 program.parseAsync().catch((error: unknown) => {
   // Expected failures get one clear line; anything else is a bug and keeps its stack.

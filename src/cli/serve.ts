@@ -46,15 +46,23 @@ function listenError(error: unknown, host: string, port: number): unknown {
   const where = `${host}:${port}`;
   switch (code) {
     case 'EADDRINUSE':
-      return new ListenError(`cannot listen on ${where}: TESSERA_PORT ${port} is already in use on TESSERA_HOST ${host}`);
+      return new ListenError(
+        `cannot listen on ${where}: TESSERA_PORT ${port} is already in use on TESSERA_HOST ${host}`,
+      );
     case 'EACCES':
-      return new ListenError(`cannot listen on ${where}: TESSERA_PORT ${port} needs privileges this process lacks`);
+      return new ListenError(
+        `cannot listen on ${where}: TESSERA_PORT ${port} needs privileges this process lacks`,
+      );
     case 'EADDRNOTAVAIL':
-      return new ListenError(`cannot listen on ${where}: TESSERA_HOST ${host} is not an address of this machine`);
+      return new ListenError(
+        `cannot listen on ${where}: TESSERA_HOST ${host} is not an address of this machine`,
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_NONAME':
-      return new ListenError(`cannot listen on ${where}: TESSERA_HOST ${host} does not resolve to an address`);
+      return new ListenError(
+        `cannot listen on ${where}: TESSERA_HOST ${host} does not resolve to an address`,
+      );
     default:
       return error;
   }

@@ -34,15 +34,17 @@ const SOCKET_CODES = new Set([
 /**
  * PostgreSQL SQLSTATEs that mean "not now" rather than "wrong query": class 08 (connection
  * exception), 57P01-57P03 (server shutting down, crashed, starting up), 53300 (too many
- * connections).
+ * connections), 57014 (query_canceled: the statement timeout ended a query stuck behind a lock).
  */
-const PG_UNAVAILABLE = /^(08...|57P0[123]|53300)$/;
+const PG_UNAVAILABLE = /^(08...|57P0[123]|53300|57014)$/;
 
 /** pg's own messages for a connection that dropped or could not be had in time. */
 const PG_MESSAGES = [
   'Connection terminated',
   'timeout exceeded when trying to connect',
   'Client has encountered a connection error',
+  // No answer within the client-side query timeout (a partition): see store/sql/pg-client.ts.
+  'Query read timeout',
 ];
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { RevocationBus } from '../bus.js';
 import { decodeRevocation, encodeRevocation } from '../bus-message.js';
 import type { RevocationRecord } from '../ports.js';

@@ -140,9 +140,12 @@ export async function openSqliteStore(filename: string, options: SqliteStoreOpti
     }
   } catch (error) {
     if (error instanceof StoreSetupError) throw error;
-    throw new StoreSetupError(`the SQLite database ${filename} cannot be opened: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new StoreSetupError(
+      `the SQLite database ${filename} cannot be opened: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   const applied = await migrateRacingOthers(db as Kysely<unknown>);
@@ -171,7 +174,10 @@ function prepareDirectory(filename: string, marker: string): void {
     mkdirSync(directory, { recursive: true });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'a path in it is a file, not a directory' : (error as Error).message;
+    const why =
+      code === 'ENOTDIR' || code === 'EEXIST'
+        ? 'a path in it is a file, not a directory'
+        : (error as Error).message;
     throw new StoreSetupError(`the SQLite database's directory ${directory} cannot be created: ${why}`, {
       cause: error,
     });
