@@ -110,7 +110,7 @@ export class FaultLoad {
       }
     }
     // A sample of the acknowledged registrations (each login costs a password hash).
-    for (const email of this.#registered.slice(-8)) {
+    for (const email of this.#registered.slice(-4)) {
       const login = await this.node.request('POST', '/auth/login', {
         body: { email, password: PASSWORD, transport: 'bearer' },
       });
@@ -140,8 +140,9 @@ export class FaultLoad {
     path: string,
     options: { token?: string; body?: unknown } = {},
   ): Promise<Answer> {
+    const phase = this.phase;
     const answer = await this.node.request(method, path, options);
-    this.#count(answer);
+    this.#count(phase, answer);
     return answer;
   }
 
@@ -240,7 +241,7 @@ export async function runFault(
     heal: () => Promise<void> | void;
     during?: () => Promise<void>;
   },
-): Promise<{ recoveryMs: number; fault: Counts; after: Counts }> {
+): Promise<{ recoveryMs: number; fault: Counts; recovery: Counts; after: Counts }> {
   const probe = await load.probeCredential();
   load.phase = `${name}:fault`;
   await steps.fault();
@@ -262,7 +263,12 @@ export async function runFault(
   }
   load.phase = `${name}:after`;
   await sleep(500);
-  const result = { recoveryMs, fault: load.summary(`${name}:fault`), after: load.summary(`${name}:after`) };
+  const result = {
+    recoveryMs,
+    fault: load.summary(`${name}:fault`),
+    recovery: load.summary(`${name}:recovery`),
+    after: load.summary(`${name}:after`),
+  };
   console.log(
     `[fault] ${name}: recovery ${recoveryMs} ms; during the fault ${JSON.stringify(result.fault)}; after ${JSON.stringify(result.after)}`,
   );

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTH_CHECK_TIMEOUT_MS } from '../../src/http/routes/health.js';
 import { QUERY_TIMEOUT_MS } from '../../src/store/sql/pg-client.js';
 import { dropTestSchemas, serviceUrlOrSkip, testSchema } from '../services.js';
-import { hostPort, startTcpProxy, type TcpProxy } from '../tcp-proxy.js';
+import { hostPort, startTcpProxy } from '../tcp-proxy.js';
 import { FaultLoad, type Mode, runFault } from './load.js';
 import { sleep, startNode, type TesseraNode } from './node.js';
 
