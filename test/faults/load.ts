@@ -119,19 +119,20 @@ export class FaultLoad {
     }
   }
 
-  #count(answer: Answer): void {
+  /** Counted under the phase in which the request was sent. */
+  #count(phase: string, answer: Answer): void {
     const key = answer.error ? `ERR:${answer.error}` : String(answer.status);
-    const counts = this.counts.get(this.phase) ?? {};
+    const counts = this.counts.get(phase) ?? {};
     counts[key] = (counts[key] ?? 0) + 1;
-    this.counts.set(this.phase, counts);
+    this.counts.set(phase, counts);
     if (answer.error)
-      this.violations.push(`${this.phase}: network error ${answer.error} (reset, hang or dead process)`);
+      this.violations.push(`${phase}: network error ${answer.error} (reset, hang or dead process)`);
     else if (answer.status >= 500 && answer.status !== 503) {
-      this.violations.push(`${this.phase}: ${answer.status} ${JSON.stringify(answer.body)}`);
+      this.violations.push(`${phase}: ${answer.status} ${JSON.stringify(answer.body)}`);
     }
     if (!this.node.alive() && !this.#reportedExit) {
       this.#reportedExit = true;
-      this.violations.push(`${this.phase}: the node exited: ${this.node.stderr()}`);
+      this.violations.push(`${phase}: the node exited: ${this.node.stderr()}`);
     }
   }
 
