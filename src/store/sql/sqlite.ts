@@ -140,6 +140,12 @@ export async function openSqliteStore(filename: string, options: SqliteStoreOpti
     }
   } catch (error) {
     if (error instanceof StoreSetupError) throw error;
+    if (String((error as { code?: unknown }).code).startsWith('SQLITE_CORRUPT')) {
+      throw new StoreSetupError(
+        `the SQLite database ${filename} is corrupt (${(error as Error).message}); restore it from a backup`,
+        { cause: error },
+      );
+    }
     throw new StoreSetupError(
       `the SQLite database ${filename} cannot be opened: ${(error as Error).message}`,
       {
