@@ -1,20 +1,24 @@
+import { Server as NetServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
 /**
- * After SIGTERM the node keeps serving this long while every response says
- * `Connection: close` and /healthz says 503: a client with a keep-alive connection gets its
- * next answer and then reconnects elsewhere, and a load balancer stops sending new requests.
- * Closing an idle keep-alive connection at once would race a request the client is sending
- * on it (reset, and the client cannot tell whether it was processed).
+ * How long, after SIGTERM, open keep-alive connections may still bring a request (answered,
+ * with `Connection: close`) before idle ones are closed. Closing an idle keep-alive
+ * connection at once races a request the client is sending on it: the client gets a reset and
+ * cannot tell whether it was processed.
  */
 export const DRAIN_MS = 1_000;
 /** Requests still in flight after the drain get this long to finish; then every socket is closed. */
 export const IN_FLIGHT_BOUND_MS = 10_000;
 
 /**
- * Registers the draining hooks (before listen) and returns `shutDown`: drain, stop listening,
- * close idle connections, wait for requests in flight (at most IN_FLIGHT_BOUND_MS), then run
- * `afterServer` (close the stores).
+ * Registers the draining hook (before listen) and returns `shutDown`, which:
+ * 1. stops accepting connections (a client then gets a refused connection: nothing was sent,
+ *    safe to retry on another node), but keeps the open ones, idle ones included;
+ * 2. answers every request from then on with `Connection: close`, so each client moves on
+ *    after its next answer, and /healthz with 503 `shutting_down`;
+ * 3. after DRAIN_MS (or once no connection is left) closes idle connections and waits for
+ *    requests in flight, at most IN_FLIGHT_BOUND_MS; then runs `afterServer` (the stores).
  */
 export function gracefulShutdown(
   app: FastifyInstance,
@@ -32,8 +36,14 @@ export function gracefulShutdown(
   return () => {
     done ??= (async () => {
       draining = true;
-      await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
-      // app.close(): stops listening, closes idle connections, waits for requests in flight.
+      // net.Server's close, not http.Server's: the latter also closes idle keep-alive
+      // connections at once, the race this drain exists to avoid.
+      NetServer.prototype.close.call(app.server);
+      const drainEnds = Date.now() + DRAIN_MS;
+      while (Date.now() < drainEnds && (await openConnections(app)) > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // app.close(): closes idle connections, waits for requests in flight.
       const forced = setTimeout(() => app.server.closeAllConnections(), IN_FLIGHT_BOUND_MS);
       try {
         await app.close();
@@ -44,4 +54,8 @@ export function gracefulShutdown(
     })();
     return done;
   };
+}
+
+function openConnections(app: FastifyInstance): Promise<number> {
+  return new Promise((resolve) => app.server.getConnections((error, count) => resolve(error ? 0 : count)));
 }

@@ -26,6 +26,8 @@ export interface RequestOptions {
   body?: unknown;
   /** Give up after this long (a hang); default 20 s. */
   timeoutMs?: number;
+  /** Another keep-alive pool than the node's shared one (a client of its own). */
+  agent?: Agent;
 }
 
 /** A response, or the network error that came instead (`error` set, `status` 0). */
@@ -74,7 +76,7 @@ export async function startNode(env: Record<string, string>): Promise<TesseraNod
     child,
     stderr: () => stderr,
     alive: () => child.exitCode === null && child.signalCode === null,
-    request: (method, path, options = {}) => send(agent, url, method, path, options),
+    request: (method, path, options = {}) => send(options.agent ?? agent, url, method, path, options),
     async stop() {
       agent.destroy();
       if (!node.alive()) return child.exitCode;
