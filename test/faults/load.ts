@@ -115,7 +115,9 @@ export class FaultLoad {
         body: { email, password: PASSWORD, transport: 'bearer' },
       });
       if (login.status !== 200)
-        this.violations.push(`acknowledged registration ${email} cannot log in: ${login.status}`);
+        this.violations.push(
+          `acknowledged registration ${email} cannot log in: ${login.status} ${JSON.stringify(login.body)}`,
+        );
     }
   }
 
