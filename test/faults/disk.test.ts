@@ -78,7 +78,7 @@ describe('SQLite disk faults', () => {
         fault: () => {
           filler = fillDisk(tmpfs.dir);
         },
-        faultMs: 1_500,
+        faultMs: 1_000,
         during: async () => {
           await sleep(300);
           health.push((await node.request('GET', '/healthz')).body);

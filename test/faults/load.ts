@@ -31,7 +31,8 @@ interface Credential {
 type Counts = Record<string, number>;
 
 export class FaultLoad {
-  readonly counts = new Map<string, Counts>();
+  /** Every answer the workers got, for counting by time window (countBetween). */
+  readonly answers: Answer[] = [];
   readonly violations: string[] = [];
   phase = 'before';
   readonly #credentials: Credential[] = [];
@@ -87,9 +88,18 @@ export class FaultLoad {
     throw new Error('no probe credential');
   }
 
-  /** Answers counted by phase: `{status: count}`, network errors as `ERR:<code>`. */
-  summary(phase: string): Counts {
-    return { ...(this.counts.get(phase) ?? {}) };
+  /**
+   * Answers to requests in flight at any moment between `from` and `to` (performance.now()),
+   * by status: `{status: count}`, network errors as `ERR:<code>`.
+   */
+  countBetween(from: number, to: number): Counts {
+    const counts: Counts = {};
+    for (const answer of this.answers) {
+      if (answer.sentAt > to || answer.doneAt < from) continue;
+      const key = answer.error ? `ERR:${answer.error}` : String(answer.status);
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+    return counts;
   }
 
   /**
@@ -121,12 +131,8 @@ export class FaultLoad {
     }
   }
 
-  /** Counted under the phase in which the request was sent. */
-  #count(phase: string, answer: Answer): void {
-    const key = answer.error ? `ERR:${answer.error}` : String(answer.status);
-    const counts = this.counts.get(phase) ?? {};
-    counts[key] = (counts[key] ?? 0) + 1;
-    this.counts.set(phase, counts);
+  #check(phase: string, answer: Answer): void {
+    this.answers.push(answer);
     if (answer.error)
       this.violations.push(`${phase}: network error ${answer.error} (reset, hang or dead process)`);
     else if (answer.status >= 500 && answer.status !== 503) {
@@ -145,7 +151,7 @@ export class FaultLoad {
   ): Promise<Answer> {
     const phase = this.phase;
     const answer = await this.node.request(method, path, options);
-    this.#count(phase, answer);
+    this.#check(phase, answer);
     return answer;
   }
 
@@ -231,9 +237,18 @@ export class FaultLoad {
   }
 }
 
+export interface FaultResult {
+  recoveryMs: number;
+  /** Requests in flight at any time during the fault, by status. */
+  fault: Counts;
+  /** Requests in flight between the heal and recovery. */
+  recovery: Counts;
+}
+
 /**
- * Breaks a dependency with `fault`, keeps the load on for `faultMs`, heals it with `heal`, and
- * measures recovery: the time from the heal until /healthz and a validation both answer 200.
+ * Breaks a dependency with `fault`, keeps the load on for `faultMs` (running `during` with a
+ * live credential meanwhile), heals it with `heal`, and measures recovery: the time from the
+ * heal until /healthz and a validation both answer 200.
  */
 export async function runFault(
   load: FaultLoad,
@@ -242,16 +257,17 @@ export async function runFault(
     fault: () => Promise<void> | void;
     faultMs: number;
     heal: () => Promise<void> | void;
-    during?: () => Promise<void>;
+    during?: (probeToken: string) => Promise<void>;
   },
-): Promise<{ recoveryMs: number; fault: Counts; recovery: Counts; after: Counts }> {
+): Promise<FaultResult> {
   const probe = await load.probeCredential();
-  load.phase = `${name}:fault`;
+  load.phase = `${name}: fault`;
+  const faultAt = performance.now();
   await steps.fault();
-  await Promise.all([sleep(steps.faultMs), steps.during?.()]);
+  await Promise.all([sleep(steps.faultMs), steps.during?.(probe.token)]);
   await steps.heal();
   const healedAt = performance.now();
-  load.phase = `${name}:recovery`;
+  load.phase = `${name}: recovery`;
   let recoveryMs = Number.POSITIVE_INFINITY;
   while (performance.now() - healedAt < 30_000 && load.node.alive()) {
     const [health, session] = await Promise.all([
@@ -264,16 +280,15 @@ export async function runFault(
     }
     await sleep(25);
   }
-  load.phase = `${name}:after`;
-  await sleep(500);
+  const recoveredAt = performance.now();
+  load.phase = `${name}: after`;
   const result = {
     recoveryMs,
-    fault: load.summary(`${name}:fault`),
-    recovery: load.summary(`${name}:recovery`),
-    after: load.summary(`${name}:after`),
+    fault: load.countBetween(faultAt, healedAt),
+    recovery: load.countBetween(healedAt, recoveredAt),
   };
   console.log(
-    `[fault] ${name}: recovery ${recoveryMs} ms; during the fault ${JSON.stringify(result.fault)}; after ${JSON.stringify(result.after)}`,
+    `[fault] ${name}: recovery ${recoveryMs} ms; requests during the fault ${JSON.stringify(result.fault)}; during recovery ${JSON.stringify(result.recovery)}`,
   );
   return result;
 }

@@ -75,45 +75,41 @@ describe.skipIf(url === undefined)('Redis faults under load', () => {
         expectClean(load, node, recoveryMs);
       });
 
-      it('blackhole: commands fail within their timeout, /healthz within its bound naming Redis', async () => {
+      it('blackhole: a request needing Redis fails with 503 within the command timeout, /healthz within its bound naming Redis', async () => {
         const { load, node, proxy } = ctx;
         const health: Array<{ ms: number; status: number; reasons: unknown }> = [];
-        const { recoveryMs, fault } = await runFault(load, `redis blackhole (${mode})`, {
+        let stuck: { ms: number; status: number } | undefined;
+        const { recoveryMs } = await runFault(load, `redis blackhole (${mode})`, {
           fault: () => proxy.blackhole(),
           faultMs: REDIS_COMMAND_TIMEOUT_MS + 1_000,
-          during: async () => {
+          during: async (token) => {
             await sleep(200);
-            const answer = await node.request('GET', '/healthz');
+            // Listing a user's devices reads Redis in both modes.
+            const [check, devices] = await Promise.all([
+              node.request('GET', '/healthz'),
+              node.request('GET', '/auth/sessions', { token }),
+            ]);
             health.push({
-              ms: answer.doneAt - answer.sentAt,
-              status: answer.status,
-              reasons: answer.body?.reasons,
+              ms: check.doneAt - check.sentAt,
+              status: check.status,
+              reasons: check.body?.reasons,
             });
+            stuck = { ms: devices.doneAt - devices.sentAt, status: devices.status };
           },
           heal: () => proxy.restore(),
         });
-        console.log(`[fault] redis blackhole (${mode}): /healthz answered ${JSON.stringify(health)}`);
-        for (const check of health) {
-          expect(check.status).toBe(503);
-          expect(check.reasons).toMatchObject({ redis: expect.stringMatching(/^(timeout|unavailable)$/) });
-          expect(check.ms).toBeLessThan(HEALTH_CHECK_TIMEOUT_MS + 1_500);
-        }
-        expect(fault['503']).toBeGreaterThan(0);
+        console.log(
+          `[fault] redis blackhole (${mode}): /healthz ${JSON.stringify(health)}; a sessions list ${JSON.stringify(stuck)}`,
+        );
+        expect(health).toEqual([{ ms: expect.any(Number), status: 503, reasons: { redis: 'timeout' } }]);
+        expect(health[0]?.ms).toBeLessThan(HEALTH_CHECK_TIMEOUT_MS + 1_000);
+        // Session mode reads the session from Redis: refused, within two command timeouts (the
+        // caller's session, then the list). Hybrid lists from SQL and may answer: never a hang.
+        if (mode === 'session') expect(stuck?.status).toBe(503);
+        else expect([200, 503]).toContain(stuck?.status);
+        expect(stuck?.ms).toBeLessThan(2 * REDIS_COMMAND_TIMEOUT_MS + 1_500);
         expectClean(load, node, recoveryMs);
       });
-
-      if (mode === 'session') {
-        it('slow network (150 ms each way): slower answers, no errors', async () => {
-          const { load, node, proxy } = ctx;
-          const { recoveryMs, fault } = await runFault(load, `redis slow 150 ms (${mode})`, {
-            fault: () => proxy.slow(150),
-            faultMs: 1_500,
-            heal: () => proxy.restore(),
-          });
-          expect(fault['200']).toBeGreaterThan(0);
-          expectClean(load, node, recoveryMs);
-        });
-      }
     });
   }
 });
