@@ -39,6 +39,8 @@ export class FaultLoad {
   readonly #registered: string[] = [];
   #running = false;
   #reportedExit = false;
+  /** sentAt of requests not answered yet. */
+  readonly #inFlight = new Set<number>();
   #loops: Promise<void>[] = [];
 
   constructor(
@@ -86,6 +88,13 @@ export class FaultLoad {
       await sleep(100);
     }
     throw new Error('no probe credential');
+  }
+
+  /** Resolves once every request sent before `time` has its answer (at most 20 s). */
+  async settled(time: number): Promise<void> {
+    const deadline = performance.now() + 20_000;
+    while ([...this.#inFlight].some((sentAt) => sentAt < time) && performance.now() < deadline)
+      await sleep(20);
   }
 
   /**
@@ -150,7 +159,10 @@ export class FaultLoad {
     options: { token?: string; body?: unknown } = {},
   ): Promise<Answer> {
     const phase = this.phase;
+    const sentAt = performance.now();
+    this.#inFlight.add(sentAt);
     const answer = await this.node.request(method, path, options);
+    this.#inFlight.delete(sentAt);
     this.#check(phase, answer);
     return answer;
   }
@@ -282,6 +294,7 @@ export async function runFault(
   }
   const recoveredAt = performance.now();
   load.phase = `${name}: after`;
+  await load.settled(recoveredAt);
   const result = {
     recoveryMs,
     fault: load.countBetween(faultAt, healedAt),
