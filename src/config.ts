@@ -84,7 +84,7 @@ const environmentSchema = z.object({
   // PostgreSQL connections per node. Every node's pool together must fit the server's
   // max_connections (100 by default), with room for operators' tools (docs/DEPLOY.md).
   TESSERA_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
-  // SQLite only. normal: a commit survives a crash of the process, but the last ~second of
+  // SQLite only. normal: a commit survives a crash of the process, but the last few seconds of
   // commits can be lost on a power cut or kernel crash; full: an fsync per commit (slower writes).
   TESSERA_SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
   // Optional. Sessions are then served from Redis (the database stays the system of record),
