@@ -189,7 +189,19 @@ async function migrate(url: string, schema: string | undefined): Promise<string[
     const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
     const current = rows[0]?.schema;
     if (!current) throw new Error('no schema to create tables in: the search_path names no existing schema');
-    return await migrateToLatest(db, { migrationTableSchema: current });
+    // kysely's Migrator introspects the tables of every schema in the database; another
+    // deployment (or test) dropping its schema at that moment fails the catalog query with
+    // "... does not exist". Nothing was applied then (the check runs before any migration):
+    // look again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await migrateToLatest(db, { migrationTableSchema: current });
+      } catch (error) {
+        if (attempt >= 3 || !/^migrations not applied: .* does not exist$/.test((error as Error).message))
+          throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
+    }
   } finally {
     await db.destroy();
   }
