@@ -26,8 +26,6 @@ export interface TcpProxy {
   restore(): Promise<void>;
   /** Where new connections go from now on (another server: a failover). */
   retarget(target: { host: string; port: number }): void;
-  /** Open client connections now (for assertions that a pool reconnected). */
-  connections(): number;
   close(): Promise<void>;
 }
 
@@ -109,9 +107,6 @@ export async function startTcpProxy(initialTarget: { host: string; port: number 
     },
     retarget(next) {
       target = next;
-    },
-    connections() {
-      return clients.size;
     },
     async close() {
       held = [];
