@@ -43,7 +43,9 @@ export function healthRoutes(tessera: Tessera) {
           ? 'Neither the store nor Redis answers.'
           : down[0] === 'redis'
             ? 'Redis does not answer.'
-            : 'The store does not answer.';
+            : reasons.store?.startsWith('storage_')
+              ? "The database's storage refuses writes."
+              : 'The store does not answer.';
       return reply.code(503).send({ error: 'store_unavailable', message, ...body, down, reasons });
     });
   };
