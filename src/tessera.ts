@@ -280,7 +280,7 @@ export function openStore(database: TesseraConfig['database']): Promise<Store> {
     case 'memory':
       return Promise.resolve(new MemoryStore());
     case 'sqlite':
-      return openSqliteStore(database.filename);
+      return openSqliteStore(database.filename, { synchronous: database.synchronous });
     case 'postgres':
       return openPostgresStore(database.url, { poolSize: database.poolSize });
   }

@@ -6,11 +6,16 @@ import { AUDIT_EVENT_TYPES, CLI_CLIENT } from '../core/audit.js';
 import { type Actor, checkedRoles } from '../core/control.js';
 import { deviceLabel } from '../core/device.js';
 import { AuthError } from '../core/errors.js';
-import { StoreUnavailableError } from '../store/errors.js';
+import {
+  isStoreUnavailable,
+  StoreSetupError,
+  StoreUnavailableError,
+  storageProblem,
+} from '../store/errors.js';
 import { migrateDatabase, type Tessera } from '../tessera.js';
 import { CliError, emailsOf, withTessera } from './operator-database.js';
 import { PasswordMismatchError, PromptCancelledError, readNewPassword } from './password-input.js';
-import { serve } from './serve.js';
+import { ListenError, serve } from './serve.js';
 
 /**
  * `tessera`: the server and the operator's tools. Every command reads the same TESSERA_*
@@ -337,12 +342,31 @@ async function userIdOf(tessera: Tessera, email: string): Promise<string> {
 /** Network and authentication failures talking to a database server: an operator's problem, not a bug. */
 function isUnreachable(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
-  // Node socket errors, and PostgreSQL's "invalid password", "no such database", "cannot connect now".
-  return (
-    typeof code === 'string' &&
-    /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|28P01|28000|3D000|57P03)$/.test(code)
-  );
+  // PostgreSQL's "invalid password", "no such database", "cannot connect now"; socket errors
+  // and timeouts are isStoreUnavailable's.
+  return (typeof code === 'string' && /^(28P01|28000|3D000|57P03)$/.test(code)) || isStoreUnavailable(error);
 }
+
+/**
+ * One line for an error: a connection refused on every address of a name is an AggregateError
+ * with an empty message of its own.
+ */
+function oneLine(error: unknown): string {
+  const e = error as { message?: unknown; code?: unknown; errors?: unknown };
+  const inner = Array.isArray(e.errors) ? (e.errors[0] as { message?: unknown } | undefined) : undefined;
+  const message = [e.message, inner?.message, e.code].find((m) => typeof m === 'string' && m.length > 0);
+  return String(message ?? error).split('\n')[0] as string;
+}
+
+const OPERATOR_ERRORS = [
+  ConfigError,
+  AuthError,
+  CliError,
+  PasswordMismatchError,
+  StoreUnavailableError,
+  StoreSetupError,
+  ListenError,
+];
 
 program.parseAsync().catch((error: unknown) => {
   // Expected failures get one clear line; anything else is a bug and keeps its stack.
@@ -351,12 +375,12 @@ program.parseAsync().catch((error: unknown) => {
     console.error('tessera: cancelled, nothing was changed');
     process.exitCode = 130;
     return;
-  } else if (error instanceof PasswordMismatchError) console.error(`tessera: ${error.message}`);
-  else if (error instanceof AuthError || error instanceof CliError)
-    console.error(`tessera: ${error.message}`);
-  else if (error instanceof StoreUnavailableError) console.error(`tessera: ${error.message}`);
+  } else if (OPERATOR_ERRORS.some((type) => error instanceof type))
+    console.error(`tessera: ${oneLine(error)}`);
+  else if (storageProblem(error))
+    console.error(`tessera: the database's storage failed (${storageProblem(error)}): ${oneLine(error)}`);
   else if (isUnreachable(error))
-    console.error(`tessera: the database cannot be reached: ${(error as Error).message}`);
+    console.error(`tessera: the database cannot be reached (TESSERA_DATABASE_URL): ${oneLine(error)}`);
   else console.error(error);
   process.exitCode = 1;
 });

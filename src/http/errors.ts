@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AuthError, type ErrorCode, errorBody } from '../core/errors.js';
-import { isStoreUnavailable } from '../store/errors.js';
+import { isStoreUnavailable, StorageError, storageProblem } from '../store/errors.js';
 
 /** Fastify's own 4xx errors, mapped to Tessera's stable codes. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -21,6 +21,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
       // A 503 AuthError (`busy`: the password-hashing queue is full) is a moment's overload.
       if (error.status === 503) reply.header('retry-after', '1');
       return reply.code(error.status).send(errorBody(error.code, error.message));
+    }
+    // The disk under the database is full, read-only or failing: an operator must act, so it
+    // logs at error level, but the client is told the truth (nothing saved, retry later).
+    const problem = storageProblem(error);
+    if (problem) {
+      request.log.error({ err: error }, 'database storage failed');
+      reply.header('retry-after', '5');
+      return reply.code(503).send({ error: problem, message: new StorageError(problem).publicMessage });
     }
     // The database or Redis is down or went away mid-request: retry later, not a bug (a 500).
     // Nothing was accepted: whatever needed the missing state was refused with it.

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 /**
- * The `meta` table (migration 0005_meta): facts about the database itself. Kept to this file,
+ * The `meta` table (migration 0007_meta): facts about the database itself. Kept to this file,
  * with its own table type, so the per-record stores stay untouched.
  */
 interface MetaTable {
