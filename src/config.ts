@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { type MailConfig, mailConfig, mailEnvironment } from './config-mail.js';
 import { JWS_ALGORITHMS, type JwsAlgorithm } from './core/jwt/algorithms.js';
 import { parseKeyEncryptionKey } from './core/jwt/seal.js';
 
@@ -189,6 +190,7 @@ const environmentSchema = z.object({
   // Built-in HTTPS: PEM certificate chain and private key files, both or neither.
   TESSERA_TLS_CERT: z.string().min(1).optional(),
   TESSERA_TLS_KEY: z.string().min(1).optional(),
+  ...mailEnvironment,
 });
 
 /** `https://app.example.com` and `http://localhost:5173` are origins; `*`, `null`, paths are not. */
@@ -239,6 +241,8 @@ export interface TesseraConfig {
   redis: { url: string; prefix: string } | undefined;
   /** TESSERA_PASSWORD_HASH_THREADS: password-hashing threads, by default os.availableParallelism(). */
   passwordHashThreads: number;
+  /** Email delivery and the account-recovery flows (config-mail.ts). */
+  mail: MailConfig;
 }
 
 export class ConfigError extends Error {
@@ -287,6 +291,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
       'production needs HTTPS: set TESSERA_TLS_CERT and TESSERA_TLS_KEY, or TESSERA_TRUSTED_PROXIES to the TLS-terminating proxy that forwards X-Forwarded-Proto',
     );
   }
+  const issuer = e.TESSERA_ISSUER ?? `http://localhost:${e.TESSERA_PORT}`;
   return {
     port: e.TESSERA_PORT,
     host: e.TESSERA_HOST,
@@ -300,7 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
       accessTokenTtlMs: e.TESSERA_ACCESS_TOKEN_TTL,
       algorithm: e.TESSERA_JWT_ALGORITHM,
       allowedAlgorithms,
-      issuer: e.TESSERA_ISSUER ?? `http://localhost:${e.TESSERA_PORT}`,
+      issuer,
       audience: e.TESSERA_AUDIENCE,
       refreshReuseGraceMs: e.TESSERA_REFRESH_REUSE_GRACE,
       clockSkewMs: e.TESSERA_CLOCK_SKEW,
@@ -322,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     tls,
     oauth: { scopes: e.TESSERA_OAUTH_SCOPES },
     passwordHashThreads: e.TESSERA_PASSWORD_HASH_THREADS ?? availableParallelism(),
+    mail: mailConfig(e, production, issuer),
   };
 }
 
@@ -370,6 +376,7 @@ export function describeDatabase(database: TesseraConfig['database']): string {
 function shownValue(variable: string, value: string): string {
   if (variable === 'TESSERA_DATABASE_URL') return redactDatabaseUrl(value);
   if (variable === 'TESSERA_REDIS_URL') return redactDatabaseUrl(value);
+  if (variable === 'TESSERA_SMTP_URL') return redactDatabaseUrl(value);
   if (variable === 'TESSERA_CSRF_SECRET') return `<${value.length} characters, not shown>`;
   if (variable === 'TESSERA_KEY_ENCRYPTION_KEY') return `<${value.length} characters, not shown>`;
   return value;

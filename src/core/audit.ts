@@ -30,7 +30,18 @@ export type AuditEventType =
   | 'oauth.token_revoked'
   | 'oauth.grant_revoked'
   | 'api_key.created'
-  | 'api_key.revoked';
+  | 'api_key.revoked'
+  // Account recovery and verification by email (core/email/).
+  | 'email.verification_sent'
+  | 'email.verified'
+  | 'password.reset_requested'
+  | 'password.reset'
+  | 'email.change_requested'
+  | 'email.changed'
+  | 'email.change_undone'
+  | 'login.new_device'
+  | 'account.not_me'
+  | 'mail.failed';
 
 export interface AuditFacts {
   /** Who acted: the user, an operator's user id, or null for the system/CLI. */

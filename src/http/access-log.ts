@@ -8,6 +8,17 @@ import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
  * in app.ts stay as a second line of defence. Fastify's other internal lines (stream errors,
  * requests while closing) keep their defaults.
  */
+/**
+ * The pages mailed links open carry a single-use token in their query string: these paths are
+ * logged without it, and any `token=` parameter elsewhere is masked too.
+ */
+const TOKEN_PAGES = /^\/auth\/(?:verify-email|reset-password|confirm-email|undo-email-change|not-me)\?/;
+export function loggableUrl(url: string): string {
+  if (!url.includes('token=')) return url;
+  if (TOKEN_PAGES.test(url)) return url.slice(0, url.indexOf('?'));
+  return url.replace(/([?&](?:[^=&]*_)?token=)[^&#]*/gi, '$1[redacted]');
+}
+
 export class AccessLog extends LogController {
   override incomingRequest(): void {}
 
@@ -20,7 +31,7 @@ export class AccessLog extends LogController {
     // Flat fields: `req`/`res` keys would go through fastify's serializers again.
     const line = {
       method: request.method,
-      url: request.url,
+      url: loggableUrl(request.url),
       ip: request.ip,
       statusCode: reply.statusCode,
       responseTime: reply.elapsedTime,

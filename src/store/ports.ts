@@ -71,6 +71,8 @@ export interface UserStore {
     updatedAt: number,
   ): Promise<void>;
   listUsers(): Promise<UserRecord[]>;
+  /** Moves the account to another address (email change). Throws EmailTakenError when it is registered. */
+  setUserEmail(userId: string, email: string, updatedAt: number): Promise<void>;
 }
 
 export interface SessionStore {

@@ -68,6 +68,16 @@ export class MemoryStore implements Store {
     if (user) Object.assign(user, { roles: [...roles], updatedAt });
   }
 
+  async setUserEmail(userId: string, email: string, updatedAt: number): Promise<void> {
+    const user = this.#users.get(userId);
+    if (!user) return;
+    const holder = this.#userIdByEmail.get(email);
+    if (holder !== undefined && holder !== userId) throw new EmailTakenError();
+    this.#userIdByEmail.delete(user.email);
+    this.#userIdByEmail.set(email, userId);
+    Object.assign(user, { email, updatedAt });
+  }
+
   async setUserLock(
     userId: string,
     lockedAt: number | null,

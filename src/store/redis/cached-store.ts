@@ -294,6 +294,9 @@ export class RedisCachedStore implements Store {
   listUsers(): Promise<UserRecord[]> {
     return this.inner.listUsers();
   }
+  setUserEmail(userId: string, email: string, updatedAt: number): Promise<void> {
+    return this.inner.setUserEmail(userId, email, updatedAt);
+  }
   createRefreshToken(token: RefreshTokenRecord): Promise<void> {
     return this.inner.createRefreshToken(token);
   }
