@@ -17,7 +17,7 @@ const ESCAPES: Record<string, string> = {
   '"': '&quot;',
   "'": '&#39;',
 };
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 
 interface Parts {
   subject: string;
@@ -30,12 +30,12 @@ interface Parts {
 
 function render({ subject, lead, action, after }: Parts): ComposedMail {
   const text = [...lead, `${action.label}:\n${action.url}`, ...after].join('\n\n');
-  const paragraphs = (list: string[]) => list.map((p) => `<p>${escape(p)}</p>`).join('\n');
+  const paragraphs = (list: string[]) => list.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n');
   const html = `<!doctype html>
 <html><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#1d1d1f">
 ${paragraphs(lead)}
-<p><a href="${escape(action.url)}" style="display:inline-block;padding:.6em 1.2em;background:#0a66d8;color:#fff;border-radius:8px;text-decoration:none">${escape(action.label)}</a></p>
-<p style="color:#6e6e73;font-size:.9em">Or paste this address into your browser: ${escape(action.url)}</p>
+<p><a href="${escapeHtml(action.url)}" style="display:inline-block;padding:.6em 1.2em;background:#0a66d8;color:#fff;border-radius:8px;text-decoration:none">${escapeHtml(action.label)}</a></p>
+<p style="color:#6e6e73;font-size:.9em">Or paste this address into your browser: ${escapeHtml(action.url)}</p>
 ${paragraphs(after)}
 </body></html>
 `;

@@ -4,8 +4,8 @@ export class MemoryKnownDevices implements KnownDeviceStore {
   readonly #devices = new Map<string, Set<string>>();
 
   async rememberDevice(userId: string, fingerprint: string): Promise<boolean> {
-    let known = this.#devices.get(userId);
-    if (!known) this.#devices.set(userId, (known = new Set()));
+    const known = this.#devices.get(userId) ?? new Set<string>();
+    this.#devices.set(userId, known);
     if (known.has(fingerprint)) return false;
     known.add(fingerprint);
     return true;
