@@ -13,6 +13,7 @@ import { securityHeadersPlugin, setSecurityHeaders } from './plugins/security-he
 import { serverTransport } from './plugins/tls.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
+import { adminMailRoutes } from './routes/admin-mail.js';
 import { adminOAuthRoutes } from './routes/admin-oauth.js';
 import { authRoutes } from './routes/auth.js';
 import { emailRoutes } from './routes/email.js';
@@ -108,5 +109,6 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   tessera.email.delivery.useLogger(app.log);
   await app.register(emailRoutes(tessera));
   await app.register(emailPageRoutes());
+  await app.register(adminMailRoutes(tessera));
   return app;
 }

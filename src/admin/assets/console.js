@@ -138,6 +138,12 @@ async function refresh() {
         tag.textContent = 'locked';
         status.append(tag, document.createTextNode(` ${u.lockReason ?? ''}`));
       } else status.textContent = 'active';
+      if (!u.emailVerified) {
+        const tag = document.createElement('span');
+        tag.className = 'tag';
+        tag.textContent = 'email unverified';
+        status.append(document.createTextNode(' '), tag);
+      }
       const actions = document.createElement('td');
       const id = encodeURIComponent(u.id);
       if (u.id !== me.id) {
@@ -162,6 +168,11 @@ async function refresh() {
         }),
         button('End sessions', '', () => call('DELETE', `/admin/api/users/${id}/sessions`)),
       );
+      if (!u.emailVerified) {
+        actions.append(
+          button('Resend verification', '', () => call('POST', `/admin/api/users/${id}/verification`)),
+        );
+      }
       tr.append(cell(u.email), roles, status, actions);
       return tr;
     }),
