@@ -86,7 +86,8 @@ export class MailDelivery {
       try {
         do {
           this.#again = false;
-          while ((await this.#sendBatch()) === this.policy.batchSize) {}
+          // Until a claim finds nothing: a short batch may only mean another node won some rows.
+          while ((await this.#sendBatch()) > 0) {}
         } while (this.#again);
       } finally {
         this.#running = undefined;

@@ -30,7 +30,7 @@ const message = (from: string, mail: MailRecord) => ({
   headers: { 'Auto-Submitted': 'auto-generated' },
 });
 
-/** nodemailer over SMTP (TESSERA_SMTP_URL): one pooled connection per node, bounded timeouts. */
+/** nodemailer over SMTP (TESSERA_SMTP_URL): one kept-open connection per node, bounded timeouts. */
 export class SmtpTransport implements MailTransport {
   readonly #transporter: Transporter;
   readonly description: string;
@@ -41,6 +41,10 @@ export class SmtpTransport implements MailTransport {
   ) {
     this.#transporter = nodemailer.createTransport({
       url,
+      // One kept-open connection: the worker sends one message at a time, and a new TCP (and
+      // TLS) handshake per message would cost more than the message.
+      pool: true,
+      maxConnections: 1,
       // A dead server fails the attempt in seconds (and the worker retries later), never hangs it.
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,

@@ -141,6 +141,11 @@ async function sendsEachOnce(open: () => Promise<SqlStore>) {
     }
     await Promise.all(workers.flatMap((w) => [w.delivery.run(), w.delivery.run()]));
     await Promise.all(workers.map((w) => w.delivery.run()));
+    const left = await openEmailStores(stores[0] as SqlStore).outbox.listMail({
+      status: 'pending',
+      limit: 100,
+    });
+    expect(left.map((m) => m.lastError)).toEqual([]);
     const subjects = smtp.received.map((m) => m.subject).sort();
     expect(subjects).toHaveLength(count);
     expect(new Set(subjects).size).toBe(count);
