@@ -73,7 +73,7 @@ describe.skipIf(!browserAvailable('the reset-password browser test'))(
           page.on('pageerror', (error) => failures.push(error.message));
           await page.goto(mail.link);
           // The script took the token out of the address bar before anything else.
-          await page.waitForFunction(() => location.search === '');
+          await page.waitForURL((url) => url.search === '');
           expect(page.url()).toBe(`${origin}/auth/reset-password`);
           // Opening the page changed nothing.
           expect((await oldSession()).statusCode).toBe(200);
@@ -95,9 +95,7 @@ describe.skipIf(!browserAvailable('the reset-password browser test'))(
           await page.goto(mail.link);
           await page.fill('#newPassword', 'yet another passphrase');
           await page.click('#email-form button[type=submit]');
-          await page.waitForFunction(() =>
-            /already been used/.test(document.getElementById('email-status')?.textContent ?? ''),
-          );
+          await page.locator('#email-status', { hasText: 'already been used' }).waitFor({ timeout: 10_000 });
           expect(failures).toEqual([]);
           await context.close();
         } finally {
