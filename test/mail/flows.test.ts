@@ -290,4 +290,29 @@ describe.each(['session', 'jwt', 'hybrid'] as const)('email flows in %s mode', (
     expect(done.json().session.id).toEqual(expect.any(String));
     await loginOk(email, NEW_PASSWORD, FIREFOX);
   });
+
+  it("a reset by email never lifts an admin's lock, and a not-me link keeps the admin's reason", async () => {
+    const email = await register();
+    await loginOk(email, PASSWORD, FIREFOX);
+    const count = smtp.received.length;
+    await loginOk(email, PASSWORD, CHROME);
+    const alert = linkParts((await smtp.waitFor(email, /New sign-in/, count)).link);
+    const user = await server.tessera.accounts.findByEmail(email);
+    await server.tessera.control.lockUser(user?.id as string, 'fraud review', {
+      actorId: null,
+      client: { ip: 'cli', userAgent: 'test' },
+    });
+    expect((await post(server.app, '/auth/not-me', { token: alert.token })).statusCode).toBe(200);
+    expect((await server.tessera.accounts.findByEmail(email))?.lockReason).toBe('fraud review');
+    const resetCount = smtp.received.length;
+    await post(server.app, '/auth/password/forgot', { email });
+    const reset = linkParts((await smtp.waitFor(email, /Reset your password/, resetCount)).link);
+    const done = await post(server.app, '/auth/password/reset', {
+      token: reset.token,
+      newPassword: NEW_PASSWORD,
+    });
+    expect(done.statusCode, done.body).toBe(200);
+    expect((await server.tessera.accounts.findByEmail(email))?.lockedAt).not.toBeNull();
+    expect((await login(email, NEW_PASSWORD)).statusCode).toBe(401);
+  });
 });
