@@ -75,7 +75,7 @@ users
         const locked = user.lockedAt === null ? '' : ' locked';
         const email = verified.has(user.id) ? 'verified' : 'unverified';
         console.log(
-          `${user.id}\t${user.email}\temail=${email}\troles=[${user.roles.join(',')}]\tcreated=${iso(user.createdAt)}${locked}`,
+          `${user.id}\t${user.email}\troles=[${user.roles.join(',')}]\tcreated=${iso(user.createdAt)}${locked}\temail=${email}`,
         );
       }
     }),

@@ -84,11 +84,29 @@ function fill(tbody, rows) {
 }
 
 async function refresh() {
-  const [{ sessions }, { users }, { events }] = await Promise.all([
+  const [{ sessions }, { users }, { events }, { mail }] = await Promise.all([
     call('GET', '/admin/api/sessions'),
     call('GET', '/admin/api/users'),
     call('GET', '/admin/api/audit?limit=30'),
+    call('GET', '/admin/api/mail/outbox?limit=30'),
   ]);
+  // The outbox: what was sent, what waits, and why a message failed (never its link).
+  $('outbox-count').textContent = `${mail.filter((m) => m.status !== 'sent').length} not sent`;
+  fill(
+    $('outbox'),
+    mail.map((m) => {
+      const tr = document.createElement('tr');
+      tr.append(
+        cell(when(m.createdAt)),
+        cell(m.to),
+        cell(m.kind),
+        cell(m.status),
+        cell(String(m.attempts)),
+        cell(m.lastError ?? ''),
+      );
+      return tr;
+    }),
+  );
   $('console-error').textContent = '';
   const emails = new Map(users.map((u) => [u.id, u.email]));
   // jwt and hybrid tokens carry no email (no personal data in a readable payload): look it up.
