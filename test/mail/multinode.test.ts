@@ -104,5 +104,44 @@ describe.skipIf(pgUrl === undefined || redisUrl === undefined)(
       expect(smtp.received.filter((m) => m.to.includes(email) && /Reset/.test(m.subject))).toHaveLength(1);
       await bearerLogin(a, email, 'a new passphrase for all');
     });
+
+    it('"this wasn\'t me" from a new-device alert locks the account and ends its logins on every node', async () => {
+      const [a, b, c] = nodes as [Node, Node, Node];
+      const email = `notme.${process.pid}@example.com`;
+      const login = async (node: Node, userAgent: string) => {
+        const response = await fetch(`${node.url}/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': userAgent },
+          body: JSON.stringify({ email, password: PASSWORD, transport: 'bearer' }),
+        });
+        expect(response.status).toBe(200);
+        return (await response.json()) as Record<string, unknown>;
+      };
+      expect((await call(a, 'POST', '/auth/register', { body: { email, password: PASSWORD } })).status).toBe(
+        201,
+      );
+      const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
+      const chrome =
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+      const logins = [await login(a, firefox), await login(b, firefox), await login(c, chrome)];
+      const alert = await smtp.waitFor(email, /New sign-in/);
+      const locked = await call(b, 'POST', '/auth/not-me', { body: { token: linkParts(alert.link).token } });
+      expect(locked.status, JSON.stringify(locked.body)).toBe(200);
+      const took = await untilRefused(
+        nodes,
+        async (node) => {
+          for (const login of logins) {
+            if ((await call(node, 'GET', '/auth/session', { token: credentialOf(login) })).status !== 401)
+              return false;
+          }
+          return true;
+        },
+        HYBRID_BOUND_MS,
+      );
+      console.log(`not-me: every login refused on 3 nodes after ${took.toFixed(0)} ms`);
+      expect((await call(c, 'POST', '/auth/login', { body: { email, password: PASSWORD } })).status).toBe(
+        401,
+      );
+    });
   },
 );
