@@ -55,11 +55,23 @@ users
   .description('create a user; the password is read from stdin or prompted for, never from argv')
   .requiredOption('--email <email>', 'the email address')
   .option('--role <role...>', 'roles to grant, e.g. admin')
-  .action((options: { email: string; role?: string[] }) =>
+  .option(
+    '--email-verified',
+    'the operator vouches for the address (TESSERA_REQUIRE_VERIFIED_EMAIL lets it log in)',
+  )
+  .action((options: { email: string; role?: string[]; emailVerified?: boolean }) =>
     withTessera(async (tessera) => {
       const password = await readPassword('Password: ');
       const user = await tessera.accounts.register({ email: options.email, password }, options.role ?? []);
       await tessera.audit.record('user.registered', { actorId: null, userId: user.id, client: CLI_CLIENT });
+      if (options.emailVerified) {
+        await tessera.email.stores.verifications.markEmailVerified(
+          user.id,
+          user.email,
+          tessera.runtime.now(),
+        );
+        await tessera.audit.record('email.verified', { actorId: null, userId: user.id, client: CLI_CLIENT });
+      }
       console.log(`created user ${user.id} ${user.email} roles=[${user.roles.join(',')}]`);
     }),
   );

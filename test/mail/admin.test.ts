@@ -103,6 +103,15 @@ describe('CLI', () => {
     expect(users.code, users.stderr).toBe(0);
     expect(users.stdout).toMatch(/email=verified/);
     expect(users.stdout).toMatch(/email=unverified/);
+    const vouched = await runCli(
+      ['users', 'create', '--email', 'ops.vouched@example.com', '--email-verified'],
+      env,
+      `${PASSWORD}\n`,
+    );
+    expect(vouched.code, vouched.stderr).toBe(0);
+    expect((await runCli(['users', 'list'], env)).stdout).toMatch(
+      /ops\.vouched@example\.com\t.*\temail=verified/,
+    );
     const bad = await runCli(['mail', 'outbox', '--status', 'lost'], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--status must be pending, sent or failed/);
