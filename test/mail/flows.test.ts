@@ -310,8 +310,12 @@ describe.each(['session', 'jwt', 'hybrid'] as const)('email flows in %s mode', (
     const done = await post(server.app, '/auth/password/reset', {
       token: reset.token,
       newPassword: NEW_PASSWORD,
+      signIn: true,
+      transport: 'bearer',
     });
     expect(done.statusCode, done.body).toBe(200);
+    // Asked to sign in, but the account is locked: no login is opened.
+    expect(done.json()).toEqual({ revokedSessions: expect.any(Number) });
     expect((await server.tessera.accounts.findByEmail(email))?.lockedAt).not.toBeNull();
     expect((await login(email, NEW_PASSWORD)).statusCode).toBe(401);
   });

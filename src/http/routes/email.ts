@@ -89,7 +89,8 @@ export function emailRoutes(tessera: Tessera) {
       const body = parseInput(resetBody, request.body);
       const client = clientContext(request);
       const { user, revokedSessions } = await flows.resetPassword(body.token, body.newPassword, client);
-      if (!body.signIn) return { revokedSessions };
+      // An account an admin locked stays locked through a reset: no login is opened for it.
+      if (!body.signIn || user.lockedAt !== null) return { revokedSessions };
       return { revokedSessions, ...(await openLogin(tessera, request, reply, user, body.transport)) };
     });
 
