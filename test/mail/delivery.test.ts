@@ -112,6 +112,32 @@ describe('retries', () => {
   });
 });
 
+describe('the request never waits for SMTP', () => {
+  it('register and forgot answer at once while the SMTP server takes 3 s to accept each recipient', async () => {
+    const slow = new TestSmtpServer({
+      onRcptTo: (_address, _session, callback) => {
+        setTimeout(() => callback(), 3_000);
+      },
+    });
+    servers.push(slow);
+    const server = await startTessera({ env: { TESSERA_SMTP_URL: await slow.start() } });
+    server.tessera.email.delivery.start(() => undefined);
+    try {
+      const email = newEmail();
+      const started = performance.now();
+      expect((await post(server.app, '/auth/register', { email, password: PASSWORD })).statusCode).toBe(201);
+      expect((await post(server.app, '/auth/password/forgot', { email })).statusCode).toBe(202);
+      const answered = performance.now() - started;
+      // Two argon2 hashes dominate; the 3 s SMTP wait must not be in it.
+      expect(answered).toBeLessThan(2_500);
+      await slow.waitFor(email, /Confirm your email/);
+      await slow.waitFor(email, /Reset your password/);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+});
+
 /** Two workers (two nodes) on one database, each with its own connection: every message arrives once. */
 async function sendsEachOnce(open: () => Promise<SqlStore>) {
   const { server: smtp, url } = await smtpServer();
