@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { isExactOrigin, isIssuerUrl, isListenHost, isProxyAddress } from './config-checks.js';
+import { type MailConfig, mailConfig, mailEnvironment } from './config-mail.js';
 import { JWS_ALGORITHMS, type JwsAlgorithm } from './core/jwt/algorithms.js';
 import { parseKeyEncryptionKey } from './core/jwt/seal.js';
 
@@ -227,6 +228,7 @@ const environmentSchema = z.object({
   // Built-in HTTPS: PEM certificate chain and private key files, both or neither.
   TESSERA_TLS_CERT: z.string().min(1).optional(),
   TESSERA_TLS_KEY: z.string().min(1).optional(),
+  ...mailEnvironment,
 });
 
 /** Every TESSERA_* variable loadConfig reads (the tests give each a bad value). */
@@ -274,6 +276,8 @@ export interface TesseraConfig {
   passwordHashThreads: number;
   /** TESSERA_BREACHED_PASSWORDS(_URL): the range endpoint to check new passwords against, or undefined (off). */
   breachedPasswords: { rangeUrl: string } | undefined;
+  /** Email delivery and the account-recovery flows (config-mail.ts). */
+  mail: MailConfig;
 }
 
 export class ConfigError extends Error {
@@ -326,6 +330,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
       'production needs HTTPS: set TESSERA_TLS_CERT and TESSERA_TLS_KEY, or TESSERA_TRUSTED_PROXIES to the TLS-terminating proxy that forwards X-Forwarded-Proto',
     );
   }
+  const issuer = e.TESSERA_ISSUER ?? `http://localhost:${e.TESSERA_PORT}`;
   return {
     port: e.TESSERA_PORT,
     host: e.TESSERA_HOST,
@@ -339,7 +344,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
       accessTokenTtlMs: e.TESSERA_ACCESS_TOKEN_TTL,
       algorithm: e.TESSERA_JWT_ALGORITHM,
       allowedAlgorithms,
-      issuer: e.TESSERA_ISSUER ?? `http://localhost:${e.TESSERA_PORT}`,
+      issuer,
       audience: e.TESSERA_AUDIENCE,
       refreshReuseGraceMs: e.TESSERA_REFRESH_REUSE_GRACE,
       clockSkewMs: e.TESSERA_CLOCK_SKEW,
@@ -365,6 +370,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
       (e.TESSERA_BREACHED_PASSWORDS ?? (production ? 'hibp' : 'off')) === 'hibp'
         ? { rangeUrl: e.TESSERA_BREACHED_PASSWORDS_URL }
         : undefined,
+    mail: mailConfig(e, production, issuer),
   };
 }
 
@@ -417,6 +423,7 @@ export function describeDatabase(database: TesseraConfig['database']): string {
 function shownValue(variable: string, value: string): string {
   if (variable === 'TESSERA_DATABASE_URL') return redactDatabaseUrl(value);
   if (variable === 'TESSERA_REDIS_URL') return redactDatabaseUrl(value);
+  if (variable === 'TESSERA_SMTP_URL') return redactDatabaseUrl(value);
   if (variable === 'TESSERA_CSRF_SECRET') return `<${value.length} characters, not shown>`;
   if (variable === 'TESSERA_KEY_ENCRYPTION_KEY') return `<${value.length} characters, not shown>`;
   return value;

@@ -15,6 +15,7 @@ import { Sessions } from './core/sessions.js';
 import { TokenLogins } from './core/token-logins.js';
 import { UserEmails } from './core/user-emails.js';
 import { resolveKeyEncryptionKey } from './key-encryption-key.js';
+import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
 import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
 import { MemoryStore } from './store/memory/memory-store.js';
@@ -51,6 +52,8 @@ export interface Tessera {
   readonly userEmails: UserEmails;
   /** Third-party applications (OAuth 2.1) and API keys, in every mode. */
   readonly oauth: OAuth;
+  /** Account recovery and verification by email: the flows, the outbox and its delivery worker. */
+  readonly email: EmailFeatures;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
   /** TESSERA_BREACHED_PASSWORDS=hibp: the breach check, for its skip listeners; undefined when off. */
@@ -156,7 +159,7 @@ export async function createTessera(
     const exposed = sqliteFileModeWarning(config.database.filename);
     if (exposed) warnings.push(exposed);
   }
-  const userEmails = new UserEmails(store);
+  const userEmails = new UserEmails(store, () => runtime.now());
   let keyring: Keyring | undefined;
   let tokens: TokenLogins | undefined;
   if (config.mode !== 'session') {
@@ -190,6 +193,18 @@ export async function createTessera(
     codeRetentionMs: config.session.absoluteTimeoutMs,
     revocations,
   });
+  // Email flows (issue 17): their stores share the SQL store's connection, not the Redis cache.
+  let email: EmailFeatures;
+  try {
+    email = openEmailFeatures({ config, store: sqlStore, users: store, sessions, control, audit, runtime });
+  } catch (error) {
+    revocations?.stop();
+    if (!options.bus) await bus.close().catch(() => undefined);
+    if (!options.store) await store.close().catch(() => undefined);
+    await redis?.close();
+    await releasePasswordHashing();
+    throw error;
+  }
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
@@ -205,6 +220,7 @@ export async function createTessera(
     revocations,
     userEmails,
     oauth,
+    email,
     warnings,
     breachedPasswords,
     storedMode,
@@ -215,6 +231,7 @@ export async function createTessera(
         await audit.sweep(config.auditRetentionMs);
         await store.deleteExpiredRevocations(runtime.now());
         await oauth.sweep();
+        await email.sweep();
       };
       timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));
       if (keyring) timers.push(setInterval(() => keyring.reload().catch(onError), KEY_RELOAD_INTERVAL_MS));
@@ -226,9 +243,11 @@ export async function createTessera(
         timers.push(setInterval(() => poll().catch(onError), REVOCATION_POLL_INTERVAL_MS));
       }
       for (const timer of timers) timer.unref();
+      email.delivery.start(onError);
     },
     async close() {
       for (const timer of timers.splice(0)) clearInterval(timer);
+      await email.delivery.close();
       revocations?.stop();
       if (!options.bus) await bus.close();
       await store.close();

@@ -55,12 +55,24 @@ users
   .description('create a user; the password is read from stdin or prompted for, never from argv')
   .requiredOption('--email <email>', 'the email address')
   .option('--role <role...>', 'roles to grant, e.g. admin')
-  .action((options: { email: string; role?: string[] }) =>
+  .option(
+    '--email-verified',
+    'the operator vouches for the address (TESSERA_REQUIRE_VERIFIED_EMAIL lets it log in)',
+  )
+  .action((options: { email: string; role?: string[]; emailVerified?: boolean }) =>
     withTessera(async (tessera) => {
       const roles = checkedRoles(options.role ?? []);
       const password = await readNewPassword('Password: ');
       const user = await tessera.accounts.register({ email: options.email, password }, roles);
       await tessera.audit.record('user.registered', { actorId: null, userId: user.id, client: CLI_CLIENT });
+      if (options.emailVerified) {
+        await tessera.email.stores.verifications.markEmailVerified(
+          user.id,
+          user.email,
+          tessera.runtime.now(),
+        );
+        await tessera.audit.record('email.verified', { actorId: null, userId: user.id, client: CLI_CLIENT });
+      }
       console.log(`created user ${user.id} ${user.email} roles=[${user.roles.join(',')}]`);
     }),
   );
@@ -70,10 +82,13 @@ users
   .description('list every user')
   .action(() =>
     withTessera(async (tessera) => {
-      for (const user of await tessera.accounts.list()) {
+      const list = await tessera.accounts.list();
+      const verified = await tessera.email.account.verifiedUserIds(list);
+      for (const user of list) {
         const locked = user.lockedAt === null ? '' : ' locked';
+        const email = verified.has(user.id) ? 'verified' : 'unverified';
         console.log(
-          `${user.id}\t${user.email}\troles=[${user.roles.join(',')}]\tcreated=${iso(user.createdAt)}${locked}`,
+          `${user.id}\t${user.email}\troles=[${user.roles.join(',')}]\tcreated=${iso(user.createdAt)}${locked}\temail=${email}`,
         );
       }
     }),
@@ -330,6 +345,36 @@ clients
     withTessera(async (tessera) => {
       if (!(await tessera.oauth.clients.delete(id, CLI_ACTOR))) throw new CliError(`no client with id ${id}`);
       console.log(`deleted client ${id}`);
+    }),
+  );
+
+const mail = program.command('mail').description('the outbox of account-recovery and verification mail');
+
+mail
+  .command('outbox')
+  .description('list queued, sent and failed messages, newest first (never their links)')
+  .option('--status <status>', 'pending, sent or failed')
+  .option('--limit <n>', 'at most this many', '50')
+  .action((options: { status?: string; limit: string }) =>
+    withTessera(async (tessera) => {
+      const status = options.status;
+      if (status !== undefined && !['pending', 'sent', 'failed'].includes(status)) {
+        throw new CliError('--status must be pending, sent or failed');
+      }
+      const limit = Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new CliError('--limit must be 1 to 1000');
+      const list = await tessera.email.stores.outbox.listMail({
+        status: status as 'pending' | 'sent' | 'failed' | undefined,
+        limit,
+      });
+      for (const m of list) {
+        const error = m.lastError ? `\terror=${JSON.stringify(m.lastError)}` : '';
+        console.log(
+          `${m.id}\t${m.status}\t${m.kind}\tto=${m.to}\tattempts=${m.attempts}\tcreated=${iso(m.createdAt)}${m.sentAt ? `\tsent=${iso(m.sentAt)}` : ''}${error}`,
+        );
+      }
+      if (list.length === 0) console.log('the outbox is empty');
     }),
   );
 

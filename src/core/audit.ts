@@ -34,6 +34,17 @@ export const AUDIT_EVENT_TYPES = [
   'oauth.grant_revoked',
   'api_key.created',
   'api_key.revoked',
+  // Account recovery and verification by email (core/email/).
+  'email.verification_sent',
+  'email.verified',
+  'password.reset_requested',
+  'password.reset',
+  'email.change_requested',
+  'email.changed',
+  'email.change_undone',
+  'login.new_device',
+  'account.not_me',
+  'mail.failed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -26,6 +26,12 @@ export const ERROR_CODES = {
     message:
       'This password has appeared in a data breach (Have I Been Pwned), so attackers try it first. Choose another.',
   },
+  token_invalid: { status: 400, message: 'This link is not valid: use the newest link from your email.' },
+  token_used: { status: 400, message: 'This link was already used.' },
+  // Not `token_expired`: that one (401) tells a client to refresh its access token; an expired
+  // emailed link needs a new link, so it has a code of its own.
+  link_expired: { status: 400, message: 'This link has expired: ask for a new one.' },
+  email_unchanged: { status: 400, message: 'This is already the address of your account.' },
   invalid_api_key_request: { status: 400, message: 'The API key request is invalid.' },
   // 401: the credential is missing or refused; the cure is a new one.
   unauthenticated: { status: 401, message: 'No valid session: log in first.' },
@@ -59,6 +65,10 @@ export const ERROR_CODES = {
   forbidden: { status: 403, message: 'This needs the admin role.' },
   insufficient_scope: { status: 403, message: 'The token was not granted the scope this needs.' },
   invalid_current_password: { status: 403, message: 'The current password is incorrect.' },
+  email_unverified: {
+    status: 403,
+    message: 'Confirm your email address first: follow the link we sent you, or ask for a new one.',
+  },
   csrf_token_invalid: {
     status: 403,
     message: 'This request needs the x-csrf-token header for your login: get it from GET /auth/csrf.',

@@ -25,7 +25,8 @@ export function loggableUrl(url: string): string {
  * completed"): half the log volume, and the line says who asked. An authenticated request
  * carries its user and login ids (never a credential: a session id alone opens nothing, and
  * is what the device list and the audit log show). Query strings keep only allowlisted
- * parameters (loggableUrl). Headers are never logged; the redact paths
+ * parameters (loggableUrl), so the single-use token of a mailed link (`/auth/reset-password?token=…`)
+ * never reaches the log. Headers are never logged; the redact paths
  * in app.ts stay as a second line of defence. Fastify's other internal lines (stream errors,
  * requests while closing) keep their defaults.
  */

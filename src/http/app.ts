@@ -15,8 +15,11 @@ import { securityHeadersPlugin, setSecurityHeaders } from './plugins/security-he
 import { serverTransport } from './plugins/tls.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
+import { adminMailRoutes } from './routes/admin-mail.js';
 import { adminOAuthRoutes } from './routes/admin-oauth.js';
 import { authRoutes } from './routes/auth.js';
+import { emailRoutes } from './routes/email.js';
+import { emailPageRoutes } from './routes/email-pages.js';
 import { healthRoutes } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { oauthAccountRoutes } from './routes/oauth-account.js';
@@ -116,5 +119,10 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.register(oauthRoutes(tessera));
   await app.register(oauthAccountRoutes(tessera));
   await app.register(adminOAuthRoutes(tessera));
+  // Account recovery and verification by email: JSON routes, the pages links open, the outbox's log.
+  tessera.email.delivery.useLogger(app.log);
+  await app.register(emailRoutes(tessera));
+  await app.register(emailPageRoutes());
+  await app.register(adminMailRoutes(tessera));
   return app;
 }

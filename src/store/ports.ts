@@ -77,6 +77,11 @@ export interface UserStore {
     updatedAt: number,
   ): Promise<void>;
   listUsers(): Promise<UserRecord[]>;
+  /**
+   * Moves the account to another address (email change): as typed (shown) and its canonical key
+   * (unique). Throws EmailTakenError when another account holds the key.
+   */
+  setUserEmail(userId: string, email: string, emailKey: string, updatedAt: number): Promise<void>;
 }
 
 export interface SessionStore {

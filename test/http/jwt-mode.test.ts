@@ -73,7 +73,7 @@ describe('jwt mode: tokens', () => {
     const session = await sessionWith({ cookie: `${ACCESS_TOKEN_COOKIE}=${atCookie?.value}` });
     expect(session.statusCode).toBe(200);
     expect(session.json()).toEqual({
-      user: { id: login.json().user.id, email: login.json().user.email, roles: [] },
+      user: { id: login.json().user.id, email: login.json().user.email, roles: [], emailVerified: false },
       session: { id: login.json().session.id, mode: 'jwt', expiresAt: expect.any(String) },
     });
   });

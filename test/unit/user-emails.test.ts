@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UserEmails } from '../../src/core/user-emails.js';
+import { EMAIL_MEMO_MS, UserEmails } from '../../src/core/user-emails.js';
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
 
 const user = (id: string, email: string) => ({
@@ -19,7 +19,8 @@ describe('UserEmails (GET /auth/session in jwt and hybrid modes)', () => {
     const store = new MemoryStore();
     await store.createUser(user('u1', 'ada@example.com'));
     await store.createUser(user('u2', 'bob@example.com'));
-    const emails = new UserEmails(store, 2);
+    const now = 0;
+    const emails = new UserEmails(store, () => now, 2);
 
     const miss = emails.emailOf('u1');
     expect(miss).toBeInstanceOf(Promise);
@@ -36,5 +37,18 @@ describe('UserEmails (GET /auth/session in jwt and hybrid modes)', () => {
 
     emails.forget('u3');
     expect(await emails.emailOf('u3')).toBeUndefined();
+  });
+
+  it('trusts a remembered address for a minute only, so an email change reaches every node', async () => {
+    const store = new MemoryStore();
+    await store.createUser(user('u1', 'ada@example.com'));
+    let now = 0;
+    const emails = new UserEmails(store, () => now);
+    expect(await emails.emailOf('u1')).toBe('ada@example.com');
+    await store.setUserEmail('u1', 'ada@new.example', 'ada@new.example', 1);
+    now = EMAIL_MEMO_MS - 1;
+    expect(emails.emailOf('u1')).toBe('ada@example.com');
+    now = EMAIL_MEMO_MS;
+    expect(await emails.emailOf('u1')).toBe('ada@new.example');
   });
 });

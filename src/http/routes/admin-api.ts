@@ -88,16 +88,21 @@ export function adminApiRoutes(tessera: Tessera) {
       return reply.code(204).send();
     });
 
-    app.get('/admin/api/users', async () => ({
-      users: (await tessera.accounts.list()).map((u) => ({
-        id: u.id,
-        email: u.email,
-        roles: u.roles,
-        lockedAt: iso(u.lockedAt),
-        lockReason: u.lockReason,
-        createdAt: iso(u.createdAt),
-      })),
-    }));
+    app.get('/admin/api/users', async () => {
+      const users = await tessera.accounts.list();
+      const verified = await tessera.email.account.verifiedUserIds(users);
+      return {
+        users: users.map((u) => ({
+          id: u.id,
+          email: u.email,
+          emailVerified: verified.has(u.id),
+          roles: u.roles,
+          lockedAt: iso(u.lockedAt),
+          lockReason: u.lockReason,
+          createdAt: iso(u.createdAt),
+        })),
+      };
+    });
 
     app.delete('/admin/api/users/:id/sessions', async (request) => {
       const { id } = parseInput(idParams, request.params);

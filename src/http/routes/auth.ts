@@ -88,6 +88,8 @@ export function authRoutes(tessera: Tessera) {
       const body = parseInput(credentialsBody, request.body);
       const user = await tessera.accounts.register(body);
       await tessera.audit.record('user.registered', { userId: user.id, client: clientContext(request) });
+      // Proving the address: the link goes out through the outbox; the answer never waits for it.
+      await tessera.email.account.sendVerification(user, { client: clientContext(request) });
       return reply.code(201).send({ user: { id: user.id, email: user.email } });
     });
 
@@ -106,21 +108,36 @@ export function authRoutes(tessera: Tessera) {
         }
         throw error;
       }
+      // TESSERA_REQUIRE_VERIFIED_EMAIL: 403 email_unverified, only after the password matched.
+      await tessera.email.account.assertMayLogIn(user);
       // Session fixation: a login the client already holds is never carried over. If it was a
       // live one it ends now; a fresh one is always created.
       const previous = await optionalAuth(tessera, request);
       if (previous) await tessera.sessions.revoke(previous.sessionId);
       const { session, ...credentials } = await openLogin(request, reply, user, body.transport);
       await tessera.audit.record('login.succeeded', { userId: user.id, sessionId: session.id, client });
+      // The new-device alert must never fail a login that succeeded: a store error is logged.
+      await tessera.email.alerts
+        .noteLogin(user, client)
+        .catch((error: unknown) => request.log.error({ err: error }, 'new-device alert failed'));
       return { user: userView(user), session: sessionView(tessera, session), ...credentials };
     });
 
     // The one route that may answer from a verified access token alone (jwt: no store read;
     // hybrid: the in-memory revocation check). Every other route checks the login is live.
     app.get('/auth/session', { ...authenticated, config: { tokenAlone: true } }, async (request) => {
-      if (request.auth.user) return callerView(tessera, request.auth);
+      const { account } = tessera.email;
+      if (request.auth.user) {
+        const view = callerView(tessera, request.auth);
+        return {
+          ...view,
+          user: { ...view.user, emailVerified: await account.isVerified(request.auth.user) },
+        };
+      }
       const email = tessera.userEmails.emailOf(request.auth.userId);
-      return callerView(tessera, request.auth, typeof email === 'string' ? email : await email);
+      const view = callerView(tessera, request.auth, typeof email === 'string' ? email : await email);
+      const emailVerified = await account.isVerifiedById(request.auth.userId);
+      return { ...view, user: { ...view.user, emailVerified } };
     });
 
     // Cookie clients: idempotent, a dead or missing login still clears the cookies and succeeds

@@ -74,6 +74,16 @@ export class MemoryStore implements Store {
     if (user) Object.assign(user, { roles: [...roles], updatedAt });
   }
 
+  async setUserEmail(userId: string, email: string, emailKey: string, updatedAt: number): Promise<void> {
+    const user = this.#users.get(userId);
+    if (!user) return;
+    const holder = this.#userIdByEmailKey.get(emailKey);
+    if (holder !== undefined && holder !== userId) throw new EmailTakenError();
+    this.#userIdByEmailKey.delete(user.emailKey);
+    this.#userIdByEmailKey.set(emailKey, userId);
+    Object.assign(user, { email, emailKey, updatedAt });
+  }
+
   async setUserLock(
     userId: string,
     lockedAt: number | null,

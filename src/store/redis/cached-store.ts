@@ -322,6 +322,9 @@ export class RedisCachedStore implements Store {
   listUsers(): Promise<UserRecord[]> {
     return this.inner.listUsers();
   }
+  setUserEmail(userId: string, email: string, emailKey: string, updatedAt: number): Promise<void> {
+    return this.inner.setUserEmail(userId, email, emailKey, updatedAt);
+  }
   createRefreshToken(token: RefreshTokenRecord): Promise<void> {
     return this.inner.createRefreshToken(token);
   }

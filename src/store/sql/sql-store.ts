@@ -107,6 +107,19 @@ export class SqlStore implements Store {
       .execute();
   }
 
+  async setUserEmail(userId: string, email: string, emailKey: string, updatedAt: number): Promise<void> {
+    try {
+      await this.db
+        .updateTable('users')
+        .set({ email, email_key: emailKey, updated_at: updatedAt })
+        .where('id', '=', userId)
+        .execute();
+    } catch (error) {
+      if (this.isUniqueViolation(error)) throw new EmailTakenError();
+      throw error;
+    }
+  }
+
   async listUsers(): Promise<UserRecord[]> {
     const rows = await this.db.selectFrom('users').selectAll().orderBy('created_at').execute();
     return rows.map(fromUserRow);
