@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, type Selectable, SqliteDialect } from 'kysely';
+import { Kysely, type Selectable } from 'kysely';
 import { StorageError, StoreSetupError } from '../errors.js';
 import type { RefreshTokenRecord, SessionRecord, SessionWithUser, UserRecord } from '../ports.js';
 import { migrateToLatest } from './migrations.js';
@@ -15,6 +15,7 @@ import {
   SqlStore,
   sessionWithUserSql,
 } from './sql-store.js';
+import { SqliteDialectKeepingErrors } from './sqlite-dialect.js';
 import { createPrivateSqliteFile } from './sqlite-files.js';
 
 /**
@@ -157,7 +158,7 @@ export async function openSqliteStore(filename: string, options: SqliteStoreOpti
       },
     );
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialectKeepingErrors(database) });
   const applied = await migrateRacingOthers(db as Kysely<unknown>);
   if (marker && !existsSync(marker)) writeFileSync(marker, MARKER_TEXT);
   return new SqliteStore(db, database, applied, filename);
