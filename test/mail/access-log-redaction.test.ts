@@ -9,10 +9,12 @@ describe('loggableUrl', () => {
     }
   });
 
-  it('masks any token parameter elsewhere, and leaves other URLs alone', () => {
-    expect(loggableUrl('/auth/session?token=abc.def')).toBe('/auth/session?token=[redacted]');
-    expect(loggableUrl('/x?a=1&refresh_token=abc&b=2')).toBe('/x?a=1&refresh_token=[redacted]&b=2');
-    expect(loggableUrl('/auth/session?probe=1')).toBe('/auth/session?probe=1');
+  it('drops any token parameter elsewhere (only allowlisted parameters are kept), and leaves other URLs alone', () => {
+    expect(loggableUrl('/auth/session?token=abc.def')).toBe('/auth/session');
+    expect(loggableUrl('/x?client_id=app&refresh_token=abc&scope=profile')).toBe(
+      '/x?client_id=app&scope=profile',
+    );
+    expect(loggableUrl('/auth/session')).toBe('/auth/session');
     expect(loggableUrl('/auth/not-me')).toBe('/auth/not-me');
   });
 });
