@@ -224,13 +224,15 @@ export class FaultLoad {
   }
 
   /**
-   * Session mode: POST /auth/logout. Hybrid: DELETE /auth/sessions/:id, which needs the caller
-   * authenticated (a revocation check that cannot be made fails it with 503).
+   * Alternately POST /auth/logout and DELETE /auth/sessions/:id, in every mode. A logout or a
+   * removal that could not be recorded must answer 503 (never a fail-open 204): a 204 followed
+   * by the credential still working is the violation verify() looks for.
    */
+  #revocations = 0;
   async #revoke(credential: Credential): Promise<void> {
     if (credential.revokedAt !== undefined || credential.unknown) return;
     const answer =
-      this.mode === 'session'
+      this.#revocations++ % 2 === 0
         ? await this.#request('POST', '/auth/logout', { token: credential.token })
         : await this.#request('DELETE', `/auth/sessions/${credential.sessionId}`, {
             token: credential.token,
