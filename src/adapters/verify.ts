@@ -15,6 +15,7 @@ import type { RevocationBus } from '../store/bus.js';
 import type { RevocationStore } from '../store/ports.js';
 import { csrfTokenMatches, deriveCsrfKey } from '../wire/credentials.js';
 import { JwksUnavailableError, RemoteJwks } from './jwks.js';
+import { defaultWarningSink, type WarningSink, watchModeMismatch } from './mode-mismatch.js';
 import {
   type CredentialHeaders,
   credentialCookieOf,
@@ -72,6 +73,11 @@ export interface VerifierOptions {
    * in-process bus when the app runs in Tessera's process).
    */
   revocations?: { store: RevocationStore; bus: RevocationBus };
+  /**
+   * Told once when requests show that Tessera runs in another mode than `mode` (its cookie or
+   * token kind), naming both. Default: a process warning (code TESSERA_MODE_MISMATCH).
+   */
+  onWarning?: WarningSink;
   /** The clock, ms since the epoch (tests). Default Date.now. */
   now?: () => number;
   /** The fetch used to reach Tessera (tests, proxies). Default the global fetch. */
@@ -121,10 +127,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
       : tokenCheck(options, tesseraUrl, now, fetchImpl);
 
   const delegated = options.delegated && delegatedCheck(options, tesseraUrl);
-  const verify = (credential: PresentedCredential) =>
-    delegated && credential.transport === 'bearer' && isDelegatedCredential(credential.token)
-      ? delegated(credential)
-      : check.verify(credential);
+  const mismatch = watchModeMismatch(options.mode, options.onWarning ?? defaultWarningSink);
+  const verify = async (credential: PresentedCredential) => {
+    if (delegated && credential.transport === 'bearer' && isDelegatedCredential(credential.token)) {
+      return delegated(credential);
+    }
+    const result = await check.verify(credential);
+    if (!result.ok && result.failure.status === 401) mismatch.refused(credential);
+    return result;
+  };
 
   const credentialOf = (headers: CredentialHeaders) => presentedCredential(headers, cookieName);
   return {
@@ -135,6 +146,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     authenticate(headers) {
       const credential = credentialOf(headers);
       if (!credential) {
+        mismatch.noCredential(headers);
         return Promise.resolve(failure('unauthenticated', 401, 'This request needs a login.', false));
       }
       return verify(credential);
