@@ -92,24 +92,27 @@ export function createForwarder(options: ForwardOptions): Forwarder {
     headers.set('x-forwarded-proto', request.protocol);
     headers.set('x-forwarded-host', request.host);
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== undefined;
+    let answer: Response;
     try {
-      const answer = await fetchImpl(new URL(request.url, tesseraUrl), {
+      answer = await fetchImpl(new URL(request.url, tesseraUrl), {
         method: request.method,
         headers,
         redirect: 'manual',
         ...(hasBody ? { body: request.body as Uint8Array<ArrayBuffer> } : {}),
       });
-      const outgoing = new Headers();
-      for (const [name, value] of answer.headers) if (!HOP_BY_HOP.has(name)) outgoing.set(name, value);
-      for (const cookie of answer.headers.getSetCookie()) outgoing.append('set-cookie', cookie);
-      const body = request.method === 'HEAD' ? null : await answer.arrayBuffer();
-      return new Response(body, { status: answer.status, headers: outgoing });
     } catch {
       return Response.json(
         { error: 'tessera_unavailable', message: 'Tessera does not answer.' },
         { status: 502 },
       );
     }
+    const outgoing = new Headers();
+    for (const [name, value] of answer.headers) if (!HOP_BY_HOP.has(name)) outgoing.set(name, value);
+    for (const cookie of answer.headers.getSetCookie()) outgoing.append('set-cookie', cookie);
+    // 204, 304 and HEAD answers have no body (a Response refuses one).
+    const bodyless = request.method === 'HEAD' || answer.status === 204 || answer.status === 304;
+    const body = bodyless ? null : await answer.arrayBuffer();
+    return new Response(body, { status: answer.status, headers: outgoing });
   }
 
   return {
