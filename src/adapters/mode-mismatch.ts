@@ -1,3 +1,4 @@
+import { parseToken } from '../core/tokens.js';
 import { ACCESS_TOKEN_COOKIE, SESSION_COOKIE } from '../wire/credentials.js';
 import {
   type CredentialHeaders,
@@ -8,52 +9,78 @@ import {
 
 /**
  * An app whose verifier's `mode` is not Tessera's refuses every login, and the 401s alone do
- * not say why. The signs are on the requests themselves: a session cookie or an opaque session
- * token where access tokens were expected, or the reverse. On the first such sign this warns
- * once, naming both modes, so the mismatch is found in the app's log instead of by guessing.
- * (jwt and hybrid share their cookies and tokens, so which of the two Tessera runs cannot be
- * told from a request; the warning names both.)
+ * not say why. The signs are on the requests: the other mode's cookie, or a bearer credential of
+ * the other kind (an opaque `<id>.<secret>` session token where JWTs were expected, or the
+ * reverse). A sign is only a suspicion (anyone can send any header), so it is confirmed by asking
+ * Tessera, with that credential, `GET /auth/session`, whose answer names the mode Tessera runs;
+ * Tessera's own session answers (session mode) are read the same way. The first confirmed
+ * mismatch is told once, naming both modes. At most one question is asked every 10 s, so
+ * made-up credentials cannot turn the app into a flood of requests to Tessera.
  */
 export type WarningSink = (message: string) => void;
 
 export const defaultWarningSink: WarningSink = (message) =>
   process.emitWarning(message, { code: 'TESSERA_MODE_MISMATCH' });
 
-export function watchModeMismatch(mode: VerifierMode, warn: WarningSink) {
+const PROBE_INTERVAL_MS = 10_000;
+const PROBE_TIMEOUT_MS = 2_000;
+
+interface WatchOptions {
+  mode: VerifierMode;
+  tesseraUrl: URL;
+  warn: WarningSink;
+  now: () => number;
+  fetch: typeof fetch;
+}
+
+export function watchModeMismatch(options: WatchOptions) {
+  const { mode } = options;
   let warned = false;
-  const say = (tesseraMode: string, evidence: string) => {
-    if (warned) return;
+  let lastProbeAt = Number.NEGATIVE_INFINITY;
+
+  /** Tessera said it runs `tesseraMode`: warn once if that is not this verifier's mode. */
+  const observed = (tesseraMode: unknown) => {
+    if (warned || typeof tesseraMode !== 'string' || tesseraMode === mode) return;
     warned = true;
-    warn(
-      `tessera/verify: this app's verifier is configured with mode '${mode}', but Tessera appears to run in ${tesseraMode} mode (${evidence}). Set the verifier's mode to Tessera's TESSERA_MODE; until then every login is refused.`,
+    options.warn(
+      `tessera/verify: this app's verifier is configured with mode '${mode}', but Tessera runs in ${tesseraMode} mode (its GET /auth/session says so). Set the verifier's mode to Tessera's TESSERA_MODE ('${tesseraMode}'); until then logins are refused or checked the wrong way.`,
     );
   };
+
+  const probe = (token: string) => {
+    const now = options.now();
+    if (warned || now - lastProbeAt < PROBE_INTERVAL_MS) return;
+    lastProbeAt = now;
+    options
+      .fetch(new URL('/auth/session', options.tesseraUrl), {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      })
+      .then(async (response) => {
+        if (!response.ok) return;
+        const body = (await response.json()) as { session?: { mode?: unknown } };
+        observed(body.session?.mode);
+      })
+      .catch(() => undefined);
+  };
+
   const tokenMode = mode !== 'session';
+  const looksLikeSessionToken = (token: string) => parseToken(token) !== undefined;
+  const looksLikeJwt = (token: string) => token.split('.').length === 3;
+
   return {
-    /** A request that carried no credential of this mode. */
+    observed,
+    /** A request that carried no credential of this mode: does it carry the other mode's cookie? */
     noCredential(headers: CredentialHeaders) {
       if (warned || headers.authorization !== undefined || !headers.cookie) return;
-      if (tokenMode && cookieValue(headers.cookie, SESSION_COOKIE)) {
-        say(
-          'session',
-          `a request carried the session cookie ${SESSION_COOKIE} and no ${ACCESS_TOKEN_COOKIE}`,
-        );
-      } else if (!tokenMode && cookieValue(headers.cookie, ACCESS_TOKEN_COOKIE)) {
-        say(
-          'jwt or hybrid',
-          `a request carried the access-token cookie ${ACCESS_TOKEN_COOKIE} and no ${SESSION_COOKIE}`,
-        );
-      }
+      const other = cookieValue(headers.cookie, tokenMode ? SESSION_COOKIE : ACCESS_TOKEN_COOKIE);
+      if (other) probe(other);
     },
-    /** A presented bearer credential that was refused. */
+    /** A bearer credential this verifier refused: is it of the other mode's kind? */
     refused(credential: PresentedCredential) {
       if (warned || credential.transport !== 'bearer') return;
-      const looksLikeJwt = credential.token.split('.').length === 3;
-      if (tokenMode && !looksLikeJwt && !credential.token.startsWith('tsr_')) {
-        say('session', 'a bearer token that is not a JWT, as session mode issues, was refused');
-      } else if (!tokenMode && looksLikeJwt) {
-        say('jwt or hybrid', "a bearer JWT access token was refused by Tessera's session check");
-      }
+      const otherKind = tokenMode ? looksLikeSessionToken(credential.token) : looksLikeJwt(credential.token);
+      if (otherKind) probe(credential.token);
     },
   };
 }

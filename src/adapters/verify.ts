@@ -74,8 +74,9 @@ export interface VerifierOptions {
    */
   revocations?: { store: RevocationStore; bus: RevocationBus };
   /**
-   * Told once when requests show that Tessera runs in another mode than `mode` (its cookie or
-   * token kind), naming both. Default: a process warning (code TESSERA_MODE_MISMATCH).
+   * Told once when Tessera turns out to run in another mode than `mode` (requests bring the
+   * other mode's cookie or token kind, and Tessera confirms), naming both. Default: a process
+   * warning (code TESSERA_MODE_MISMATCH).
    */
   onWarning?: WarningSink;
   /** The clock, ms since the epoch (tests). Default Date.now. */
@@ -114,6 +115,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const cookieName = credentialCookieOf(options.mode);
   const csrf = options.csrfSecret === undefined ? undefined : csrfKeyOf(options.csrfSecret);
 
+  const mismatch = watchModeMismatch({
+    mode: options.mode,
+    tesseraUrl,
+    warn: options.onWarning ?? defaultWarningSink,
+    now,
+    fetch: fetchImpl,
+  });
   const check =
     options.mode === 'session'
       ? sessionCheck(
@@ -122,12 +130,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
             cacheMs: options.sessionCacheMs ?? DEFAULT_SESSION_CACHE_MS,
             now,
             fetch: fetchImpl,
+            onTesseraMode: mismatch.observed,
           }),
         )
       : tokenCheck(options, tesseraUrl, now, fetchImpl);
 
   const delegated = options.delegated && delegatedCheck(options, tesseraUrl);
-  const mismatch = watchModeMismatch(options.mode, options.onWarning ?? defaultWarningSink);
   const verify = async (credential: PresentedCredential) => {
     if (delegated && credential.transport === 'bearer' && isDelegatedCredential(credential.token)) {
       return delegated(credential);
