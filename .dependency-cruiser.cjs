@@ -3,7 +3,9 @@
  * store, and the code an app embeds (adapters, client) never pulls in the server. A violation
  * fails the lint with the rule's name and the offending import.
  */
-const SERVER_PACKAGES = 'node_modules/(fastify|fastify-plugin|@fastify/[^/]+|bowser)/';
+// The drivers too: they are optional peer dependencies that an app checking logins never installs.
+const SERVER_PACKAGES =
+  'node_modules/(fastify|fastify-plugin|@fastify/[^/]+|bowser|better-sqlite3|@node-rs/argon2|pg|ioredis)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -46,8 +46,16 @@ export async function openRevocations(env: RevocationEnvironment = process.env):
       'TESSERA_DATABASE_URL=memory: cannot be shared with another process; pass { store, bus } from createTessera instead',
     );
   }
-  const { openStore } = await import('../tessera.js');
-  const store = await openStore(config.database);
+  // The store openers themselves, not tessera.ts: an app loads no part of the server it does not use.
+  const { database } = config;
+  const store =
+    database.engine === 'postgres'
+      ? await (await import('../store/sql/postgres.js')).openPostgresStore(database.url, {
+          poolSize: database.poolSize,
+        })
+      : await (await import('../store/sql/sqlite.js')).openSqliteStore(database.filename, {
+          synchronous: database.synchronous,
+        });
   try {
     if (config.redis) {
       const { RedisConnection } = await import('../store/redis/connection.js');
