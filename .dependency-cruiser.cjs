@@ -3,9 +3,9 @@
  * store, and the code an app embeds (adapters, client) never pulls in the server. A violation
  * fails the lint with the rule's name and the offending import.
  */
-// The drivers too: they are optional peer dependencies that an app checking logins never installs.
-const SERVER_PACKAGES =
-  'node_modules/(fastify|fastify-plugin|@fastify/[^/]+|bowser|better-sqlite3|@node-rs/argon2|pg|ioredis)/';
+const SERVER_PACKAGES = 'node_modules/(fastify|fastify-plugin|@fastify/[^/]+|bowser)/';
+// Optional peer dependencies, installed by servers only: an app checking logins never has them.
+const SERVER_DRIVERS = 'node_modules/(better-sqlite3|@node-rs/argon2|pg|ioredis)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -41,7 +41,7 @@ module.exports = {
         'tessera/verify, /express, /hono, /fastify and /client run inside apps: never the server (src/http, fastify-plugin, bowser). The fastify adapter may use fastify types only.',
       from: { path: '^src/(adapters|client)/' },
       to: {
-        path: ['^src/(http|cli|admin)/', '^src/tessera\\.ts$', SERVER_PACKAGES],
+        path: ['^src/(http|cli|admin)/', '^src/tessera\\.ts$', SERVER_PACKAGES, SERVER_DRIVERS],
         dependencyTypesNot: ['type-only'],
       },
     },
