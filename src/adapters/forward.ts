@@ -7,6 +7,7 @@ import type {
 } from 'express';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MiddlewareHandler } from 'hono';
+import { ERROR_CODES, errorBody } from '../core/errors.js';
 
 /**
  * `tessera/forward`: serve Tessera's routes from the app's own origin. A browser app must see
@@ -65,7 +66,7 @@ const HOP_BY_HOP = new Set([
 export interface Forwarder {
   /** Whether this path (no query) is one of Tessera's, or the SDK's. */
   handles(path: string): boolean;
-  /** Tessera's answer (502 `tessera_unavailable` when it does not answer), or the SDK. */
+  /** Tessera's answer (503 `tessera_unavailable` when it does not answer), or the SDK. */
   forward(request: ForwardedRequest): Promise<Response>;
 }
 
@@ -101,10 +102,11 @@ export function createForwarder(options: ForwardOptions): Forwarder {
         ...(hasBody ? { body: request.body as Uint8Array<ArrayBuffer> } : {}),
       });
     } catch {
-      return Response.json(
-        { error: 'tessera_unavailable', message: 'Tessera does not answer.' },
-        { status: 502 },
-      );
+      // The registry's code and status (503, as the adapters answer), so clients retry alike.
+      return Response.json(errorBody('tessera_unavailable'), {
+        status: ERROR_CODES.tessera_unavailable.status,
+        headers: { 'retry-after': '1' },
+      });
     }
     const outgoing = new Headers();
     for (const [name, value] of answer.headers) if (!HOP_BY_HOP.has(name)) outgoing.set(name, value);

@@ -15,7 +15,7 @@ import { newEmail, PASSWORD, startTessera, type TestServer } from '../helpers.js
  * tessera/forward against a real Tessera, in each framework: register, log in with cookies
  * (several Set-Cookie headers must survive), read the session, log out with the anti-CSRF
  * header; the app's own routes are untouched; a client's X-Forwarded-For is replaced by what the
- * app saw; a Tessera that does not answer is a 502 with a code, never a hang or a 500.
+ * app saw; a Tessera that does not answer is a 503 with a code, never a hang or a 500.
  */
 
 type Call = (path: string, init?: RequestInit) => Promise<Response>;
@@ -134,7 +134,7 @@ for (const [name, build] of Object.entries(frameworks)) {
 }
 
 describe('tessera/forward when Tessera does not answer', () => {
-  it('answers 502 tessera_unavailable in every framework', async () => {
+  it('answers 503 tessera_unavailable (with Retry-After) in every framework', async () => {
     // A port nobody listens on: listen, note it, close.
     const probe = Fastify();
     const closedUrl = await probe.listen({ port: 0, host: '127.0.0.1' });
@@ -143,7 +143,8 @@ describe('tessera/forward when Tessera does not answer', () => {
       const harness = await build(closedUrl);
       try {
         const answer = await harness.call('/auth/session');
-        expect(answer.status).toBe(502);
+        expect(answer.status).toBe(503);
+        expect(answer.headers.get('retry-after')).toBe('1');
         expect(((await answer.json()) as { error: string }).error).toBe('tessera_unavailable');
       } finally {
         await harness.close();
