@@ -84,6 +84,9 @@ export function createForwarder(options: ForwardOptions): Forwarder {
     if (clientPath !== false && request.url.split('?')[0] === clientPath && !isTessera(clientPath)) {
       return clientScriptResponse();
     }
+    if (!request.url.startsWith('/')) {
+      return Response.json(errorBody('bad_request'), { status: ERROR_CODES.bad_request.status });
+    }
     const headers = new Headers();
     for (const [name, value] of Object.entries(request.headers)) {
       if (HOP_BY_HOP.has(name) || value === undefined) continue;
@@ -95,7 +98,9 @@ export function createForwarder(options: ForwardOptions): Forwarder {
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== undefined;
     let answer: Response;
     try {
-      answer = await fetchImpl(new URL(request.url, tesseraUrl), {
+      // Appended to Tessera's origin, never resolved against it: a request target such as
+      // `//other.host/auth/x` must stay a path on Tessera, not become another host.
+      answer = await fetchImpl(`${tesseraUrl.origin}${request.url}`, {
         method: request.method,
         headers,
         redirect: 'manual',

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
  * /client never installs them: see docs/ARCHITECTURE.md), so a server installed without them
  * gets one line naming what to install instead of a module-not-found stack trace.
  */
-export const SERVER_DEPENDENCIES = ['better-sqlite3', '@node-rs/argon2', 'pg', 'ioredis'] as const;
+const SERVER_DEPENDENCIES = ['better-sqlite3', '@node-rs/argon2', 'pg', 'ioredis'] as const;
 
 const require = createRequire(import.meta.url);
 const missing = SERVER_DEPENDENCIES.filter((name) => {

@@ -156,3 +156,22 @@ describe('tessera/forward when Tessera does not answer', () => {
     expect(() => createForwarder({ tesseraUrl: 'ftp://auth.example' })).toThrow(/http\(s\)/);
   });
 });
+
+describe('tessera/forward keeps every request on Tessera', () => {
+  it('a protocol-relative or absolute request target never reaches another host', async () => {
+    const asked: string[] = [];
+    const forwarder = createForwarder({
+      tesseraUrl: 'http://tessera.internal:3000',
+      fetch: async (input) => {
+        asked.push(String(input));
+        return new Response('{}', { status: 200 });
+      },
+    });
+    const base = { method: 'GET', headers: {}, ip: '127.0.0.1', protocol: 'http', host: 'app.test' };
+    await forwarder.forward({ ...base, url: '//evil.example/auth/session' });
+    await forwarder.forward({ ...base, url: '/auth/../../x' });
+    const absolute = await forwarder.forward({ ...base, url: 'http://evil.example/auth/session' });
+    expect(absolute.status).toBe(400);
+    expect(asked.map((url) => new URL(url).host)).toEqual(['tessera.internal:3000', 'tessera.internal:3000']);
+  });
+});
