@@ -4,6 +4,8 @@
  * fails the lint with the rule's name and the offending import.
  */
 const SERVER_PACKAGES = 'node_modules/(fastify|fastify-plugin|@fastify/[^/]+|bowser)/';
+// Optional peer dependencies, installed by servers only: an app checking logins never has them.
+const SERVER_DRIVERS = 'node_modules/(better-sqlite3|@node-rs/argon2|pg|ioredis)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -39,7 +41,7 @@ module.exports = {
         'tessera/verify, /express, /hono, /fastify and /client run inside apps: never the server (src/http, fastify-plugin, bowser). The fastify adapter may use fastify types only.',
       from: { path: '^src/(adapters|client)/' },
       to: {
-        path: ['^src/(http|cli|admin)/', '^src/tessera\\.ts$', SERVER_PACKAGES],
+        path: ['^src/(http|cli|admin)/', '^src/tessera\\.ts$', SERVER_PACKAGES, SERVER_DRIVERS],
         dependencyTypesNot: ['type-only'],
       },
     },

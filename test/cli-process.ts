@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 
-/** The compiled CLI, as `npm start` and the `tessera` bin run it; `npm test` builds it first. */
+/** The compiled CLI (the `tessera` bin, dist/cli/bin.js, checks the server's drivers, then runs this); `npm test` builds it first. */
 export const CLI = resolve('dist/cli/main.js');
 
 /** The environment without any TESSERA_* variable of the developer's shell, plus `extra`. */

@@ -13,6 +13,8 @@ import { readFileSync } from 'node:fs';
  *       defines `req` (a request bearing an OAuth access token for https://api.example.com with
  *       scope accounts:read), `clientId` and `clientSecret` (a resource server's credentials,
  *       registered with `tessera clients create`). `id` names the block for extra checks.
+ *       `file=page.js` writes a JS block to that file in the reader's project (blocks run in
+ *       README order, so later blocks can import it).
  *   <!-- readme-test: app modes=jwt -->
  *       a JS app that listens on port 4000 with the README's `/me` and `/transfers` routes:
  *       started, then called with a real token.
@@ -31,6 +33,8 @@ export interface Snippet {
   kind: 'run' | 'app' | 'skip' | 'unmarked';
   modes: Mode[];
   id?: string;
+  /** The file name the block is written to (`file=`), so later blocks can import it. */
+  file?: string;
   given: string[];
   skipReason?: string;
 }
@@ -64,7 +68,7 @@ export function readmeSnippets(path: string): Snippet[] {
 function parseMarker(
   line: string,
   fenceLine: number,
-): Pick<Snippet, 'kind' | 'modes' | 'id' | 'given' | 'skipReason'> {
+): Pick<Snippet, 'kind' | 'modes' | 'id' | 'file' | 'given' | 'skipReason'> {
   const match = MARKER.exec(line.trim());
   if (!match) return { kind: 'unmarked', modes: [], given: [] };
   const kind = match[1] as 'run' | 'app' | 'skip';
@@ -88,6 +92,7 @@ function parseMarker(
     kind,
     modes,
     id: options.id,
+    ...(options.file === undefined ? {} : { file: options.file }),
     given: (options.given ?? '').split(',').filter(Boolean),
   };
 }

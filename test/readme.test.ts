@@ -25,6 +25,8 @@ beforeAll(() => {
 /** A directory a reader's project could be: `tessera` installed, npx tessera works, a curl that reports statuses. */
 function readerWorkspace(): { dir: string; path: string } {
   const dir = tempDir();
+  // As README's "Your first app" sets it up (npm pkg set type=module): page.js is an ES module.
+  writeFileSync(join(dir, 'package.json'), '{"name":"my-app","private":true,"type":"module"}\n');
   const modules = join(dir, 'node_modules');
   mkdirSync(join(modules, '.bin'), { recursive: true });
   for (const entry of readdirSync(join(REPO, 'node_modules'))) {
@@ -172,7 +174,12 @@ class ReadmeServer {
 
   env(): NodeJS.ProcessEnv {
     return {
-      ...cleanEnv({ TESSERA_DATABASE_URL: this.database, TESSERA_CSRF_SECRET: CSRF_SECRET }),
+      // As a reader's second terminal has them: the mode and secret exported (README "Your first app").
+      ...cleanEnv({
+        TESSERA_DATABASE_URL: this.database,
+        TESSERA_CSRF_SECRET: CSRF_SECRET,
+        TESSERA_MODE: this.mode,
+      }),
       PATH: this.workspace.path,
     };
   }
@@ -227,7 +234,7 @@ class ReadmeServer {
       ? `const token = ${JSON.stringify(await this.token())};\n`
       : '';
     if (snippet.given.includes('oauth')) given += await this.oauthRequest();
-    const file = join(this.workspace.dir, `snippet-${snippet.line}.mjs`);
+    const file = join(this.workspace.dir, snippet.file ?? `snippet-${snippet.line}.mjs`);
     writeFileSync(file, `${given}${this.rewrite(snippet.code)}\n`);
     return run(process.execPath, [file], this.env(), this.workspace.dir);
   }

@@ -1,11 +1,12 @@
 // Tessera Bank: a small app server that trusts Tessera for who is calling.
 // - Its API is guarded by `requireAuth` from tessera/fastify (passed in as `auth`).
 // - Its pages are plain HTML plus a script that uses the tessera/client SDK.
-// - It forwards /auth/*, /admin* and /.well-known/* to Tessera, so the browser sees ONE origin:
-//   Tessera's __Host- cookies are then this origin's cookies, sent to the bank's API as well,
-//   and the anti-CSRF cookie is readable by the bank's pages.
+// - It forwards /auth/*, /admin* and /.well-known/* to Tessera (tessera/forward), so the browser
+//   sees ONE origin: Tessera's __Host- cookies are then this origin's cookies, sent to the bank's
+//   API as well, and the anti-CSRF cookie is readable by the bank's pages.
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
+import { fastifyForwardToTessera } from 'tessera/forward';
 
 const PUBLIC = new URL('./public/', import.meta.url);
 const ASSETS = {
@@ -25,22 +26,8 @@ const PAGE_CSP = [
   "base-uri 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
-/** Paths that belong to Tessera: forwarded as they are. */
-const TESSERA_PATHS = ['/auth/*', '/admin', '/admin/*', '/.well-known/*'];
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'proxy-authorization',
-  'proxy-connection',
-  'host',
-  'content-length',
-  'content-encoding',
-  'set-cookie',
-]);
+/** Paths that belong to Tessera: forwarded as they are (the console too). */
+const TESSERA_PATHS = ['/auth', '/admin', '/.well-known'];
 
 /** The SDK as one minified ES module (esbuild, from the TypeScript source). */
 export async function buildSdkBundle() {
@@ -153,39 +140,8 @@ export async function buildBankApp(options) {
     return { approved: approvals.length };
   });
 
-  // Tessera's routes, forwarded with the body untouched.
-  await app.register(async (proxy) => {
-    proxy.removeAllContentTypeParsers();
-    proxy.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    for (const path of TESSERA_PATHS)
-      proxy.all(path, (request, reply) => forward(tesseraUrl, request, reply));
-  });
+  // Tessera's routes, forwarded with the body untouched. The demo serves its own SDK bundle
+  // (/sdk.js, built from the sources), so the forwarder's copy is not needed.
+  await app.register(fastifyForwardToTessera, { tesseraUrl, paths: TESSERA_PATHS, clientScriptPath: false });
   return app;
-}
-
-async function forward(tesseraUrl, request, reply) {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (!HOP_BY_HOP.has(name) && typeof value === 'string') headers.set(name, value);
-  }
-  headers.set('x-forwarded-for', request.ip);
-  headers.set('x-forwarded-proto', request.protocol);
-  headers.set('x-forwarded-host', request.host);
-  const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && Buffer.isBuffer(request.body);
-  let response;
-  try {
-    response = await fetch(new URL(request.url, tesseraUrl), {
-      method: request.method,
-      headers,
-      redirect: 'manual',
-      ...(hasBody ? { body: request.body } : {}),
-    });
-  } catch {
-    return reply.code(502).send({ error: 'tessera_unavailable', message: 'Tessera does not answer.' });
-  }
-  reply.code(response.status);
-  for (const [name, value] of response.headers) if (!HOP_BY_HOP.has(name)) reply.header(name, value);
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) reply.header('set-cookie', cookies);
-  return reply.send(Buffer.from(await response.arrayBuffer()));
 }

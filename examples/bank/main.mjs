@@ -40,7 +40,7 @@ const auth = createAuth({
   audience: config.jwt.audience,
   csrfSecret: config.csrfSecret,
   // hybrid: the app reads the same revocation log and bus as Tessera (here: the same process;
-  // across processes, open the same database with openStore and use a Redis or PostgreSQL bus).
+  // across processes: revocations: await openRevocations() from tessera/revocations).
   ...(config.mode === 'hybrid' ? { revocations: { store: tessera.store, bus } } : {}),
 });
 const bank = await buildBankApp({ auth, tesseraUrl, mode: config.mode });

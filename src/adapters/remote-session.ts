@@ -27,6 +27,8 @@ export interface RemoteSessionOptions {
   cacheMs: number;
   now: () => number;
   fetch: typeof fetch;
+  /** Told the mode each answer of Tessera names (session.mode), to spot a mode mismatch. */
+  onTesseraMode?: (mode: unknown) => void;
 }
 
 export class RemoteSessions {
@@ -81,6 +83,7 @@ export class RemoteSessions {
         true,
       );
     }
+    if (response.status === 200) this.options.onTesseraMode?.(body?.session?.mode);
     const principal = response.status === 200 ? principalOf(body, credential) : undefined;
     if (!principal) return unavailable();
     if (this.options.cacheMs > 0) this.#remember(key, principal);
@@ -102,7 +105,7 @@ interface SessionAnswer {
   error?: unknown;
   message?: unknown;
   user?: { id?: unknown; roles?: unknown };
-  session?: { id?: unknown; expiresAt?: unknown };
+  session?: { id?: unknown; expiresAt?: unknown; mode?: unknown };
 }
 
 /** The caller from Tessera's GET /auth/session answer; undefined if it is not that shape. */

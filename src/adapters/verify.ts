@@ -15,6 +15,7 @@ import type { RevocationBus } from '../store/bus.js';
 import type { RevocationStore } from '../store/ports.js';
 import { csrfTokenMatches, deriveCsrfKey } from '../wire/credentials.js';
 import { JwksUnavailableError, RemoteJwks } from './jwks.js';
+import { defaultWarningSink, type WarningSink, watchModeMismatch } from './mode-mismatch.js';
 import {
   type CredentialHeaders,
   credentialCookieOf,
@@ -72,6 +73,12 @@ export interface VerifierOptions {
    * in-process bus when the app runs in Tessera's process).
    */
   revocations?: { store: RevocationStore; bus: RevocationBus };
+  /**
+   * Told once when Tessera turns out to run in another mode than `mode` (requests bring the
+   * other mode's cookie or token kind, and Tessera confirms), naming both. Default: a process
+   * warning (code TESSERA_MODE_MISMATCH).
+   */
+  onWarning?: WarningSink;
   /** The clock, ms since the epoch (tests). Default Date.now. */
   now?: () => number;
   /** The fetch used to reach Tessera (tests, proxies). Default the global fetch. */
@@ -108,6 +115,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const cookieName = credentialCookieOf(options.mode);
   const csrf = options.csrfSecret === undefined ? undefined : csrfKeyOf(options.csrfSecret);
 
+  const mismatch = watchModeMismatch({
+    mode: options.mode,
+    tesseraUrl,
+    warn: options.onWarning ?? defaultWarningSink,
+    now,
+    fetch: fetchImpl,
+  });
   const check =
     options.mode === 'session'
       ? sessionCheck(
@@ -116,15 +130,20 @@ export function createVerifier(options: VerifierOptions): Verifier {
             cacheMs: options.sessionCacheMs ?? DEFAULT_SESSION_CACHE_MS,
             now,
             fetch: fetchImpl,
+            onTesseraMode: mismatch.observed,
           }),
         )
       : tokenCheck(options, tesseraUrl, now, fetchImpl);
 
   const delegated = options.delegated && delegatedCheck(options, tesseraUrl);
-  const verify = (credential: PresentedCredential) =>
-    delegated && credential.transport === 'bearer' && isDelegatedCredential(credential.token)
-      ? delegated(credential)
-      : check.verify(credential);
+  const verify = async (credential: PresentedCredential) => {
+    if (delegated && credential.transport === 'bearer' && isDelegatedCredential(credential.token)) {
+      return delegated(credential);
+    }
+    const result = await check.verify(credential);
+    if (!result.ok && result.failure.status === 401) mismatch.refused(credential);
+    return result;
+  };
 
   const credentialOf = (headers: CredentialHeaders) => presentedCredential(headers, cookieName);
   return {
@@ -135,6 +154,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     authenticate(headers) {
       const credential = credentialOf(headers);
       if (!credential) {
+        mismatch.noCredential(headers);
         return Promise.resolve(failure('unauthenticated', 401, 'This request needs a login.', false));
       }
       return verify(credential);

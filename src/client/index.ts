@@ -17,6 +17,9 @@
  * - A refresh Tessera refuses (`token_reused`, `invalid_refresh_token`, a revoked or locked
  *   login; 404 in session mode, which has no refresh) ends the login: a `logged-out` event here
  *   and in every other tab.
+ * - What a person reads is a sentence, never a raw code: `TesseraError.message` and
+ *   `LoggedOutEvent.message` come from DEFAULT_MESSAGES (override with the `messages` option);
+ *   codes without a sentence there keep Tessera's own message.
  */
 
 const CSRF_COOKIE = '__Host-tessera_csrf'; // = CSRF_COOKIE in src/wire/credentials.ts
@@ -40,7 +43,35 @@ export interface TesseraSession {
   expiresAt: string;
 }
 
+/**
+ * Sentences for a customer, by Tessera's error code (and `logout`). Tessera never says that an
+ * account was locked (a login of a locked account is `invalid_credentials`, like a wrong
+ * password, so attackers learn nothing), so the sentences after a forced sign-out say what may
+ * have happened and what to do.
+ */
+export const DEFAULT_MESSAGES: Readonly<Record<string, string>> = Object.freeze({
+  logout: 'You logged out.',
+  invalid_credentials: 'The email or password is not right, or this account cannot sign in right now.',
+  unauthenticated:
+    'You were signed out: your login ended. It may have expired, been ended from another device, or been ended by our staff (for example when an account is locked). Please sign in again; if you cannot, contact support.',
+  token_revoked:
+    'You were signed out: your login was ended, from another device or by our staff (for example when an account is locked). Please sign in again; if you cannot, contact support.',
+  invalid_refresh_token: 'You were signed out: your login ended. Please sign in again.',
+  token_expired: 'Your login expired. Please sign in again.',
+  token_reused:
+    'You were signed out to protect your account: your login was used from two places at once. Please sign in again and consider changing your password.',
+  email_unverified: 'Please confirm your email address first: follow the link we sent you.',
+  rate_limited: 'Too many attempts. Please wait a moment and try again.',
+  forbidden: 'Your account is not allowed to do this.',
+  csrf_token_invalid: 'This page is out of date. Please reload it and try again.',
+  store_unavailable: 'Signing in is not available right now. Please try again in a moment.',
+  tessera_unavailable: 'Signing in is not available right now. Please try again in a moment.',
+  busy: 'Signing in is busy right now. Please try again in a moment.',
+});
+
 export interface TesseraClientOptions {
+  /** Sentences by error code, over DEFAULT_MESSAGES (e.g. in another language). */
+  messages?: Readonly<Record<string, string>>;
   /** Where Tessera's /auth routes are; default this page's origin (proxy them: __Host- cookies). */
   baseUrl?: string;
   /** Name of the Web Lock and BroadcastChannel; tabs with the same name share refreshes. */
@@ -48,21 +79,26 @@ export interface TesseraClientOptions {
   fetch?: typeof fetch;
 }
 
-/** A refusal from Tessera: its stable error code, HTTP status and sentence. */
+/** A refusal from Tessera: its stable error code, HTTP status, a sentence for a person, Tessera's own. */
 export class TesseraError extends Error {
   constructor(
     readonly code: string,
     readonly status: number,
     message: string,
+    /** Tessera's message (for developers: it may name fields). */
+    readonly detail: string = message,
   ) {
     super(message);
     this.name = 'TesseraError';
   }
 }
 
-/** `logged-out`: the login ended (`reason`: Tessera's error code, or `logout`). */
+/** `logged-out`: the login ended (`reason`: Tessera's error code, or `logout`; `message`: in words). */
 export class LoggedOutEvent extends Event {
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    readonly message: string,
+  ) {
     super('logged-out');
   }
 }
@@ -100,6 +136,7 @@ export class TesseraClient extends EventTarget {
   readonly #fetch: typeof fetch;
   readonly #lockName: string;
   readonly #channel: Channel | undefined;
+  readonly #messages: Readonly<Record<string, string>>;
   #state: 'unknown' | 'in' | 'out' = 'unknown';
   #csrf: string | undefined;
   /** When this tab last knew of a completed refresh (its own or announced by another tab). */
@@ -114,6 +151,7 @@ export class TesseraClient extends EventTarget {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     const name = options.name ?? 'tessera';
     this.#lockName = `${name}-refresh`;
+    this.#messages = { ...DEFAULT_MESSAGES, ...options.messages };
     this.#channel = browser.BroadcastChannel ? new browser.BroadcastChannel(name) : undefined;
     if (this.#channel) this.#channel.onmessage = (event) => this.#receive(event.data as Message);
   }
@@ -121,7 +159,7 @@ export class TesseraClient extends EventTarget {
   /** Logs in with cookies (Tessera sets them); resolves to the user, or throws a TesseraError. */
   async login(email: string, password: string): Promise<{ user: TesseraUser; session: TesseraSession }> {
     const response = await this.#call('POST', '/auth/login', { email, password });
-    if (!response.ok) throw await errorOf(response);
+    if (!response.ok) throw await this.#errorOf(response);
     this.#csrf = undefined;
     this.#refreshedAt = Date.now();
     this.#state = 'in';
@@ -140,7 +178,7 @@ export class TesseraClient extends EventTarget {
   async currentUser(): Promise<TesseraUser | null> {
     const response = await this.fetch(this.#url('/auth/session'));
     if (response.status === 401) return null;
-    if (!response.ok) throw await errorOf(response);
+    if (!response.ok) throw await this.#errorOf(response);
     this.#state = 'in';
     return ((await response.json()) as { user: TesseraUser }).user;
   }
@@ -170,8 +208,22 @@ export class TesseraClient extends EventTarget {
     return () => this.removeEventListener(type, listener);
   }
 
+  /** The sentence for an error code (or `logout`); `fallback`, else a generic one, when none is set. */
+  messageFor(code: string, fallback?: string): string {
+    return (
+      this.#messages[code] ?? fallback ?? `Something went wrong (${code}). Please try again in a moment.`
+    );
+  }
+
   close(): void {
     this.#channel?.close();
+  }
+
+  async #errorOf(response: Response): Promise<TesseraError> {
+    const body = (await response.json().catch(() => ({}))) as { error?: unknown; message?: unknown };
+    const code = typeof body.error === 'string' ? body.error : `http_${response.status}`;
+    const detail = typeof body.message === 'string' ? body.message : `Tessera answered ${response.status}.`;
+    return new TesseraError(code, response.status, this.messageFor(code, detail), detail);
   }
 
   /** Sends a copy of `request` (it may be sent twice), with the anti-CSRF header when it needs one. */
@@ -248,7 +300,7 @@ export class TesseraClient extends EventTarget {
     this.#state = 'out';
     this.#csrf = undefined;
     if (broadcast) this.#post({ type: 'logged-out', reason });
-    if (wasIn) this.dispatchEvent(new LoggedOutEvent(reason));
+    if (wasIn) this.dispatchEvent(new LoggedOutEvent(reason, this.messageFor(reason)));
   }
 
   #receive(message: Message): void {
@@ -322,12 +374,3 @@ async function codeOf(response: Response): Promise<string> {
 
 const curable = async (response: Response) =>
   response.status === 401 && REFRESHABLE.includes(await codeOf(response));
-
-async function errorOf(response: Response): Promise<TesseraError> {
-  const body = (await response.json().catch(() => ({}))) as { error?: unknown; message?: unknown };
-  return new TesseraError(
-    typeof body.error === 'string' ? body.error : `http_${response.status}`,
-    response.status,
-    typeof body.message === 'string' ? body.message : `Tessera answered ${response.status}.`,
-  );
-}

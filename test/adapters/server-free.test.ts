@@ -54,7 +54,9 @@ console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`
   return [...resolved, ...commonJs];
 }
 
-const SERVER_PACKAGES = /[/\\]node_modules[/\\](fastify|fastify-plugin|@fastify[/\\][^/\\]+|bowser)[/\\]/;
+// The server's drivers too: an app that installs only what the adapters need has none of them.
+const SERVER_PACKAGES =
+  /[/\\]node_modules[/\\](fastify|fastify-plugin|@fastify[/\\][^/\\]+|bowser|better-sqlite3|@node-rs[/\\]argon2|pg|ioredis)[/\\]/;
 const serverModules = (loaded: string[]) => loaded.filter((file) => SERVER_PACKAGES.test(file));
 
 describe('the app adapters and the browser SDK load no server code', () => {
@@ -64,6 +66,8 @@ describe('the app adapters and the browser SDK load no server code', () => {
     expect(packages).toContain('fastify');
     expect(packages).toContain('fastify-plugin');
     expect(packages).toContain('bowser');
+    expect(packages).toContain('better-sqlite3');
+    expect(packages).toContain('pg');
   });
 
   // tessera/fastify runs inside the app's own fastify: it uses fastify's types, never loads it.
@@ -73,8 +77,10 @@ describe('the app adapters and the browser SDK load no server code', () => {
     'tessera/client',
     'tessera/verify',
     'tessera/fastify',
+    'tessera/forward',
+    'tessera/revocations',
   ]) {
-    it(`${specifier} loads no fastify, fastify-plugin, @fastify/* or bowser module, nor src/http`, async () => {
+    it(`${specifier} loads no fastify, fastify-plugin, @fastify/*, bowser or server driver module, nor src/http`, async () => {
       const loaded = await modulesLoadedBy(specifier);
       expect(
         loaded.some((file) =>

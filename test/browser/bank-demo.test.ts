@@ -119,6 +119,10 @@ describe.skipIf(!browserAvailable('the bank demo browser test'))('the bank demo 
         for (const tab of [tab1, tab2]) {
           await tab.waitForURL(/\/login\?reason=/, { timeout: 10_000 });
           await tab.locator('#login').waitFor();
+          // The customer reads what happened in words (the SDK's sentence), never a raw code.
+          const notice = (await tab.textContent('#notice')) ?? '';
+          expect(notice).toMatch(/^You were signed out: your login (ended|was ended)/);
+          expect(notice).not.toMatch(/[a-z]+_[a-z]+/);
         }
         await tab1.screenshot({ path: `${ARTIFACTS}/bank-${mode}-after-lock.png` });
         expect(failures).toEqual([]);

@@ -20,6 +20,7 @@ interface Manifest {
   engines?: { node?: string };
   dependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
 }
 
 const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest;
@@ -42,7 +43,9 @@ function productionPackages(root: string): Map<string, Manifest> {
       if (seen.has(dir)) return;
       seen.set(dir, pkg);
     }
-    for (const name of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) {
+    // Tessera's own peers are the server's drivers (optional for apps, installed by every server).
+    const peers = isRoot ? pkg.peerDependencies : {};
+    for (const name of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies, ...peers })) {
       const found = packageDir(name, dir);
       if (found) visit(found, false);
     }

@@ -3,8 +3,8 @@ import { client } from '/static/common.js';
 const reason = new URLSearchParams(location.search).get('reason');
 if (reason) {
   const notice = document.querySelector('#notice');
-  notice.textContent =
-    reason === 'logout' ? 'You logged out.' : `You were logged out (${reason}). Please log in again.`;
+  // In words (the SDK's sentences, DEFAULT_MESSAGES in tessera/client), never a raw code.
+  notice.textContent = client.messageFor(reason);
   notice.hidden = false;
 }
 
