@@ -40,13 +40,19 @@ export type Tessera = TesseraParts & TesseraMode;
  */
 export type TesseraMode =
   | { readonly mode: 'session'; readonly keyring: undefined; readonly tokens: undefined }
-  | {
-      readonly mode: 'jwt' | 'hybrid';
-      /** The signing keys, loaded. */
-      readonly keyring: Keyring;
-      /** Refresh-token families and access tokens. */
-      readonly tokens: TokenLogins;
-    };
+  | ({ readonly mode: 'jwt' } & TokenModeParts)
+  | ({
+      readonly mode: 'hybrid';
+      /** Never undefined in hybrid mode: every access token is checked against it. */
+      readonly revocations: Revocations;
+    } & TokenModeParts);
+
+interface TokenModeParts {
+  /** The signing keys, loaded. */
+  readonly keyring: Keyring;
+  /** Refresh-token families and access tokens. */
+  readonly tokens: TokenLogins;
+}
 
 export interface TesseraParts {
   readonly config: TesseraConfig;
@@ -188,7 +194,10 @@ export async function createTessera(
       revocations,
       emails: userEmails,
     });
-    modeParts = { mode: config.mode, keyring, tokens };
+    modeParts =
+      config.mode === 'jwt'
+        ? { mode: 'jwt', keyring, tokens }
+        : { mode: 'hybrid', keyring, tokens, revocations: hybridRevocations(revocations) };
   }
   // OAuth signs with the keyring: jwt and hybrid modes' own, or in session mode one opened when
   // OAuth is first used (so a session-mode deployment that never uses OAuth is unchanged).
@@ -231,8 +240,8 @@ export async function createTessera(
     sessions,
     audit,
     control,
-    ...modeParts,
     revocations,
+    ...modeParts,
     userEmails,
     oauth,
     email,
@@ -273,6 +282,12 @@ export async function createTessera(
       await releasePasswordHashing();
     },
   };
+}
+
+/** Hybrid mode always opens its revocation state (writesRevocationLog); this only tells TypeScript. */
+function hybridRevocations(revocations: Revocations | undefined): Revocations {
+  if (!revocations) throw new Error('hybrid mode without its revocation state');
+  return revocations;
 }
 
 /**

@@ -16,7 +16,7 @@ export interface TokenModeParts {
   name: 'jwt' | 'hybrid';
   keyring: Keyring;
   tokens: TokenLogins;
-  /** hybrid only: the in-memory revocation check after the signature. jwt mode has none. */
+  /** hybrid: the in-memory revocation check after the signature (always there); jwt mode has none. */
   revocations: Revocations | undefined;
 }
 
