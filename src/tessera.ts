@@ -31,7 +31,30 @@ import { openSqliteStore } from './store/sql/sqlite.js';
 import { sqliteFileModeWarning } from './store/sql/sqlite-files.js';
 
 /** The whole system, with no global state: everything hangs off the value createTessera returns. */
-export interface Tessera {
+export type Tessera = TesseraParts & TesseraMode;
+
+/**
+ * The mode this instance serves (TESSERA_MODE), and what only the token modes have: jwt and
+ * hybrid always carry their keyring and token logins, session mode never. Code that needs the
+ * mode reads `mode` (the HTTP edge: src/http/modes/), never whether a keyring happens to be there.
+ */
+export type TesseraMode =
+  | { readonly mode: 'session'; readonly keyring: undefined; readonly tokens: undefined }
+  | ({ readonly mode: 'jwt' } & TokenModeParts)
+  | ({
+      readonly mode: 'hybrid';
+      /** Never undefined in hybrid mode: every access token is checked against it. */
+      readonly revocations: Revocations;
+    } & TokenModeParts);
+
+interface TokenModeParts {
+  /** The signing keys, loaded. */
+  readonly keyring: Keyring;
+  /** Refresh-token families and access tokens. */
+  readonly tokens: TokenLogins;
+}
+
+export interface TesseraParts {
   readonly config: TesseraConfig;
   readonly runtime: Runtime;
   readonly store: Store;
@@ -42,10 +65,6 @@ export interface Tessera {
   readonly audit: Audit;
   /** The control plane: lock, roles, revoke, log everyone out. */
   readonly control: Control;
-  /** jwt and hybrid modes: the signing keys, loaded. */
-  readonly keyring: Keyring | undefined;
-  /** jwt and hybrid modes: refresh-token families and access tokens. */
-  readonly tokens: TokenLogins | undefined;
   /** hybrid mode: the in-memory revocation state, fed by the bus and the revocation log. */
   readonly revocations: Revocations | undefined;
   /** jwt and hybrid modes: user id → email for GET /auth/session, read from the store at most once per user. */
@@ -160,11 +179,10 @@ export async function createTessera(
     if (exposed) warnings.push(exposed);
   }
   const userEmails = new UserEmails(store, () => runtime.now());
-  let keyring: Keyring | undefined;
-  let tokens: TokenLogins | undefined;
+  let modeParts: TesseraMode = { mode: 'session', keyring: undefined, tokens: undefined };
   if (config.mode !== 'session') {
-    keyring = await openKeyring(config, store, runtime, warnings);
-    tokens = new TokenLogins({
+    const keyring = await openKeyring(config, store, runtime, warnings);
+    const tokens = new TokenLogins({
       store,
       sessions,
       accounts,
@@ -176,6 +194,10 @@ export async function createTessera(
       revocations,
       emails: userEmails,
     });
+    modeParts =
+      config.mode === 'jwt'
+        ? { mode: 'jwt', keyring, tokens }
+        : { mode: 'hybrid', keyring, tokens, revocations: hybridRevocations(revocations) };
   }
   // OAuth signs with the keyring: jwt and hybrid modes' own, or in session mode one opened when
   // OAuth is first used (so a session-mode deployment that never uses OAuth is unchanged).
@@ -185,7 +207,10 @@ export async function createTessera(
     accounts,
     audit,
     runtime,
-    keyring: keyring ? () => Promise.resolve(keyring) : lazyKeyring(config, store, runtime, warnings),
+    keyring:
+      modeParts.mode === 'session'
+        ? lazyKeyring(config, store, runtime, warnings)
+        : () => Promise.resolve(modeParts.keyring),
     scopes: config.oauth.scopes,
     issuer: config.jwt.issuer,
     firstPartyAudience: config.jwt.audience,
@@ -215,9 +240,8 @@ export async function createTessera(
     sessions,
     audit,
     control,
-    keyring,
-    tokens,
     revocations,
+    ...modeParts,
     userEmails,
     oauth,
     email,
@@ -234,7 +258,10 @@ export async function createTessera(
         await email.sweep();
       };
       timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));
-      if (keyring) timers.push(setInterval(() => keyring.reload().catch(onError), KEY_RELOAD_INTERVAL_MS));
+      if (modeParts.mode !== 'session') {
+        const { keyring } = modeParts;
+        timers.push(setInterval(() => keyring.reload().catch(onError), KEY_RELOAD_INTERVAL_MS));
+      }
       if (revocations) {
         const poll = async () => {
           revocations.prune();
@@ -255,6 +282,12 @@ export async function createTessera(
       await releasePasswordHashing();
     },
   };
+}
+
+/** Hybrid mode always opens its revocation state (writesRevocationLog); this only tells TypeScript. */
+function hybridRevocations(revocations: Revocations | undefined): Revocations {
+  if (!revocations) throw new Error('hybrid mode without its revocation state');
+  return revocations;
 }
 
 /**

@@ -196,7 +196,7 @@ const keys = program
 
 /** The loaded keyring; keys exist only in jwt and hybrid modes. */
 function keyringOf(tessera: Tessera) {
-  if (!tessera.keyring) {
+  if (tessera.mode === 'session') {
     const served = tessera.storedMode?.mode;
     throw new CliError(
       served && served !== 'session'

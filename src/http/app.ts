@@ -5,6 +5,7 @@ import { redisCounters } from '../store/redis/rate-limit-counters.js';
 import type { Tessera } from '../tessera.js';
 import { AccessLog } from './access-log.js';
 import { registerErrorHandling } from './errors.js';
+import { chooseLoginMode } from './modes/choose-mode.js';
 import { CONNECTION_TIMEOUTS, capConnectionsPerIp, MAX_CONNECTIONS_PER_IP } from './plugins/connections.js';
 import { corsPlugin } from './plugins/cors.js';
 import { csrfPlugin } from './plugins/csrf.js';
@@ -24,7 +25,6 @@ import { healthRoutes } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { oauthAccountRoutes } from './routes/oauth-account.js';
 import { sessionRoutes } from './routes/sessions.js';
-import { tokenRoutes } from './routes/tokens.js';
 
 /**
  * Auth requests are small (the longest field is a 1024-character password); a small cap
@@ -95,6 +95,8 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   app.removeContentTypeParser('text/plain');
   await app.register(jsonLimitsPlugin());
   app.decorate('cookieSameSite', tessera.config.cookieSameSite);
+  // The mode, chosen once: credentials, logins and mode-only routes (modes/login-mode.ts).
+  app.decorate('loginMode', chooseLoginMode(tessera));
 
   // Web defences (docs/SECURITY.md): hooks that cover every route, added later too (global, or
   // attached by onRoute to the routes they concern: route-hooks.ts).
@@ -105,7 +107,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   if (tessera.config.rateLimit) {
     // With Redis the counts are shared by every node; otherwise each node counts alone.
     const counters = tessera.redis && redisCounters(tessera.redis.client);
-    await app.register(rateLimitPlugin(tessera, { ...(counters && { counters }), ...options.rateLimits }));
+    await app.register(rateLimitPlugin({ ...(counters && { counters }), ...options.rateLimits }));
   }
 
   await app.register(healthRoutes(tessera));
@@ -113,8 +115,8 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.register(sessionRoutes(tessera));
   await app.register(adminApiRoutes(tessera));
   await app.register(adminConsoleRoutes());
-  if (tessera.tokens && tessera.keyring)
-    await app.register(tokenRoutes(tessera, tessera.tokens, tessera.keyring));
+  // The mode's own routes: jwt and hybrid's refresh and public keys; session mode's public keys (OAuth).
+  await app.register(app.loginMode.routes);
   // Third-party applications (OAuth 2.1) and API keys, in every mode.
   await app.register(oauthRoutes(tessera));
   await app.register(oauthAccountRoutes(tessera));

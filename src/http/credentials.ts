@@ -3,7 +3,6 @@ import { MAX_USER_AGENT_LENGTH } from '../core/device.js';
 import { AuthError, unauthenticated } from '../core/errors.js';
 import type { ClientContext } from '../core/sessions.js';
 import type { TokenPair } from '../core/token-logins.js';
-import type { SessionRecord, UserRecord } from '../store/ports.js';
 import type { Tessera } from '../tessera.js';
 import {
   ACCESS_TOKEN_COOKIE,
@@ -12,6 +11,7 @@ import {
   REFRESH_TOKEN_COOKIE,
   SESSION_COOKIE,
 } from '../wire/credentials.js';
+import type { Authenticated, Transport } from './modes/login-mode.js';
 
 // The names are shared with the app adapters (src/wire/credentials.ts explains the prefixes).
 export { ACCESS_TOKEN_COOKIE, REFRESH_PATH, REFRESH_TOKEN_COOKIE, SESSION_COOKIE };
@@ -30,22 +30,8 @@ const REFRESH_COOKIE_OPTIONS = {
   sameSite: 'strict',
 } as const;
 
-export type Transport = 'cookie' | 'bearer';
-
-/** Who is calling, whatever the mode. */
-export interface Authenticated {
-  userId: string;
-  roles: readonly string[];
-  /** The login: session id, or the `sid` of a jwt-mode token family. */
-  sessionId: string;
-  /** How the credential arrived; responses answer the same way. */
-  transport: Transport;
-  /** When the presented credential stops working if nothing else happens. */
-  expiresAt: number;
-  /** The records it was checked against (absent only on a `tokenAlone` route in jwt/hybrid mode). */
-  session?: SessionRecord;
-  user?: UserRecord;
-}
+// Who is calling and how, whatever the mode (the types live with the modes: modes/login-mode.ts).
+export type { Authenticated, Transport };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -60,7 +46,7 @@ declare module 'fastify' {
  * The presented credential: `Authorization: Bearer` (non-browser clients) or the mode's cookie.
  * Never a URL query parameter: URLs end up in logs, history and Referer headers.
  */
-function presentedCredential(
+export function presentedCredential(
   request: FastifyRequest,
   cookieName: string,
 ): { token: string; transport: Transport } | undefined {
@@ -74,67 +60,16 @@ function presentedCredential(
 }
 
 /**
- * Resolves the caller. Throws a 401 AuthError when a credential is missing or refused: in jwt
- * mode with the verifier's own code (`token_expired` tells a client to refresh, any other code
- * to log in again); in session mode always `unauthenticated`.
+ * Resolves the caller by the deployment's mode (request.server.loginMode: modes/). Throws a 401
+ * AuthError when a credential is missing or refused: in jwt mode with the verifier's own code
+ * (`token_expired` tells a client to refresh, any other code to log in again); in session mode
+ * always `unauthenticated`.
  */
-export async function authenticate(tessera: Tessera, request: FastifyRequest): Promise<Authenticated> {
-  if (tessera.keyring) {
-    const presented = presentedCredential(request, ACCESS_TOKEN_COOKIE);
-    if (!presented) throw unauthenticated();
-    // Both are synchronous on the usual path (promises only for a key reload or a catch-up).
-    const verified = tessera.keyring.verifyFresh(presented.token);
-    const claims = verified instanceof Promise ? await verified : verified;
-    // hybrid: the in-memory revocation check, no store lookup (unless this node is catching up).
-    const behind = tessera.revocations?.check(claims);
-    if (behind) await behind;
-    const auth: Authenticated = {
-      userId: claims.sub,
-      roles: claims.roles,
-      sessionId: claims.sid,
-      transport: presented.transport,
-      expiresAt: claims.exp * 1000,
-    };
-    if (request.routeOptions.config?.tokenAlone === true) return auth;
-    return requireLiveLogin(tessera, auth);
-  }
-  const presented = presentedCredential(request, SESSION_COOKIE);
-  const found = presented && (await tessera.sessions.validate(presented.token));
-  if (!presented || !found) throw unauthenticated();
-  const { session, user } = found;
-  if (user.lockedAt !== null) {
-    await tessera.sessions.revoke(session.id);
-    throw unauthenticated();
-  }
-  return {
-    userId: user.id,
-    roles: user.roles,
-    sessionId: session.id,
-    transport: presented.transport,
-    expiresAt: tessera.sessions.expiresAt(session),
-    session,
-    user,
-  };
-}
-
-/**
- * jwt and hybrid modes: a valid access token is not enough for anything but `GET /auth/session`.
- * Tessera holds the store, so every other route (everything that changes state or mints a
- * credential) checks here that the token's login is still live and its account unlocked: a
- * logged-out, revoked or locked login can do nothing, whatever its token's remaining lifetime.
- * The stored roles replace the token's. A store that cannot answer is a 503, never a pass.
- */
-async function requireLiveLogin(tessera: Tessera, auth: Authenticated): Promise<Authenticated> {
-  const found = await tessera.sessions.findLive(auth.sessionId);
-  const live =
-    found !== undefined &&
-    found.session.userId === auth.userId &&
-    found.session.mode === tessera.config.mode &&
-    found.user.lockedAt === null;
-  if (!live) {
-    throw new AuthError('token_revoked', 'This login has ended: refresh the token or log in again.');
-  }
-  return { ...auth, roles: found.user.roles, session: found.session, user: found.user };
+export async function authenticate(request: FastifyRequest): Promise<Authenticated> {
+  const mode = request.server.loginMode;
+  const presented = presentedCredential(request, mode.credentialCookie);
+  if (!presented) throw unauthenticated();
+  return mode.authenticate(request, presented);
 }
 
 /**
@@ -142,12 +77,9 @@ async function requireLiveLogin(tessera: Tessera, auth: Authenticated): Promise<
  * Only a refused credential (401) means "nobody": when the store or the revocation state cannot
  * answer (503), that is the answer, so a logout never claims success for what it could not record.
  */
-export async function optionalAuth(
-  tessera: Tessera,
-  request: FastifyRequest,
-): Promise<Authenticated | undefined> {
+export async function optionalAuth(request: FastifyRequest): Promise<Authenticated | undefined> {
   try {
-    return await authenticate(tessera, request);
+    return await authenticate(request);
   } catch (error) {
     if (error instanceof AuthError && error.status === 401) return undefined;
     throw error;
@@ -155,14 +87,19 @@ export async function optionalAuth(
 }
 
 /** preHandler for routes that need a caller: sets `request.auth` or answers 401. */
-export function requireAuth(tessera: Tessera) {
+export function requireAuth() {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     try {
-      request.auth = await authenticate(tessera, request);
+      request.auth = await authenticate(request);
     } catch (error) {
       // A refused session cookie is dead for good, so it is cleared. An access-token cookie is
       // kept: the client refreshes and gets a new one. A bad bearer header says nothing about cookies.
-      if (error instanceof AuthError && !tessera.keyring && request.headers.authorization === undefined) {
+      const mode = request.server.loginMode;
+      if (
+        error instanceof AuthError &&
+        mode.refusedCookieIsDead &&
+        request.headers.authorization === undefined
+      ) {
         clearCredentialCookies(request, reply);
       }
       throw error;

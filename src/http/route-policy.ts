@@ -28,7 +28,7 @@ export interface RoutePolicy {
   originCheckForBearer?: boolean;
   /**
    * jwt and hybrid modes: this route may trust a verified access token without asking the
-   * store whether its login is still live (credentials.ts, requireLiveLogin). Only
+   * store whether its login is still live (modes/token-mode.ts, requireLiveLogin). Only
    * `GET /auth/session` says so (it changes nothing and is the per-request check apps make);
    * every other route asks.
    */

@@ -43,7 +43,7 @@ export const callerView = (tessera: Tessera, auth: Authenticated, email?: string
     ? { user: userView(auth.user), session: sessionView(tessera, auth.session) }
     : {
         user: { id: auth.userId, email, roles: auth.roles },
-        session: { id: auth.sessionId, mode: tessera.config.mode, expiresAt: iso(auth.expiresAt) },
+        session: { id: auth.sessionId, mode: tessera.mode, expiresAt: iso(auth.expiresAt) },
       };
 
 /** The body a bearer client gets its tokens in (RFC 6749 5.1 names). */

@@ -15,7 +15,7 @@ import {
 } from '../../wire/credentials.js';
 import { requireAuth } from '../credentials.js';
 import type { RoutePolicy } from '../route-policy.js';
-import { cookieCredentials, loginIdOfToken } from './presented-login.js';
+import { cookieCredentials } from './presented-login.js';
 import { addRouteHook } from './route-hooks.js';
 
 /**
@@ -57,14 +57,14 @@ export function csrfKey(tessera: Tessera): { key: Buffer; warning?: string } {
 export const csrfTokenInvalid = () => new AuthError('csrf_token_invalid');
 
 /** The login each credential cookie in this response's Set-Cookie headers opens or clears. */
-function loginCookiesSet(tessera: Tessera, reply: FastifyReply): Array<string | null> {
+function loginCookiesSet(reply: FastifyReply): Array<string | null> {
   const header = reply.getHeader('set-cookie');
   const lines = header === undefined ? [] : Array.isArray(header) ? header : [String(header)];
   const found: Array<string | null> = [];
   for (const line of lines) {
     const match = /^([^=;]+)=([^;]*)/.exec(line);
     if (!match || (match[1] !== SESSION_COOKIE && match[1] !== ACCESS_TOKEN_COOKIE)) continue;
-    found.push(match[2] ? (loginIdOfToken(tessera, safeDecode(match[2])) ?? null) : null);
+    found.push(match[2] ? (reply.server.loginMode.loginIdOf(safeDecode(match[2])) ?? null) : null);
   }
   return found;
 }
@@ -126,7 +126,7 @@ export function csrfPlugin(tessera: Tessera) {
         async (request: FastifyRequest) => {
           if (!needsToken(request.method, request.routeOptions.config)) return;
           const presented = request.headers[CSRF_HEADER] ?? formCsrfToken(request);
-          for (const { loginId } of await cookieCredentials(tessera, request)) {
+          for (const { loginId } of await cookieCredentials(request)) {
             // A cookie that names no login authenticates nothing, so it cannot be abused.
             if (loginId !== undefined && !csrfTokenMatches(key, loginId, presented)) throw csrfTokenInvalid();
           }
@@ -138,7 +138,7 @@ export function csrfPlugin(tessera: Tessera) {
       // once when the answer sets no cookie, as nearly every answer does.
       app.addHook('onSend', (request, reply, payload, done) => {
         if (reply.hasHeader('set-cookie')) {
-          for (const loginId of loginCookiesSet(tessera, reply)) {
+          for (const loginId of loginCookiesSet(reply)) {
             if (loginId) reply.setCookie(CSRF_COOKIE, csrfTokenFor(key, loginId), cookieOptions);
             else if (request.cookies[CSRF_COOKIE] !== undefined)
               reply.clearCookie(CSRF_COOKIE, cookieOptions);
@@ -150,7 +150,7 @@ export function csrfPlugin(tessera: Tessera) {
       // For server-rendered pages (the OAuth consent form), which put the token in a form field.
       app.decorate('csrfTokenFor', (loginId: string) => csrfTokenFor(key, loginId));
 
-      app.get('/auth/csrf', { preHandler: requireAuth(tessera) }, async (request, reply) => {
+      app.get('/auth/csrf', { preHandler: requireAuth() }, async (request, reply) => {
         const csrfToken = csrfTokenFor(key, request.auth.sessionId);
         if (request.auth.transport === 'cookie') reply.setCookie(CSRF_COOKIE, csrfToken, cookieOptions);
         return { csrfToken, header: CSRF_HEADER };

@@ -2,11 +2,9 @@ import type { FastifyRequest } from 'fastify';
 import { parseToken } from '../../core/tokens.js';
 import type { Tessera } from '../../tessera.js';
 import {
-  ACCESS_TOKEN_COOKIE,
   parseBearerAuthorization,
   REFRESH_PATH,
   REFRESH_TOKEN_COOKIE,
-  SESSION_COOKIE,
   usesBearerScheme,
 } from '../../wire/credentials.js';
 
@@ -41,15 +39,10 @@ export function unverifiedJwtSid(token: string): string | undefined {
   }
 }
 
-/** The login a credential string names: `<id>.<secret>` session token or a jwt-mode access token. */
-export function loginIdOfToken(tessera: Tessera, token: string): string | undefined {
-  return tessera.keyring ? unverifiedJwtSid(token) : parseToken(token)?.id;
-}
-
-/** The login family a refresh token belongs to (one store read), or undefined. */
+/** The login family a refresh token belongs to (one store read), or undefined; for the token modes. */
 export async function refreshTokenLogin(tessera: Tessera, token: string): Promise<string | undefined> {
   const parsed = parseToken(token);
-  if (!parsed || !tessera.keyring) return undefined;
+  if (!parsed) return undefined;
   return (await tessera.store.findRefreshToken(parsed.id))?.sessionId;
 }
 
@@ -69,36 +62,38 @@ const memo = new WeakMap<FastifyRequest, Promise<CookieCredential[]>>();
  * the mode's cookie unless an Authorization header is present (then cookies are ignored), and
  * the refresh cookie on POST /auth/refresh without a body token. Needs the parsed body.
  */
-export function cookieCredentials(tessera: Tessera, request: FastifyRequest): Promise<CookieCredential[]> {
+export function cookieCredentials(request: FastifyRequest): Promise<CookieCredential[]> {
   let found = memo.get(request);
   if (!found) {
-    found = readCookieCredentials(tessera, request);
+    found = readCookieCredentials(request);
     memo.set(request, found);
   }
   return found;
 }
 
-async function readCookieCredentials(tessera: Tessera, request: FastifyRequest): Promise<CookieCredential[]> {
+async function readCookieCredentials(request: FastifyRequest): Promise<CookieCredential[]> {
+  const mode = request.server.loginMode;
   const found: CookieCredential[] = [];
   if (request.headers.authorization === undefined) {
-    const cookie = tessera.keyring ? ACCESS_TOKEN_COOKIE : SESSION_COOKIE;
+    const cookie = mode.credentialCookie;
     const value = request.cookies[cookie];
-    if (value) found.push({ cookie, loginId: loginIdOfToken(tessera, value) });
+    if (value) found.push({ cookie, loginId: mode.loginIdOf(value) });
   }
   const refresh = request.cookies[REFRESH_TOKEN_COOKIE];
   if (refresh && refreshUsesCookie(request)) {
-    found.push({ cookie: REFRESH_TOKEN_COOKIE, loginId: await refreshTokenLogin(tessera, refresh) });
+    found.push({ cookie: REFRESH_TOKEN_COOKIE, loginId: await mode.refreshTokenLogin(refresh) });
   }
   return found;
 }
 
 /** The login of whatever credential authenticates the request (bearer header or cookie). */
-export function presentedLoginId(tessera: Tessera, request: FastifyRequest): string | undefined {
+export function presentedLoginId(request: FastifyRequest): string | undefined {
+  const mode = request.server.loginMode;
   const header = request.headers.authorization;
   if (header !== undefined) {
     const token = parseBearerAuthorization(header);
-    return token ? loginIdOfToken(tessera, token) : undefined;
+    return token ? mode.loginIdOf(token) : undefined;
   }
-  const value = request.cookies[tessera.keyring ? ACCESS_TOKEN_COOKIE : SESSION_COOKIE];
-  return value ? loginIdOfToken(tessera, value) : undefined;
+  const value = request.cookies[mode.credentialCookie];
+  return value ? mode.loginIdOf(value) : undefined;
 }

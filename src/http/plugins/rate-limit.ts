@@ -3,11 +3,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { emailLookupKey } from '../../core/email.js';
 import { AuthError } from '../../core/errors.js';
-import type { Tessera } from '../../tessera.js';
 import { REFRESH_TOKEN_COOKIE } from '../credentials.js';
 import type { RateLimitedAction } from '../route-policy.js';
 import { Backoff, type BackoffPolicy, type CounterFactory, memoryCounters } from './backoff.js';
-import { cookieCredentials, presentedLoginId, refreshTokenLogin } from './presented-login.js';
+import { cookieCredentials, presentedLoginId } from './presented-login.js';
 import { addRouteHook, type RouteShape } from './route-hooks.js';
 
 /**
@@ -142,7 +141,6 @@ function emailKey(body: unknown): string | undefined {
 }
 
 async function accountKey(
-  tessera: Tessera,
   action: RateLimitedAction,
   request: FastifyRequest,
   ip: string,
@@ -155,14 +153,13 @@ async function accountKey(
     case 'register':
       return emailKey(request.body);
     case 'password':
-      return presentedLoginId(tessera, request);
+      return presentedLoginId(request);
     case 'refresh': {
       const body = request.body as { refreshToken?: unknown } | null | undefined;
       if (typeof body === 'object' && body !== null && typeof body.refreshToken === 'string') {
-        return refreshTokenLogin(tessera, body.refreshToken);
+        return request.server.loginMode.refreshTokenLogin(body.refreshToken);
       }
-      return (await cookieCredentials(tessera, request)).find((c) => c.cookie === REFRESH_TOKEN_COOKIE)
-        ?.loginId;
+      return (await cookieCredentials(request)).find((c) => c.cookie === REFRESH_TOKEN_COOKIE)?.loginId;
     }
   }
 }
@@ -186,7 +183,7 @@ interface Counted {
   policy: KeyPolicy;
 }
 
-export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}) {
+export function rateLimitPlugin(options: RateLimitOptions = {}) {
   const counters = options.counters ?? memoryCounters;
   const limits = Object.fromEntries(
     (Object.keys(DEFAULT_RATE_LIMITS) as RateLimitedAction[]).map((action) => {
@@ -223,7 +220,7 @@ export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}
         const action = request.routeOptions.config.rateLimitAction;
         if (!action) return;
         const ip = ipKey(request.ip);
-        const account = await accountKey(tessera, action, request, ip);
+        const account = await accountKey(action, request, ip);
         const keys: Counted[] = [{ ...limits[action].ip, key: ip }];
         if (account !== undefined) keys.push({ ...limits[action].account, key: account });
         const counted: Counted[] = [];

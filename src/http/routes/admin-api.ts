@@ -29,7 +29,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * even in jwt mode, so stripping an admin's role stops their control-plane access at once.
  */
 export function adminApiRoutes(tessera: Tessera) {
-  const requireCaller = requireAuth(tessera);
+  const requireCaller = requireAuth();
 
   const actorOf = (request: FastifyRequest): Actor => ({
     actorId: request.auth.userId,
@@ -43,11 +43,6 @@ export function adminApiRoutes(tessera: Tessera) {
       : await tessera.accounts.findById(idOrEmail);
     if (!user) throw new AuthError('user_not_found');
     return user.id;
-  };
-
-  const keyring = () => {
-    if (!tessera.keyring) throw new AuthError('not_in_token_mode');
-    return tessera.keyring;
   };
 
   return async (app: FastifyInstance) => {
@@ -146,7 +141,8 @@ export function adminApiRoutes(tessera: Tessera) {
     });
 
     app.get('/admin/api/keys', async () => ({
-      keys: keyring()
+      keys: app.loginMode
+        .signingKeys()
         .list()
         .map((k) => ({
           kid: k.kid,
@@ -158,14 +154,14 @@ export function adminApiRoutes(tessera: Tessera) {
     }));
 
     app.post('/admin/api/keys/rotate', async (request) => {
-      const result = await keyring().rotate();
+      const result = await app.loginMode.signingKeys().rotate();
       await tessera.audit.record('key.rotated', { ...actorOf(request), detail: result });
       return result;
     });
 
     app.delete('/admin/api/keys/:kid', async (request, reply) => {
       const { kid } = parseInput(kidParams, request.params);
-      if (!(await keyring().revoke(kid))) throw new AuthError('key_not_found');
+      if (!(await app.loginMode.signingKeys().revoke(kid))) throw new AuthError('key_not_found');
       await tessera.audit.record('key.revoked', { ...actorOf(request), detail: { kid } });
       return reply.code(204).send();
     });

@@ -19,7 +19,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * held the links) are never shown.
  */
 export function adminMailRoutes(tessera: Tessera) {
-  const requireCaller = requireAuth(tessera);
+  const requireCaller = requireAuth();
   return async (app: FastifyInstance) => {
     app.addHook('preHandler', async (request, reply) => {
       await requireCaller(request, reply);

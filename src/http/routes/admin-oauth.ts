@@ -45,7 +45,7 @@ export const clientView = (client: OAuthClientRecord) => ({
  */
 export function adminOAuthRoutes(tessera: Tessera) {
   const { oauth } = tessera;
-  const requireCaller = requireAuth(tessera);
+  const requireCaller = requireAuth();
   const actorOf = (request: FastifyRequest): Actor => ({
     actorId: request.auth.userId,
     client: clientContext(request),

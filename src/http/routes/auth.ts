@@ -1,24 +1,19 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AuthError } from '../../core/errors.js';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
-import type { TokenPair } from '../../core/token-logins.js';
-import type { SessionRecord, UserRecord } from '../../store/ports.js';
+import type { UserRecord } from '../../store/ports.js';
 import type { Tessera } from '../../tessera.js';
 import {
   authenticate,
   clearCredentialCookies,
-  clearRefreshCookie,
   clientContext,
   optionalAuth,
   requireAuth,
-  setSessionCookie,
-  setTokenCookies,
-  type Transport,
 } from '../credentials.js';
 import type { RoutePolicy } from '../route-policy.js';
 import { parseInput, text } from '../validation.js';
-import { callerView, sessionView, tokenPairView, userView } from '../views.js';
+import { callerView, sessionView, userView } from '../views.js';
 
 // Raw inputs are capped before any work (NFKC, hashing) is done on them; the password policy
 // then gives the precise rule. Four bytes per character covers any UTF-8 the policy accepts.
@@ -42,46 +37,7 @@ const passwordPolicy: RoutePolicy = { rateLimitAction: 'password' };
 
 /** register, login, session, logout, logout-all, password: the same routes in every mode. */
 export function authRoutes(tessera: Tessera) {
-  const authenticated = { preHandler: requireAuth(tessera) };
-
-  /** Opens a new login for the user in the configured mode and hands over its credentials. */
-  const openLogin = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    user: UserRecord,
-    transport: Transport,
-  ) => {
-    const client = clientContext(request);
-    if (tessera.tokens) {
-      const { session, ...pair } = await tessera.tokens.start(user, client);
-      return { session, ...deliverPair(reply, transport, pair) };
-    }
-    const { session, token } = await tessera.sessions.create(user.id, client);
-    return { session, ...deliverSessionToken(reply, transport, token) };
-  };
-
-  const deliverSessionToken = (reply: FastifyReply, transport: Transport, token: string) => {
-    if (transport === 'bearer') return { token };
-    setSessionCookie(reply, token);
-    return {};
-  };
-
-  const deliverPair = (reply: FastifyReply, transport: Transport, pair: TokenPair) => {
-    if (transport === 'bearer') return tokenPairView(tessera, pair);
-    setTokenCookies(tessera, reply, pair);
-    return {};
-  };
-
-  /** After a password change this login continues under new credentials; copies of the old are worthless. */
-  const reissue = async (
-    reply: FastifyReply,
-    transport: Transport,
-    session: SessionRecord,
-    user: UserRecord,
-  ) => {
-    if (tessera.tokens) return deliverPair(reply, transport, await tessera.tokens.reissue(session, user));
-    return deliverSessionToken(reply, transport, await tessera.sessions.rotate(session));
-  };
+  const authenticated = { preHandler: requireAuth() };
 
   return async (app: FastifyInstance) => {
     app.post('/auth/register', { config: registerPolicy }, async (request, reply) => {
@@ -112,9 +68,9 @@ export function authRoutes(tessera: Tessera) {
       await tessera.email.account.assertMayLogIn(user);
       // Session fixation: a login the client already holds is never carried over. If it was a
       // live one it ends now; a fresh one is always created.
-      const previous = await optionalAuth(tessera, request);
+      const previous = await optionalAuth(request);
       if (previous) await tessera.sessions.revoke(previous.sessionId);
-      const { session, ...credentials } = await openLogin(request, reply, user, body.transport);
+      const { session, credentials } = await app.loginMode.openLogin(request, reply, user, body.transport);
       await tessera.audit.record('login.succeeded', { userId: user.id, sessionId: session.id, client });
       // The new-device alert must never fail a login that succeeded: a store error is logged.
       await tessera.email.alerts
@@ -147,8 +103,8 @@ export function authRoutes(tessera: Tessera) {
     app.post('/auth/logout', async (request, reply) => {
       const auth =
         request.headers.authorization === undefined
-          ? await optionalAuth(tessera, request)
-          : await authenticate(tessera, request);
+          ? await optionalAuth(request)
+          : await authenticate(request);
       if (auth) {
         await tessera.sessions.revoke(auth.sessionId);
         await tessera.audit.record('logout', {
@@ -158,7 +114,7 @@ export function authRoutes(tessera: Tessera) {
         });
       }
       clearCredentialCookies(request, reply);
-      if (tessera.tokens) clearRefreshCookie(reply);
+      app.loginMode.clearOnLogout(reply);
       return reply.code(204).send();
     });
 
@@ -173,7 +129,7 @@ export function authRoutes(tessera: Tessera) {
         detail: { revoked: ended.sessions, revokedApiKeys: ended.apiKeys },
       });
       clearCredentialCookies(request, reply);
-      if (tessera.tokens) clearRefreshCookie(reply);
+      app.loginMode.clearOnLogout(reply);
       return { revoked: ended.sessions, revokedApiKeys: ended.apiKeys };
     });
 
@@ -203,7 +159,7 @@ export function authRoutes(tessera: Tessera) {
         detail: { revokedOtherSessions, revokedApiKeys: ended.apiKeys },
       });
       if (!session || !user) return { revokedOtherSessions };
-      return { revokedOtherSessions, ...(await reissue(reply, transport, session, user)) };
+      return { revokedOtherSessions, ...(await app.loginMode.reissue(reply, transport, session, user)) };
     });
   };
 }

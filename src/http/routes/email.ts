@@ -3,17 +3,10 @@ import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
 import type { UserRecord } from '../../store/ports.js';
 import type { Tessera } from '../../tessera.js';
-import {
-  clientContext,
-  optionalAuth,
-  requireAuth,
-  setSessionCookie,
-  setTokenCookies,
-  type Transport,
-} from '../credentials.js';
+import { clientContext, optionalAuth, requireAuth, type Transport } from '../credentials.js';
 import { mailRateLimits } from '../plugins/mail-rate-limit.js';
 import { parseInput, text } from '../validation.js';
-import { sessionView, tokenPairView, userView } from '../views.js';
+import { sessionView, userView } from '../views.js';
 
 // A mailed token is 66 characters; anything much longer is not one (and is refused unread).
 const token = text(200);
@@ -60,7 +53,7 @@ export function emailRoutes(tessera: Tessera) {
     app.post('/auth/email/verify/resend', async (request, reply) => {
       const body = parseInput(resendBody, request.body ?? undefined);
       const client = clientContext(request);
-      const auth = await optionalAuth(tessera, request);
+      const auth = await optionalAuth(request);
       if (auth) {
         const user = await tessera.accounts.findById(auth.userId);
         if (user && (await limits.sending(request, reply, user.email))) {
@@ -94,7 +87,7 @@ export function emailRoutes(tessera: Tessera) {
       return { revokedSessions, ...(await openLogin(tessera, request, reply, user, body.transport)) };
     });
 
-    app.post('/auth/email/change', { preHandler: requireAuth(tessera) }, async (request, reply) => {
+    app.post('/auth/email/change', { preHandler: requireAuth() }, async (request, reply) => {
       const body = parseInput(changeBody, request.body);
       if (await limits.sending(request, reply, body.newEmail)) {
         await flows.requestEmailChange(
@@ -138,18 +131,11 @@ async function openLogin(
   user: UserRecord,
   transport: Transport,
 ) {
-  const client = clientContext(request);
-  if (tessera.tokens) {
-    const { session, ...pair } = await tessera.tokens.start(user, client);
-    await tessera.audit.record('login.succeeded', { userId: user.id, sessionId: session.id, client });
-    if (transport === 'bearer')
-      return { session: sessionView(tessera, session), ...tokenPairView(tessera, pair) };
-    setTokenCookies(tessera, reply, pair);
-    return { session: sessionView(tessera, session) };
-  }
-  const { session, token: sessionToken } = await tessera.sessions.create(user.id, client);
-  await tessera.audit.record('login.succeeded', { userId: user.id, sessionId: session.id, client });
-  if (transport === 'bearer') return { session: sessionView(tessera, session), token: sessionToken };
-  setSessionCookie(reply, sessionToken);
-  return { session: sessionView(tessera, session) };
+  const { session, credentials } = await request.server.loginMode.openLogin(request, reply, user, transport);
+  await tessera.audit.record('login.succeeded', {
+    userId: user.id,
+    sessionId: session.id,
+    client: clientContext(request),
+  });
+  return { session: sessionView(tessera, session), ...credentials };
 }

@@ -43,7 +43,7 @@ export const apiKeyView = (key: ApiKeyRecord, now: number) => ({
 export function oauthAccountRoutes(tessera: Tessera) {
   const { oauth } = tessera;
   return async (app: FastifyInstance) => {
-    app.addHook('preHandler', requireAuth(tessera));
+    app.addHook('preHandler', requireAuth());
 
     app.get('/auth/grants', async (request) => {
       const grants = await oauth.authorization.listGrants(request.auth.userId);

@@ -49,7 +49,7 @@ export function oauthRoutes(tessera: Tessera) {
   /** Answers a checked authorization request for a signed-in user: a code, consent, or an error. */
   const authorize = async (request: FastifyRequest, reply: FastifyReply, checked: AuthorizationRequest) => {
     const client = clientContext(request);
-    const auth = await optionalAuth(tessera, request);
+    const auth = await optionalAuth(request);
     if (!auth) {
       if (checked.prompt === 'none') {
         return reply.redirect(
@@ -99,14 +99,7 @@ export function oauthRoutes(tessera: Tessera) {
       return metadata;
     });
 
-    // jwt and hybrid modes publish the keys with their token routes; session mode does it here.
-    if (!tessera.keyring) {
-      app.get('/.well-known/jwks.json', async (_request, reply) => {
-        const keys = (await oauth.keyring()).jwks();
-        reply.header('cache-control', 'public, max-age=300');
-        return keys;
-      });
-    }
+    // The public keys (jwks_uri) are the mode's route in every mode (modes/).
 
     app.get('/oauth/pages.css', async (_request, reply) =>
       reply.type('text/css; charset=utf-8').send(PAGES_CSS),
@@ -129,7 +122,7 @@ export function oauthRoutes(tessera: Tessera) {
       const check = await oauth.authorization.check(form);
       if (check.kind === 'page') return sendErrorPage(reply, 400, check.message);
       if (check.kind === 'redirect') return reply.redirect(check.to, 303);
-      const auth = await optionalAuth(tessera, request);
+      const auth = await optionalAuth(request);
       if (!auth)
         return sendErrorPage(reply, 401, 'Your login has ended: go back to the application and start again.');
       if (

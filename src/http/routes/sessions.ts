@@ -11,7 +11,7 @@ const sessionParams = z.strictObject({ id: z.string().min(1).max(64) });
 /** A user's own devices: list them, end one. */
 export function sessionRoutes(tessera: Tessera) {
   return async (app: FastifyInstance) => {
-    app.addHook('preHandler', requireAuth(tessera));
+    app.addHook('preHandler', requireAuth());
 
     app.get('/auth/sessions', async (request) => {
       const { userId, sessionId } = request.auth;

@@ -1,0 +1,101 @@
+import type { FastifyReply } from 'fastify';
+import { AuthError } from '../../core/errors.js';
+import type { Keyring } from '../../core/keyring.js';
+import type { Revocations } from '../../core/revocations.js';
+import type { TokenLogins, TokenPair } from '../../core/token-logins.js';
+import type { Tessera } from '../../tessera.js';
+import { ACCESS_TOKEN_COOKIE } from '../../wire/credentials.js';
+import { clearRefreshCookie, clientContext, setTokenCookies } from '../credentials.js';
+import { refreshTokenLogin, unverifiedJwtSid } from '../plugins/presented-login.js';
+import { tokenRoutes } from '../routes/tokens.js';
+import { tokenPairView } from '../views.js';
+import type { Authenticated, LoginMode, Transport } from './login-mode.js';
+
+/** What the token modes work with; createTessera opens them for jwt and hybrid, never for session. */
+export interface TokenModeParts {
+  name: 'jwt' | 'hybrid';
+  keyring: Keyring;
+  tokens: TokenLogins;
+  /** hybrid: the in-memory revocation check after the signature (always there); jwt mode has none. */
+  revocations: Revocations | undefined;
+}
+
+/**
+ * jwt and hybrid modes: the client holds a short-lived signed access token (`__Host-tessera_at`
+ * or a Bearer header) and a rotating refresh token (`__Secure-tessera_rt`, /auth/refresh only).
+ * The two differ only by hybrid's revocation check.
+ */
+export function tokenMode(
+  tessera: Tessera,
+  { name, keyring, tokens, revocations }: TokenModeParts,
+): LoginMode {
+  const deliver = (reply: FastifyReply, transport: Transport, pair: TokenPair) => {
+    if (transport === 'bearer') return tokenPairView(tessera, pair);
+    setTokenCookies(tessera, reply, pair);
+    return {};
+  };
+
+  /**
+   * A valid access token is not enough for anything but `GET /auth/session`. Tessera holds the
+   * store, so every other route (everything that changes state or mints a credential) checks
+   * here that the token's login is still live and its account unlocked: a logged-out, revoked
+   * or locked login can do nothing, whatever its token's remaining lifetime. The stored roles
+   * replace the token's. A store that cannot answer is a 503, never a pass.
+   */
+  const requireLiveLogin = async (auth: Authenticated): Promise<Authenticated> => {
+    const found = await tessera.sessions.findLive(auth.sessionId);
+    const live =
+      found !== undefined &&
+      found.session.userId === auth.userId &&
+      found.session.mode === name &&
+      found.user.lockedAt === null;
+    if (!live) {
+      throw new AuthError('token_revoked', 'This login has ended: refresh the token or log in again.');
+    }
+    return { ...auth, roles: found.user.roles, session: found.session, user: found.user };
+  };
+
+  return {
+    name,
+    credentialCookie: ACCESS_TOKEN_COOKIE,
+    refusedCookieIsDead: false,
+
+    async authenticate(request, presented) {
+      // Both are synchronous on the usual path (promises only for a key reload or a catch-up).
+      const verified = keyring.verifyFresh(presented.token);
+      const claims = verified instanceof Promise ? await verified : verified;
+      // hybrid: the in-memory revocation check, no store lookup (unless this node is catching up).
+      const behind = revocations?.check(claims);
+      if (behind) await behind;
+      const auth: Authenticated = {
+        userId: claims.sub,
+        roles: claims.roles,
+        sessionId: claims.sid,
+        transport: presented.transport,
+        expiresAt: claims.exp * 1000,
+      };
+      if (request.routeOptions.config?.tokenAlone === true) return auth;
+      return requireLiveLogin(auth);
+    },
+
+    loginIdOf: unverifiedJwtSid,
+    refreshTokenLogin: (token) => refreshTokenLogin(tessera, token),
+
+    async openLogin(request, reply, user, transport) {
+      const { session, ...pair } = await tokens.start(user, clientContext(request));
+      return { session, credentials: deliver(reply, transport, pair) };
+    },
+
+    async reissue(reply, transport, session, user) {
+      return deliver(reply, transport, await tokens.reissue(session, user));
+    },
+
+    // The browser never sends the refresh cookie outside /auth/refresh, so it is cleared blind.
+    clearOnLogout: clearRefreshCookie,
+
+    // POST /auth/refresh and the public keys at /.well-known/jwks.json.
+    routes: tokenRoutes(tessera, tokens, keyring),
+
+    signingKeys: () => keyring,
+  };
+}
