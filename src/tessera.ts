@@ -14,21 +14,22 @@ import { TokenLogins } from './core/token-logins.js';
 import { resolveKeyEncryptionKey } from './key-encryption-key.js';
 import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
-import { MemoryStore } from './store/memory/memory-store.js';
-import type { Store } from './store/ports.js';
-import { RedisCachedStore } from './store/redis/cached-store.js';
+import { MemoryStores } from './store/memory/stores.js';
+import type { SigningKeyStore, Stores } from './store/ports/index.js';
 import { RedisConnection } from './store/redis/connection.js';
 import { RedisRevocationBus } from './store/redis/redis-bus.js';
-import { openPostgresStore } from './store/sql/postgres.js';
+import { withRedisSessionCache } from './store/redis/stores.js';
+import { openPostgresStores } from './store/sql/postgres.js';
 import { PostgresRevocationBus } from './store/sql/postgres-bus.js';
-import { SqlStore } from './store/sql/sql-store.js';
-import { openSqliteStore } from './store/sql/sqlite.js';
+import { openSqliteStores } from './store/sql/sqlite.js';
+import { SqlStores } from './store/sql/stores.js';
 
 /** The whole system, with no global state: everything hangs off the value createTessera returns. */
 export interface Tessera {
   readonly config: TesseraConfig;
   readonly runtime: Runtime;
-  readonly store: Store;
+  /** One store per aggregate (users, sessions, refresh tokens, …) over the configured database. */
+  readonly stores: Stores;
   /** TESSERA_REDIS_URL: the connection behind the session cache, rate-limit counters and bus. */
   readonly redis: RedisConnection | undefined;
   readonly accounts: Accounts;
@@ -54,8 +55,8 @@ export interface Tessera {
 export interface TesseraOptions {
   /** Clock and randomness; tests inject a manual clock. */
   runtime?: Runtime;
-  /** An already opened store; otherwise one is opened from `config.database`. */
-  store?: Store;
+  /** Already opened stores (openStores); otherwise they are opened from `config.database`. */
+  stores?: Stores;
   /** hybrid mode: the revocation bus shared with other nodes; in-process by default. */
   bus?: RevocationBus;
 }
@@ -66,42 +67,42 @@ export async function createTessera(
 ): Promise<Tessera> {
   const runtime = options.runtime ?? systemRuntime;
   const redis = config.redis && (await RedisConnection.open(config.redis));
-  let sqlStore: Store;
+  let databaseStores: Stores;
   try {
-    sqlStore = options.store ?? (await openStore(config.database));
+    databaseStores = options.stores ?? (await openStores(config.database));
   } catch (error) {
     await redis?.close();
     throw error;
   }
-  // With Redis, sessions are served from it; the SQL store stays the system of record.
-  const store = redis
-    ? new RedisCachedStore(sqlStore, {
+  // With Redis, sessions are served from it; the SQL database stays the system of record.
+  const stores = redis
+    ? withRedisSessionCache(databaseStores, {
         redis: redis.client,
         prefix: redis.settings.prefix,
         now: () => runtime.now(),
       })
-    : sqlStore;
+    : databaseStores;
   const bus = options.bus ?? revocationBus(config, redis);
   let revocations: Revocations | undefined;
   if (config.mode === 'hybrid') {
     // An entry matters while a token it could affect may still verify: lifetime plus skew.
     const horizonMs = config.jwt.accessTokenTtlMs + MAX_CLOCK_SKEW_SECONDS * 1000;
-    revocations = new Revocations(store, bus, runtime, horizonMs);
+    revocations = new Revocations(stores.revocations, bus, runtime, horizonMs);
     try {
       await revocations.start();
     } catch (error) {
       if (!options.bus) await bus.close().catch(() => undefined);
-      if (!options.store) await store.close().catch(() => undefined);
+      if (!options.stores) await stores.close().catch(() => undefined);
       await redis?.close();
       throw error;
     }
   }
-  const sessions = new Sessions(store, runtime, config.session, revocations);
+  const sessions = new Sessions(stores.sessions, runtime, config.session, revocations);
   const releasePasswordHashing = usePasswordHashing(config.passwordHashThreads);
-  const accounts = new Accounts(store, runtime);
-  const audit = new Audit(store, runtime);
+  const accounts = new Accounts(stores.users, runtime);
+  const audit = new Audit(stores.audit, runtime);
   const control = new Control({
-    users: store,
+    users: stores.users,
     sessions,
     audit,
     runtime,
@@ -113,9 +114,9 @@ export async function createTessera(
   let keyring: Keyring | undefined;
   let tokens: TokenLogins | undefined;
   if (config.mode !== 'session') {
-    keyring = await openKeyring(config, store, runtime, warnings);
+    keyring = await openKeyring(config, stores.signingKeys, runtime, warnings);
     tokens = new TokenLogins({
-      store,
+      store: stores.refreshTokens,
       sessions,
       accounts,
       keyring,
@@ -129,12 +130,14 @@ export async function createTessera(
   // OAuth signs with the keyring: jwt and hybrid modes' own, or in session mode one opened when
   // OAuth is first used (so a session-mode deployment that never uses OAuth is unchanged).
   const oauth = createOAuth({
-    store,
+    stores,
     sessions,
     accounts,
     audit,
     runtime,
-    keyring: keyring ? () => Promise.resolve(keyring) : lazyKeyring(config, store, runtime, warnings),
+    keyring: keyring
+      ? () => Promise.resolve(keyring)
+      : lazyKeyring(config, stores.signingKeys, runtime, warnings),
     scopes: config.oauth.scopes,
     issuer: config.jwt.issuer,
     firstPartyAudience: config.jwt.audience,
@@ -146,7 +149,7 @@ export async function createTessera(
   return {
     config,
     runtime,
-    store,
+    stores,
     redis,
     accounts,
     sessions,
@@ -162,7 +165,7 @@ export async function createTessera(
       const sweep = async () => {
         await sessions.sweep();
         await audit.sweep(config.auditRetentionMs);
-        await store.deleteExpiredRevocations(runtime.now());
+        await stores.revocations.deleteExpiredRevocations(runtime.now());
         await oauth.sweep();
       };
       timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));
@@ -180,7 +183,7 @@ export async function createTessera(
       for (const timer of timers.splice(0)) clearInterval(timer);
       revocations?.stop();
       if (!options.bus) await bus.close();
-      await store.close();
+      await stores.close();
       await redis?.close();
       await releasePasswordHashing();
     },
@@ -198,35 +201,35 @@ function revocationBus(config: TesseraConfig, redis: RedisConnection | undefined
   return new InProcessBus();
 }
 
-/** Opens the configured store; SQL engines apply pending migrations first. */
-export function openStore(database: TesseraConfig['database']): Promise<Store> {
+/** Opens the configured database's stores; SQL engines apply pending migrations first. */
+export function openStores(database: TesseraConfig['database']): Promise<Stores> {
   switch (database.engine) {
     case 'memory':
-      return Promise.resolve(new MemoryStore());
+      return Promise.resolve(new MemoryStores());
     case 'sqlite':
-      return openSqliteStore(database.filename);
+      return openSqliteStores(database.filename);
     case 'postgres':
-      return openPostgresStore(database.url, { poolSize: database.poolSize });
+      return openPostgresStores(database.url, { poolSize: database.poolSize });
   }
 }
 
 /**
- * Applies pending migrations and closes the store; the names of those that ran (`tessera
+ * Applies pending migrations and closes the stores; the names of those that ran (`tessera
  * migrate`, for deploy pipelines that migrate before starting nodes; opening does it too).
  */
 export async function migrateDatabase(database: TesseraConfig['database']): Promise<string[]> {
-  const store = await openStore(database);
+  const stores = await openStores(database);
   try {
-    return store instanceof SqlStore ? [...store.appliedMigrations] : [];
+    return stores instanceof SqlStores ? [...stores.appliedMigrations] : [];
   } finally {
-    await store.close();
+    await stores.close();
   }
 }
 
-/** The keyring over the store's signing keys, created on first use; also used by `tessera keys`. */
+/** The keyring over the stored signing keys, created on first use; also used by `tessera keys`. */
 export async function openKeyring(
   config: TesseraConfig,
-  store: Store,
+  store: SigningKeyStore,
   runtime: Runtime,
   warnings: string[] = [],
 ): Promise<Keyring> {
@@ -251,7 +254,7 @@ export async function openKeyring(
  * by other nodes or the CLI arrive within the same bound as in jwt mode. Where a generated
  * key-encryption key cannot be shared (PostgreSQL, production) it needs TESSERA_KEY_ENCRYPTION_KEY.
  */
-function lazyKeyring(config: TesseraConfig, store: Store, runtime: Runtime, warnings: string[]) {
+function lazyKeyring(config: TesseraConfig, store: SigningKeyStore, runtime: Runtime, warnings: string[]) {
   let opening: Promise<Keyring> | undefined;
   let loadedAt = 0;
   return async (): Promise<Keyring> => {

@@ -40,8 +40,8 @@ const auth = createAuth({
   audience: config.jwt.audience,
   csrfSecret: config.csrfSecret,
   // hybrid: the app reads the same revocation log and bus as Tessera (here: the same process;
-  // across processes, open the same database with openStore and use a Redis or PostgreSQL bus).
-  ...(config.mode === 'hybrid' ? { revocations: { store: tessera.store, bus } } : {}),
+  // across processes, open the same database with openStores and use a Redis or PostgreSQL bus).
+  ...(config.mode === 'hybrid' ? { revocations: { store: tessera.stores.revocations, bus } } : {}),
 });
 const bank = await buildBankApp({ auth, tesseraUrl, mode: config.mode });
 const bankPort = Number(process.env.BANK_PORT ?? 4000);

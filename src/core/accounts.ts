@@ -1,4 +1,4 @@
-import { EmailTakenError, type UserRecord, type UserStore } from '../store/ports.js';
+import { EmailTakenError, type UserRecord, type UserStore } from '../store/ports/index.js';
 import { normalizeEmail } from './email.js';
 import { AuthError, invalidCredentials } from './errors.js';
 import {

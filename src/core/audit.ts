@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditStore } from '../store/ports.js';
+import type { AuditEvent, AuditStore } from '../store/ports/index.js';
 import type { Runtime } from './runtime.js';
 import type { ClientContext } from './sessions.js';
 import { newRandomId } from './tokens.js';

@@ -1,4 +1,4 @@
-import type { UserRecord, UserStore } from '../store/ports.js';
+import type { UserRecord, UserStore } from '../store/ports/index.js';
 import type { Audit } from './audit.js';
 import { AuthError } from './errors.js';
 import type { Revocations } from './revocations.js';

@@ -1,4 +1,4 @@
-import type { SessionRecord, SessionStore, SessionWithUser } from '../store/ports.js';
+import type { SessionRecord, SessionStore, SessionWithUser } from '../store/ports/index.js';
 import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
 import { issueToken, newRandomId, parseToken, secretMatches } from './tokens.js';

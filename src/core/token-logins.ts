@@ -1,4 +1,9 @@
-import type { RefreshTokenRecord, RefreshTokenStore, SessionRecord, UserRecord } from '../store/ports.js';
+import type {
+  RefreshTokenRecord,
+  RefreshTokenStore,
+  SessionRecord,
+  UserRecord,
+} from '../store/ports/index.js';
 import type { Accounts } from './accounts.js';
 import type { Audit } from './audit.js';
 import { AuthError } from './errors.js';

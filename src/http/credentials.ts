@@ -3,7 +3,7 @@ import { MAX_USER_AGENT_LENGTH } from '../core/device.js';
 import { AuthError, unauthenticated } from '../core/errors.js';
 import type { ClientContext } from '../core/sessions.js';
 import type { TokenPair } from '../core/token-logins.js';
-import type { SessionRecord, UserRecord } from '../store/ports.js';
+import type { SessionRecord, UserRecord } from '../store/ports/index.js';
 import type { Tessera } from '../tessera.js';
 
 /**

@@ -2,19 +2,21 @@ import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrationProvider } from '../../src/store/sql/migrations.js';
-import { openPostgresStore } from '../../src/store/sql/postgres.js';
-import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import { openPostgresStores } from '../../src/store/sql/postgres.js';
+import type { SqlStores } from '../../src/store/sql/stores.js';
 import { describeWithPostgres, dropTestSchemas, testSchema } from '../services.js';
+import { sqlTransactionContract } from './sql-transaction.js';
 import { storeContract } from './store-contract.js';
 
 // Every store gets a schema of its own (tessera_test_<pid>_<random>), dropped when the file ends.
 await describeWithPostgres('postgres engine', (url) => {
   afterAll(() => dropTestSchemas(url));
 
-  storeContract('postgres', () => openPostgresStore(url, { schema: testSchema() }));
+  storeContract('postgres', () => openPostgresStores(url, { schema: testSchema() }));
+  sqlTransactionContract('postgres', () => openPostgresStores(url, { schema: testSchema() }));
 
   const allMigrations = async () => Object.keys(await migrationProvider.getMigrations()).sort();
-  const tablesIn = async (store: SqlStore, schema: string) => {
+  const tablesIn = async (store: SqlStores, schema: string) => {
     const { rows } = await sql<{ name: string }>`
       select table_name as name from information_schema.tables where table_schema = ${schema}
       order by table_name`.execute(store.db);
@@ -24,7 +26,7 @@ await describeWithPostgres('postgres engine', (url) => {
   describe('postgres migrations', () => {
     it('a fresh schema gets every migration, bookkeeping included, and nothing outside it', async () => {
       const schema = testSchema();
-      const store = await openPostgresStore(url, { schema });
+      const store = await openPostgresStores(url, { schema });
       try {
         expect(store.appliedMigrations).toEqual(await allMigrations());
         expect(await tablesIn(store, schema)).toEqual(
@@ -37,12 +39,12 @@ await describeWithPostgres('postgres engine', (url) => {
 
     it('opening a second store on a migrated schema applies nothing and sees the same data', async () => {
       const schema = testSchema();
-      const first = await openPostgresStore(url, { schema });
-      const second = await openPostgresStore(url, { schema });
+      const first = await openPostgresStores(url, { schema });
+      const second = await openPostgresStores(url, { schema });
       try {
         expect(first.appliedMigrations.length).toBeGreaterThan(0);
         expect(second.appliedMigrations).toEqual([]);
-        await first.createUser({
+        await first.users.createUser({
           id: 'u1',
           email: 'u1@example.com',
           passwordHash: 'hash',
@@ -52,7 +54,7 @@ await describeWithPostgres('postgres engine', (url) => {
           createdAt: 1,
           updatedAt: 1,
         });
-        expect((await second.findUserByEmail('u1@example.com'))?.roles).toEqual(['admin']);
+        expect((await second.users.findUserByEmail('u1@example.com'))?.roles).toEqual(['admin']);
       } finally {
         await first.close();
         await second.close();
@@ -61,7 +63,7 @@ await describeWithPostgres('postgres engine', (url) => {
 
     it('concurrent opens on a fresh schema all succeed; exactly one applies the migrations', async () => {
       const schema = testSchema();
-      const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(url, { schema })));
+      const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStores(url, { schema })));
       try {
         const applied = stores.map((s) => s.appliedMigrations);
         expect(applied.filter((names) => names.length > 0)).toEqual([await allMigrations()]);
@@ -90,10 +92,10 @@ await describeWithPostgres('postgres engine', (url) => {
         values ('s1', 'u1', ${'ab'.repeat(32)}, 2, 2, 50000, '203.0.113.7', 'ua')`.execute(old);
       await old.destroy();
 
-      const store = await openPostgresStore(url, { schema });
+      const store = await openPostgresStores(url, { schema });
       try {
         expect(store.appliedMigrations).toEqual((await allMigrations()).slice(1));
-        expect(await store.findSession('s1')).toEqual({
+        expect(await store.sessions.findSession('s1')).toEqual({
           id: 's1',
           userId: 'u1',
           mode: 'session',
@@ -113,7 +115,7 @@ await describeWithPostgres('postgres engine', (url) => {
   describe('postgres prepared statements', () => {
     it("keep working after another node's migration adds columns to their tables", async () => {
       const schema = testSchema();
-      const store = await openPostgresStore(url, { schema });
+      const store = await openPostgresStores(url, { schema });
       try {
         const user = {
           id: 'u1',
@@ -125,7 +127,7 @@ await describeWithPostgres('postgres engine', (url) => {
           createdAt: 1,
           updatedAt: 1,
         };
-        await store.createUser(user);
+        await store.users.createUser(user);
         const session = {
           id: 's1',
           userId: 'u1',
@@ -137,8 +139,8 @@ await describeWithPostgres('postgres engine', (url) => {
           ip: '::1',
           userAgent: 'ua',
         };
-        await store.createSession(session);
-        await store.createRefreshToken({
+        await store.sessions.createSession(session);
+        await store.refreshTokens.createRefreshToken({
           id: 'r1',
           sessionId: 's1',
           secretHash: 'ef',
@@ -149,10 +151,10 @@ await describeWithPostgres('postgres engine', (url) => {
         const hotPath = () =>
           Promise.all(
             Array.from({ length: 20 }, async () => {
-              await store.findSession('s1');
-              await store.findUserById('u1');
-              await store.touchSession('s1', 2);
-              await store.findRefreshToken('r1');
+              await store.sessions.findSession('s1');
+              await store.users.findUserById('u1');
+              await store.sessions.touchSession('s1', 2);
+              await store.refreshTokens.findRefreshToken('r1');
             }),
           );
         await hotPath();
@@ -162,10 +164,17 @@ await describeWithPostgres('postgres engine', (url) => {
           );
         }
         await hotPath();
-        expect(await store.findSession('s1')).toEqual({ ...session, lastSeenAt: 2 });
-        expect(await store.findUserById('u1')).toEqual(user);
-        expect(await store.retireRefreshToken('r1', 3)).toBe(true);
-        expect(await store.findRefreshToken('r1')).toMatchObject({ retiredAt: 3 });
+        expect(await store.sessions.findSession('s1')).toEqual({ ...session, lastSeenAt: 2 });
+        expect(await store.users.findUserById('u1')).toEqual(user);
+        const next = {
+          id: 'r2',
+          sessionId: 's1',
+          secretHash: 'ef'.repeat(32),
+          createdAt: 3,
+          retiredAt: null,
+        };
+        expect(await store.refreshTokens.rotateRefreshToken('r1', next)).toBe(true);
+        expect(await store.refreshTokens.findRefreshToken('r1')).toMatchObject({ retiredAt: 3 });
       } finally {
         await store.close();
       }
@@ -174,7 +183,7 @@ await describeWithPostgres('postgres engine', (url) => {
 
   describe('postgres types', () => {
     it('returns real millisecond times (int8, beyond 2^32) as numbers on every read path', async () => {
-      const store = await openPostgresStore(url, { schema: testSchema() });
+      const store = await openPostgresStores(url, { schema: testSchema() });
       const t = 1_800_000_000_123;
       try {
         const user = {
@@ -187,10 +196,10 @@ await describeWithPostgres('postgres engine', (url) => {
           createdAt: t,
           updatedAt: t + 2,
         };
-        await store.createUser(user);
-        expect(await store.findUserById('u1')).toEqual(user);
-        expect(await store.findUserByEmail('u1@example.com')).toEqual(user);
-        expect(await store.listUsers()).toEqual([user]);
+        await store.users.createUser(user);
+        expect(await store.users.findUserById('u1')).toEqual(user);
+        expect(await store.users.findUserByEmail('u1@example.com')).toEqual(user);
+        expect(await store.users.listUsers()).toEqual([user]);
 
         const session = {
           id: 's1',
@@ -203,10 +212,10 @@ await describeWithPostgres('postgres engine', (url) => {
           ip: '::1',
           userAgent: 'ua',
         };
-        await store.createSession(session);
-        expect(await store.findSession('s1')).toEqual(session);
-        expect(await store.listSessions()).toEqual([session]);
-        expect(await store.listUserSessions('u1')).toEqual([session]);
+        await store.sessions.createSession(session);
+        expect(await store.sessions.findSession('s1')).toEqual(session);
+        expect(await store.sessions.listSessions()).toEqual([session]);
+        expect(await store.sessions.listUserSessions('u1')).toEqual([session]);
 
         const token = {
           id: 'r1',
@@ -215,9 +224,11 @@ await describeWithPostgres('postgres engine', (url) => {
           createdAt: t,
           retiredAt: null,
         };
-        await store.createRefreshToken(token);
-        expect(await store.retireRefreshToken('r1', t + 5)).toBe(true);
-        expect(await store.findRefreshToken('r1')).toEqual({ ...token, retiredAt: t + 5 });
+        await store.refreshTokens.createRefreshToken(token);
+        expect(
+          await store.refreshTokens.rotateRefreshToken('r1', { ...token, id: 'r2', createdAt: t + 5 }),
+        ).toBe(true);
+        expect(await store.refreshTokens.findRefreshToken('r1')).toEqual({ ...token, retiredAt: t + 5 });
 
         const key = {
           kid: 'k1',
@@ -228,8 +239,8 @@ await describeWithPostgres('postgres engine', (url) => {
           publicJwk: null,
           privateKeyEncrypted: 'sealed',
         };
-        await store.createSigningKey(key);
-        expect(await store.listSigningKeys()).toEqual([key]);
+        await store.signingKeys.createSigningKey(key);
+        expect(await store.signingKeys.listSigningKeys()).toEqual([key]);
 
         const event = {
           id: 'e1',
@@ -242,11 +253,11 @@ await describeWithPostgres('postgres engine', (url) => {
           userAgent: 'ua',
           detail: '{}',
         };
-        await store.appendAuditEvent(event);
-        expect(await store.listAuditEvents({ limit: 5 })).toEqual([event]);
+        await store.audit.appendAuditEvent(event);
+        expect(await store.audit.listAuditEvents({ limit: 5 })).toEqual([event]);
 
-        expect(await store.deleteExpiredSessions(t + 4, 0)).toBe(1);
-        expect(await store.deleteAuditEventsBefore(t + 1)).toBe(1);
+        expect(await store.sessions.deleteExpiredSessions(t + 4, 0)).toBe(1);
+        expect(await store.audit.deleteAuditEventsBefore(t + 1)).toBe(1);
       } finally {
         await store.close();
       }

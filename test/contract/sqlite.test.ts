@@ -3,12 +3,14 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { migrationProvider } from '../../src/store/sql/migrations.js';
-import { openSqliteStore } from '../../src/store/sql/sqlite.js';
+import { openSqliteStores } from '../../src/store/sql/sqlite.js';
 import { tempDir } from '../helpers.js';
+import { sqlTransactionContract } from './sql-transaction.js';
 import { storeContract } from './store-contract.js';
 
 let n = 0;
-storeContract('sqlite', () => openSqliteStore(join(tempDir(), `store-${++n}.db`)));
+storeContract('sqlite', () => openSqliteStores(join(tempDir(), `store-${++n}.db`)));
+sqlTransactionContract('sqlite', () => openSqliteStores(join(tempDir(), `store-${++n}.db`)));
 
 describe('sqlite migrations', () => {
   it("upgrades a 0001 database in place: existing sessions get mode 'session'", async () => {
@@ -31,9 +33,9 @@ describe('sqlite migrations', () => {
       .run('s1', 'u1', 'ab'.repeat(32), 2, 2, 50_000, '203.0.113.7', 'ua');
     await old.destroy();
 
-    const store = await openSqliteStore(filename);
+    const store = await openSqliteStores(filename);
     try {
-      expect(await store.findSession('s1')).toEqual({
+      expect(await store.sessions.findSession('s1')).toEqual({
         id: 's1',
         userId: 'u1',
         mode: 'session',
@@ -44,7 +46,7 @@ describe('sqlite migrations', () => {
         ip: '203.0.113.7',
         userAgent: 'ua',
       });
-      expect(await store.listAuditEvents({ limit: 1 })).toEqual([]);
+      expect(await store.audit.listAuditEvents({ limit: 1 })).toEqual([]);
     } finally {
       await store.close();
     }

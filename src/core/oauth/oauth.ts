@@ -1,4 +1,4 @@
-import type { Store } from '../../store/ports.js';
+import type { AggregateStores } from '../../store/ports/index.js';
 import type { Accounts } from '../accounts.js';
 import type { Audit } from '../audit.js';
 import type { Keyring } from '../keyring.js';
@@ -27,7 +27,7 @@ export interface OAuth {
 }
 
 export function createOAuth(deps: {
-  store: Store;
+  stores: AggregateStores;
   sessions: Sessions;
   accounts: Accounts;
   audit: Audit;
@@ -41,9 +41,9 @@ export function createOAuth(deps: {
   codeRetentionMs: number;
   revocations?: Revocations;
 }): OAuth {
-  const { store, sessions, accounts, audit, runtime, scopes, revocations } = deps;
+  const { stores, sessions, accounts, audit, runtime, scopes, revocations } = deps;
   const clients = new OAuthClients({
-    store,
+    stores,
     sessions,
     audit,
     runtime,
@@ -56,7 +56,7 @@ export function createOAuth(deps: {
     issuer: deps.issuer,
     clients,
     authorization: new OAuthAuthorization({
-      store,
+      stores,
       clients,
       sessions,
       audit,
@@ -65,7 +65,7 @@ export function createOAuth(deps: {
       issuer: deps.issuer,
     }),
     tokens: new OAuthTokens({
-      store,
+      stores,
       sessions,
       accounts,
       audit,
@@ -75,8 +75,9 @@ export function createOAuth(deps: {
       refreshReuseGraceMs: deps.refreshReuseGraceMs,
       ...(revocations && { revocations }),
     }),
-    apiKeys: new ApiKeys({ store, accounts, audit, runtime, scopes }),
+    apiKeys: new ApiKeys({ store: stores.apiKeys, accounts, audit, runtime, scopes }),
     keyring: deps.keyring,
-    sweep: () => store.deleteExpiredAuthorizationCodes(runtime.now() - deps.codeRetentionMs),
+    sweep: () =>
+      stores.authorizationCodes.deleteExpiredAuthorizationCodes(runtime.now() - deps.codeRetentionMs),
   };
 }

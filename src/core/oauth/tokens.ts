@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { OAuthClientRecord, SessionRecord, Store } from '../../store/ports.js';
+import type { AggregateStores, OAuthClientRecord, SessionRecord } from '../../store/ports/index.js';
 import type { Accounts } from '../accounts.js';
 import type { Audit } from '../audit.js';
 import { AuthError } from '../errors.js';
@@ -43,7 +43,10 @@ const invalidGrant = (description: string) => new OAuthError('invalid_grant', de
 export class OAuthTokens {
   constructor(
     private readonly deps: {
-      store: Store;
+      stores: Pick<
+        AggregateStores,
+        'authorizationCodes' | 'oauthGrants' | 'oauthClients' | 'refreshTokens' | 'sessions'
+      >;
       sessions: Sessions;
       accounts: Accounts;
       audit: Audit;
@@ -62,14 +65,14 @@ export class OAuthTokens {
     params: { code?: string; redirectUri?: string; codeVerifier?: string },
     context: ClientContext,
   ): Promise<TokenResponse> {
-    const { store, runtime } = this.deps;
+    const { stores, runtime } = this.deps;
     if (!client.grantTypes.includes('authorization_code')) throw unauthorizedClient();
     const { code, redirectUri, codeVerifier } = params;
     if (code === undefined || redirectUri === undefined || codeVerifier === undefined) {
       throw new OAuthError('invalid_request', 'code, redirect_uri and code_verifier are required.');
     }
     const parsed = parseToken(code);
-    const record = parsed && (await store.findAuthorizationCode(parsed.id));
+    const record = parsed && (await stores.authorizationCodes.findAuthorizationCode(parsed.id));
     if (
       !parsed ||
       !record ||
@@ -87,11 +90,11 @@ export class OAuthTokens {
     if (!pkceMatches(codeVerifier, record.codeChallenge)) {
       throw invalidGrant('The code_verifier does not match the code_challenge.');
     }
-    if (!(await store.useAuthorizationCode(record.id, now))) {
+    if (!(await stores.authorizationCodes.useAuthorizationCode(record.id, now))) {
       return this.#codeReused(record.sessionId, record.userId, client, context);
     }
     const user = await this.deps.accounts.findById(record.userId);
-    const grant = user && (await store.findOAuthGrant(user.id, client.id));
+    const grant = user && (await stores.oauthGrants.findOAuthGrant(user.id, client.id));
     if (!user || user.lockedAt !== null || !grant || !isSubset(record.scopes, grant.scopes)) {
       throw invalidGrant('The user has withdrawn this authorization, or cannot use it.');
     }
@@ -100,7 +103,7 @@ export class OAuthTokens {
       scopes: record.scopes,
       audience: record.audience,
     });
-    await store.touchOAuthGrant(user.id, client.id, now);
+    await stores.oauthGrants.touchOAuthGrant(user.id, client.id, now);
     await this.deps.audit.record('oauth.code_exchanged', {
       userId: user.id,
       sessionId: session.id,
@@ -116,12 +119,12 @@ export class OAuthTokens {
     params: { refreshToken?: string; scope?: string },
     context: ClientContext,
   ): Promise<TokenResponse> {
-    const { store, sessions, runtime } = this.deps;
+    const { stores, sessions, runtime } = this.deps;
     if (!client.grantTypes.includes('authorization_code')) throw unauthorizedClient();
     if (params.refreshToken === undefined)
       throw new OAuthError('invalid_request', 'refresh_token is required.');
     const parsed = parseToken(params.refreshToken);
-    const token = parsed && (await store.findRefreshToken(parsed.id));
+    const token = parsed && (await stores.refreshTokens.findRefreshToken(parsed.id));
     if (!parsed || !token || !secretMatches(parsed.secret, token.secretHash)) {
       throw invalidGrant('The refresh token is invalid or has expired.');
     }
@@ -145,8 +148,8 @@ export class OAuthTokens {
     const { id, token: nextToken, secretHash } = issueToken(runtime);
     const next = { id, sessionId: session.id, secretHash, createdAt: now, retiredAt: null };
     // One transaction retires the presented token (and siblings of an earlier race) and stores the next.
-    if (!(await store.rotateRefreshToken(token.id, next))) {
-      const retiredAt = (await store.findRefreshToken(token.id))?.retiredAt ?? null;
+    if (!(await stores.refreshTokens.rotateRefreshToken(token.id, next))) {
+      const retiredAt = (await stores.refreshTokens.findRefreshToken(token.id))?.retiredAt ?? null;
       if (retiredAt === null || now - retiredAt > this.deps.refreshReuseGraceMs) {
         await sessions.revoke(session.id);
         await this.deps.audit.record('oauth.token_reused', {
@@ -159,7 +162,7 @@ export class OAuthTokens {
           'This refresh token was already used, so it may have been stolen: its tokens are revoked.',
         );
       }
-      await store.createRefreshToken(next); // within the grace window: a sibling for the racing request
+      await stores.refreshTokens.createRefreshToken(next); // within the grace window: a sibling for the racing request
     }
     const oauth = session.oauth;
     const response = {
@@ -172,7 +175,7 @@ export class OAuthTokens {
       })),
       refresh_token: nextToken,
     };
-    await store.touchOAuthGrant(user.id, client.id, now);
+    await stores.oauthGrants.touchOAuthGrant(user.id, client.id, now);
     return response;
   }
 
@@ -220,7 +223,7 @@ export class OAuthTokens {
   async introspect(caller: OAuthClientRecord, token: string): Promise<Introspection> {
     if (token.split('.').length === 3) return this.#introspectAccessToken(caller, token);
     const parsed = parseToken(token);
-    const record = parsed && (await this.deps.store.findRefreshToken(parsed.id));
+    const record = parsed && (await this.deps.stores.refreshTokens.findRefreshToken(parsed.id));
     if (!parsed || !record || record.retiredAt !== null || !secretMatches(parsed.secret, record.secretHash)) {
       return INACTIVE;
     }
@@ -243,7 +246,7 @@ export class OAuthTokens {
     const audiences = typeof claims.aud === 'string' ? [claims.aud] : claims.aud;
     if (claims.client_id !== caller.id && !audiences.includes(caller.audience)) return INACTIVE;
     if (claims.sub === claims.client_id) {
-      if (!(await this.deps.store.findOAuthClient(claims.sub))) return INACTIVE;
+      if (!(await this.deps.stores.oauthClients.findOAuthClient(claims.sub))) return INACTIVE;
     } else {
       const session = await this.#liveLogin(claims.sid);
       if (!session || session.userId !== claims.sub || session.oauth?.clientId !== claims.client_id)
@@ -290,10 +293,11 @@ export class OAuthTokens {
       if (claims && claims.client_id === client.id && claims.sub !== claims.client_id) sessionId = claims.sid;
     } else {
       const parsed = parseToken(token);
-      const record = parsed && (await this.deps.store.findRefreshToken(parsed.id));
+      const record = parsed && (await this.deps.stores.refreshTokens.findRefreshToken(parsed.id));
       if (parsed && record && secretMatches(parsed.secret, record.secretHash)) sessionId = record.sessionId;
     }
-    const session = sessionId === undefined ? undefined : await this.deps.store.findSession(sessionId);
+    const session =
+      sessionId === undefined ? undefined : await this.deps.stores.sessions.findSession(sessionId);
     return session?.mode === 'oauth' && session.oauth?.clientId === client.id ? session : undefined;
   }
 
@@ -326,7 +330,7 @@ export class OAuthTokens {
   async #issueForLogin(session: SessionRecord, scopes: string[]): Promise<TokenResponse> {
     const oauth = session.oauth as NonNullable<SessionRecord['oauth']>;
     const { id, token, secretHash } = issueToken(this.deps.runtime);
-    await this.deps.store.createRefreshToken({
+    await this.deps.stores.refreshTokens.createRefreshToken({
       id,
       sessionId: session.id,
       secretHash,

@@ -44,7 +44,7 @@ export function loginIdOfToken(tessera: Tessera, token: string): string | undefi
 export async function refreshTokenLogin(tessera: Tessera, token: string): Promise<string | undefined> {
   const parsed = parseToken(token);
   if (!parsed || !tessera.keyring) return undefined;
-  return (await tessera.store.findRefreshToken(parsed.id))?.sessionId;
+  return (await tessera.stores.refreshTokens.findRefreshToken(parsed.id))?.sessionId;
 }
 
 /** POST /auth/refresh reads the cookie only when the body carries no `refreshToken`. */

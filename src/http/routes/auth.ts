@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AuthError } from '../../core/errors.js';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
 import type { TokenPair } from '../../core/token-logins.js';
-import type { SessionRecord, UserRecord } from '../../store/ports.js';
+import type { SessionRecord, UserRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import {
   clearCredentialCookies,

@@ -10,14 +10,14 @@ export function healthRoutes(tessera: Tessera) {
   return async (app: FastifyInstance) => {
     app.get('/healthz', async (request, reply) => {
       const { redis } = tessera;
-      const [store, cache] = await Promise.allSettled([tessera.store.ping(), redis?.ping()]);
+      const [store, cache] = await Promise.allSettled([tessera.stores.ping(), redis?.ping()]);
       const down = [
         ...(store.status === 'rejected' ? ['store'] : []),
         ...(redis && cache.status === 'rejected' ? ['redis'] : []),
       ];
       const body = {
         status: down.length === 0 ? 'ok' : 'unavailable',
-        store: tessera.store.engine,
+        store: tessera.stores.engine,
         ...(redis ? { redis: cache.status === 'fulfilled' ? 'ok' : 'down' } : {}),
       };
       if (down.length === 0) return body;

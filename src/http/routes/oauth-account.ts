@@ -4,7 +4,7 @@ import { parseDuration } from '../../config.js';
 import { AuthError } from '../../core/errors.js';
 import { isLive } from '../../core/oauth/api-keys.js';
 import { describeScopes } from '../../core/oauth/scopes.js';
-import type { ApiKeyRecord } from '../../store/ports.js';
+import type { ApiKeyRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import { clientContext, requireAuth } from '../credentials.js';
 import { parseInput, text } from '../validation.js';

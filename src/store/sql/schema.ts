@@ -3,7 +3,7 @@ import type { Generated } from 'kysely';
 /**
  * Kysely's view of the tables created by migrations.ts; one source for every SQL engine.
  * Enumerated columns (mode, alg, status) are plain text in the database and typed as
- * `string` here; the row mappers in sql-store.ts narrow them.
+ * `string` here; the row mappers in the per-aggregate stores (users.ts, sessions.ts, …) narrow them.
  */
 export interface Database {
   users: {

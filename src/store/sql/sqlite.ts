@@ -2,77 +2,84 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type Selectable, SqliteDialect } from 'kysely';
-import type { RefreshTokenRecord, SessionRecord, SessionWithUser, UserRecord } from '../ports.js';
+import type { RefreshTokenRecord, SessionRecord, SessionWithUser, UserRecord } from '../ports/index.js';
 import { migrateToLatest } from './migrations.js';
+import { fromRefreshTokenRow, SqlRefreshTokenStore } from './refresh-tokens.js';
 import type { Database } from './schema.js';
 import {
-  fromRefreshTokenRow,
   fromSessionRow,
   fromSessionWithUserRow,
-  fromUserRow,
   type SessionWithUserRow,
-  SqlStore,
+  SqlSessionStore,
   sessionWithUserSql,
-} from './sql-store.js';
+} from './sessions.js';
+import { SqlStores } from './stores.js';
+import { fromUserRow, SqlUserStore } from './users.js';
 
-/**
- * SQLite engine: the shared SqlStore, with the per-request queries (the session with its user
- * in one join, sliding renewal) and the refresh exchange (find the token, retire it) as prepared
- * statements on better-sqlite3 directly. Through kysely each costs ~50 µs of query building
- * and async hand-offs; prepared, a few µs.
+/*
+ * SQLite engine: the shared SQL stores, with the per-request queries (the session with its user
+ * in one join, sliding renewal, the refresh token's lookup) as prepared statements on
+ * better-sqlite3 directly. Through kysely each costs ~50 µs of query building and async
+ * hand-offs; prepared, a few µs.
  */
-class SqliteStore extends SqlStore {
-  readonly #findSession: BetterSqlite3.Statement<[string], Selectable<Database['sessions']>>;
-  readonly #findUser: BetterSqlite3.Statement<[string], Selectable<Database['users']>>;
-  readonly #findSessionWithUser: BetterSqlite3.Statement<[string], SessionWithUserRow>;
-  readonly #touchSession: BetterSqlite3.Statement<[number, string]>;
-  readonly #findRefreshToken: BetterSqlite3.Statement<[string], Selectable<Database['refresh_tokens']>>;
-  readonly #retireRefreshToken: BetterSqlite3.Statement<[number, string]>;
 
-  constructor(db: Kysely<Database>, database: BetterSqlite3.Database, appliedMigrations: string[]) {
-    super('sqlite', db, isSqliteUniqueViolation, appliedMigrations);
-    this.#findSession = database.prepare('select * from sessions where id = ?');
-    this.#findUser = database.prepare('select * from users where id = ?');
-    this.#findSessionWithUser = database.prepare(sessionWithUserSql('?'));
-    this.#touchSession = database.prepare('update sessions set last_seen_at = ? where id = ?');
-    this.#findRefreshToken = database.prepare('select * from refresh_tokens where id = ?');
-    this.#retireRefreshToken = database.prepare(
-      'update refresh_tokens set retired_at = ? where id = ? and retired_at is null',
-    );
+class SqliteSessionStore extends SqlSessionStore {
+  readonly #find: BetterSqlite3.Statement<[string], Selectable<Database['sessions']>>;
+  readonly #findWithUser: BetterSqlite3.Statement<[string], SessionWithUserRow>;
+  readonly #touch: BetterSqlite3.Statement<[number, string]>;
+
+  constructor(db: Kysely<Database>, database: BetterSqlite3.Database) {
+    super(db);
+    this.#find = database.prepare('select * from sessions where id = ?');
+    this.#findWithUser = database.prepare(sessionWithUserSql('?'));
+    this.#touch = database.prepare('update sessions set last_seen_at = ? where id = ?');
   }
 
   override async findSession(id: string): Promise<SessionRecord | undefined> {
-    const row = this.#findSession.get(id);
+    const row = this.#find.get(id);
     return row && fromSessionRow(row);
   }
 
-  override async findUserById(id: string): Promise<UserRecord | undefined> {
-    const row = this.#findUser.get(id);
-    return row && fromUserRow(row);
-  }
-
   override async findSessionWithUser(id: string): Promise<SessionWithUser | undefined> {
-    const row = this.#findSessionWithUser.get(id);
+    const row = this.#findWithUser.get(id);
     return row && fromSessionWithUserRow(row);
   }
 
   override async touchSession(id: string, lastSeenAt: number): Promise<void> {
-    this.#touchSession.run(lastSeenAt, id);
+    this.#touch.run(lastSeenAt, id);
+  }
+}
+
+class SqliteUserStore extends SqlUserStore {
+  readonly #findById: BetterSqlite3.Statement<[string], Selectable<Database['users']>>;
+
+  constructor(db: Kysely<Database>, database: BetterSqlite3.Database) {
+    super(db, isSqliteUniqueViolation);
+    this.#findById = database.prepare('select * from users where id = ?');
+  }
+
+  override async findUserById(id: string): Promise<UserRecord | undefined> {
+    const row = this.#findById.get(id);
+    return row && fromUserRow(row);
+  }
+}
+
+class SqliteRefreshTokenStore extends SqlRefreshTokenStore {
+  readonly #find: BetterSqlite3.Statement<[string], Selectable<Database['refresh_tokens']>>;
+
+  constructor(db: Kysely<Database>, database: BetterSqlite3.Database) {
+    super(db);
+    this.#find = database.prepare('select * from refresh_tokens where id = ?');
   }
 
   override async findRefreshToken(id: string): Promise<RefreshTokenRecord | undefined> {
-    const row = this.#findRefreshToken.get(id);
+    const row = this.#find.get(id);
     return row && fromRefreshTokenRow(row);
-  }
-
-  override async retireRefreshToken(id: string, retiredAt: number): Promise<boolean> {
-    // Same conditional UPDATE as SqlStore's; `changes` says whether this call won.
-    return this.#retireRefreshToken.run(retiredAt, id).changes > 0;
   }
 }
 
 /** Opens (creating if needed) an SQLite database file and applies pending migrations. */
-export async function openSqliteStore(filename: string): Promise<SqlStore> {
+export async function openSqliteStores(filename: string): Promise<SqlStores> {
   if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
   const database = new BetterSqlite3(filename);
   // WAL lets the sweep and readers run alongside writers; NORMAL sync is durable in WAL
@@ -83,7 +90,16 @@ export async function openSqliteStore(filename: string): Promise<SqlStore> {
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   const applied = await migrateRacingOthers(db as Kysely<unknown>);
-  return new SqliteStore(db, database, applied);
+  const engine = {
+    name: 'sqlite' as const,
+    isUniqueViolation: isSqliteUniqueViolation,
+    prepared: {
+      users: new SqliteUserStore(db, database),
+      sessions: new SqliteSessionStore(db, database),
+      refreshTokens: new SqliteRefreshTokenStore(db, database),
+    },
+  };
+  return new SqlStores(engine, db, applied);
 }
 
 function isSqliteUniqueViolation(error: unknown): boolean {
