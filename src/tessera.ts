@@ -7,6 +7,7 @@ import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
 import { KEY_RELOAD_INTERVAL_MS, Keyring } from './core/keyring.js';
 import { createOAuth, type OAuth } from './core/oauth/oauth.js';
 import { usePasswordHashing } from './core/passwords.js';
+import { RefreshRotation } from './core/refresh-rotation.js';
 import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js';
 import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
@@ -24,7 +25,10 @@ import { PostgresRevocationBus } from './store/sql/postgres-bus.js';
 import { openSqliteStores } from './store/sql/sqlite.js';
 import { SqlStores } from './store/sql/stores.js';
 
-/** The whole system, with no global state: everything hangs off the value createTessera returns. */
+/**
+ * The whole system: everything hangs off the value createTessera returns, except the
+ * password-hashing thread pool, which every instance in the process shares.
+ */
 export interface Tessera {
   readonly config: TesseraConfig;
   readonly runtime: Runtime;
@@ -110,19 +114,24 @@ export async function createTessera(
     accessTokenTtlMs: config.jwt.accessTokenTtlMs,
     revocations,
   });
+  // One rotation routine for every refresh-token family: jwt and hybrid logins, OAuth delegations.
+  const rotation = new RefreshRotation({
+    store: stores.refreshTokens,
+    sessions,
+    runtime,
+    graceMs: config.jwt.refreshReuseGraceMs,
+  });
   const warnings: string[] = [];
   let keyring: Keyring | undefined;
   let tokens: TokenLogins | undefined;
   if (config.mode !== 'session') {
     keyring = await openKeyring(config, stores.signingKeys, runtime, warnings);
     tokens = new TokenLogins({
-      store: stores.refreshTokens,
+      rotation,
       sessions,
       accounts,
       keyring,
       audit,
-      runtime,
-      refreshReuseGraceMs: config.jwt.refreshReuseGraceMs,
       mode: config.mode,
       revocations,
     });
@@ -141,7 +150,7 @@ export async function createTessera(
     scopes: config.oauth.scopes,
     issuer: config.jwt.issuer,
     firstPartyAudience: config.jwt.audience,
-    refreshReuseGraceMs: config.jwt.refreshReuseGraceMs,
+    rotation,
     codeRetentionMs: config.session.absoluteTimeoutMs,
     revocations,
   });

@@ -146,6 +146,7 @@ await describeWithPostgres('postgres engine', (url) => {
           secretHash: 'ef',
           createdAt: 1,
           retiredAt: null,
+          successor: null,
         });
         // Prepare on every pooled connection, a few times over.
         const hotPath = () =>
@@ -172,9 +173,13 @@ await describeWithPostgres('postgres engine', (url) => {
           secretHash: 'ef'.repeat(32),
           createdAt: 3,
           retiredAt: null,
+          successor: null,
         };
-        expect(await store.refreshTokens.rotateRefreshToken('r1', next)).toBe(true);
-        expect(await store.refreshTokens.findRefreshToken('r1')).toMatchObject({ retiredAt: 3 });
+        expect(await store.refreshTokens.rotateRefreshToken('r1', next, 'sealed')).toBe(true);
+        expect(await store.refreshTokens.findRefreshToken('r1')).toMatchObject({
+          retiredAt: 3,
+          successor: 'sealed',
+        });
       } finally {
         await store.close();
       }
@@ -223,12 +228,21 @@ await describeWithPostgres('postgres engine', (url) => {
           secretHash: 'ef'.repeat(32),
           createdAt: t,
           retiredAt: null,
+          successor: null,
         };
         await store.refreshTokens.createRefreshToken(token);
         expect(
-          await store.refreshTokens.rotateRefreshToken('r1', { ...token, id: 'r2', createdAt: t + 5 }),
+          await store.refreshTokens.rotateRefreshToken(
+            'r1',
+            { ...token, id: 'r2', createdAt: t + 5 },
+            'sealed',
+          ),
         ).toBe(true);
-        expect(await store.refreshTokens.findRefreshToken('r1')).toEqual({ ...token, retiredAt: t + 5 });
+        expect(await store.refreshTokens.findRefreshToken('r1')).toEqual({
+          ...token,
+          retiredAt: t + 5,
+          successor: 'sealed',
+        });
 
         const key = {
           kid: 'k1',

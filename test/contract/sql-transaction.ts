@@ -37,6 +37,7 @@ export function sqlTransactionContract(engine: string, openStores: () => Promise
       secretHash: 'ef'.repeat(32),
       createdAt,
       retiredAt: null,
+      successor: null,
     });
 
     it('commits the writes of several stores together', async () => {
@@ -57,7 +58,7 @@ export function sqlTransactionContract(engine: string, openStores: () => Promise
       await expect(
         stores.transaction(async (tx) => {
           await tx.users.setUserLock('u1', 10, 'test', 10);
-          expect(await tx.refreshTokens.rotateRefreshToken('r1', token('r2', 10))).toBe(true);
+          expect(await tx.refreshTokens.rotateRefreshToken('r1', token('r2', 10), 'sealed')).toBe(true);
           await tx.audit.appendAuditEvent({
             id: 'e1',
             at: 10,

@@ -57,6 +57,7 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
       secretHash: 'ef'.repeat(32),
       createdAt: 10_000 + seq,
       retiredAt: null,
+      successor: null,
       ...overrides,
     });
     const signingKey = (overrides: Partial<StoredSigningKey> = {}): StoredSigningKey => ({
@@ -291,11 +292,16 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         const fam = await storedFamily((await storedUser()).id);
         const token = await storedRefreshToken(fam.id);
         const rotate = (id: string, createdAt: number) =>
-          stores.refreshTokens.rotateRefreshToken(id, refreshToken(fam.id, { createdAt }));
+          stores.refreshTokens.rotateRefreshToken(
+            id,
+            refreshToken(fam.id, { createdAt }),
+            `sealed-${createdAt}`,
+          );
         expect(await rotate(token.id, 20_000)).toBe(true);
         expect(await stores.refreshTokens.findRefreshToken(token.id)).toEqual({
           ...token,
           retiredAt: 20_000,
+          successor: 'sealed-20000',
         });
         expect(await rotate(token.id, 30_000)).toBe(false);
         expect((await stores.refreshTokens.findRefreshToken(token.id))?.retiredAt).toBe(20_000);
@@ -310,13 +316,15 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
             stores.refreshTokens.rotateRefreshToken(
               token.id,
               refreshToken(fam.id, { createdAt: 20_000 + i }),
+              `sealed-${i}`,
             ),
           ),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
-        expect((await stores.refreshTokens.findRefreshToken(token.id))?.retiredAt).toBe(
-          20_000 + results.indexOf(true),
-        );
+        expect(await stores.refreshTokens.findRefreshToken(token.id)).toMatchObject({
+          retiredAt: 20_000 + results.indexOf(true),
+          successor: `sealed-${results.indexOf(true)}`,
+        });
       });
 
       it("retires the rest of a family, keeping the named token and other families' tokens", async () => {
@@ -344,7 +352,7 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         expect(await stores.refreshTokens.findRefreshToken(goneRetired.id)).toBeUndefined();
         expect(await stores.refreshTokens.findRefreshToken(kept.id)).toEqual(kept);
         const after = refreshToken(doomed.id, { createdAt: 20_000 });
-        expect(await stores.refreshTokens.rotateRefreshToken(gone.id, after)).toBe(false);
+        expect(await stores.refreshTokens.rotateRefreshToken(gone.id, after, 'sealed')).toBe(false);
       });
 
       it("deleteUserSessions deletes the families' refresh tokens, except the kept session's", async () => {
@@ -552,6 +560,7 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         secretHash: 'ef'.repeat(32),
         createdAt: 1,
         retiredAt: null,
+        successor: null,
       });
       expect(await stores.sessions.deleteAllSessions()).toBe(2);
       expect(await stores.sessions.listSessions()).toEqual([]);
@@ -773,22 +782,37 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         secretHash: 'ab'.repeat(32),
         createdAt: 100,
         retiredAt: null,
+        successor: null,
       });
       await stores.refreshTokens.createRefreshToken(rt('rt-old'));
       await stores.refreshTokens.createRefreshToken(rt('rt-sibling'));
       await stores.refreshTokens.createRefreshToken(rt('rt-elsewhere', other.id));
       const next = { ...rt('rt-next'), createdAt: 200 };
-      expect(await stores.refreshTokens.rotateRefreshToken('rt-old', next)).toBe(true);
-      expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({ retiredAt: 200 });
-      expect(await stores.refreshTokens.findRefreshToken('rt-sibling')).toMatchObject({ retiredAt: 200 });
+      expect(await stores.refreshTokens.rotateRefreshToken('rt-old', next, 'sealed-next')).toBe(true);
+      // The exchanged token records its successor; a superseded sibling gets none (no grace).
+      expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({
+        retiredAt: 200,
+        successor: 'sealed-next',
+      });
+      expect(await stores.refreshTokens.findRefreshToken('rt-sibling')).toMatchObject({
+        retiredAt: 200,
+        successor: null,
+      });
       expect(await stores.refreshTokens.findRefreshToken('rt-next')).toMatchObject({ retiredAt: null });
       expect(await stores.refreshTokens.findRefreshToken('rt-elsewhere')).toMatchObject({ retiredAt: null });
       // The same token again (a replay or a racing request) changes nothing.
       expect(
-        await stores.refreshTokens.rotateRefreshToken('rt-old', { ...rt('rt-next-2'), createdAt: 300 }),
+        await stores.refreshTokens.rotateRefreshToken(
+          'rt-old',
+          { ...rt('rt-next-2'), createdAt: 300 },
+          'sealed-2',
+        ),
       ).toBe(false);
       expect(await stores.refreshTokens.findRefreshToken('rt-next-2')).toBeUndefined();
       expect(await stores.refreshTokens.findRefreshToken('rt-next')).toMatchObject({ retiredAt: null });
+      expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({
+        successor: 'sealed-next',
+      });
     });
   });
 }

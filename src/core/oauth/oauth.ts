@@ -2,6 +2,7 @@ import type { AggregateStores } from '../../store/ports/index.js';
 import type { Accounts } from '../accounts.js';
 import type { Audit } from '../audit.js';
 import type { Keyring } from '../keyring.js';
+import type { RefreshRotation } from '../refresh-rotation.js';
 import type { Revocations } from '../revocations.js';
 import type { Runtime } from '../runtime.js';
 import type { Sessions } from '../sessions.js';
@@ -36,7 +37,8 @@ export function createOAuth(deps: {
   scopes: Readonly<Record<string, string>>;
   issuer: string;
   firstPartyAudience: string;
-  refreshReuseGraceMs: number;
+  /** Refresh-token rotation, shared with first-party logins. */
+  rotation: RefreshRotation;
   /** A used code is kept this long after it expires, so a late replay still revokes its login. */
   codeRetentionMs: number;
   revocations?: Revocations;
@@ -72,7 +74,7 @@ export function createOAuth(deps: {
       runtime,
       keyring: deps.keyring,
       scopes,
-      refreshReuseGraceMs: deps.refreshReuseGraceMs,
+      rotation: deps.rotation,
       ...(revocations && { revocations }),
     }),
     apiKeys: new ApiKeys({ store: stores.apiKeys, accounts, audit, runtime, scopes }),

@@ -5,10 +5,11 @@ import type { Audit } from '../audit.js';
 import { AuthError } from '../errors.js';
 import type { AccessTokenClaims } from '../jwt/claims.js';
 import type { Keyring } from '../keyring.js';
+import type { RefreshRotation } from '../refresh-rotation.js';
 import type { Revocations } from '../revocations.js';
 import type { Runtime } from '../runtime.js';
 import type { ClientContext, Sessions } from '../sessions.js';
-import { issueToken, parseToken, secretMatches } from '../tokens.js';
+import { parseToken, secretMatches } from '../tokens.js';
 import { OAuthError } from './errors.js';
 import { formatScope, isSubset, parseScope } from './scopes.js';
 
@@ -33,9 +34,9 @@ const invalidGrant = (description: string) => new OAuthError('invalid_grant', de
  * The token endpoint's grants, revocation (RFC 7009) and introspection (RFC 7662).
  *
  * A user's delegation is a login (SessionRecord, mode `oauth`) whose refresh tokens rotate
- * exactly as jwt mode's do: every refresh retires the presented token (an atomic compare-and-set),
- * a retired token is accepted again only within the grace window (a client retrying), and after
- * it the whole family ends. Because it is a login, lock, logout-all, admin revocation and expiry
+ * exactly as jwt mode's do, by the same routine (RefreshRotation): every refresh retires the
+ * presented token (an atomic compare-and-set), a retry within the grace window gets the same
+ * successor back, and any other reuse ends the whole family. Because it is a login, lock, logout-all, admin revocation and expiry
  * end it too, and in hybrid mode its access tokens are revoked at once (`sid` = the family).
  * Access tokens follow RFC 9068: `typ: at+jwt`, `client_id`, `scope`, `aud` = the client's
  * resource, `sub` = the user (client_credentials: the client, whose id is then also the `sid`).
@@ -43,10 +44,9 @@ const invalidGrant = (description: string) => new OAuthError('invalid_grant', de
 export class OAuthTokens {
   constructor(
     private readonly deps: {
-      stores: Pick<
-        AggregateStores,
-        'authorizationCodes' | 'oauthGrants' | 'oauthClients' | 'refreshTokens' | 'sessions'
-      >;
+      stores: Pick<AggregateStores, 'authorizationCodes' | 'oauthGrants' | 'oauthClients' | 'sessions'>;
+      /** Rotation, grace and theft detection, shared with first-party logins. */
+      rotation: RefreshRotation;
       sessions: Sessions;
       accounts: Accounts;
       audit: Audit;
@@ -54,7 +54,6 @@ export class OAuthTokens {
       /** The signing keys (in session mode, opened on first use). */
       keyring: () => Promise<Keyring>;
       scopes: Readonly<Record<string, string>>;
-      refreshReuseGraceMs: number;
       revocations?: Revocations;
     },
   ) {}
@@ -119,16 +118,13 @@ export class OAuthTokens {
     params: { refreshToken?: string; scope?: string },
     context: ClientContext,
   ): Promise<TokenResponse> {
-    const { stores, sessions, runtime } = this.deps;
+    const { stores, sessions, rotation, runtime } = this.deps;
     if (!client.grantTypes.includes('authorization_code')) throw unauthorizedClient();
     if (params.refreshToken === undefined)
       throw new OAuthError('invalid_request', 'refresh_token is required.');
-    const parsed = parseToken(params.refreshToken);
-    const token = parsed && (await stores.refreshTokens.findRefreshToken(parsed.id));
-    if (!parsed || !token || !secretMatches(parsed.secret, token.secretHash)) {
-      throw invalidGrant('The refresh token is invalid or has expired.');
-    }
-    const session = await sessions.find(token.sessionId);
+    const token = await rotation.find(params.refreshToken);
+    if (!token) throw invalidGrant('The refresh token is invalid or has expired.');
+    const session = await sessions.find(token.record.sessionId);
     if (session?.mode !== 'oauth' || !session.oauth)
       throw invalidGrant('The refresh token is invalid or has expired.');
     if (session.oauth.clientId !== client.id)
@@ -145,24 +141,17 @@ export class OAuthTokens {
       throw invalidGrant('The refresh token is invalid or has expired.');
     }
     const now = runtime.now();
-    const { id, token: nextToken, secretHash } = issueToken(runtime);
-    const next = { id, sessionId: session.id, secretHash, createdAt: now, retiredAt: null };
-    // One transaction retires the presented token (and siblings of an earlier race) and stores the next.
-    if (!(await stores.refreshTokens.rotateRefreshToken(token.id, next))) {
-      const retiredAt = (await stores.refreshTokens.findRefreshToken(token.id))?.retiredAt ?? null;
-      if (retiredAt === null || now - retiredAt > this.deps.refreshReuseGraceMs) {
-        await sessions.revoke(session.id);
-        await this.deps.audit.record('oauth.token_reused', {
-          userId: session.userId,
-          sessionId: session.id,
-          client: context,
-          detail: { clientId: client.id, refreshTokenId: token.id, retiredAt },
-        });
-        throw invalidGrant(
-          'This refresh token was already used, so it may have been stolen: its tokens are revoked.',
-        );
-      }
-      await stores.refreshTokens.createRefreshToken(next); // within the grace window: a sibling for the racing request
+    const exchanged = await rotation.exchange(token);
+    if (exchanged.outcome === 'reused') {
+      await this.deps.audit.record('oauth.token_reused', {
+        userId: session.userId,
+        sessionId: session.id,
+        client: context,
+        detail: { clientId: client.id, refreshTokenId: token.record.id, retiredAt: exchanged.retiredAt },
+      });
+      throw invalidGrant(
+        'This refresh token was already used, so it may have been stolen: its tokens are revoked.',
+      );
     }
     const oauth = session.oauth;
     const response = {
@@ -173,7 +162,7 @@ export class OAuthTokens {
         audience: oauth.audience,
         scopes,
       })),
-      refresh_token: nextToken,
+      refresh_token: exchanged.refreshToken,
     };
     await stores.oauthGrants.touchOAuthGrant(user.id, client.id, now);
     return response;
@@ -222,11 +211,8 @@ export class OAuthTokens {
    */
   async introspect(caller: OAuthClientRecord, token: string): Promise<Introspection> {
     if (token.split('.').length === 3) return this.#introspectAccessToken(caller, token);
-    const parsed = parseToken(token);
-    const record = parsed && (await this.deps.stores.refreshTokens.findRefreshToken(parsed.id));
-    if (!parsed || !record || record.retiredAt !== null || !secretMatches(parsed.secret, record.secretHash)) {
-      return INACTIVE;
-    }
+    const record = (await this.deps.rotation.find(token))?.record;
+    if (!record || record.retiredAt !== null) return INACTIVE;
     const session = await this.#liveLogin(record.sessionId);
     if (!session?.oauth || session.oauth.clientId !== caller.id) return INACTIVE;
     return {
@@ -292,9 +278,7 @@ export class OAuthTokens {
       const claims = await this.#verify(token);
       if (claims && claims.client_id === client.id && claims.sub !== claims.client_id) sessionId = claims.sid;
     } else {
-      const parsed = parseToken(token);
-      const record = parsed && (await this.deps.stores.refreshTokens.findRefreshToken(parsed.id));
-      if (parsed && record && secretMatches(parsed.secret, record.secretHash)) sessionId = record.sessionId;
+      sessionId = (await this.deps.rotation.find(token))?.record.sessionId;
     }
     const session =
       sessionId === undefined ? undefined : await this.deps.stores.sessions.findSession(sessionId);
@@ -329,14 +313,7 @@ export class OAuthTokens {
   /** A new refresh token of the login and an access token narrowed to `scopes`. */
   async #issueForLogin(session: SessionRecord, scopes: string[]): Promise<TokenResponse> {
     const oauth = session.oauth as NonNullable<SessionRecord['oauth']>;
-    const { id, token, secretHash } = issueToken(this.deps.runtime);
-    await this.deps.stores.refreshTokens.createRefreshToken({
-      id,
-      sessionId: session.id,
-      secretHash,
-      createdAt: this.deps.runtime.now(),
-      retiredAt: null,
-    });
+    const token = await this.deps.rotation.issue(session.id);
     const response = await this.#issue({
       sub: session.userId,
       sid: session.id,

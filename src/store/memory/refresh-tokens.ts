@@ -19,11 +19,13 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     return token && { ...token };
   }
 
-  async rotateRefreshToken(retireId: string, next: RefreshTokenRecord): Promise<boolean> {
+  async rotateRefreshToken(retireId: string, next: RefreshTokenRecord, successor: string): Promise<boolean> {
     const { refreshTokens, sessions, refreshTokenIdsBySession } = this.tables;
     const token = refreshTokens.get(retireId);
     if (!token || token.retiredAt !== null || !sessions.has(next.sessionId)) return false;
     if (refreshTokens.has(next.id)) throw new Error(`duplicate refresh token id ${next.id}`);
+    token.retiredAt = next.createdAt;
+    token.successor = successor;
     for (const tokenId of refreshTokenIdsBySession.get(next.sessionId) ?? []) {
       const sibling = refreshTokens.get(tokenId);
       if (sibling && sibling.retiredAt === null) sibling.retiredAt = next.createdAt;

@@ -7,6 +7,13 @@ export interface RefreshTokenRecord {
   createdAt: number;
   /** When it was exchanged (or superseded); null while it is the live token. */
   retiredAt: number | null;
+  /**
+   * Set when this token was exchanged: its successor, sealed under a key only the holder of
+   * this token's secret can derive (core/refresh-rotation.ts), so a retry within the grace
+   * window gets that same successor back. null while live, and for a token retired with no
+   * grace (superseded by a sibling's exchange, a password change): presenting it is reuse.
+   */
+  successor: string | null;
 }
 
 /** The refresh-token aggregate. Every write that retires tokens is one atomic statement or transaction. */
@@ -14,12 +21,13 @@ export interface RefreshTokenStore {
   createRefreshToken(token: RefreshTokenRecord): Promise<void>;
   findRefreshToken(id: string): Promise<RefreshTokenRecord | undefined>;
   /**
-   * One refresh rotation, all or nothing: if `retireId` is live, retire it and every other live
-   * token of its family (at `next.createdAt`) and store `next`; true. Otherwise change nothing;
-   * false. Of racing calls exactly one sees true; a crash midway leaves the old token valid or
-   * the new one, never neither or both.
+   * One refresh rotation, all or nothing: if `retireId` is live, retire it (recording
+   * `successor`) and every other live token of its family (successor null: no grace), all at
+   * `next.createdAt`, and store `next`; true. Otherwise change nothing; false. Of racing calls
+   * exactly one sees true; a crash midway leaves the old token valid or the new one, never
+   * neither or both.
    */
-  rotateRefreshToken(retireId: string, next: RefreshTokenRecord): Promise<boolean>;
-  /** Retires every live token of the family except `keepId`. */
+  rotateRefreshToken(retireId: string, next: RefreshTokenRecord, successor: string): Promise<boolean>;
+  /** Retires every live token of the family except `keepId`, with no successor (no grace). */
   retireOtherRefreshTokens(sessionId: string, keepId: string, retiredAt: number): Promise<void>;
 }

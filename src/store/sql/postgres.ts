@@ -123,6 +123,7 @@ const REFRESH_TOKEN_COLUMNS = columns<Database['refresh_tokens']>({
   secret_hash: true,
   created_at: true,
   retired_at: true,
+  successor: true,
 });
 const FIND_SESSION = {
   name: 'tessera_find_session',

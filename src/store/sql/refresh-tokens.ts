@@ -21,13 +21,13 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
     return row && fromRefreshTokenRow(row);
   }
 
-  async rotateRefreshToken(retireId: string, next: RefreshTokenRecord): Promise<boolean> {
+  async rotateRefreshToken(retireId: string, next: RefreshTokenRecord, successor: string): Promise<boolean> {
     // The first UPDATE is the compare-and-set: the database serialises racing rotations, so
     // only one sees a row change; the rest of the transaction is then that rotation's alone.
     return inTransaction(this.db, async (trx) => {
       const retired = await trx
         .updateTable('refresh_tokens')
-        .set({ retired_at: next.createdAt })
+        .set({ retired_at: next.createdAt, successor })
         .where('id', '=', retireId)
         .where('retired_at', 'is', null)
         .executeTakeFirst();
@@ -60,6 +60,7 @@ const toRefreshTokenRow = (token: RefreshTokenRecord): RefreshTokenRow => ({
   secret_hash: token.secretHash,
   created_at: token.createdAt,
   retired_at: token.retiredAt,
+  successor: token.successor,
 });
 
 export const fromRefreshTokenRow = (row: RefreshTokenRow): RefreshTokenRecord => ({
@@ -68,4 +69,5 @@ export const fromRefreshTokenRow = (row: RefreshTokenRow): RefreshTokenRecord =>
   secretHash: row.secret_hash,
   createdAt: Number(row.created_at),
   retiredAt: row.retired_at === null ? null : Number(row.retired_at),
+  successor: row.successor,
 });

@@ -40,6 +40,8 @@ export interface Database {
     secret_hash: string;
     created_at: number;
     retired_at: number | null;
+    /** Migration 0005: the sealed successor of an exchanged token; null while live or retired with no grace. */
+    successor: string | null;
   };
   signing_keys: {
     kid: string;
