@@ -123,6 +123,15 @@ export class Accounts {
     return this.store.findUserByEmail(normalizeEmail(email));
   }
 
+  /**
+   * A user by id, or by email when it has an `@` (operators type either): the one lookup the
+   * admin APIs use. An invalid address is 400 `invalid_email`; a store that cannot answer
+   * throws (503), never "no such user".
+   */
+  async findByIdOrEmail(idOrEmail: string): Promise<UserRecord | undefined> {
+    return idOrEmail.includes('@') ? this.findByEmail(idOrEmail) : this.findById(idOrEmail);
+  }
+
   list(): Promise<UserRecord[]> {
     return this.store.listUsers();
   }

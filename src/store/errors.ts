@@ -55,11 +55,3 @@ export function isStoreUnavailable(error: unknown): boolean {
   }
   return false;
 }
-
-/** Which dependency an unavailable-store error names (the database unless it says Redis). */
-export function unavailableDependency(error: unknown): 'store' | 'redis' {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof StoreUnavailableError) return e.dependency;
-  }
-  return 'store';
-}

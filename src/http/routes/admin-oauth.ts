@@ -84,9 +84,7 @@ export function adminOAuthRoutes(tessera: Tessera) {
       const query = parseInput(apiKeysQuery, request.query);
       let userId: string | undefined;
       if (query.user) {
-        const user = query.user.includes('@')
-          ? await tessera.accounts.findByEmail(query.user).catch(() => undefined)
-          : await tessera.accounts.findById(query.user);
+        const user = await tessera.accounts.findByIdOrEmail(query.user);
         if (!user) throw new AuthError('user_not_found', 404, 'There is no user with this id or email.');
         userId = user.id;
       }
