@@ -113,3 +113,20 @@ export function defineCommands(redis: Redis): Redis & CacheCommands {
   redis.defineCommand('tesseraForgetSwept', { numberOfKeys: 2, lua: FORGET_SWEPT });
   return redis as Redis & CacheCommands;
 }
+
+const SCAN_BATCH = 1_000;
+
+/** Every session copy and index under `prefix` (SCAN, not KEYS: the server keeps serving). */
+export async function forgetEverything(redis: Redis, prefix: string): Promise<void> {
+  for (const pattern of [`${prefix}s:*`, `${prefix}u:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
+      cursor = next;
+      // SCAN answers whole key names; ioredis prefixes the names given to UNLINK again.
+      const names = keys.map((key) => key.slice(prefix.length));
+      if (names.length > 0) await redis.unlink(...names);
+    } while (cursor !== '0');
+  }
+  await redis.unlink(SEEN, EXPIRES);
+}

@@ -1,7 +1,15 @@
 import type { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 import type { SessionRecord, SessionStore, SessionWithUser, UserStore } from '../ports/index.js';
-import { type CacheCommands, defineCommands, EXPIRES, SEEN, sessionKey, userKey } from './scripts.js';
+import {
+  type CacheCommands,
+  defineCommands,
+  EXPIRES,
+  forgetEverything,
+  SEEN,
+  sessionKey,
+  userKey,
+} from './scripts.js';
 import { fromHash, toHash } from './session-copy.js';
 
 /**
@@ -43,7 +51,6 @@ export interface RedisCachedStoreOptions {
 }
 
 const SWEEP_BATCH = 500;
-const SCAN_BATCH = 1_000;
 
 export class RedisCachedSessionStore implements SessionStore {
   readonly #redis: Redis & CacheCommands;
@@ -226,21 +233,9 @@ export class RedisCachedSessionStore implements SessionStore {
     );
   }
 
-  /** Log everyone out: every session copy and index of this deployment (SCAN, not KEYS). */
+  /** Log everyone out: every session copy and index of this deployment. */
   async #forgetEverything(): Promise<void> {
-    for (const pattern of [`${this.#prefix}s:*`, `${this.#prefix}u:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await this.#cache(() =>
-          this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH),
-        );
-        cursor = next;
-        // SCAN answers whole key names; ioredis prefixes the names given to UNLINK again.
-        const names = keys.map((key) => key.slice(this.#prefix.length));
-        if (names.length > 0) await this.#cache(() => this.#redis.unlink(...names));
-      } while (cursor !== '0');
-    }
-    await this.#cache(() => this.#redis.unlink(SEEN, EXPIRES));
+    await this.#cache(() => forgetEverything(this.#redis, this.#prefix));
   }
 
   /** Runs a Redis operation; any failure of it means Redis cannot be trusted right now. */
