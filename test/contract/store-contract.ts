@@ -333,8 +333,14 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         const keep = await storedRefreshToken(mine.id);
         const live = await storedRefreshToken(mine.id);
         const alreadyRetired = await storedRefreshToken(mine.id, { retiredAt: 15_000 });
+        const exchanged = await storedRefreshToken(mine.id, { retiredAt: 16_000, successor: 'sealed' });
         const neighbour = await storedRefreshToken(other.id);
         await stores.refreshTokens.retireOtherRefreshTokens(mine.id, keep.id, 20_000);
+        // No grace for anything of the family: its sealed successor goes too.
+        expect(await stores.refreshTokens.findRefreshToken(exchanged.id)).toEqual({
+          ...exchanged,
+          successor: null,
+        });
         expect(await stores.refreshTokens.findRefreshToken(keep.id)).toEqual(keep);
         expect(await stores.refreshTokens.findRefreshToken(live.id)).toEqual({ ...live, retiredAt: 20_000 });
         expect(await stores.refreshTokens.findRefreshToken(alreadyRetired.id)).toEqual(alreadyRetired);
@@ -812,6 +818,14 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
       expect(await stores.refreshTokens.findRefreshToken('rt-next')).toMatchObject({ retiredAt: null });
       expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({
         successor: 'sealed-next',
+      });
+      // The next rotation leaves a sealed successor on the token it exchanges only.
+      const third = { ...rt('rt-third'), createdAt: 400 };
+      expect(await stores.refreshTokens.rotateRefreshToken('rt-next', third, 'sealed-third')).toBe(true);
+      expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({ successor: null });
+      expect(await stores.refreshTokens.findRefreshToken('rt-next')).toMatchObject({
+        retiredAt: 400,
+        successor: 'sealed-third',
       });
     });
   });

@@ -151,6 +151,10 @@ describe('RefreshRotation', () => {
     expect(json).not.toContain(successorSecret);
     expect(json).not.toContain(firstSecret);
     // A wrong secret (anyone without the exchanged token) cannot open it: no retry answer.
+    // Once the successor is exchanged in turn, the older token's seal is gone: a database reader
+    // holding a spent token cannot follow the chain to the live one.
+    await exchange(rotated.refreshToken);
+    expect((await stores.refreshTokens.findRefreshToken(firstId))?.successor).toBeNull();
     const forged = { record: stored as NonNullable<typeof stored>, secret: 'A'.repeat(43) };
     expect((await rotation.exchange(forged)).outcome).toBe('reused');
   });

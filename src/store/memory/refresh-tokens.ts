@@ -27,8 +27,10 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     token.retiredAt = next.createdAt;
     token.successor = successor;
     for (const tokenId of refreshTokenIdsBySession.get(next.sessionId) ?? []) {
-      const sibling = refreshTokens.get(tokenId);
-      if (sibling && sibling.retiredAt === null) sibling.retiredAt = next.createdAt;
+      const other = refreshTokens.get(tokenId);
+      if (!other || other.id === retireId) continue;
+      if (other.retiredAt === null) other.retiredAt = next.createdAt;
+      other.successor = null;
     }
     refreshTokens.set(next.id, { ...next });
     refreshTokenIdsBySession.get(next.sessionId)?.add(next.id);
@@ -38,7 +40,9 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   async retireOtherRefreshTokens(sessionId: string, keepId: string, retiredAt: number): Promise<void> {
     for (const tokenId of this.tables.refreshTokenIdsBySession.get(sessionId) ?? []) {
       const token = this.tables.refreshTokens.get(tokenId);
-      if (token && token.id !== keepId && token.retiredAt === null) token.retiredAt = retiredAt;
+      if (!token) continue;
+      if (token.id !== keepId && token.retiredAt === null) token.retiredAt = retiredAt;
+      token.successor = null;
     }
   }
 }

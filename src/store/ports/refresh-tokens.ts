@@ -12,6 +12,9 @@ export interface RefreshTokenRecord {
    * this token's secret can derive (core/refresh-rotation.ts), so a retry within the grace
    * window gets that same successor back. null while live, and for a token retired with no
    * grace (superseded by a sibling's exchange, a password change): presenting it is reuse.
+   * Only the family's latest exchanged token keeps one: every rotation and retirement clears
+   * the others', so someone reading the database with an older spent token cannot follow the
+   * chain of successors to the live token.
    */
   successor: string | null;
 }
@@ -22,12 +25,12 @@ export interface RefreshTokenStore {
   findRefreshToken(id: string): Promise<RefreshTokenRecord | undefined>;
   /**
    * One refresh rotation, all or nothing: if `retireId` is live, retire it (recording
-   * `successor`) and every other live token of its family (successor null: no grace), all at
-   * `next.createdAt`, and store `next`; true. Otherwise change nothing; false. Of racing calls
+   * `successor`) and every other live token of its family, all at `next.createdAt`, clear
+   * every other token's successor (no grace), and store `next`; true. Otherwise change nothing; false. Of racing calls
    * exactly one sees true; a crash midway leaves the old token valid or the new one, never
    * neither or both.
    */
   rotateRefreshToken(retireId: string, next: RefreshTokenRecord, successor: string): Promise<boolean>;
-  /** Retires every live token of the family except `keepId`, with no successor (no grace). */
+  /** Retires every live token of the family except `keepId`, and clears every successor (no grace). */
   retireOtherRefreshTokens(sessionId: string, keepId: string, retiredAt: number): Promise<void>;
 }

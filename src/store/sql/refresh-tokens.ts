@@ -38,19 +38,35 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
         .where('session_id', '=', next.sessionId)
         .where('retired_at', 'is', null)
         .execute();
+      // Only the token just exchanged keeps a sealed successor (see the port).
+      await trx
+        .updateTable('refresh_tokens')
+        .set({ successor: null })
+        .where('session_id', '=', next.sessionId)
+        .where('id', '!=', retireId)
+        .where('successor', 'is not', null)
+        .execute();
       await trx.insertInto('refresh_tokens').values(toRefreshTokenRow(next)).execute();
       return true;
     });
   }
 
   async retireOtherRefreshTokens(sessionId: string, keepId: string, retiredAt: number): Promise<void> {
-    await this.db
-      .updateTable('refresh_tokens')
-      .set({ retired_at: retiredAt })
-      .where('session_id', '=', sessionId)
-      .where('id', '!=', keepId)
-      .where('retired_at', 'is', null)
-      .execute();
+    await inTransaction(this.db, async (trx) => {
+      await trx
+        .updateTable('refresh_tokens')
+        .set({ retired_at: retiredAt })
+        .where('session_id', '=', sessionId)
+        .where('id', '!=', keepId)
+        .where('retired_at', 'is', null)
+        .execute();
+      await trx
+        .updateTable('refresh_tokens')
+        .set({ successor: null })
+        .where('session_id', '=', sessionId)
+        .where('successor', 'is not', null)
+        .execute();
+    });
   }
 }
 
