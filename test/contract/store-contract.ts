@@ -116,151 +116,195 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
       expect(stores.engine).toBe(engine);
     });
 
-    it('stores users and finds them by id and email, with every field intact', async () => {
-      const alice = user({ roles: ['admin', 'reader'], lockedAt: 1234 });
-      await stores.users.createUser(alice);
-      expect(await stores.users.findUserById(alice.id)).toEqual(alice);
-      expect(await stores.users.findUserByEmail(alice.email)).toEqual(alice);
-      expect(await stores.users.findUserByEmail('nobody@example.com')).toBeUndefined();
-      expect(await stores.users.findUserById('missing')).toBeUndefined();
-    });
+    describe('users', () => {
+      it('stores users and finds them by id and email, with every field intact', async () => {
+        const alice = user({ roles: ['admin', 'reader'], lockedAt: 1234 });
+        await stores.users.createUser(alice);
+        expect(await stores.users.findUserById(alice.id)).toEqual(alice);
+        expect(await stores.users.findUserByEmail(alice.email)).toEqual(alice);
+        expect(await stores.users.findUserByEmail('nobody@example.com')).toBeUndefined();
+        expect(await stores.users.findUserById('missing')).toBeUndefined();
+      });
 
-    it('refuses a second user with the same email', async () => {
-      const first = user();
-      await stores.users.createUser(first);
-      await expect(stores.users.createUser(user({ email: first.email }))).rejects.toBeInstanceOf(
-        EmailTakenError,
-      );
-      expect(await stores.users.listUsers()).toHaveLength(1);
-    });
+      it('refuses a second user with the same email', async () => {
+        const first = user();
+        await stores.users.createUser(first);
+        await expect(stores.users.createUser(user({ email: first.email }))).rejects.toBeInstanceOf(
+          EmailTakenError,
+        );
+        expect(await stores.users.listUsers()).toHaveLength(1);
+      });
 
-    it('returns copies: mutating a result does not change the store', async () => {
-      const alice = user();
-      await stores.users.createUser(alice);
-      const found = (await stores.users.findUserById(alice.id)) as UserRecord;
-      found.roles.push('admin');
-      expect((await stores.users.findUserById(alice.id))?.roles).toEqual(['reader']);
-    });
+      it('returns copies: mutating a result does not change the store', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        const found = (await stores.users.findUserById(alice.id)) as UserRecord;
+        found.roles.push('admin');
+        expect((await stores.users.findUserById(alice.id))?.roles).toEqual(['reader']);
+      });
 
-    it('updates a password hash', async () => {
-      const alice = user();
-      await stores.users.createUser(alice);
-      await stores.users.setPasswordHash(alice.id, 'new-hash', 99_999);
-      expect(await stores.users.findUserById(alice.id)).toMatchObject({
-        passwordHash: 'new-hash',
-        updatedAt: 99_999,
+      it('updates a password hash', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        await stores.users.setPasswordHash(alice.id, 'new-hash', 99_999);
+        expect(await stores.users.findUserById(alice.id)).toMatchObject({
+          passwordHash: 'new-hash',
+          updatedAt: 99_999,
+        });
+      });
+
+      it('lists users oldest first', async () => {
+        const [a, b] = [user({ createdAt: 2 }), user({ createdAt: 1 })];
+        await stores.users.createUser(a);
+        await stores.users.createUser(b);
+        expect((await stores.users.listUsers()).map((u) => u.id)).toEqual([b.id, a.id]);
+      });
+
+      it('changes roles and locks and unlocks accounts, with the reason', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        await stores.users.setUserRoles(alice.id, ['admin', 'teller'], 5_000);
+        await stores.users.setUserLock(alice.id, 6_000, 'card reported stolen', 6_000);
+        expect(await stores.users.findUserById(alice.id)).toMatchObject({
+          roles: ['admin', 'teller'],
+          lockedAt: 6_000,
+          lockReason: 'card reported stolen',
+          updatedAt: 6_000,
+        });
+        await stores.users.setUserLock(alice.id, null, null, 7_000);
+        expect(await stores.users.findUserById(alice.id)).toMatchObject({ lockedAt: null, lockReason: null });
       });
     });
 
-    it('lists users oldest first', async () => {
-      const [a, b] = [user({ createdAt: 2 }), user({ createdAt: 1 })];
-      await stores.users.createUser(a);
-      await stores.users.createUser(b);
-      expect((await stores.users.listUsers()).map((u) => u.id)).toEqual([b.id, a.id]);
-    });
-
-    it('creates, finds, touches, re-keys and deletes a session', async () => {
-      const alice = user();
-      await stores.users.createUser(alice);
-      const s = session(alice.id);
-      await stores.sessions.createSession(s);
-      expect(await stores.sessions.findSession(s.id)).toEqual(s);
-      await stores.sessions.touchSession(s.id, 20_000);
-      await stores.sessions.setSessionSecret(s.id, 'cd'.repeat(32));
-      expect(await stores.sessions.findSession(s.id)).toEqual({
-        ...s,
-        lastSeenAt: 20_000,
-        secretHash: 'cd'.repeat(32),
+    describe('sessions', () => {
+      it('creates, finds, touches, re-keys and deletes a session', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        const s = session(alice.id);
+        await stores.sessions.createSession(s);
+        expect(await stores.sessions.findSession(s.id)).toEqual(s);
+        await stores.sessions.touchSession(s.id, 20_000);
+        await stores.sessions.setSessionSecret(s.id, 'cd'.repeat(32));
+        expect(await stores.sessions.findSession(s.id)).toEqual({
+          ...s,
+          lastSeenAt: 20_000,
+          secretHash: 'cd'.repeat(32),
+        });
+        expect(await stores.sessions.deleteSession(s.id)).toBe(true);
+        expect(await stores.sessions.deleteSession(s.id)).toBe(false);
+        expect(await stores.sessions.findSession(s.id)).toBeUndefined();
       });
-      expect(await stores.sessions.deleteSession(s.id)).toBe(true);
-      expect(await stores.sessions.deleteSession(s.id)).toBe(false);
-      expect(await stores.sessions.findSession(s.id)).toBeUndefined();
-    });
 
-    it('finds a session with its owner in one read, every field of both intact, and copies', async () => {
-      const alice = user({ roles: ['teller', 'auditor'], lockedAt: 7_000, lockReason: 'fraud review' });
-      const bob = user();
-      await stores.users.createUser(alice);
-      await stores.users.createUser(bob);
-      const oauth = { clientId: 'c1', scopes: ['accounts:read'], audience: 'https://api.example' };
-      const plain = session(alice.id);
-      const delegated = session(alice.id, { mode: 'oauth', secretHash: '', oauth });
-      const bobs = session(bob.id);
-      for (const s of [plain, delegated, bobs]) await stores.sessions.createSession(s);
-      expect(await stores.sessions.findSessionWithUser(plain.id)).toEqual({ session: plain, user: alice });
-      expect(await stores.sessions.findSessionWithUser(delegated.id)).toEqual({
-        session: delegated,
-        user: alice,
+      it('finds a session with its owner in one read, every field of both intact, and copies', async () => {
+        const alice = user({ roles: ['teller', 'auditor'], lockedAt: 7_000, lockReason: 'fraud review' });
+        const bob = user();
+        await stores.users.createUser(alice);
+        await stores.users.createUser(bob);
+        const oauth = { clientId: 'c1', scopes: ['accounts:read'], audience: 'https://api.example' };
+        const plain = session(alice.id);
+        const delegated = session(alice.id, { mode: 'oauth', secretHash: '', oauth });
+        const bobs = session(bob.id);
+        for (const s of [plain, delegated, bobs]) await stores.sessions.createSession(s);
+        expect(await stores.sessions.findSessionWithUser(plain.id)).toEqual({ session: plain, user: alice });
+        expect(await stores.sessions.findSessionWithUser(delegated.id)).toEqual({
+          session: delegated,
+          user: alice,
+        });
+        expect(await stores.sessions.findSessionWithUser(bobs.id)).toEqual({ session: bobs, user: bob });
+        const found = await stores.sessions.findSessionWithUser(plain.id);
+        found?.user.roles.push('admin');
+        if (found) found.session.lastSeenAt = 1;
+        expect(await stores.sessions.findSessionWithUser(plain.id)).toEqual({ session: plain, user: alice });
+        // A change to either record shows on the next read.
+        await stores.users.setUserRoles(alice.id, ['admin'], 8_000);
+        await stores.sessions.touchSession(plain.id, 20_000);
+        expect(await stores.sessions.findSessionWithUser(plain.id)).toEqual({
+          session: { ...plain, lastSeenAt: 20_000 },
+          user: { ...alice, roles: ['admin'], updatedAt: 8_000 },
+        });
+        await stores.sessions.deleteSession(plain.id);
+        expect(await stores.sessions.findSessionWithUser(plain.id)).toBeUndefined();
+        expect(await stores.sessions.findSessionWithUser('no-such-session')).toBeUndefined();
       });
-      expect(await stores.sessions.findSessionWithUser(bobs.id)).toEqual({ session: bobs, user: bob });
-      const found = await stores.sessions.findSessionWithUser(plain.id);
-      found?.user.roles.push('admin');
-      if (found) found.session.lastSeenAt = 1;
-      expect(await stores.sessions.findSessionWithUser(plain.id)).toEqual({ session: plain, user: alice });
-      // A change to either record shows on the next read.
-      await stores.users.setUserRoles(alice.id, ['admin'], 8_000);
-      await stores.sessions.touchSession(plain.id, 20_000);
-      expect(await stores.sessions.findSessionWithUser(plain.id)).toEqual({
-        session: { ...plain, lastSeenAt: 20_000 },
-        user: { ...alice, roles: ['admin'], updatedAt: 8_000 },
+
+      it("deletes all of one user's sessions, optionally keeping one, and no one else's", async () => {
+        const [alice, bob] = [user(), user()];
+        await stores.users.createUser(alice);
+        await stores.users.createUser(bob);
+        const [a1, a2, a3, b1] = [session(alice.id), session(alice.id), session(alice.id), session(bob.id)];
+        for (const s of [a1, a2, a3, b1]) await stores.sessions.createSession(s);
+        expect(await stores.sessions.deleteUserSessions(alice.id, a2.id)).toBe(2);
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id)).toEqual([a2.id]);
+        expect(await stores.sessions.deleteUserSessions(alice.id)).toBe(1);
+        expect(await stores.sessions.listUserSessions(alice.id)).toEqual([]);
+        expect(await stores.sessions.findSession(b1.id)).toEqual(b1);
       });
-      await stores.sessions.deleteSession(plain.id);
-      expect(await stores.sessions.findSessionWithUser(plain.id)).toBeUndefined();
-      expect(await stores.sessions.findSessionWithUser('no-such-session')).toBeUndefined();
-    });
 
-    it("deletes all of one user's sessions, optionally keeping one, and no one else's", async () => {
-      const [alice, bob] = [user(), user()];
-      await stores.users.createUser(alice);
-      await stores.users.createUser(bob);
-      const [a1, a2, a3, b1] = [session(alice.id), session(alice.id), session(alice.id), session(bob.id)];
-      for (const s of [a1, a2, a3, b1]) await stores.sessions.createSession(s);
-      expect(await stores.sessions.deleteUserSessions(alice.id, a2.id)).toBe(2);
-      expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id)).toEqual([a2.id]);
-      expect(await stores.sessions.deleteUserSessions(alice.id)).toBe(1);
-      expect(await stores.sessions.listUserSessions(alice.id)).toEqual([]);
-      expect(await stores.sessions.findSession(b1.id)).toEqual(b1);
-    });
+      it('lists sessions newest first, per user and overall', async () => {
+        const [alice, bob] = [user(), user()];
+        await stores.users.createUser(alice);
+        await stores.users.createUser(bob);
+        const older = session(alice.id, { createdAt: 1 });
+        const newer = session(alice.id, { createdAt: 2 });
+        const bobs = session(bob.id, { createdAt: 3 });
+        for (const s of [older, newer, bobs]) await stores.sessions.createSession(s);
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id)).toEqual([
+          newer.id,
+          older.id,
+        ]);
+        expect((await stores.sessions.listSessions()).map((s) => s.id)).toEqual([
+          bobs.id,
+          newer.id,
+          older.id,
+        ]);
+      });
 
-    it('lists sessions newest first, per user and overall', async () => {
-      const [alice, bob] = [user(), user()];
-      await stores.users.createUser(alice);
-      await stores.users.createUser(bob);
-      const older = session(alice.id, { createdAt: 1 });
-      const newer = session(alice.id, { createdAt: 2 });
-      const bobs = session(bob.id, { createdAt: 3 });
-      for (const s of [older, newer, bobs]) await stores.sessions.createSession(s);
-      expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id)).toEqual([
-        newer.id,
-        older.id,
-      ]);
-      expect((await stores.sessions.listSessions()).map((s) => s.id)).toEqual([bobs.id, newer.id, older.id]);
-    });
+      it('sweeps sessions past absolute expiry or idle cutoff, keeping live ones', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        const live = session(alice.id, { lastSeenAt: 900, expiresAt: 2_000 });
+        const absoluteExpired = session(alice.id, { lastSeenAt: 900, expiresAt: 1_000 });
+        const idle = session(alice.id, { lastSeenAt: 500, expiresAt: 2_000 });
+        for (const s of [live, absoluteExpired, idle]) await stores.sessions.createSession(s);
+        expect(await stores.sessions.deleteExpiredSessions(1_000, 500)).toBe(2);
+        expect((await stores.sessions.listSessions()).map((s) => s.id)).toEqual([live.id]);
+      });
 
-    it('sweeps sessions past absolute expiry or idle cutoff, keeping live ones', async () => {
-      const alice = user();
-      await stores.users.createUser(alice);
-      const live = session(alice.id, { lastSeenAt: 900, expiresAt: 2_000 });
-      const absoluteExpired = session(alice.id, { lastSeenAt: 900, expiresAt: 1_000 });
-      const idle = session(alice.id, { lastSeenAt: 500, expiresAt: 2_000 });
-      for (const s of [live, absoluteExpired, idle]) await stores.sessions.createSession(s);
-      expect(await stores.sessions.deleteExpiredSessions(1_000, 500)).toBe(2);
-      expect((await stores.sessions.listSessions()).map((s) => s.id)).toEqual([live.id]);
-    });
+      it("round-trips a session's mode", async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        const plain = session(alice.id, { mode: 'session' });
+        const jwt = session(alice.id, { mode: 'jwt', secretHash: '' });
+        for (const s of [plain, jwt]) await stores.sessions.createSession(s);
+        expect(await stores.sessions.findSession(plain.id)).toEqual(plain);
+        expect(await stores.sessions.findSession(jwt.id)).toEqual(jwt);
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.mode)).toEqual([
+          'jwt',
+          'session',
+        ]);
+        expect((await stores.sessions.listSessions()).map((s) => s.mode)).toEqual(['jwt', 'session']);
+      });
 
-    it("round-trips a session's mode", async () => {
-      const alice = user();
-      await stores.users.createUser(alice);
-      const plain = session(alice.id, { mode: 'session' });
-      const jwt = session(alice.id, { mode: 'jwt', secretHash: '' });
-      for (const s of [plain, jwt]) await stores.sessions.createSession(s);
-      expect(await stores.sessions.findSession(plain.id)).toEqual(plain);
-      expect(await stores.sessions.findSession(jwt.id)).toEqual(jwt);
-      expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.mode)).toEqual([
-        'jwt',
-        'session',
-      ]);
-      expect((await stores.sessions.listSessions()).map((s) => s.mode)).toEqual(['jwt', 'session']);
+      it('deletes every session of every user, with their refresh tokens', async () => {
+        const [alice, bob] = [user(), user()];
+        await stores.users.createUser(alice);
+        await stores.users.createUser(bob);
+        const [a, b] = [session(alice.id, { mode: 'jwt' }), session(bob.id)];
+        await stores.sessions.createSession(a);
+        await stores.sessions.createSession(b);
+        await stores.refreshTokens.createRefreshToken({
+          id: 'rt-all',
+          sessionId: a.id,
+          secretHash: 'ef'.repeat(32),
+          createdAt: 1,
+          retiredAt: null,
+          successor: null,
+        });
+        expect(await stores.sessions.deleteAllSessions()).toBe(2);
+        expect(await stores.sessions.listSessions()).toEqual([]);
+        expect(await stores.refreshTokens.findRefreshToken('rt-all')).toBeUndefined();
+        expect(await stores.users.findUserById(alice.id)).toBeDefined();
+      });
     });
 
     describe('refresh tokens', () => {
@@ -398,6 +442,62 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         expect(await stores.refreshTokens.findRefreshToken(tExpired.id)).toBeUndefined();
         expect(await stores.refreshTokens.findRefreshToken(tIdle.id)).toBeUndefined();
       });
+
+      it('rotates a refresh token all or nothing: old and siblings retired, next stored; never twice', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        const family = session(alice.id, { mode: 'jwt' });
+        const other = session(alice.id, { mode: 'jwt' });
+        await stores.sessions.createSession(family);
+        await stores.sessions.createSession(other);
+        const rt = (id: string, sessionId = family.id) => ({
+          id,
+          sessionId,
+          secretHash: 'ab'.repeat(32),
+          createdAt: 100,
+          retiredAt: null,
+          successor: null,
+        });
+        await stores.refreshTokens.createRefreshToken(rt('rt-old'));
+        await stores.refreshTokens.createRefreshToken(rt('rt-sibling'));
+        await stores.refreshTokens.createRefreshToken(rt('rt-elsewhere', other.id));
+        const next = { ...rt('rt-next'), createdAt: 200 };
+        expect(await stores.refreshTokens.rotateRefreshToken('rt-old', next, 'sealed-next')).toBe(true);
+        // The exchanged token records its successor; a superseded sibling gets none (no grace).
+        expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({
+          retiredAt: 200,
+          successor: 'sealed-next',
+        });
+        expect(await stores.refreshTokens.findRefreshToken('rt-sibling')).toMatchObject({
+          retiredAt: 200,
+          successor: null,
+        });
+        expect(await stores.refreshTokens.findRefreshToken('rt-next')).toMatchObject({ retiredAt: null });
+        expect(await stores.refreshTokens.findRefreshToken('rt-elsewhere')).toMatchObject({
+          retiredAt: null,
+        });
+        // The same token again (a replay or a racing request) changes nothing.
+        expect(
+          await stores.refreshTokens.rotateRefreshToken(
+            'rt-old',
+            { ...rt('rt-next-2'), createdAt: 300 },
+            'sealed-2',
+          ),
+        ).toBe(false);
+        expect(await stores.refreshTokens.findRefreshToken('rt-next-2')).toBeUndefined();
+        expect(await stores.refreshTokens.findRefreshToken('rt-next')).toMatchObject({ retiredAt: null });
+        expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({
+          successor: 'sealed-next',
+        });
+        // The next rotation leaves a sealed successor on the token it exchanges only.
+        const third = { ...rt('rt-third'), createdAt: 400 };
+        expect(await stores.refreshTokens.rotateRefreshToken('rt-next', third, 'sealed-third')).toBe(true);
+        expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({ successor: null });
+        expect(await stores.refreshTokens.findRefreshToken('rt-next')).toMatchObject({
+          retiredAt: 400,
+          successor: 'sealed-third',
+        });
+      });
     });
 
     describe('signing keys', () => {
@@ -503,75 +603,41 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
       });
     });
 
-    it('changes roles and locks and unlocks accounts, with the reason', async () => {
-      const alice = user();
-      await stores.users.createUser(alice);
-      await stores.users.setUserRoles(alice.id, ['admin', 'teller'], 5_000);
-      await stores.users.setUserLock(alice.id, 6_000, 'card reported stolen', 6_000);
-      expect(await stores.users.findUserById(alice.id)).toMatchObject({
-        roles: ['admin', 'teller'],
-        lockedAt: 6_000,
-        lockReason: 'card reported stolen',
-        updatedAt: 6_000,
+    describe('revocations', () => {
+      it('appends revocations with increasing sequence numbers and lists those still in force', async () => {
+        const a = await stores.revocations.appendRevocation({
+          kind: 'session',
+          subject: 's1',
+          at: 100,
+          expiresAt: 1_000,
+        });
+        const b = await stores.revocations.appendRevocation({
+          kind: 'user',
+          subject: 'u1',
+          at: 200,
+          expiresAt: 2_000,
+        });
+        const c = await stores.revocations.appendRevocation({
+          kind: 'all',
+          subject: '*',
+          at: 300,
+          expiresAt: 3_000,
+        });
+        expect(a.seq).toBeLessThan(b.seq);
+        expect(b.seq).toBeLessThan(c.seq);
+        expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([a, b, c]);
+        expect(await stores.revocations.listRevocationsSince(a.seq, 0)).toEqual([b, c]);
+        expect(await stores.revocations.listRevocationsSince(0, 1_500)).toEqual([b, c]);
+        expect(await stores.revocations.deleteExpiredRevocations(2_000)).toBe(2);
+        expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([c]);
+        const d = await stores.revocations.appendRevocation({
+          kind: 'session',
+          subject: 's2',
+          at: 400,
+          expiresAt: 4_000,
+        });
+        expect(d.seq).toBeGreaterThan(c.seq);
       });
-      await stores.users.setUserLock(alice.id, null, null, 7_000);
-      expect(await stores.users.findUserById(alice.id)).toMatchObject({ lockedAt: null, lockReason: null });
-    });
-
-    it('appends revocations with increasing sequence numbers and lists those still in force', async () => {
-      const a = await stores.revocations.appendRevocation({
-        kind: 'session',
-        subject: 's1',
-        at: 100,
-        expiresAt: 1_000,
-      });
-      const b = await stores.revocations.appendRevocation({
-        kind: 'user',
-        subject: 'u1',
-        at: 200,
-        expiresAt: 2_000,
-      });
-      const c = await stores.revocations.appendRevocation({
-        kind: 'all',
-        subject: '*',
-        at: 300,
-        expiresAt: 3_000,
-      });
-      expect(a.seq).toBeLessThan(b.seq);
-      expect(b.seq).toBeLessThan(c.seq);
-      expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([a, b, c]);
-      expect(await stores.revocations.listRevocationsSince(a.seq, 0)).toEqual([b, c]);
-      expect(await stores.revocations.listRevocationsSince(0, 1_500)).toEqual([b, c]);
-      expect(await stores.revocations.deleteExpiredRevocations(2_000)).toBe(2);
-      expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([c]);
-      const d = await stores.revocations.appendRevocation({
-        kind: 'session',
-        subject: 's2',
-        at: 400,
-        expiresAt: 4_000,
-      });
-      expect(d.seq).toBeGreaterThan(c.seq);
-    });
-
-    it('deletes every session of every user, with their refresh tokens', async () => {
-      const [alice, bob] = [user(), user()];
-      await stores.users.createUser(alice);
-      await stores.users.createUser(bob);
-      const [a, b] = [session(alice.id, { mode: 'jwt' }), session(bob.id)];
-      await stores.sessions.createSession(a);
-      await stores.sessions.createSession(b);
-      await stores.refreshTokens.createRefreshToken({
-        id: 'rt-all',
-        sessionId: a.id,
-        secretHash: 'ef'.repeat(32),
-        createdAt: 1,
-        retiredAt: null,
-        successor: null,
-      });
-      expect(await stores.sessions.deleteAllSessions()).toBe(2);
-      expect(await stores.sessions.listSessions()).toEqual([]);
-      expect(await stores.refreshTokens.findRefreshToken('rt-all')).toBeUndefined();
-      expect(await stores.users.findUserById(alice.id)).toBeDefined();
     });
 
     describe('oauth and api keys', () => {
@@ -772,60 +838,6 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         await stores.apiKeys.touchApiKey(k2.id, 7_500);
         expect(await stores.apiKeys.findApiKey(k1.id)).toEqual({ ...k1, revokedAt: 7_000 });
         expect(await stores.apiKeys.findApiKey(k2.id)).toEqual({ ...k2, lastUsedAt: 7_500 });
-      });
-    });
-
-    it('rotates a refresh token all or nothing: old and siblings retired, next stored; never twice', async () => {
-      const alice = user();
-      await stores.users.createUser(alice);
-      const family = session(alice.id, { mode: 'jwt' });
-      const other = session(alice.id, { mode: 'jwt' });
-      await stores.sessions.createSession(family);
-      await stores.sessions.createSession(other);
-      const rt = (id: string, sessionId = family.id) => ({
-        id,
-        sessionId,
-        secretHash: 'ab'.repeat(32),
-        createdAt: 100,
-        retiredAt: null,
-        successor: null,
-      });
-      await stores.refreshTokens.createRefreshToken(rt('rt-old'));
-      await stores.refreshTokens.createRefreshToken(rt('rt-sibling'));
-      await stores.refreshTokens.createRefreshToken(rt('rt-elsewhere', other.id));
-      const next = { ...rt('rt-next'), createdAt: 200 };
-      expect(await stores.refreshTokens.rotateRefreshToken('rt-old', next, 'sealed-next')).toBe(true);
-      // The exchanged token records its successor; a superseded sibling gets none (no grace).
-      expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({
-        retiredAt: 200,
-        successor: 'sealed-next',
-      });
-      expect(await stores.refreshTokens.findRefreshToken('rt-sibling')).toMatchObject({
-        retiredAt: 200,
-        successor: null,
-      });
-      expect(await stores.refreshTokens.findRefreshToken('rt-next')).toMatchObject({ retiredAt: null });
-      expect(await stores.refreshTokens.findRefreshToken('rt-elsewhere')).toMatchObject({ retiredAt: null });
-      // The same token again (a replay or a racing request) changes nothing.
-      expect(
-        await stores.refreshTokens.rotateRefreshToken(
-          'rt-old',
-          { ...rt('rt-next-2'), createdAt: 300 },
-          'sealed-2',
-        ),
-      ).toBe(false);
-      expect(await stores.refreshTokens.findRefreshToken('rt-next-2')).toBeUndefined();
-      expect(await stores.refreshTokens.findRefreshToken('rt-next')).toMatchObject({ retiredAt: null });
-      expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({
-        successor: 'sealed-next',
-      });
-      // The next rotation leaves a sealed successor on the token it exchanges only.
-      const third = { ...rt('rt-third'), createdAt: 400 };
-      expect(await stores.refreshTokens.rotateRefreshToken('rt-next', third, 'sealed-third')).toBe(true);
-      expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({ successor: null });
-      expect(await stores.refreshTokens.findRefreshToken('rt-next')).toMatchObject({
-        retiredAt: 400,
-        successor: 'sealed-third',
       });
     });
   });
