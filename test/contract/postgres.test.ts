@@ -61,6 +61,33 @@ await describeWithPostgres('postgres engine', (url) => {
       }
     });
 
+    it('opens while other clients create and drop schemas on the same server', async () => {
+      // kysely's Migrator lists every table of the database; a schema dropped meanwhile used
+      // to fail the open with `schema "…" does not exist` (another test run, another tenant).
+      const churn = new pg.Pool({ connectionString: url, max: 2 });
+      let churning = true;
+      const churner = async (lane: number) => {
+        for (let n = 0; churning; n++) {
+          const other = `tessera_churn_${process.pid}_${lane}_${n}`;
+          await churn.query(`create schema ${other}`);
+          await churn.query(`create table ${other}.t (id text primary key, at bigint)`);
+          await churn.query(`drop schema ${other} cascade`);
+        }
+      };
+      const lanes = [churner(0), churner(1)];
+      try {
+        for (let i = 0; i < 3; i++) {
+          const store = await openPostgresStores(url, { schema: testSchema() });
+          expect(store.appliedMigrations).toEqual(await allMigrations());
+          await store.close();
+        }
+      } finally {
+        churning = false;
+        await Promise.all(lanes);
+        await churn.end();
+      }
+    });
+
     it('concurrent opens on a fresh schema all succeed; exactly one applies the migrations', async () => {
       const schema = testSchema();
       const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStores(url, { schema })));

@@ -218,9 +218,32 @@ async function migrate(url: string, schema: string | undefined): Promise<string[
     const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
     const current = rows[0]?.schema;
     if (!current) throw new Error('no schema to create tables in: the search_path names no existing schema');
-    return await migrateToLatest(db, { migrationTableSchema: current });
+    return await migrateDespiteOthersDroppingSchemas(db, current);
   } finally {
     await db.destroy();
+  }
+}
+
+/** How long to keep retrying a migration run that another client's schema drop spoiled. */
+const SCHEMA_RACE_RETRY_MS = 15_000;
+
+/**
+ * kysely's Migrator asks "does our table exist?" by listing every table of the database; if
+ * another client drops a schema meanwhile (other deployments or test runs sharing the
+ * server), that listing fails with `schema "<theirs>" does not exist` before anything is
+ * applied. Nothing was changed, so the run is simply tried again.
+ */
+async function migrateDespiteOthersDroppingSchemas(db: Kysely<unknown>, current: string): Promise<string[]> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await migrateToLatest(db, { migrationTableSchema: current });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : '';
+      const spoiled = /^migrations not applied: schema ".+" does not exist$/.test(message);
+      if (!spoiled || Date.now() - started > SCHEMA_RACE_RETRY_MS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+    }
   }
 }
 
