@@ -28,7 +28,10 @@ export interface OAuth {
 }
 
 export function createOAuth(deps: {
-  stores: AggregateStores;
+  stores: Pick<
+    AggregateStores,
+    'oauthClients' | 'oauthGrants' | 'authorizationCodes' | 'sessions' | 'apiKeys'
+  >;
   sessions: Sessions;
   accounts: Accounts;
   audit: Audit;
