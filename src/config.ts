@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { isExactOrigin, isIssuerUrl, isListenHost, isProxyAddress } from './config-checks.js';
+import { type MailConfig, mailConfig, mailEnvironment } from './config-mail.js';
 import { JWS_ALGORITHMS, type JwsAlgorithm } from './core/jwt/algorithms.js';
 import { parseKeyEncryptionKey } from './core/jwt/seal.js';
 
@@ -67,13 +69,18 @@ const environmentSchema = z.object({
   TESSERA_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   // Loopback by default so a development instance is never exposed by accident; set
   // 0.0.0.0 (or a specific address) in a container or behind a load balancer.
-  TESSERA_HOST: z.string().min(1).default('127.0.0.1'),
+  TESSERA_HOST: z
+    .string()
+    .default('127.0.0.1')
+    .refine(isListenHost, 'must be an IP address or a host name, without scheme or port (e.g. 0.0.0.0)'),
   TESSERA_DATABASE_URL: z
     .string()
     .default('sqlite://./data/tessera.db')
     .refine(
       (url) =>
-        url === 'memory:' || url.startsWith('sqlite://') || (POSTGRES_URL.test(url) && URL.canParse(url)),
+        url === 'memory:' ||
+        (url.startsWith('sqlite://') && url.length > 'sqlite://'.length) ||
+        (POSTGRES_URL.test(url) && URL.canParse(url)),
       {
         message:
           'must be sqlite:///absolute/path.db, sqlite://./relative/path.db, postgres://user:password@host:5432/database or memory:',
@@ -82,6 +89,9 @@ const environmentSchema = z.object({
   // PostgreSQL connections per node. Every node's pool together must fit the server's
   // max_connections (100 by default), with room for operators' tools (docs/DEPLOY.md).
   TESSERA_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  // SQLite only. normal: a commit survives a crash of the process, but the last few seconds of
+  // commits can be lost on a power cut or kernel crash; full: an fsync per commit (slower writes).
+  TESSERA_SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
   // Optional. Sessions are then served from Redis (the database stays the system of record),
   // rate-limit counters are shared by every node, and hybrid revocations travel by pub/sub
   // (docs/DEPLOY.md, "Redis"). redis://, rediss:// (TLS) or redis-sentinel://host:26379,…/name.
@@ -106,7 +116,21 @@ const environmentSchema = z.object({
   // table near its live size without the sweep showing up in load.
   TESSERA_SWEEP_INTERVAL: duration('5m', '1s'),
   // Empty: X-Forwarded-For is ignored and the socket address is the client IP.
-  TESSERA_TRUSTED_PROXIES: z.string().default('').transform(commaSeparated),
+  // Entries: IP addresses, CIDR ranges (10.0.0.0/8, fd00::/8) or loopback, linklocal, uniquelocal.
+  TESSERA_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform(commaSeparated)
+    .pipe(
+      z.array(
+        z
+          .string()
+          .refine(
+            isProxyAddress,
+            'must list IP addresses or CIDR ranges (e.g. 10.0.0.1, 10.0.0.0/8) or loopback, linklocal, uniquelocal',
+          ),
+      ),
+    ),
   // jwt mode: an access token cannot be revoked before it expires, so its lifetime IS the
   // revocation delay. 5 minutes is the usual compromise; the signer refuses more than an hour.
   TESSERA_ACCESS_TOKEN_TTL: duration('5m', '10s').refine((ms) => ms <= 3_600_000, 'must be at most 1h'),
@@ -119,7 +143,14 @@ const environmentSchema = z.object({
     .optional()
     .transform((list) => list?.split(',').map((alg) => alg.trim()))
     .pipe(z.array(z.enum(JWS_ALGORITHMS)).min(1).optional()),
-  TESSERA_ISSUER: z.url().optional(),
+  // The `iss` of every token and the OAuth issuer identifier (RFC 8414: https URL, no query or fragment).
+  TESSERA_ISSUER: z
+    .string()
+    .optional()
+    .refine(
+      (text) => text === undefined || isIssuerUrl(text),
+      'must be an http(s) URL without query or fragment, e.g. https://auth.example.com',
+    ),
   TESSERA_AUDIENCE: z.string().min(1).max(200).default('tessera'),
   // 32 bytes as 64 hex digits or base64; seals private signing keys at rest.
   TESSERA_KEY_ENCRYPTION_KEY: z
@@ -186,18 +217,22 @@ const environmentSchema = z.object({
   // Threads that hash passwords (argon2id, ~20 ms of a core each) at the lowest priority, so
   // logins never take a core from other requests. Default: one per core this process may use.
   TESSERA_PASSWORD_HASH_THREADS: z.coerce.number().int().min(1).max(256).optional(),
+  // Refuse passwords found in breaches (Have I Been Pwned range API, k-anonymity; fails open
+  // with a log line when unreachable: src/breached-passwords.ts). Default: hibp in production,
+  // off elsewhere, so development, tests and `npm start` never need the network.
+  TESSERA_BREACHED_PASSWORDS: z.enum(['hibp', 'off']).optional(),
+  // The range endpoint's base (a mirror, or a local server in tests); the SHA-1 prefix is appended.
+  TESSERA_BREACHED_PASSWORDS_URL: z
+    .url({ protocol: /^https?$/ })
+    .default('https://api.pwnedpasswords.com/range/'),
   // Built-in HTTPS: PEM certificate chain and private key files, both or neither.
   TESSERA_TLS_CERT: z.string().min(1).optional(),
   TESSERA_TLS_KEY: z.string().min(1).optional(),
+  ...mailEnvironment,
 });
 
-/** `https://app.example.com` and `http://localhost:5173` are origins; `*`, `null`, paths are not. */
-function isExactOrigin(text: string): boolean {
-  if (!URL.canParse(text)) return false;
-  const url = new URL(text);
-  const host = /^[a-z0-9.-]+$/.test(url.hostname) || /^\[[0-9a-f:.]+\]$/.test(url.hostname);
-  return (url.protocol === 'https:' || url.protocol === 'http:') && host && url.origin === text;
-}
+/** Every TESSERA_* variable loadConfig reads (the tests give each a bad value). */
+export const CONFIGURATION_VARIABLES = Object.keys(environmentSchema.shape) as readonly string[];
 
 export interface TesseraConfig {
   port: number;
@@ -205,7 +240,7 @@ export interface TesseraConfig {
   /** `memory:`, an SQLite file path (resolved to absolute), or a PostgreSQL URL (holds a password: never log it). */
   database:
     | { engine: 'memory' }
-    | { engine: 'sqlite'; filename: string }
+    | { engine: 'sqlite'; filename: string; synchronous: 'normal' | 'full' }
     | { engine: 'postgres'; url: string; poolSize: number };
   mode: 'session' | 'jwt' | 'hybrid';
   session: { idleTimeoutMs: number; absoluteTimeoutMs: number };
@@ -239,6 +274,10 @@ export interface TesseraConfig {
   redis: { url: string; prefix: string } | undefined;
   /** TESSERA_PASSWORD_HASH_THREADS: password-hashing threads, by default os.availableParallelism(). */
   passwordHashThreads: number;
+  /** TESSERA_BREACHED_PASSWORDS(_URL): the range endpoint to check new passwords against, or undefined (off). */
+  breachedPasswords: { rangeUrl: string } | undefined;
+  /** Email delivery and the account-recovery flows (config-mail.ts). */
+  mail: MailConfig;
 }
 
 export class ConfigError extends Error {
@@ -274,7 +313,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
   }
   // A shared database is read by several nodes (and survives restarts): a key generated by one
   // process could not unseal the signing keys for any other.
-  const database = parseDatabaseUrl(e.TESSERA_DATABASE_URL, e.TESSERA_DATABASE_POOL_SIZE);
+  const database = parseDatabaseUrl(
+    e.TESSERA_DATABASE_URL,
+    e.TESSERA_DATABASE_POOL_SIZE,
+    e.TESSERA_SQLITE_SYNCHRONOUS,
+  );
   if (database.engine === 'postgres' && e.TESSERA_MODE !== 'session' && !e.TESSERA_KEY_ENCRYPTION_KEY) {
     throw new ConfigError(
       `TESSERA_KEY_ENCRYPTION_KEY is required with PostgreSQL in ${e.TESSERA_MODE} mode: every node must unseal the same signing keys (generate one: openssl rand -hex 32)`,
@@ -287,6 +330,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
       'production needs HTTPS: set TESSERA_TLS_CERT and TESSERA_TLS_KEY, or TESSERA_TRUSTED_PROXIES to the TLS-terminating proxy that forwards X-Forwarded-Proto',
     );
   }
+  const issuer = e.TESSERA_ISSUER ?? `http://localhost:${e.TESSERA_PORT}`;
   return {
     port: e.TESSERA_PORT,
     host: e.TESSERA_HOST,
@@ -300,7 +344,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
       accessTokenTtlMs: e.TESSERA_ACCESS_TOKEN_TTL,
       algorithm: e.TESSERA_JWT_ALGORITHM,
       allowedAlgorithms,
-      issuer: e.TESSERA_ISSUER ?? `http://localhost:${e.TESSERA_PORT}`,
+      issuer,
       audience: e.TESSERA_AUDIENCE,
       refreshReuseGraceMs: e.TESSERA_REFRESH_REUSE_GRACE,
       clockSkewMs: e.TESSERA_CLOCK_SKEW,
@@ -322,6 +366,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     tls,
     oauth: { scopes: e.TESSERA_OAUTH_SCOPES },
     passwordHashThreads: e.TESSERA_PASSWORD_HASH_THREADS ?? availableParallelism(),
+    breachedPasswords:
+      (e.TESSERA_BREACHED_PASSWORDS ?? (production ? 'hibp' : 'off')) === 'hibp'
+        ? { rangeUrl: e.TESSERA_BREACHED_PASSWORDS_URL }
+        : undefined,
+    mail: mailConfig(e, production, issuer),
   };
 }
 
@@ -342,12 +391,16 @@ function parseTls(cert: string | undefined, key: string | undefined): TesseraCon
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//;
 
-function parseDatabaseUrl(url: string, poolSize: number): TesseraConfig['database'] {
+function parseDatabaseUrl(
+  url: string,
+  poolSize: number,
+  synchronous: 'normal' | 'full',
+): TesseraConfig['database'] {
   if (url === 'memory:') return { engine: 'memory' };
   if (POSTGRES_URL.test(url)) return { engine: 'postgres', url, poolSize };
   // sqlite:///abs/path has an empty host and an absolute path; sqlite://./rel is relative to cwd.
   const path = url.slice('sqlite://'.length);
-  return { engine: 'sqlite', filename: path === ':memory:' ? path : resolve(path) };
+  return { engine: 'sqlite', filename: path === ':memory:' ? path : resolve(path), synchronous };
 }
 
 /** The URL with its password (in the authority or a `password` parameter) replaced by ***. */
@@ -370,6 +423,7 @@ export function describeDatabase(database: TesseraConfig['database']): string {
 function shownValue(variable: string, value: string): string {
   if (variable === 'TESSERA_DATABASE_URL') return redactDatabaseUrl(value);
   if (variable === 'TESSERA_REDIS_URL') return redactDatabaseUrl(value);
+  if (variable === 'TESSERA_SMTP_URL') return redactDatabaseUrl(value);
   if (variable === 'TESSERA_CSRF_SECRET') return `<${value.length} characters, not shown>`;
   if (variable === 'TESSERA_KEY_ENCRYPTION_KEY') return `<${value.length} characters, not shown>`;
   return value;

@@ -1,4 +1,6 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { type OAuthErrorCode, oauthErrorBody } from './core/errors.js';
+import { parseBearerAuthorization } from './wire/credentials.js';
 
 /**
  * For resource servers (the APIs third-party apps call): check a Tessera access token (RFC
@@ -63,7 +65,7 @@ export interface TokenPrincipal {
   expiresAt: number;
 }
 
-type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+type BearerErrorCode = Extract<OAuthErrorCode, 'invalid_request' | 'invalid_token' | 'insufficient_scope'>;
 
 /** A refusal (RFC 6750 3): answer with `status`, the `wwwAuthenticate` header and `body()`. */
 export class BearerTokenError extends Error {
@@ -85,8 +87,8 @@ export class BearerTokenError extends Error {
     this.wwwAuthenticate = `Bearer ${params.join(', ')}`;
   }
 
-  body(): { error: string; error_description: string } {
-    return { error: this.error ?? 'invalid_token', error_description: this.message };
+  body(): { error: BearerErrorCode; error_description: string } {
+    return oauthErrorBody(this.error ?? 'invalid_token', this.message);
   }
 }
 
@@ -98,8 +100,7 @@ const INTROSPECTION_TIMEOUT_MS = 5_000;
 /** The token of an `Authorization: Bearer` header; undefined when there is none. */
 export function bearerToken(authorization: string | undefined): string | undefined {
   if (authorization === undefined) return undefined;
-  const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(authorization);
-  return match ? (match[1] as string) : '';
+  return parseBearerAuthorization(authorization) ?? '';
 }
 
 /** The principal of a valid token with every required scope; a BearerTokenError otherwise. */

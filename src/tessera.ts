@@ -1,3 +1,5 @@
+import type { Kysely } from 'kysely';
+import { HibpBreachedPasswords } from './breached-passwords.js';
 import { loadConfig, type TesseraConfig } from './config.js';
 import { Accounts } from './core/accounts.js';
 import { Audit } from './core/audit.js';
@@ -12,7 +14,9 @@ import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js'
 import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
 import { TokenLogins } from './core/token-logins.js';
+import { UserEmails } from './core/user-emails.js';
 import { resolveKeyEncryptionKey } from './key-encryption-key.js';
+import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
 import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
 import { MemoryStores } from './store/memory/stores.js';
@@ -20,9 +24,11 @@ import type { SigningKeyStore, Stores } from './store/ports/index.js';
 import { RedisConnection } from './store/redis/connection.js';
 import { RedisRevocationBus } from './store/redis/redis-bus.js';
 import { withRedisSessionCache } from './store/redis/stores.js';
+import { readServedMode, recordServedMode, type ServedModeRecord } from './store/sql/meta.js';
 import { openPostgresStores } from './store/sql/postgres.js';
 import { PostgresRevocationBus } from './store/sql/postgres-bus.js';
 import { openSqliteStores } from './store/sql/sqlite.js';
+import { sqliteFileModeWarning } from './store/sql/sqlite-files.js';
 import { SqlStores } from './store/sql/stores.js';
 
 /**
@@ -47,10 +53,18 @@ export interface Tessera {
   readonly tokens: TokenLogins | undefined;
   /** hybrid mode: the in-memory revocation state, fed by the bus and the revocation log. */
   readonly revocations: Revocations | undefined;
+  /** jwt and hybrid modes: user id → email for GET /auth/session, read from the store at most once per user. */
+  readonly userEmails: UserEmails;
   /** Third-party applications (OAuth 2.1) and API keys, in every mode. */
   readonly oauth: OAuth;
+  /** Account recovery and verification by email: the flows, the outbox and its delivery worker. */
+  readonly email: EmailFeatures;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
+  /** TESSERA_BREACHED_PASSWORDS=hibp: the breach check, for its skip listeners; undefined when off. */
+  readonly breachedPasswords: HibpBreachedPasswords | undefined;
+  /** The mode the database said it is served in when this instance opened it (SQL stores). */
+  readonly storedMode: ServedModeRecord | undefined;
   /** Starts the periodic jobs: the sweep of expired sessions and old audit events, key reloads. */
   startBackgroundJobs(onError: (error: unknown) => void): void;
   close(): Promise<void>;
@@ -63,7 +77,18 @@ export interface TesseraOptions {
   stores?: Stores;
   /** hybrid mode: the revocation bus shared with other nodes; in-process by default. */
   bus?: RevocationBus;
+  /**
+   * An operator's tool (the CLI), not a server. It writes the revocation log whatever its own
+   * TESSERA_MODE, so a lock, revoke or role change reaches hybrid servers sharing the database
+   * (at once over the bus it can reach, else within their 2 s poll of the log); its entries
+   * last as long as the longest access token any server may issue. It does not record a
+   * served mode, and reports role changes for the mode the database is served in.
+   */
+  operator?: boolean;
 }
+
+/** The longest access-token lifetime any configuration allows (TESSERA_ACCESS_TOKEN_TTL ≤ 1h). */
+const MAX_ACCESS_TOKEN_TTL_MS = 3_600_000;
 
 export async function createTessera(
   config: TesseraConfig = loadConfig(),
@@ -86,11 +111,27 @@ export async function createTessera(
         now: () => runtime.now(),
       })
     : databaseStores;
-  const bus = options.bus ?? revocationBus(config, redis);
+  const warnings: string[] = [];
+  // Which mode the deployment runs is stored in the database: the CLI reads it, and a server
+  // that starts in another mode says so (it still starts: see recordedMode).
+  const metaDb = databaseStores instanceof SqlStores ? (databaseStores.db as Kysely<unknown>) : undefined;
+  let storedMode: ServedModeRecord | undefined;
+  try {
+    storedMode = metaDb && (await readServedMode(metaDb));
+    if (metaDb && !options.operator) await recordedMode(metaDb, storedMode, config.mode, runtime, warnings);
+  } catch (error) {
+    if (!options.stores) await databaseStores.close().catch(() => undefined);
+    await redis?.close();
+    throw error;
+  }
+  const writesRevocationLog = config.mode === 'hybrid' || options.operator === true;
+  const bus = options.bus ?? revocationBus(config, redis, writesRevocationLog);
   let revocations: Revocations | undefined;
-  if (config.mode === 'hybrid') {
-    // An entry matters while a token it could affect may still verify: lifetime plus skew.
-    const horizonMs = config.jwt.accessTokenTtlMs + MAX_CLOCK_SKEW_SECONDS * 1000;
+  if (writesRevocationLog) {
+    // An entry matters while a token it could affect may still verify: lifetime plus skew. An
+    // operator's tool cannot know the servers' lifetime, so it assumes the longest allowed.
+    const ttlMs = options.operator ? MAX_ACCESS_TOKEN_TTL_MS : config.jwt.accessTokenTtlMs;
+    const horizonMs = ttlMs + MAX_CLOCK_SKEW_SECONDS * 1000;
     revocations = new Revocations(stores.revocations, bus, runtime, horizonMs);
     try {
       await revocations.start();
@@ -101,18 +142,23 @@ export async function createTessera(
       throw error;
     }
   }
-  const sessions = new Sessions(stores.sessions, runtime, config.session, revocations);
+  const sessions = new Sessions(stores, runtime, config.session, revocations);
   const releasePasswordHashing = usePasswordHashing(config.passwordHashThreads);
-  const accounts = new Accounts(stores.users, runtime);
   const audit = new Audit(stores.audit, runtime);
+  const breachedPasswords =
+    config.breachedPasswords && new HibpBreachedPasswords({ rangeUrl: config.breachedPasswords.rangeUrl });
+  // Each skipped check (service unreachable: fail open) leaves an audit row; app.ts logs it too.
+  breachedPasswords?.onUnavailable((reason) => {
+    audit.record('password.breach_check_skipped', { detail: { reason } }).catch(() => undefined);
+  });
+  const accounts = new Accounts(stores.users, runtime, breachedPasswords);
   const control = new Control({
     users: stores.users,
     sessions,
     audit,
     runtime,
-    mode: config.mode,
+    mode: (options.operator && storedMode?.mode) || config.mode,
     accessTokenTtlMs: config.jwt.accessTokenTtlMs,
-    revocations,
   });
   // One rotation routine for every refresh-token family: jwt and hybrid logins, OAuth delegations.
   const rotation = new RefreshRotation({
@@ -121,7 +167,11 @@ export async function createTessera(
     runtime,
     graceMs: config.jwt.refreshReuseGraceMs,
   });
-  const warnings: string[] = [];
+  if (config.database.engine === 'sqlite' && !options.stores) {
+    const exposed = sqliteFileModeWarning(config.database.filename);
+    if (exposed) warnings.push(exposed);
+  }
+  const userEmails = new UserEmails(stores.users, () => runtime.now());
   let keyring: Keyring | undefined;
   let tokens: TokenLogins | undefined;
   if (config.mode !== 'session') {
@@ -134,6 +184,7 @@ export async function createTessera(
       audit,
       mode: config.mode,
       revocations,
+      emails: userEmails,
     });
   }
   // OAuth signs with the keyring: jwt and hybrid modes' own, or in session mode one opened when
@@ -154,6 +205,26 @@ export async function createTessera(
     codeRetentionMs: config.session.absoluteTimeoutMs,
     revocations,
   });
+  // Email flows (issue 17): their stores share the database's connection, not the Redis cache.
+  let email: EmailFeatures;
+  try {
+    email = openEmailFeatures({
+      config,
+      stores: databaseStores,
+      users: stores.users,
+      sessions,
+      control,
+      audit,
+      runtime,
+    });
+  } catch (error) {
+    revocations?.stop();
+    if (!options.bus) await bus.close().catch(() => undefined);
+    if (!options.stores) await stores.close().catch(() => undefined);
+    await redis?.close();
+    await releasePasswordHashing();
+    throw error;
+  }
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
@@ -167,8 +238,12 @@ export async function createTessera(
     keyring,
     tokens,
     revocations,
+    userEmails,
     oauth,
+    email,
     warnings,
+    breachedPasswords,
+    storedMode,
     startBackgroundJobs(onError) {
       if (timers.length > 0) return;
       const sweep = async () => {
@@ -176,6 +251,7 @@ export async function createTessera(
         await audit.sweep(config.auditRetentionMs);
         await stores.revocations.deleteExpiredRevocations(runtime.now());
         await oauth.sweep();
+        await email.sweep();
       };
       timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));
       if (keyring) timers.push(setInterval(() => keyring.reload().catch(onError), KEY_RELOAD_INTERVAL_MS));
@@ -187,9 +263,11 @@ export async function createTessera(
         timers.push(setInterval(() => poll().catch(onError), REVOCATION_POLL_INTERVAL_MS));
       }
       for (const timer of timers) timer.unref();
+      email.delivery.start(onError);
     },
     async close() {
       for (const timer of timers.splice(0)) clearInterval(timer);
+      await email.delivery.close();
       revocations?.stop();
       if (!options.bus) await bus.close();
       await stores.close();
@@ -203,11 +281,36 @@ export async function createTessera(
  * Hybrid mode's bus between nodes: Redis pub/sub when there is Redis, else PostgreSQL
  * LISTEN/NOTIFY on a shared PostgreSQL, else in-process (one node: SQLite or memory).
  */
-function revocationBus(config: TesseraConfig, redis: RedisConnection | undefined): RevocationBus {
-  if (config.mode !== 'hybrid') return new InProcessBus();
+function revocationBus(
+  config: TesseraConfig,
+  redis: RedisConnection | undefined,
+  writesRevocationLog: boolean,
+): RevocationBus {
+  if (!writesRevocationLog) return new InProcessBus();
   if (redis) return new RedisRevocationBus(redis);
   if (config.database.engine === 'postgres') return new PostgresRevocationBus(config.database.url);
   return new InProcessBus();
+}
+
+/**
+ * Records the mode this server runs in, warning when the database was served in another. A
+ * server does not refuse to start on a mismatch: changing a deployment's mode (restart every
+ * node with the new TESSERA_MODE) is legitimate and, node by node, passes through a mismatch.
+ * The warning names both modes so that a node forgotten in the old mode is found.
+ */
+async function recordedMode(
+  db: Kysely<unknown>,
+  stored: ServedModeRecord | undefined,
+  mode: TesseraConfig['mode'],
+  runtime: Runtime,
+  warnings: string[],
+): Promise<void> {
+  if (stored && stored.mode !== mode) {
+    warnings.push(
+      `this database was served in ${stored.mode} mode (since ${new Date(stored.since).toISOString()}); this node serves ${mode} mode. Every node sharing the database must run the same TESSERA_MODE: restart the others with TESSERA_MODE=${mode}, or this one with TESSERA_MODE=${stored.mode}.`,
+    );
+  }
+  await recordServedMode(db, mode, runtime.now());
 }
 
 /** Opens the configured database's stores; SQL engines apply pending migrations first. */
@@ -216,7 +319,7 @@ export function openStores(database: TesseraConfig['database']): Promise<Stores>
     case 'memory':
       return Promise.resolve(new MemoryStores());
     case 'sqlite':
-      return openSqliteStores(database.filename);
+      return openSqliteStores(database.filename, { synchronous: database.synchronous });
     case 'postgres':
       return openPostgresStores(database.url, { poolSize: database.poolSize });
   }
@@ -268,11 +371,7 @@ function lazyKeyring(config: TesseraConfig, store: SigningKeyStore, runtime: Run
   let loadedAt = 0;
   return async (): Promise<Keyring> => {
     if (!config.keyEncryptionKey && (config.production || config.database.engine === 'postgres')) {
-      throw new AuthError(
-        'oauth_unavailable',
-        503,
-        'OAuth signs tokens: set TESSERA_KEY_ENCRYPTION_KEY (openssl rand -hex 32) on every node to use it in session mode.',
-      );
+      throw new AuthError('oauth_unavailable');
     }
     opening ??= openKeyring(config, store, runtime, warnings).then(
       (keyring) => {

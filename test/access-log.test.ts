@@ -114,9 +114,13 @@ describe('the request log', () => {
       expect(byBearer.status).toBe(200);
       const byCookie = await fetch(`${server.url}/auth/session`, { headers: { cookie } });
       expect(byCookie.status).toBe(200);
-      const refused = await fetch(`${server.url}/auth/session?probe=1`, {
-        headers: { authorization: 'Bearer not-a-token' },
-      });
+      // Query strings are logged only with allowlisted parameters (never state, code, emails).
+      const refused = await fetch(
+        `${server.url}/auth/session?limit=5&state=s3cr3t-state&user=ada%40example.com`,
+        {
+          headers: { authorization: 'Bearer not-a-token' },
+        },
+      );
       expect(refused.status).toBe(401);
 
       const lines = await requestLines(server, 6);
@@ -127,7 +131,7 @@ describe('the request log', () => {
         { method: 'POST', url: '/auth/login', ip: '127.0.0.1' },
         { method: 'GET', url: '/auth/session', ip: '127.0.0.1' },
         { method: 'GET', url: '/auth/session', ip: '127.0.0.1' },
-        { method: 'GET', url: '/auth/session?probe=1', ip: '127.0.0.1' },
+        { method: 'GET', url: '/auth/session?limit=5', ip: '127.0.0.1' },
       ]);
       expect(lines.map((line) => line.statusCode)).toEqual([201, 200, 200, 200, 200, 401]);
       for (const line of lines) expect(typeof line.responseTime).toBe('number');
@@ -147,6 +151,8 @@ describe('the request log', () => {
       ).toEqual([]);
       const raw = server.raw();
       for (const secret of secrets) expect(raw).not.toContain(secret);
+      expect(raw).not.toContain('s3cr3t-state');
+      expect(raw).not.toContain('ada%40example.com');
       expect(raw.toLowerCase()).not.toContain('cookie');
       expect(raw.toLowerCase()).not.toContain('authorization');
     });

@@ -46,8 +46,11 @@ export async function startTessera(
   } = {},
 ): Promise<TestServer> {
   const clock = manualRuntime();
+  const dir = tempDir();
   const env = {
-    TESSERA_DATABASE_URL: `sqlite://${join(tempDir(), 'tessera.db')}`,
+    TESSERA_DATABASE_URL: `sqlite://${join(dir, 'tessera.db')}`,
+    // Without TESSERA_SMTP_URL mail goes to the development outbox: here, never the repository's ./data.
+    TESSERA_MAIL_OUTBOX_DIR: join(dir, 'outbox'),
     // A known anti-CSRF key, so helpers can compute the header (csrfFor); rate limits off,
     // since one test file logs in from one IP far more often than a person would
     // (test/http/defences/ turns them on where they are the subject).

@@ -1,15 +1,28 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /**
- * A TCP forwarder on a loopback port, so a test can take a service away from one client (cut)
- * and give it back on the same port (restore) without touching the service itself, which other
- * test files share.
+ * A TCP forwarder on a loopback port, so a test can take a service away from one client (cut),
+ * break it in the ways networks break (reset, blackhole, slow) and give it back on the same
+ * port (restore) without touching the service itself, which other test files share.
  */
 export interface TcpProxy {
   port: number;
   /** Drops every connection and refuses new ones, like a service that stopped. */
   cut(): Promise<void>;
-  /** Accepts connections again on the same port. */
+  /**
+   * Sends a TCP reset to every open client connection (and drops its upstream half), like a
+   * firewall or a failing load balancer; new connections are accepted as before.
+   */
+  reset(): void;
+  /**
+   * Forwards nothing, either way, on open and new connections (accepted, never refused or
+   * reset), like a partition where packets are dropped. What was sent is held, not lost, and
+   * delivered on restore(), as TCP retransmission would once the partition heals.
+   */
+  blackhole(): void;
+  /** Delays every chunk, either way, by this many milliseconds (order kept), until restore(). */
+  slow(delayMs: number): void;
+  /** Accepts connections again on the same port and forwards at full speed (ends every fault). */
   restore(): Promise<void>;
   /** Where new connections go from now on (another server: a failover). */
   retarget(target: { host: string; port: number }): void;
@@ -18,17 +31,35 @@ export interface TcpProxy {
 
 export async function startTcpProxy(initialTarget: { host: string; port: number }): Promise<TcpProxy> {
   let target = initialTarget;
+  let delayMs = 0;
+  let holding = false;
+  /** Writes held by a blackhole, in order, released by restore(). */
+  let held: Array<() => void> = [];
+  const clients = new Set<Socket>();
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+  };
+  const forward = (from: Socket, to: Socket) => {
+    from.on('data', (chunk) => {
+      const write = () => {
+        if (!to.destroyed) to.write(chunk);
+      };
+      if (holding) held.push(write);
+      else if (delayMs > 0) setTimeout(write, delayMs);
+      else write();
+    });
   };
   const newServer = () =>
     createServer((client) => {
       const upstream = connect(target);
       track(client);
       track(upstream);
-      client.pipe(upstream).pipe(client);
+      clients.add(client);
+      client.once('close', () => clients.delete(client));
+      forward(client, upstream);
+      forward(upstream, client);
       client.on('error', () => upstream.destroy());
       upstream.on('error', () => client.destroy());
       client.on('close', () => upstream.destroy());
@@ -44,6 +75,12 @@ export async function startTcpProxy(initialTarget: { host: string; port: number 
       server.close(() => resolve());
       for (const socket of sockets) socket.destroy();
     });
+  const release = () => {
+    holding = false;
+    delayMs = 0;
+    for (const write of held.splice(0)) write();
+    held = [];
+  };
   let server: Server | undefined = newServer();
   const port = await listen(server, 0);
   return {
@@ -52,7 +89,18 @@ export async function startTcpProxy(initialTarget: { host: string; port: number 
       if (server) await stop(server);
       server = undefined;
     },
+    reset() {
+      held = [];
+      for (const client of clients) client.resetAndDestroy();
+    },
+    blackhole() {
+      holding = true;
+    },
+    slow(delay) {
+      delayMs = delay;
+    },
     async restore() {
+      release();
       if (server) return;
       server = newServer();
       await listen(server, port);
@@ -61,6 +109,8 @@ export async function startTcpProxy(initialTarget: { host: string; port: number 
       target = next;
     },
     async close() {
+      held = [];
+      holding = false;
       if (server) await stop(server);
       server = undefined;
     },

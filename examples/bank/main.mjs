@@ -5,7 +5,7 @@ import { buildApp, createTessera, InProcessBus, loadConfig } from 'tessera';
 import { createAuth } from 'tessera/fastify';
 import { buildBankApp } from './app.mjs';
 
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = 'plum-Vortex-48-glacier-ink';
 const USERS = [
   { email: 'admin@bank.example', roles: ['admin'] },
   { email: 'tom@bank.example', roles: ['teller'] },

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CSRF_HEADER } from '../http/plugins/csrf.js';
+import { CSRF_HEADER } from '../wire/credentials.js';
 import { type AuthRequirements, type AuthSource, createGuard, verifierOf } from './guard.js';
 import type { Principal } from './principal.js';
 import type { Verifier } from './verify.js';

@@ -1,4 +1,5 @@
-import { CSRF_HEADER, UNSAFE_METHODS } from '../http/plugins/csrf.js';
+import { type ErrorCode, errorBody } from '../core/errors.js';
+import { CSRF_HEADER, UNSAFE_METHODS } from '../wire/credentials.js';
 import type { AuthFailure, Principal } from './principal.js';
 import { createVerifier, type Verifier, type VerifierOptions } from './verify.js';
 
@@ -26,7 +27,7 @@ export interface GuardRequest {
 export interface Refusal {
   status: 401 | 403 | 503;
   headers: Record<string, string>;
-  body: { error: string; message: string };
+  body: { error: ErrorCode; message: string };
 }
 
 export type GuardOutcome = { ok: true; principal: Principal } | ({ ok: false } & Refusal);
@@ -88,10 +89,10 @@ function refuseAuthentication(failure: AuthFailure): GuardOutcome {
 
 const refuse = (
   status: Refusal['status'],
-  error: string,
+  error: ErrorCode,
   message: string,
   headers: Record<string, string> = {},
-): GuardOutcome => ({ ok: false, status, headers, body: { error, message } });
+): GuardOutcome => ({ ok: false, status, headers, body: errorBody(error, message) });
 
 /** error_description: printable ASCII without `"` and `\` (RFC 6750 3). */
 const quotable = (text: string) => text.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '');

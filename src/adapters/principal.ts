@@ -1,4 +1,5 @@
-import { ACCESS_TOKEN_COOKIE, SESSION_COOKIE } from '../http/credentials.js';
+import type { ErrorCode } from '../core/errors.js';
+import { ACCESS_TOKEN_COOKIE, parseBearerAuthorization, SESSION_COOKIE } from '../wire/credentials.js';
 
 /**
  * What an app server learns about a caller, and how a refusal is told. Shared by the verifier
@@ -38,7 +39,7 @@ export interface Principal {
  * so a client acts on it exactly as on Tessera's own answers: `token_expired` means refresh.
  */
 export interface AuthFailure {
-  code: string;
+  code: ErrorCode;
   status: 401 | 503;
   message: string;
   /** Whether a credential was presented (RFC 6750: then the challenge says `invalid_token`). */
@@ -73,8 +74,8 @@ export function presentedCredential(
   cookieName: string,
 ): PresentedCredential | undefined {
   if (headers.authorization !== undefined) {
-    const match = /^Bearer ([^\s]+)$/i.exec(headers.authorization);
-    return match ? { token: match[1] as string, transport: 'bearer' } : undefined;
+    const token = parseBearerAuthorization(headers.authorization);
+    return token ? { token, transport: 'bearer' } : undefined;
   }
   const token = headers.cookie === undefined ? undefined : cookieValue(headers.cookie, cookieName);
   return token ? { token, transport: 'cookie' } : undefined;
@@ -96,7 +97,7 @@ export function cookieValue(header: string, name: string): string | undefined {
 }
 
 export const failure = (
-  code: string,
+  code: ErrorCode,
   status: AuthFailure['status'],
   message: string,
   credentialPresented: boolean,

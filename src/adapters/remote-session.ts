@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isErrorCode } from '../core/errors.js';
 import { failure, type PresentedCredential, type Principal, type VerifyResult } from './principal.js';
 
 /**
@@ -74,7 +75,7 @@ export class RemoteSessions {
     const body = (await response.json().catch(() => undefined)) as SessionAnswer | undefined;
     if (response.status === 401) {
       return failure(
-        typeof body?.error === 'string' ? body.error : 'unauthenticated',
+        isErrorCode(body?.error) ? body.error : 'unauthenticated',
         401,
         typeof body?.message === 'string' ? body.message : 'The credential was refused.',
         true,

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet } from 'jose';
 import { AuthError } from '../core/errors.js';
 import type { JwsAlgorithm } from '../core/jwt/algorithms.js';
@@ -6,7 +5,6 @@ import type { AccessTokenClaims } from '../core/jwt/claims.js';
 import { MAX_CLOCK_SKEW_SECONDS } from '../core/jwt/claims.js';
 import { REVOCATION_POLL_INTERVAL_MS, Revocations } from '../core/revocations.js';
 import { systemRuntime } from '../core/runtime.js';
-import { csrfKey, csrfTokenFor } from '../http/plugins/csrf.js';
 import {
   API_KEY_PREFIX,
   BearerTokenError,
@@ -15,7 +13,7 @@ import {
 } from '../resource-server.js';
 import type { RevocationBus } from '../store/bus.js';
 import type { RevocationStore } from '../store/ports/index.js';
-import type { Tessera } from '../tessera.js';
+import { csrfTokenMatches, deriveCsrfKey } from '../wire/credentials.js';
 import { JwksUnavailableError, RemoteJwks } from './jwks.js';
 import {
   type CredentialHeaders,
@@ -142,26 +140,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
       return verify(credential);
     },
     csrfTokenMatches(sessionId, presented) {
-      if (!csrf || typeof presented !== 'string') return false;
-      const expected = Buffer.from(csrfTokenFor(csrf, sessionId));
-      const given = Buffer.from(presented);
-      return given.length === expected.length && timingSafeEqual(given, expected);
+      return csrf !== undefined && csrfTokenMatches(csrf, sessionId, presented);
     },
     ready: check.ready,
     close: check.close,
   };
 }
 
-/**
- * The anti-CSRF key exactly as Tessera derives it from TESSERA_CSRF_SECRET (csrfKey reads only
- * config.csrfSecret here, so the rest of the Tessera shape is not needed).
- */
+/** The anti-CSRF key exactly as Tessera derives it from TESSERA_CSRF_SECRET. */
 function csrfKeyOf(secret: string): Buffer {
   if (typeof secret !== 'string' || secret.length < 32) {
     throw new RangeError('csrfSecret must be TESSERA_CSRF_SECRET (at least 32 characters).');
   }
-  const config = { csrfSecret: secret, keyEncryptionKey: undefined };
-  return csrfKey({ config, runtime: systemRuntime } as unknown as Tessera).key;
+  return deriveCsrfKey(secret);
 }
 
 /**
@@ -306,11 +297,7 @@ function hybridState(options: VerifierOptions, now: () => number) {
         started = undefined;
         throw error instanceof AuthError
           ? error
-          : new AuthError(
-              'store_unavailable',
-              503,
-              'Revocation state cannot be confirmed; try again shortly.',
-            );
+          : new AuthError('store_unavailable', 'Revocation state cannot be confirmed; try again shortly.');
       },
     );
     return started;

@@ -43,6 +43,10 @@ export const ADMIN_PAGE = `<!doctype html>
     <table><thead><tr><th>Name</th><th>Client id</th><th>Type</th><th>Scopes</th><th>Redirect URIs</th><th>Audience</th><th></th></tr></thead><tbody id="clients"></tbody></table>
   </section>
   <section>
+    <h2>Email outbox <span class="count" id="outbox-count"></span></h2>
+    <table><thead><tr><th>Queued</th><th>To</th><th>Kind</th><th>Status</th><th>Attempts</th><th>Last error</th></tr></thead><tbody id="outbox"></tbody></table>
+  </section>
+  <section>
     <h2>Audit log</h2>
     <table><thead><tr><th>When</th><th>Event</th><th>User</th><th>IP</th><th>Detail</th></tr></thead><tbody id="audit"></tbody></table>
   </section>

@@ -1,30 +1,30 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, describeDatabase, loadConfig } from '../config.js';
-import { CLI_CLIENT } from '../core/audit.js';
-import type { Actor } from '../core/control.js';
+import { AUDIT_EVENT_TYPES, CLI_CLIENT } from '../core/audit.js';
+import { type Actor, checkedRoles } from '../core/control.js';
 import { deviceLabel } from '../core/device.js';
 import { AuthError } from '../core/errors.js';
-import { StoreUnavailableError } from '../store/errors.js';
-import { createTessera, migrateDatabase, type Tessera } from '../tessera.js';
-import { readPassword } from './password-input.js';
-import { serve } from './serve.js';
+import {
+  isStoreUnavailable,
+  StoreSetupError,
+  StoreUnavailableError,
+  storageProblem,
+} from '../store/errors.js';
+import { migrateDatabase, type Tessera } from '../tessera.js';
+import { CliError, emailsOf, withTessera } from './operator-database.js';
+import { PasswordMismatchError, PromptCancelledError, readNewPassword } from './password-input.js';
+import { ListenError, serve } from './serve.js';
 
 /**
  * `tessera`: the server and the operator's tools. Every command reads the same TESSERA_*
  * configuration as the server, so it acts on the same database.
  */
-const program = new Command('tessera').description('Tessera authentication server');
-
-/** Runs a command against a freshly opened store, and always closes it. */
-async function withTessera(action: (tessera: Tessera) => Promise<void>): Promise<void> {
-  const tessera = await createTessera(loadConfig());
-  try {
-    await action(tessera);
-  } finally {
-    await tessera.close();
-  }
-}
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+const program = new Command('tessera').description('Tessera authentication server').version(version);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -55,11 +55,24 @@ users
   .description('create a user; the password is read from stdin or prompted for, never from argv')
   .requiredOption('--email <email>', 'the email address')
   .option('--role <role...>', 'roles to grant, e.g. admin')
-  .action((options: { email: string; role?: string[] }) =>
+  .option(
+    '--email-verified',
+    'the operator vouches for the address (TESSERA_REQUIRE_VERIFIED_EMAIL lets it log in)',
+  )
+  .action((options: { email: string; role?: string[]; emailVerified?: boolean }) =>
     withTessera(async (tessera) => {
-      const password = await readPassword('Password: ');
-      const user = await tessera.accounts.register({ email: options.email, password }, options.role ?? []);
+      const roles = checkedRoles(options.role ?? []);
+      const password = await readNewPassword('Password: ');
+      const user = await tessera.accounts.register({ email: options.email, password }, roles);
       await tessera.audit.record('user.registered', { actorId: null, userId: user.id, client: CLI_CLIENT });
+      if (options.emailVerified) {
+        await tessera.email.stores.verifications.markEmailVerified(
+          user.id,
+          user.email,
+          tessera.runtime.now(),
+        );
+        await tessera.audit.record('email.verified', { actorId: null, userId: user.id, client: CLI_CLIENT });
+      }
       console.log(`created user ${user.id} ${user.email} roles=[${user.roles.join(',')}]`);
     }),
   );
@@ -69,10 +82,13 @@ users
   .description('list every user')
   .action(() =>
     withTessera(async (tessera) => {
-      for (const user of await tessera.accounts.list()) {
+      const list = await tessera.accounts.list();
+      const verified = await tessera.email.account.verifiedUserIds(list);
+      for (const user of list) {
         const locked = user.lockedAt === null ? '' : ' locked';
+        const email = verified.has(user.id) ? 'verified' : 'unverified';
         console.log(
-          `${user.id}\t${user.email}\troles=[${user.roles.join(',')}]\tcreated=${iso(user.createdAt)}${locked}`,
+          `${user.id}\t${user.email}\troles=[${user.roles.join(',')}]\tcreated=${iso(user.createdAt)}${locked}\temail=${email}`,
         );
       }
     }),
@@ -131,9 +147,10 @@ sessions
     withTessera(async (tessera) => {
       const userId = options.user ? await userIdOf(tessera, options.user) : undefined;
       const live = userId ? await tessera.sessions.listOfUser(userId) : await tessera.sessions.listAll();
+      const emailOf = emailsOf(tessera);
       for (const s of live) {
         console.log(
-          `${s.id}\tuser=${s.userId}\tip=${s.ip}\tdevice=${deviceLabel(s.userAgent)}\tcreated=${iso(s.createdAt)}\tlast_seen=${iso(s.lastSeenAt)}`,
+          `${s.id}\tuser=${s.userId}\temail=${await emailOf(s.userId)}\tip=${s.ip}\tdevice=${deviceLabel(s.userAgent)}\tcreated=${iso(s.createdAt)}\tlast_seen=${iso(s.lastSeenAt)}`,
         );
       }
     }),
@@ -177,9 +194,16 @@ const keys = program
     'JWS signing keys (jwt mode): list, rotate, revoke; running servers pick changes up within 5 s',
   );
 
-/** The loaded keyring; keys exist only in jwt mode. */
+/** The loaded keyring; keys exist only in jwt and hybrid modes. */
 function keyringOf(tessera: Tessera) {
-  if (!tessera.keyring) throw new CliError('signing keys are used in jwt mode only: set TESSERA_MODE=jwt');
+  if (!tessera.keyring) {
+    const served = tessera.storedMode?.mode;
+    throw new CliError(
+      served && served !== 'session'
+        ? `this database is served in ${served} mode: run with TESSERA_MODE=${served} (and the servers' TESSERA_KEY_ENCRYPTION_KEY) to manage its keys`
+        : 'signing keys are used in jwt and hybrid modes only: set TESSERA_MODE=jwt or hybrid',
+    );
+  }
   return tessera.keyring;
 }
 
@@ -226,16 +250,22 @@ program
   .command('audit')
   .description('show audit events, newest first')
   .option('--user <email>', 'only events about this user')
-  .option('--type <type>', 'only this event type, e.g. login.failed')
+  .option('--type <type>', `only this event type: ${AUDIT_EVENT_TYPES.join(', ')}`)
   .option('--limit <n>', 'how many', '50')
   .action((options: { user?: string; type?: string; limit: string }) =>
     withTessera(async (tessera) => {
+      if (options.type !== undefined && !(AUDIT_EVENT_TYPES as readonly string[]).includes(options.type)) {
+        throw new CliError(
+          `--type ${options.type} is not an event type; known: ${AUDIT_EVENT_TYPES.join(', ')}`,
+        );
+      }
       const userId = options.user ? await userIdOf(tessera, options.user) : undefined;
       const limit = Number.parseInt(options.limit, 10);
       if (!(limit > 0)) throw new CliError('--limit must be a positive number');
+      const emailOf = emailsOf(tessera);
       for (const e of await tessera.audit.list({ userId, type: options.type, limit })) {
         console.log(
-          `${iso(e.at)}\t${e.type}\tuser=${e.userId ?? '-'}\tsession=${e.sessionId ?? '-'}\tip=${e.ip || '-'}\t${e.detail}`,
+          `${iso(e.at)}\t${e.type}\tuser=${e.userId ?? '-'}\temail=${await emailOf(e.userId)}\tactor=${e.actorId === null ? 'cli/system' : await emailOf(e.actorId)}\tsession=${e.sessionId ?? '-'}\tip=${e.ip || '-'}\t${e.detail}`,
         );
       }
     }),
@@ -318,32 +348,84 @@ clients
     }),
   );
 
+const mail = program.command('mail').description('the outbox of account-recovery and verification mail');
+
+mail
+  .command('outbox')
+  .description('list queued, sent and failed messages, newest first (never their links)')
+  .option('--status <status>', 'pending, sent or failed')
+  .option('--limit <n>', 'at most this many', '50')
+  .action((options: { status?: string; limit: string }) =>
+    withTessera(async (tessera) => {
+      const status = options.status;
+      if (status !== undefined && !['pending', 'sent', 'failed'].includes(status)) {
+        throw new CliError('--status must be pending, sent or failed');
+      }
+      const limit = Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new CliError('--limit must be 1 to 1000');
+      const list = await tessera.email.stores.outbox.listMail({
+        status: status as 'pending' | 'sent' | 'failed' | undefined,
+        limit,
+      });
+      for (const m of list) {
+        const error = m.lastError ? `\terror=${JSON.stringify(m.lastError)}` : '';
+        console.log(
+          `${m.id}\t${m.status}\t${m.kind}\tto=${m.to}\tattempts=${m.attempts}\tcreated=${iso(m.createdAt)}${m.sentAt ? `\tsent=${iso(m.sentAt)}` : ''}${error}`,
+        );
+      }
+      if (list.length === 0) console.log('the outbox is empty');
+    }),
+  );
+
 async function userIdOf(tessera: Tessera, email: string): Promise<string> {
   const user = await tessera.accounts.findByEmail(email);
   if (!user) throw new CliError(`no user with email ${email}`);
   return user.id;
 }
 
-class CliError extends Error {}
-
 /** Network and authentication failures talking to a database server: an operator's problem, not a bug. */
 function isUnreachable(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
-  // Node socket errors, and PostgreSQL's "invalid password", "no such database", "cannot connect now".
-  return (
-    typeof code === 'string' &&
-    /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|28P01|28000|3D000|57P03)$/.test(code)
-  );
+  // PostgreSQL's "invalid password", "no such database", "cannot connect now"; socket errors
+  // and timeouts are isStoreUnavailable's.
+  return (typeof code === 'string' && /^(28P01|28000|3D000|57P03)$/.test(code)) || isStoreUnavailable(error);
 }
+
+/**
+ * One line for an error: a connection refused on every address of a name is an AggregateError
+ * with an empty message of its own.
+ */
+function oneLine(error: unknown): string {
+  const e = error as { message?: unknown; code?: unknown; errors?: unknown };
+  const inner = Array.isArray(e.errors) ? (e.errors[0] as { message?: unknown } | undefined) : undefined;
+  const message = [e.message, inner?.message, e.code].find((m) => typeof m === 'string' && m.length > 0);
+  return String(message ?? error).split('\n')[0] as string;
+}
+
+const OPERATOR_ERRORS = [
+  ConfigError,
+  AuthError,
+  CliError,
+  PasswordMismatchError,
+  StoreUnavailableError,
+  StoreSetupError,
+  ListenError,
+];
 
 program.parseAsync().catch((error: unknown) => {
   // Expected failures get one clear line; anything else is a bug and keeps its stack.
   if (error instanceof ConfigError) console.error(`tessera: invalid configuration: ${error.message}`);
-  else if (error instanceof AuthError || error instanceof CliError)
-    console.error(`tessera: ${error.message}`);
-  else if (error instanceof StoreUnavailableError) console.error(`tessera: ${error.message}`);
+  else if (error instanceof PromptCancelledError) {
+    console.error('tessera: cancelled, nothing was changed');
+    process.exitCode = 130;
+    return;
+  } else if (OPERATOR_ERRORS.some((type) => error instanceof type))
+    console.error(`tessera: ${oneLine(error)}`);
+  else if (storageProblem(error))
+    console.error(`tessera: the database's storage failed (${storageProblem(error)}): ${oneLine(error)}`);
   else if (isUnreachable(error))
-    console.error(`tessera: the database cannot be reached: ${(error as Error).message}`);
+    console.error(`tessera: the database cannot be reached (TESSERA_DATABASE_URL): ${oneLine(error)}`);
   else console.error(error);
   process.exitCode = 1;
 });

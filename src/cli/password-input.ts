@@ -1,5 +1,30 @@
 import { createInterface } from 'node:readline';
 
+/** Ctrl-C at a prompt: the command stops with one line, not a stack trace. */
+export class PromptCancelledError extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+
+/** A password that did not come out the same twice at a terminal. */
+export class PasswordMismatchError extends Error {
+  constructor() {
+    super('the two passwords differ; nothing was changed');
+  }
+}
+
+/**
+ * A new password: at a terminal typed twice (a typo in a hidden field would otherwise lock the
+ * account's owner out), piped the first line of stdin once, so scripts keep working.
+ */
+export async function readNewPassword(prompt: string): Promise<string> {
+  const password = await readPassword(prompt);
+  if (!process.stdin.isTTY) return password;
+  if ((await readPassword('Repeat the password: ')) !== password) throw new PasswordMismatchError();
+  return password;
+}
+
 /**
  * Reads a password without it ever being a command-line argument (argv is visible to every
  * user on the machine through `ps` and lands in shell history): the first line of stdin when
@@ -23,7 +48,8 @@ export async function readPassword(prompt: string): Promise<string> {
         }
         if (char === '\u0003') {
           finish();
-          return reject(new Error('cancelled'));
+          process.stderr.write('\n');
+          return reject(new PromptCancelledError());
         }
         if (char === '\u007f') entered = [...entered].slice(0, -1).join('');
         else entered += char;

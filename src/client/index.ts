@@ -19,7 +19,7 @@
  *   and in every other tab.
  */
 
-const CSRF_COOKIE = '__Host-tessera_csrf'; // = CSRF_COOKIE in src/http/plugins/csrf.ts
+const CSRF_COOKIE = '__Host-tessera_csrf'; // = CSRF_COOKIE in src/wire/credentials.ts
 const CSRF_HEADER = 'x-csrf-token';
 const UNSAFE = /^(POST|PUT|PATCH|DELETE)$/i;
 /** 401 codes a refresh can cure. */
@@ -29,8 +29,8 @@ const PEER_WAIT_MS = 5_000;
 
 export interface TesseraUser {
   id: string;
-  /** Present in session mode; in jwt/hybrid GET /auth/session tells only what the token says. */
-  email?: string;
+  /** From Tessera's store in every mode (never from the token). */
+  email: string;
   roles: string[];
 }
 

@@ -1,5 +1,5 @@
 import { EmailTakenError, type UserRecord, type UserStore } from '../store/ports/index.js';
-import { normalizeEmail } from './email.js';
+import { emailLookupKey, parseNewEmail } from './email.js';
 import { AuthError, invalidCredentials } from './errors.js';
 import {
   assertAcceptablePassword,
@@ -16,6 +16,15 @@ export interface Credentials {
   password: string;
 }
 
+/**
+ * Whether a password appears in known breaches (TESSERA_BREACHED_PASSWORDS; the Have I Been
+ * Pwned client is src/breached-passwords.ts). An implementation that cannot tell answers false
+ * and reports it: the decision to fail open is the implementation's, documented there.
+ */
+export interface BreachedPasswordCheck {
+  isBreached(password: string): Promise<boolean>;
+}
+
 /** Users and their passwords: register, authenticate, change password. */
 export class Accounts {
   /**
@@ -27,8 +36,20 @@ export class Accounts {
   constructor(
     private readonly store: UserStore,
     private readonly runtime: Runtime,
+    private readonly breachedPasswords?: BreachedPasswordCheck,
   ) {
     this.#dummyHash = this.#newDummyHash();
+  }
+
+  /** The policy's rules, then (when configured) the breach corpus: every new password meets both. */
+  async #assertNewPassword(password: string, email: string): Promise<void> {
+    assertAcceptablePassword(password, email);
+    if (await this.breachedPasswords?.isBreached(password)) {
+      throw new AuthError(
+        'password_breached',
+        'This password has appeared in a data breach (Have I Been Pwned), so attackers try it first. Choose another.',
+      );
+    }
   }
 
   /** Made in the background; a failure (hasher busy or closed) shows when the hash is used. */
@@ -49,13 +70,14 @@ export class Accounts {
   }
 
   async register(input: Credentials, roles: string[] = []): Promise<UserRecord> {
-    const email = normalizeEmail(input.email);
+    const { display: email, key: emailKey } = parseNewEmail(input.email);
     const password = normalizePassword(input.password);
-    assertAcceptablePassword(password, email);
+    await this.#assertNewPassword(password, email);
     const now = this.runtime.now();
     const user: UserRecord = {
       id: newRandomId(this.runtime),
       email,
+      emailKey,
       passwordHash: await hashPassword(password),
       roles: [...new Set(roles)],
       lockedAt: null,
@@ -67,9 +89,10 @@ export class Accounts {
       await this.store.createUser(user);
     } catch (error) {
       // Telling a registrant the address is taken is unavoidable in a sign-up form; rate
-      // limiting (not silence) is what keeps this from becoming an enumeration oracle.
+      // limiting (not silence) is what keeps this from becoming an enumeration oracle. Taken
+      // means taken by any address with the same canonical key (case, look-alikes: email-key.ts).
       if (error instanceof EmailTakenError) {
-        throw new AuthError('email_taken', 409, 'An account with this email already exists; log in instead.');
+        throw new AuthError('email_taken');
       }
       throw error;
     }
@@ -83,13 +106,13 @@ export class Accounts {
    */
   async authenticate(input: Credentials): Promise<UserRecord> {
     const password = normalizePassword(input.password);
-    let email: string;
+    let emailKey: string;
     try {
-      email = normalizeEmail(input.email);
+      emailKey = emailLookupKey(input.email);
     } catch {
-      email = '';
+      emailKey = '';
     }
-    const user = email ? await this.store.findUserByEmail(email) : undefined;
+    const user = emailKey ? await this.store.findUserByEmailKey(emailKey) : undefined;
     if (!user) {
       await verifyPassword(await this.#dummy(), password);
       throw invalidCredentials();
@@ -104,15 +127,46 @@ export class Accounts {
     return user;
   }
 
-  /** Checks the current password, then stores the new one. Ending sessions is the caller's job. */
-  async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
+  /**
+   * Checks the current password and the new one; the new one's hash, for the caller to store
+   * in the same transaction that ends the user's other logins (Sessions.endUserLogins).
+   */
+  async newPasswordHash(userId: string, currentPassword: string, newPassword: string): Promise<string> {
     const user = await this.store.findUserById(userId);
     if (!user || !(await verifyPassword(user.passwordHash, normalizePassword(currentPassword)))) {
-      throw new AuthError('invalid_current_password', 403, 'The current password is incorrect.');
+      throw new AuthError('invalid_current_password');
     }
     const password = normalizePassword(newPassword);
-    assertAcceptablePassword(password, user.email);
-    await this.store.setPasswordHash(user.id, await hashPassword(password), this.runtime.now());
+    await this.#assertNewPassword(password, user.email);
+    return hashPassword(password);
+  }
+
+  /**
+   * Checks the current password, then stores the new one; ending the other logins is the
+   * caller's job. Prefer newPasswordHash + Sessions.endUserLogins (POST /auth/password): one
+   * transaction, so a failure cannot leave the new password with the old logins still live.
+   */
+  async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
+    const passwordHash = await this.newPasswordHash(userId, currentPassword, newPassword);
+    await this.store.setPasswordHash(userId, passwordHash, this.runtime.now());
+  }
+
+  /**
+   * A fresh proof that the caller knows the account's password, before anything long-lived is
+   * made (an API key): a stolen session or access token alone is not enough.
+   */
+  async confirmPassword(userId: string, password: string | undefined): Promise<void> {
+    if (password === undefined) {
+      throw new AuthError('password_required', 'Confirm your password (the `password` field) to do this.');
+    }
+    const user = await this.store.findUserById(userId);
+    if (
+      !user ||
+      user.lockedAt !== null ||
+      !(await verifyPassword(user.passwordHash, normalizePassword(password)))
+    ) {
+      throw new AuthError('invalid_password', 'The password is incorrect.');
+    }
   }
 
   findById(userId: string): Promise<UserRecord | undefined> {
@@ -120,7 +174,7 @@ export class Accounts {
   }
 
   findByEmail(email: string): Promise<UserRecord | undefined> {
-    return this.store.findUserByEmail(normalizeEmail(email));
+    return this.store.findUserByEmailKey(emailLookupKey(email));
   }
 
   /**

@@ -1,36 +1,52 @@
+import { createHmac } from 'node:crypto';
 import type { AuditEvent, AuditStore } from '../store/ports/index.js';
+import { isValidEmail } from './email.js';
 import type { Runtime } from './runtime.js';
 import type { ClientContext } from './sessions.js';
 import { newRandomId } from './tokens.js';
 
 /** The auth events Tessera records. Stable names: operators filter and alert on them. */
-export type AuditEventType =
-  | 'user.registered'
-  | 'login.succeeded'
-  | 'login.failed'
-  | 'logout'
-  | 'logout.all'
-  | 'session.revoked'
-  | 'password.changed'
-  | 'token.refreshed'
-  | 'token.reuse_detected'
-  | 'key.rotated'
-  | 'key.revoked'
-  | 'user.locked'
-  | 'user.unlocked'
-  | 'user.roles_changed'
-  | 'logout.everyone'
-  | 'oauth.client_created'
-  | 'oauth.client_deleted'
-  | 'oauth.consent_granted'
-  | 'oauth.consent_denied'
-  | 'oauth.code_exchanged'
-  | 'oauth.code_reused'
-  | 'oauth.token_reused'
-  | 'oauth.token_revoked'
-  | 'oauth.grant_revoked'
-  | 'api_key.created'
-  | 'api_key.revoked';
+export const AUDIT_EVENT_TYPES = [
+  'user.registered',
+  'login.succeeded',
+  'login.failed',
+  'logout',
+  'logout.all',
+  'session.revoked',
+  'password.changed',
+  'password.breach_check_skipped',
+  'token.refreshed',
+  'token.reuse_detected',
+  'key.rotated',
+  'key.revoked',
+  'user.locked',
+  'user.unlocked',
+  'user.roles_changed',
+  'logout.everyone',
+  'oauth.client_created',
+  'oauth.client_deleted',
+  'oauth.consent_granted',
+  'oauth.consent_denied',
+  'oauth.code_exchanged',
+  'oauth.code_reused',
+  'oauth.token_reused',
+  'oauth.token_revoked',
+  'oauth.grant_revoked',
+  'api_key.created',
+  'api_key.revoked',
+  // Account recovery and verification by email (core/email/).
+  'email.verification_sent',
+  'email.verified',
+  'password.reset_requested',
+  'password.reset',
+  'email.change_requested',
+  'email.changed',
+  'email.change_undone',
+  'login.new_device',
+  'account.not_me',
+  'mail.failed',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 export interface AuditFacts {
   /** Who acted: the user, an operator's user id, or null for the system/CLI. */
@@ -48,10 +64,27 @@ export const CLI_CLIENT: ClientContext = { ip: 'cli', userAgent: 'tessera-cli' }
 
 /** The audit log: append-only events, kept for a retention period, queried newest first. */
 export class Audit {
+  /** Keys typedEmailDetail's hash; random per process, never stored. */
+  readonly #typedTextKey: Buffer;
+
   constructor(
     private readonly store: AuditStore,
     private readonly runtime: Runtime,
-  ) {}
+  ) {
+    this.#typedTextKey = runtime.randomBytes(32);
+  }
+
+  /**
+   * What a failed login's row says about the email box: the address when it is a valid one,
+   * else a keyed hash, because people type passwords into the email box and the audit log is
+   * read by admins and kept for months. The hash (HMAC with a per-process random key, 64 bits
+   * shown) still tells an admin that the same text failed again, but cannot be checked against
+   * a password list offline, since the key is never stored.
+   */
+  typedEmailDetail(typed: string): { email: string } | { emailHash: string } {
+    if (isValidEmail(typed)) return { email: typed.trim().slice(0, 320) };
+    return { emailHash: createHmac('sha256', this.#typedTextKey).update(typed).digest('hex').slice(0, 16) };
+  }
 
   async record(type: AuditEventType, facts: AuditFacts = {}): Promise<void> {
     const event: AuditEvent = {

@@ -87,6 +87,7 @@ export class Keyring {
       audience: this.options.audience,
       now: this.runtime.now,
       clockSkewSeconds: this.options.clockSkewSeconds,
+      maxLifetimeSeconds: Math.round(this.options.accessTokenTtlMs / 1000),
     });
     this.#delegatedVerifier = createAccessTokenVerifier({
       keys: usable.map((k) => verificationKeyOf(toKeyRecord(k), this.options.kek)),
@@ -96,6 +97,7 @@ export class Keyring {
       delegated: 'require',
       now: this.runtime.now,
       clockSkewSeconds: this.options.clockSkewSeconds,
+      maxLifetimeSeconds: Math.round(this.options.accessTokenTtlMs / 1000),
     });
     this.#records = usable;
     this.#fingerprint = fingerprint;

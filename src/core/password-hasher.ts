@@ -19,8 +19,7 @@ import {
 export const MAX_QUEUED_PER_THREAD = 256;
 
 /** 503: the queue of jobs waiting for a hashing thread is full. */
-export const hashingBusy = () =>
-  new AuthError('busy', 503, 'The server is checking too many passwords right now; try again in a moment.');
+export const hashingBusy = () => new AuthError('busy');
 
 /** What a thread reported when it started: its Linux thread id and the nice value it runs at. */
 export interface HashThreadInfo {
@@ -191,7 +190,6 @@ export class PasswordHasher {
         job.reject(
           new AuthError(
             'password_hashing_failed',
-            503,
             'The password-hashing thread stopped unexpectedly; try again.',
             { cause: failure },
           ),

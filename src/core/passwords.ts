@@ -42,27 +42,21 @@ export function assertAcceptablePassword(password: string, email?: string): void
   if (length < MIN_PASSWORD_LENGTH) {
     throw new AuthError(
       'password_too_short',
-      400,
       `The password must be at least ${MIN_PASSWORD_LENGTH} characters long.`,
     );
   }
   if (length > MAX_PASSWORD_LENGTH) {
     throw new AuthError(
       'password_too_long',
-      400,
       `The password must be at most ${MAX_PASSWORD_LENGTH} characters long.`,
     );
   }
   const lowered = password.toLowerCase();
   if (COMMON_PASSWORDS.has(lowered)) {
-    throw new AuthError(
-      'password_too_common',
-      400,
-      'This password is one of the most common passwords in breach lists; choose another.',
-    );
+    throw new AuthError('password_too_common');
   }
   if (email && (lowered === email.toLowerCase() || lowered === email.split('@')[0]?.toLowerCase())) {
-    throw new AuthError('password_matches_email', 400, 'The password must not be your email address.');
+    throw new AuthError('password_matches_email');
   }
 }
 

@@ -63,6 +63,14 @@ export class RefreshRotation {
     return { record, secret: parsed.secret };
   }
 
+  /**
+   * The first token of a new family, not yet stored: for a caller that stores it in one
+   * transaction with the family's login (an OAuth code's redemption).
+   */
+  firstOfFamily(sessionId: string): { token: string; record: RefreshTokenRecord } {
+    return this.#newToken(sessionId);
+  }
+
   /** The first token of a new family. */
   async issue(sessionId: string): Promise<string> {
     const next = this.#newToken(sessionId);

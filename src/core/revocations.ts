@@ -76,11 +76,7 @@ export class Revocations {
 
   #refuseRevoked(claims: AccessTokenClaims): void {
     if (this.isRevoked(claims)) {
-      throw new AuthError(
-        'token_revoked',
-        401,
-        'This access token has been revoked: refresh it or log in again.',
-      );
+      throw new AuthError('token_revoked');
     }
   }
 
@@ -113,14 +109,9 @@ export class Revocations {
         }
         this.#behind = false;
       } catch (error) {
-        throw new AuthError(
-          'store_unavailable',
-          503,
-          'Revocation state cannot be confirmed; try again shortly.',
-          {
-            cause: error,
-          },
-        );
+        throw new AuthError('store_unavailable', 'Revocation state cannot be confirmed; try again shortly.', {
+          cause: error,
+        });
       } finally {
         this.#catchUp = undefined;
       }
@@ -137,13 +128,25 @@ export class Revocations {
     return { sessions: this.#sessions.size, users: this.#users.size };
   }
 
-  async #revoke(kind: RevocationRecord['kind'], subject: string): Promise<void> {
+  /**
+   * The record a revocation made now appends to the log. For callers that append it in their
+   * own transaction (Sessions: the logins end in the same one), then call `applied`.
+   */
+  plan(kind: RevocationRecord['kind'], subject: string): Omit<RevocationRecord, 'seq'> {
     const at = this.#effectiveAt(kind, subject, this.runtime.now());
-    const record = await this.store.appendRevocation({ kind, subject, at, expiresAt: at + this.horizonMs });
+    return { kind, subject, at, expiresAt: at + this.horizonMs };
+  }
+
+  /** A record now in the log: applied on this node at once and published to the others. */
+  async applied(record: RevocationRecord): Promise<void> {
     this.#apply(record);
     this.#advance(record);
     // A lost publish is caught by the other nodes' polling; it must not fail the revocation itself.
     await this.bus.publish(record).catch(() => undefined);
+  }
+
+  async #revoke(kind: RevocationRecord['kind'], subject: string): Promise<void> {
+    await this.applied(await this.store.appendRevocation(this.plan(kind, subject)));
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { SessionRecord, SessionStore, SessionWithUser } from '../store/ports/index.js';
+import type { AggregateStores, LoginEnding, SessionRecord, SessionWithUser } from '../store/ports/index.js';
 import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
 import { issueToken, newRandomId, parseToken, secretMatches } from './tokens.js';
@@ -17,6 +17,24 @@ export interface SessionPolicy {
  */
 export const RENEWAL_INTERVAL_MS = 60_000;
 
+/** What ended: logins (sessions and token families) and API keys. */
+export interface Ended {
+  sessions: number;
+  apiKeys: number;
+}
+
+/** How a user's logins end (Sessions.endUserLogins). */
+export interface UserEnding {
+  /** The caller's own login, kept (a password change continues it under new credentials). */
+  except?: string;
+  /** The account change that ends them, in the same transaction (lock, roles, password). */
+  account?: LoginEnding['account'];
+  /** A role change: logins go on (hybrid: their access tokens are revoked) and keys stay. */
+  keepLogins?: boolean;
+  /** Refuse (LastAdminError) rather than leave no unlocked admin. */
+  keepAnAdmin?: boolean;
+}
+
 export interface ClientContext {
   ip: string;
   userAgent: string;
@@ -25,7 +43,8 @@ export interface ClientContext {
 /** Server-side sessions: create, validate with idle/absolute expiry, rotate, revoke. */
 export class Sessions {
   constructor(
-    private readonly store: SessionStore,
+    /** Logins are read and created in `sessions`; every ending goes through `loginEndings`. */
+    private readonly stores: Pick<AggregateStores, 'sessions' | 'loginEndings'>,
     private readonly runtime: Runtime,
     readonly policy: SessionPolicy,
     /** Hybrid mode: ending a login must also reach the in-memory state of every node. */
@@ -49,15 +68,16 @@ export class Sessions {
   /**
    * A login a user delegated to a third-party application (OAuth): a refresh-token family like
    * jwt mode's, bound to the client, its granted scopes and resource. `id` is chosen when the
-   * authorization code is issued, so a reused code can end the login it produced.
+   * authorization code is issued, so a reused code can end the login it produced. Returned,
+   * not stored: the authorization-code store's redeemAuthorizationCode stores it in one transaction with the code's use.
    */
-  createOAuthFamily(
+  oauthFamilyRecord(
     id: string,
     userId: string,
     client: ClientContext,
     oauth: NonNullable<SessionRecord['oauth']>,
-  ): Promise<SessionRecord> {
-    return this.#insert(id, userId, 'oauth', '', client, oauth);
+  ): SessionRecord {
+    return this.#record(id, userId, 'oauth', '', client, oauth);
   }
 
   async #insert(
@@ -68,8 +88,21 @@ export class Sessions {
     client: ClientContext,
     oauth?: SessionRecord['oauth'],
   ): Promise<SessionRecord> {
+    const session = this.#record(id, userId, mode, secretHash, client, oauth);
+    await this.stores.sessions.createSession(session);
+    return session;
+  }
+
+  #record(
+    id: string,
+    userId: string,
+    mode: SessionRecord['mode'],
+    secretHash: string,
+    client: ClientContext,
+    oauth?: SessionRecord['oauth'],
+  ): SessionRecord {
     const now = this.runtime.now();
-    const session: SessionRecord = {
+    return {
       id,
       userId,
       mode,
@@ -81,8 +114,6 @@ export class Sessions {
       userAgent: client.userAgent,
       ...(oauth && { oauth }),
     };
-    await this.store.createSession(session);
-    return session;
   }
 
   /**
@@ -92,7 +123,7 @@ export class Sessions {
   async validate(presented: string): Promise<SessionWithUser | undefined> {
     const parsed = parseToken(presented);
     if (!parsed) return undefined;
-    const found = await this.store.findSessionWithUser(parsed.id);
+    const found = await this.stores.sessions.findSessionWithUser(parsed.id);
     if (found?.session.mode !== 'session' || !secretMatches(parsed.secret, found.session.secretHash)) {
       return undefined;
     }
@@ -107,11 +138,11 @@ export class Sessions {
   async renew(session: SessionRecord): Promise<SessionRecord | undefined> {
     const now = this.runtime.now();
     if (now >= this.idleExpiresAt(session) || now >= session.expiresAt) {
-      await this.store.deleteSession(session.id);
+      await this.stores.sessions.deleteSession(session.id);
       return undefined;
     }
     if (now - session.lastSeenAt >= RENEWAL_INTERVAL_MS) {
-      await this.store.touchSession(session.id, now);
+      await this.stores.sessions.touchSession(session.id, now);
       session.lastSeenAt = now;
     }
     return session;
@@ -119,8 +150,15 @@ export class Sessions {
 
   /** The live session with this id, whatever its mode, or undefined. */
   async find(id: string): Promise<SessionRecord | undefined> {
-    const session = await this.store.findSession(id);
+    const session = await this.stores.sessions.findSession(id);
     return session && this.renew(session);
+  }
+
+  /** The live login with this id and its owner (one store read), or undefined. */
+  async findLive(id: string): Promise<SessionWithUser | undefined> {
+    const found = await this.stores.sessions.findSessionWithUser(id);
+    const session = found && (await this.renew(found.session));
+    return session && { session, user: found.user };
   }
 
   idleExpiresAt(session: SessionRecord): number {
@@ -135,48 +173,87 @@ export class Sessions {
   /** New secret for the same session-mode session (after a password change); the old token stops working. */
   async rotate(session: SessionRecord): Promise<string> {
     const { token, secretHash } = issueToken(this.runtime, session.id);
-    await this.store.setSessionSecret(session.id, secretHash);
+    await this.stores.sessions.setSessionSecret(session.id, secretHash);
     return token;
   }
 
+  /*
+   * When a login ends, everything it could do ends: every way a login or a user's logins end
+   * (logout, device removal, logout-all, password change, lock, role change, admin revocation,
+   * log everyone out, reuse detection) comes through the three methods below and so through
+   * one store transaction (LoginEndingStore.endLogins): the account change, the deleted logins (their
+   * refresh tokens go with them), the user's API keys (a key belongs to its user, not to a
+   * login: whatever ends every login of a user ends the keys too, for good) and, in hybrid
+   * mode, the revocation-log record. Nothing or all of it is recorded; only then is the record
+   * applied on this node and published to the others (best effort: they also poll the log).
+   */
+
+  /** Ends one login; false when there was no such login. */
   async revoke(sessionId: string): Promise<boolean> {
-    const deleted = await this.store.deleteSession(sessionId);
-    if (deleted) await this.revocations?.revokeSession(sessionId);
-    return deleted;
+    const ended = await this.#end({
+      target: { sessionId },
+      endSessions: true,
+      revocation: this.revocations?.plan('session', sessionId),
+    });
+    return ended.sessions > 0;
   }
 
   /**
-   * Ends every login of the user but `exceptSessionId`. In hybrid mode every access token of
-   * the user issued until now is revoked, the kept login's too: its caller reissues it.
+   * Ends every login of the user but `exceptSessionId`, and revokes the user's API keys. In
+   * hybrid mode every access token of the user issued until now is revoked, the kept login's
+   * too: its caller reissues it.
    */
   async revokeAllOfUser(userId: string, exceptSessionId?: string): Promise<number> {
-    const deleted = await this.store.deleteUserSessions(userId, exceptSessionId);
-    await this.revocations?.revokeUser(userId);
-    return deleted;
+    return (await this.endUserLogins(userId, { except: exceptSessionId })).sessions;
   }
 
-  /** Ends every login of everyone (and, in hybrid mode, every access token issued until now). */
+  /** Ends the user's logins and keys as `ending` says, with the account change that causes it. */
+  endUserLogins(userId: string, ending: UserEnding = {}): Promise<Ended> {
+    return this.#end({
+      target: { userId, ...(ending.except !== undefined && { keepSessionId: ending.except }) },
+      ...(ending.account && { account: ending.account }),
+      endSessions: !ending.keepLogins,
+      ...(!ending.keepLogins && { revokeApiKeysAt: this.runtime.now() }),
+      ...(ending.keepAnAdmin && { keepAnAdmin: true }),
+      revocation: this.revocations?.plan('user', userId),
+    });
+  }
+
+  /** Ends every login and API key of everyone (and, in hybrid mode, every access token issued until now). */
   async revokeEveryone(): Promise<number> {
-    const deleted = await this.store.deleteAllSessions();
-    await this.revocations?.revokeAll();
-    return deleted;
+    return (await this.endEveryone()).sessions;
+  }
+
+  endEveryone(): Promise<Ended> {
+    return this.#end({
+      target: { everyone: true },
+      endSessions: true,
+      revokeApiKeysAt: this.runtime.now(),
+      revocation: this.revocations?.plan('all', '*'),
+    });
+  }
+
+  async #end(ending: LoginEnding): Promise<Ended> {
+    const { sessions, apiKeys, revocation } = await this.stores.loginEndings.endLogins(ending);
+    if (revocation) await this.revocations?.applied(revocation);
+    return { sessions, apiKeys };
   }
 
   /** The user's live sessions, newest first. */
   async listOfUser(userId: string): Promise<SessionRecord[]> {
     const now = this.runtime.now();
-    return (await this.store.listUserSessions(userId)).filter((s) => now < this.expiresAt(s));
+    return (await this.stores.sessions.listUserSessions(userId)).filter((s) => now < this.expiresAt(s));
   }
 
   /** Every live session, newest first; for operators. */
   async listAll(): Promise<SessionRecord[]> {
     const now = this.runtime.now();
-    return (await this.store.listSessions()).filter((s) => now < this.expiresAt(s));
+    return (await this.stores.sessions.listSessions()).filter((s) => now < this.expiresAt(s));
   }
 
   /** Deletes every expired session; returns how many. */
   sweep(): Promise<number> {
     const now = this.runtime.now();
-    return this.store.deleteExpiredSessions(now, now - this.policy.idleTimeoutMs);
+    return this.stores.sessions.deleteExpiredSessions(now, now - this.policy.idleTimeoutMs);
   }
 }

@@ -6,6 +6,7 @@ import type { Keyring } from './keyring.js';
 import type { RefreshRotation } from './refresh-rotation.js';
 import type { Revocations } from './revocations.js';
 import type { ClientContext, Sessions } from './sessions.js';
+import type { UserEmails } from './user-emails.js';
 
 export interface TokenPair {
   accessToken: string;
@@ -15,8 +16,7 @@ export interface TokenPair {
   refreshToken: string;
 }
 
-const invalidRefreshToken = () =>
-  new AuthError('invalid_refresh_token', 401, 'The refresh token is invalid or has expired: log in again.');
+const invalidRefreshToken = () => new AuthError('invalid_refresh_token');
 
 /**
  * jwt-mode logins: a family of rotating refresh tokens (one per login, the SessionRecord with
@@ -34,6 +34,8 @@ export class TokenLogins {
       mode: 'jwt' | 'hybrid';
       /** Hybrid: new tokens must not fall under a revocation made just before them. */
       revocations?: Revocations;
+      /** GET /auth/session's addresses: every pair is signed from a freshly read user row. */
+      emails?: UserEmails;
     },
   ) {}
 
@@ -67,11 +69,7 @@ export class TokenLogins {
         client,
         detail: { refreshTokenId: token.record.id, retiredAt: exchanged.retiredAt },
       });
-      throw new AuthError(
-        'token_reused',
-        401,
-        'This refresh token was already used, so it may have been stolen: this login has been ended. Log in again.',
-      );
+      throw new AuthError('token_reused');
     }
     const pair = this.#pairWith(session, user, exchanged.refreshToken);
     await audit.record('token.refreshed', { userId: user.id, sessionId: session.id, client });
@@ -88,6 +86,7 @@ export class TokenLogins {
   }
 
   #pairWith(session: SessionRecord, user: UserRecord, refreshToken: string): TokenPair {
+    this.deps.emails?.remember(user);
     const access = this.deps.keyring.sign({
       sub: user.id,
       sid: session.id,

@@ -1,9 +1,11 @@
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { errorBody } from '../core/errors.js';
 import { redisCounters } from '../store/redis/rate-limit-counters.js';
 import type { Tessera } from '../tessera.js';
 import { AccessLog } from './access-log.js';
 import { registerErrorHandling } from './errors.js';
+import { CONNECTION_TIMEOUTS, capConnectionsPerIp, MAX_CONNECTIONS_PER_IP } from './plugins/connections.js';
 import { corsPlugin } from './plugins/cors.js';
 import { csrfPlugin } from './plugins/csrf.js';
 import { jsonLimitsPlugin } from './plugins/limits.js';
@@ -13,8 +15,11 @@ import { securityHeadersPlugin, setSecurityHeaders } from './plugins/security-he
 import { serverTransport } from './plugins/tls.js';
 import { adminApiRoutes } from './routes/admin-api.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
+import { adminMailRoutes } from './routes/admin-mail.js';
 import { adminOAuthRoutes } from './routes/admin-oauth.js';
 import { authRoutes } from './routes/auth.js';
+import { emailRoutes } from './routes/email.js';
+import { emailPageRoutes } from './routes/email-pages.js';
 import { healthRoutes } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { oauthAccountRoutes } from './routes/oauth-account.js';
@@ -40,6 +45,10 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   const app = Fastify({
     // HTTPS when TESSERA_TLS_CERT/KEY are set; the header size cap either way.
     ...serverTransport(tessera.config),
+    // Slow clients cannot hold sockets: bounds and reasons in plugins/connections.ts.
+    requestTimeout: CONNECTION_TIMEOUTS.requestTimeoutMs,
+    keepAliveTimeout: CONNECTION_TIMEOUTS.keepAliveTimeoutMs,
+    connectionTimeout: CONNECTION_TIMEOUTS.socketIdleTimeoutMs,
     logger:
       options.logger === false
         ? false
@@ -66,10 +75,18 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
       setSecurityHeaders(request, reply as FastifyReply);
       void (reply as FastifyReply)
         .code(status)
-        .send({ error: code, message: 'The request URL is malformed or too long.' });
+        .send(errorBody(code, 'The request URL is malformed or too long.'));
     },
   });
 
+  if (tessera.config.tls) capConnectionsPerIp(app.server, MAX_CONNECTIONS_PER_IP);
+  // A skipped breach check (service unreachable) is accepted, and said so: breached-passwords.ts.
+  tessera.breachedPasswords?.onUnavailable((reason) =>
+    app.log.warn(
+      { reason },
+      'breached-password check skipped: the range API is unreachable; the password was accepted',
+    ),
+  );
   registerErrorHandling(app);
   app.decorateRequest('auth', null as never);
   await app.register(fastifyCookie);
@@ -102,5 +119,10 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.register(oauthRoutes(tessera));
   await app.register(oauthAccountRoutes(tessera));
   await app.register(adminOAuthRoutes(tessera));
+  // Account recovery and verification by email: JSON routes, the pages links open, the outbox's log.
+  tessera.email.delivery.useLogger(app.log);
+  await app.register(emailRoutes(tessera));
+  await app.register(emailPageRoutes());
+  await app.register(adminMailRoutes(tessera));
   return app;
 }

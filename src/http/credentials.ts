@@ -5,18 +5,16 @@ import type { ClientContext } from '../core/sessions.js';
 import type { TokenPair } from '../core/token-logins.js';
 import type { SessionRecord, UserRecord } from '../store/ports/index.js';
 import type { Tessera } from '../tessera.js';
+import {
+  ACCESS_TOKEN_COOKIE,
+  parseBearerAuthorization,
+  REFRESH_PATH,
+  REFRESH_TOKEN_COOKIE,
+  SESSION_COOKIE,
+} from '../wire/credentials.js';
 
-/**
- * Cookie names carry their security in the prefix. `__Host-`: the browser refuses the cookie
- * unless it is Secure, has Path=/ and no Domain, so no sibling subdomain or plain-HTTP page
- * can plant or overwrite it. `__Secure-` (for the refresh token, which needs a narrower Path
- * than `/` and so cannot be `__Host-`): Secure is still enforced.
- */
-export const SESSION_COOKIE = '__Host-tessera_session';
-export const ACCESS_TOKEN_COOKIE = '__Host-tessera_at';
-export const REFRESH_TOKEN_COOKIE = '__Secure-tessera_rt';
-/** The refresh token is sent to this path only, so no other request ever carries it. */
-export const REFRESH_PATH = '/auth/refresh';
+// The names are shared with the app adapters (src/wire/credentials.ts explains the prefixes).
+export { ACCESS_TOKEN_COOKIE, REFRESH_PATH, REFRESH_TOKEN_COOKIE, SESSION_COOKIE };
 
 // No Max-Age on the session cookie: it ends with the browser session, and the server enforces
 // the real idle and absolute limits either way.
@@ -44,7 +42,7 @@ export interface Authenticated {
   transport: Transport;
   /** When the presented credential stops working if nothing else happens. */
   expiresAt: number;
-  /** session mode: the records it was checked against (jwt mode checks no store). */
+  /** The records it was checked against (absent only on a `tokenAlone` route in jwt/hybrid mode). */
   session?: SessionRecord;
   user?: UserRecord;
 }
@@ -68,8 +66,8 @@ function presentedCredential(
 ): { token: string; transport: Transport } | undefined {
   const header = request.headers.authorization;
   if (header !== undefined) {
-    const match = /^Bearer ([^\s]+)$/i.exec(header);
-    return match ? { token: match[1] as string, transport: 'bearer' } : undefined;
+    const token = parseBearerAuthorization(header);
+    return token ? { token, transport: 'bearer' } : undefined;
   }
   const cookie = request.cookies[cookieName];
   return cookie ? { token: cookie, transport: 'cookie' } : undefined;
@@ -90,13 +88,15 @@ export async function authenticate(tessera: Tessera, request: FastifyRequest): P
     // hybrid: the in-memory revocation check, no store lookup (unless this node is catching up).
     const behind = tessera.revocations?.check(claims);
     if (behind) await behind;
-    return {
+    const auth: Authenticated = {
       userId: claims.sub,
       roles: claims.roles,
       sessionId: claims.sid,
       transport: presented.transport,
       expiresAt: claims.exp * 1000,
     };
+    if (request.routeOptions.config?.tokenAlone === true) return auth;
+    return requireLiveLogin(tessera, auth);
   }
   const presented = presentedCredential(request, SESSION_COOKIE);
   const found = presented && (await tessera.sessions.validate(presented.token));
@@ -117,7 +117,31 @@ export async function authenticate(tessera: Tessera, request: FastifyRequest): P
   };
 }
 
-/** The caller if the request carries a live credential, else undefined (for login and logout). */
+/**
+ * jwt and hybrid modes: a valid access token is not enough for anything but `GET /auth/session`.
+ * Tessera holds the store, so every other route (everything that changes state or mints a
+ * credential) checks here that the token's login is still live and its account unlocked: a
+ * logged-out, revoked or locked login can do nothing, whatever its token's remaining lifetime.
+ * The stored roles replace the token's. A store that cannot answer is a 503, never a pass.
+ */
+async function requireLiveLogin(tessera: Tessera, auth: Authenticated): Promise<Authenticated> {
+  const found = await tessera.sessions.findLive(auth.sessionId);
+  const live =
+    found !== undefined &&
+    found.session.userId === auth.userId &&
+    found.session.mode === tessera.config.mode &&
+    found.user.lockedAt === null;
+  if (!live) {
+    throw new AuthError('token_revoked', 'This login has ended: refresh the token or log in again.');
+  }
+  return { ...auth, roles: found.user.roles, session: found.session, user: found.user };
+}
+
+/**
+ * The caller if the request carries a live credential, else undefined (for login and logout).
+ * Only a refused credential (401) means "nobody": when the store or the revocation state cannot
+ * answer (503), that is the answer, so a logout never claims success for what it could not record.
+ */
 export async function optionalAuth(
   tessera: Tessera,
   request: FastifyRequest,
@@ -125,7 +149,7 @@ export async function optionalAuth(
   try {
     return await authenticate(tessera, request);
   } catch (error) {
-    if (error instanceof AuthError) return undefined;
+    if (error instanceof AuthError && error.status === 401) return undefined;
     throw error;
   }
 }

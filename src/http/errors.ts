@@ -1,9 +1,9 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AuthError } from '../core/errors.js';
-import { isStoreUnavailable } from '../store/errors.js';
+import { AuthError, type ErrorCode, errorBody } from '../core/errors.js';
+import { isStoreUnavailable, StorageError, storageProblem } from '../store/errors.js';
 
 /** Fastify's own 4xx errors, mapped to Tessera's stable codes. */
-const FASTIFY_CODES: Record<string, string> = {
+const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
@@ -20,42 +20,33 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error instanceof AuthError) {
       // A 503 AuthError (`busy`: the password-hashing queue is full) is a moment's overload.
       if (error.status === 503) reply.header('retry-after', '1');
-      return reply.code(error.status).send({ error: error.code, message: error.message });
+      return reply.code(error.status).send(errorBody(error.code, error.message));
+    }
+    // The disk under the database is full, read-only or failing: an operator must act, so it
+    // logs at error level, but the client is told the truth (nothing saved, retry later).
+    const problem = storageProblem(error);
+    if (problem) {
+      request.log.error({ err: error }, 'database storage failed');
+      reply.header('retry-after', '5');
+      return reply.code(503).send({ error: problem, message: new StorageError(problem).publicMessage });
     }
     // The database or Redis is down or went away mid-request: retry later, not a bug (a 500).
     // Nothing was accepted: whatever needed the missing state was refused with it.
     if (isStoreUnavailable(error)) {
       request.log.warn({ err: error }, 'store unavailable');
       reply.header('retry-after', '1');
-      return reply.code(503).send({
-        error: 'store_unavailable',
-        message: 'A store Tessera depends on does not answer; try again shortly.',
-      });
+      return reply.code(503).send(errorBody('store_unavailable'));
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       const code =
         FASTIFY_CODES[error.code] ?? (error instanceof SyntaxError ? 'malformed_json' : 'bad_request');
-      return reply.code(status).send({ error: code, message: publicMessage(code) });
+      // The framework's own status (bad_request may be any 4xx), the registry's message.
+      return reply.code(status).send(errorBody(code));
     }
     request.log.error({ err: error }, 'unhandled error');
-    return reply.code(500).send({ error: 'internal_error', message: 'Something went wrong on our side.' });
+    return reply.code(500).send(errorBody('internal_error'));
   });
 
-  app.setNotFoundHandler((_request, reply) =>
-    reply.code(404).send({ error: 'not_found', message: 'There is no such route.' }),
-  );
-}
-
-function publicMessage(code: string): string {
-  switch (code) {
-    case 'payload_too_large':
-      return 'The request body is too large.';
-    case 'unsupported_media_type':
-      return 'Send the body as application/json.';
-    case 'malformed_json':
-      return 'The request body is not valid JSON.';
-    default:
-      return 'The request is malformed.';
-  }
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('not_found')));
 }

@@ -22,5 +22,5 @@ export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.in
     issue?.code === 'unrecognized_keys'
       ? `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
       : `${field}: ${issue?.message ?? 'invalid'}`;
-  throw new AuthError('invalid_request', 400, `The request is invalid (${detail}).`);
+  throw new AuthError('invalid_request', `The request is invalid (${detail}).`);
 }

@@ -34,14 +34,15 @@ export const sessionView = (tessera: Tessera, session: SessionRecord) => ({
 
 /**
  * GET /auth/session. In session mode the store was read anyway, so the whole user is shown.
- * In jwt mode nothing but the access token was checked (that is the point of the mode), and
- * the token carries no personal data, so the answer is what the token says: id, roles, sid, exp.
+ * In jwt mode nothing but the access token was checked (that is the point of the mode): roles,
+ * login and expiry are what the token says, and the email, which the token never carries, is
+ * the store's (`email`: UserEmails, read at most once per user and node).
  */
-export const callerView = (tessera: Tessera, auth: Authenticated) =>
+export const callerView = (tessera: Tessera, auth: Authenticated, email?: string) =>
   auth.session && auth.user
     ? { user: userView(auth.user), session: sessionView(tessera, auth.session) }
     : {
-        user: { id: auth.userId, roles: auth.roles },
+        user: { id: auth.userId, email, roles: auth.roles },
         session: { id: auth.sessionId, mode: tessera.config.mode, expiresAt: iso(auth.expiresAt) },
       };
 

@@ -23,7 +23,7 @@ describe('third-party credentials in the app middleware', () => {
       method: 'POST',
       url: '/auth/api-keys',
       headers: { authorization: `Bearer ${login.token}` },
-      payload: { name: 'nightly export', scopes: ['accounts:read'], expiresIn: '30d' },
+      payload: { name: 'nightly export', scopes: ['accounts:read'], expiresIn: '30d', password: PASSWORD },
     });
     expect(created.statusCode, created.body).toBe(201);
     apiKey = created.json().key;

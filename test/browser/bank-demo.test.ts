@@ -71,6 +71,8 @@ describe.skipIf(!browserAvailable('the bank demo browser test'))('the bank demo 
         const tab2 = watch(await context.newPage());
         await tab2.goto(`${origin}/account`);
         for (const tab of [tab1, tab2]) await expect.poll(() => tab.textContent('#balance')).toContain('€');
+        // "Signed in as" names the person in every mode (GET /auth/session gives the email).
+        await expect.poll(() => tab1.textContent('#who')).toBe(email);
         await expect.poll(() => tab1.locator('#devices tr').count()).toBe(1);
 
         if (refreshes) {

@@ -47,6 +47,7 @@ await describeWithPostgres('postgres engine', (url) => {
         await first.users.createUser({
           id: 'u1',
           email: 'u1@example.com',
+          emailKey: 'u1@example.com',
           passwordHash: 'hash',
           roles: ['admin'],
           lockedAt: null,
@@ -54,7 +55,7 @@ await describeWithPostgres('postgres engine', (url) => {
           createdAt: 1,
           updatedAt: 1,
         });
-        expect((await second.users.findUserByEmail('u1@example.com'))?.roles).toEqual(['admin']);
+        expect((await second.users.findUserByEmailKey('u1@example.com'))?.roles).toEqual(['admin']);
       } finally {
         await first.close();
         await second.close();
@@ -139,6 +140,41 @@ await describeWithPostgres('postgres engine', (url) => {
     });
   });
 
+  describe('postgres migration 0005_email_key', () => {
+    it('keys existing users, and refuses (naming the ids, changing nothing) when two collide', async () => {
+      const schema = testSchema();
+      const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
+      const old = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+      await sql`create schema ${sql.id(schema)}`.execute(old);
+      const { error } = await new Migrator({
+        db: old,
+        provider: migrationProvider,
+        migrationTableSchema: schema,
+      }).migrateTo('0004_oauth');
+      expect(error).toBeUndefined();
+      await sql`insert into users (id, email, password_hash, roles, created_at, updated_at) values
+        ('u1', 'Erin@example.com', 'hash', '[]', 1, 1), ('u2', 'erın@example.com', 'hash', '[]', 2, 2),
+        ('u3', 'Frank@example.com', 'hash', '[]', 3, 3)`.execute(old);
+
+      await expect(openPostgresStores(url, { schema })).rejects.toThrow(
+        /u1 <Erin@example\.com> = u2 <erın@example\.com>/,
+      );
+      const { rows } = await sql<{ name: string }>`select column_name as name from information_schema.columns
+        where table_schema = ${schema} and table_name = 'users'`.execute(old);
+      expect(rows.map((r) => r.name)).not.toContain('email_key');
+
+      await sql`delete from users where id = 'u2'`.execute(old);
+      await old.destroy();
+      const store = await openPostgresStores(url, { schema });
+      try {
+        expect((await store.users.findUserByEmailKey('frank@example.com'))?.id).toBe('u3');
+        expect((await store.users.findUserByEmailKey('erin@example.com'))?.email).toBe('Erin@example.com');
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   describe('postgres prepared statements', () => {
     it("keep working after another node's migration adds columns to their tables", async () => {
       const schema = testSchema();
@@ -147,6 +183,7 @@ await describeWithPostgres('postgres engine', (url) => {
         const user = {
           id: 'u1',
           email: 'u1@example.com',
+          emailKey: 'u1@example.com',
           passwordHash: 'hash',
           roles: [],
           lockedAt: null,
@@ -221,6 +258,7 @@ await describeWithPostgres('postgres engine', (url) => {
         const user = {
           id: 'u1',
           email: 'u1@example.com',
+          emailKey: 'u1@example.com',
           passwordHash: 'hash',
           roles: [],
           lockedAt: t + 1,
@@ -230,7 +268,7 @@ await describeWithPostgres('postgres engine', (url) => {
         };
         await store.users.createUser(user);
         expect(await store.users.findUserById('u1')).toEqual(user);
-        expect(await store.users.findUserByEmail('u1@example.com')).toEqual(user);
+        expect(await store.users.findUserByEmailKey('u1@example.com')).toEqual(user);
         expect(await store.users.listUsers()).toEqual([user]);
 
         const session = {

@@ -181,6 +181,38 @@ await describeWithRedis('redis engine', (url) => {
       expect(await inner.sessions.listSessions()).toEqual([]);
     });
 
+    it('endLogins removes the copies of what it ends, and only those', async () => {
+      const { store, inner, raw } = await setup();
+      const [a, b, c, d, e] = [
+        session('kim'),
+        session('kim'),
+        session('kim'),
+        session('lee'),
+        session('lee'),
+      ];
+      for (const s of [a, b, c, d, e]) await store.sessions.createSession(s);
+      const ending = { endSessions: true } as const;
+      expect(await store.loginEndings.endLogins({ ...ending, target: { sessionId: a.id } })).toMatchObject({
+        sessions: 1,
+      });
+      expect(await copies(raw, [a.id, b.id, c.id])).toBe(2);
+      expect(
+        await store.loginEndings.endLogins({ ...ending, target: { userId: 'kim', keepSessionId: c.id } }),
+      ).toMatchObject({
+        sessions: 1,
+      });
+      expect(await copies(raw, [b.id, c.id, d.id, e.id])).toBe(3);
+      expect(await raw.smembers('u:kim')).toEqual([c.id]);
+      // A role change ends no login: the copies stay.
+      await store.loginEndings.endLogins({ endSessions: false, target: { userId: 'lee' } });
+      expect(await copies(raw, [d.id, e.id])).toBe(2);
+      expect(await store.loginEndings.endLogins({ ...ending, target: { everyone: true } })).toMatchObject({
+        sessions: 3,
+      });
+      expect(await copies(raw, [c.id, d.id, e.id])).toBe(0);
+      expect(await inner.sessions.listSessions()).toEqual([]);
+    });
+
     it('the sweep removes idle and expired copies with their index entries, and keeps live ones', async () => {
       const { store, raw } = await setup();
       const live = session('gina', { lastSeenAt: NOW });
@@ -256,6 +288,18 @@ await describeWithRedis('redis engine', (url) => {
       await expect(store.sessions.createSession(session('jack'))).rejects.toBeInstanceOf(
         StoreUnavailableError,
       );
+      // An ending (lock, logout-all, log everyone out) is refused before its SQL transaction.
+      for (const target of [{ sessionId: s.id }, { userId: 'jack' }, { everyone: true as const }]) {
+        await expect(
+          store.loginEndings.endLogins({
+            target,
+            endSessions: true,
+            revokeApiKeysAt: NOW,
+            revocation: { kind: 'all', subject: '*', at: NOW, expiresAt: NOW + 1 },
+          }),
+        ).rejects.toBeInstanceOf(StoreUnavailableError);
+      }
+      expect(await inner.revocations.listRevocationsSince(0, 0)).toEqual([]);
       expect(Date.now() - started).toBeLessThan(1_000); // fails fast, no offline queue
       expect(await inner.sessions.listSessions()).toEqual([s]);
       await expect(store.ping()).resolves.toBeUndefined(); // the SQL store answers

@@ -13,6 +13,7 @@ export function sqlTransactionContract(engine: string, openStores: () => Promise
     const user: UserRecord = {
       id: 'u1',
       email: 'u1@example.com',
+      emailKey: 'u1@example.com',
       passwordHash: 'hash',
       roles: [],
       lockedAt: null,

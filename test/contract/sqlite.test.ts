@@ -52,3 +52,57 @@ describe('sqlite migrations', () => {
     }
   });
 });
+
+describe('sqlite migration 0005_email_key', () => {
+  /** A database an older build made (migrated to 0004), holding these users. */
+  const oldDatabase = async (emails: string[]) => {
+    const filename = join(tempDir(), 'email-key.db');
+    const database = new BetterSqlite3(filename);
+    const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
+    const { error } = await new Migrator({ db: old, provider: migrationProvider }).migrateTo('0004_oauth');
+    expect(error).toBeUndefined();
+    const insert = database.prepare(
+      'insert into users (id, email, password_hash, roles, created_at, updated_at) values (?, ?, ?, ?, ?, ?)',
+    );
+    for (const [i, email] of emails.entries()) insert.run(`u${i + 1}`, email, 'hash', '[]', i + 1, i + 1);
+    await old.destroy();
+    return { filename, database: () => new BetterSqlite3(filename) };
+  };
+
+  it('gives existing users their canonical key, so a differently-cased login finds them', async () => {
+    const { filename } = await oldDatabase(['Ada@example.com', 'bob@bücher.de']);
+    const store = await openSqliteStores(filename);
+    try {
+      expect((await store.users.findUserByEmailKey('ada@example.com'))?.id).toBe('u1');
+      expect((await store.users.findUserByEmailKey('bob@xn--bcher-kva.de'))?.id).toBe('u2');
+      // The display form is kept as typed.
+      expect((await store.users.findUserById('u1'))?.email).toBe('Ada@example.com');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses to merge accounts whose addresses collide, naming their ids, and changes nothing', async () => {
+    const { filename, database } = await oldDatabase([
+      'Carol@example.com',
+      'dave@example.com',
+      'carol@example.com',
+      'ｄave@example.com',
+    ]);
+    const opening = openSqliteStores(filename);
+    await expect(opening).rejects.toThrow(/0005_email_key/);
+    const message = await opening.catch((error: Error) => error.message);
+    expect(message).toMatch(/u1 <Carol@example\.com> = u3 <carol@example\.com>/);
+    expect(message).toMatch(/u2 <dave@example\.com> = u4 <ｄave@example\.com>/);
+    expect(message).toMatch(/2 address\(es\)/);
+    const db = database();
+    const columns = db.prepare("select name from pragma_table_info('users')").all() as { name: string }[];
+    expect(columns.map((c) => c.name)).not.toContain('email_key');
+    // Once the operator keeps one account per address, the upgrade goes through.
+    db.prepare("delete from users where id in ('u3', 'u4')").run();
+    db.close();
+    const store = await openSqliteStores(filename);
+    expect((await store.users.findUserByEmailKey('carol@example.com'))?.id).toBe('u1');
+    await store.close();
+  });
+});

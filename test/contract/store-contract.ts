@@ -4,6 +4,7 @@ import {
   type AuditEvent,
   type AuthorizationCodeRecord,
   EmailTakenError,
+  LastAdminError,
   type OAuthClientRecord,
   type RefreshTokenRecord,
   type SessionRecord,
@@ -27,7 +28,8 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
 
     const user = (overrides: Partial<UserRecord> = {}): UserRecord => ({
       id: `u${++seq}`,
-      email: `u${seq}@example.com`,
+      email: `U${seq}@Example.com`,
+      emailKey: `u${seq}@example.com`,
       passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
       roles: ['reader'],
       lockedAt: null,
@@ -117,21 +119,23 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
     });
 
     describe('users', () => {
-      it('stores users and finds them by id and email, with every field intact', async () => {
+      it('stores users and finds them by id and canonical email key, with every field intact', async () => {
         const alice = user({ roles: ['admin', 'reader'], lockedAt: 1234 });
         await stores.users.createUser(alice);
         expect(await stores.users.findUserById(alice.id)).toEqual(alice);
-        expect(await stores.users.findUserByEmail(alice.email)).toEqual(alice);
-        expect(await stores.users.findUserByEmail('nobody@example.com')).toBeUndefined();
+        expect(await stores.users.findUserByEmailKey(alice.emailKey)).toEqual(alice);
+        // The key, not the display form, is what is looked up.
+        expect(await stores.users.findUserByEmailKey(alice.email)).toBeUndefined();
+        expect(await stores.users.findUserByEmailKey('nobody@example.com')).toBeUndefined();
         expect(await stores.users.findUserById('missing')).toBeUndefined();
       });
 
-      it('refuses a second user with the same email', async () => {
+      it('refuses a second user with the same email key, whatever its display form', async () => {
         const first = user();
         await stores.users.createUser(first);
-        await expect(stores.users.createUser(user({ email: first.email }))).rejects.toBeInstanceOf(
-          EmailTakenError,
-        );
+        await expect(
+          stores.users.createUser(user({ email: first.email.toLowerCase(), emailKey: first.emailKey })),
+        ).rejects.toBeInstanceOf(EmailTakenError);
         expect(await stores.users.listUsers()).toHaveLength(1);
       });
 
@@ -789,6 +793,74 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         expect(await stores.authorizationCodes.findAuthorizationCode(later.id)).toEqual(later);
       });
 
+      it('gives a consent ticket to exactly one taker, intact, and sweeps expired ones', async () => {
+        const ticket = {
+          id: `ticket${++seq}`,
+          secretHash: '56'.repeat(32),
+          sessionId: 'login-1',
+          userId: 'u-1',
+          clientId: 'c-1',
+          redirectUri: 'https://app.example/cb',
+          scopes: ['accounts:read', 'profile'],
+          state: null,
+          codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          createdAt: 1_000,
+          expiresAt: 601_000,
+        };
+        await stores.consentTickets.createConsentTicket(ticket);
+        const taken = await Promise.all(
+          Array.from({ length: 5 }, () => stores.consentTickets.takeConsentTicket(ticket.id)),
+        );
+        expect(taken.filter(Boolean)).toEqual([ticket]);
+        expect(await stores.consentTickets.takeConsentTicket(ticket.id)).toBeUndefined();
+        const later = { ...ticket, id: `ticket${++seq}`, state: 'xyz', expiresAt: 900_000 };
+        await stores.consentTickets.createConsentTicket({ ...ticket, id: `ticket${++seq}` });
+        await stores.consentTickets.createConsentTicket(later);
+        expect(await stores.consentTickets.deleteExpiredConsentTickets(601_000)).toBe(0);
+        expect(await stores.consentTickets.deleteExpiredConsentTickets(601_001)).toBe(1);
+        expect(await stores.consentTickets.takeConsentTicket(later.id)).toEqual(later);
+      });
+
+      it('redeems a code once: its use, the login and the refresh token stored together, or nothing', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        const web = client();
+        await stores.oauthClients.createOAuthClient(web);
+        const c = code(alice.id, web.id);
+        await stores.authorizationCodes.createAuthorizationCode(c);
+        const oauth = { clientId: web.id, scopes: c.scopes, audience: c.audience };
+        const login = session(alice.id, { id: c.sessionId, mode: 'oauth', secretHash: '', oauth });
+        const first = refreshToken(login.id);
+        const results = await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            stores.authorizationCodes.redeemAuthorizationCode(
+              c.id,
+              2_000,
+              login,
+              i === 0 ? first : refreshToken(login.id),
+            ),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await stores.authorizationCodes.findAuthorizationCode(c.id))?.usedAt).toBe(2_000);
+        expect(await stores.sessions.findSession(login.id)).toEqual(login);
+        const stored = await stores.sessions.listOAuthSessions({ clientId: web.id });
+        expect(stored.map((s) => s.id)).toEqual([login.id]);
+        // Exactly one refresh token of the family was stored, whichever call won.
+        const winner = results.indexOf(true);
+        expect(await stores.refreshTokens.findRefreshToken(first.id)).toEqual(
+          winner === 0 ? first : undefined,
+        );
+        expect(
+          await stores.authorizationCodes.redeemAuthorizationCode(
+            'missing',
+            2_000,
+            login,
+            refreshToken(login.id),
+          ),
+        ).toBe(false);
+      });
+
       it("keeps an OAuth login's client, scopes and resource, and lists a client's logins by user", async () => {
         const [alice, bob] = [user(), user()];
         await stores.users.createUser(alice);
@@ -838,6 +910,187 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         await stores.apiKeys.touchApiKey(k2.id, 7_500);
         expect(await stores.apiKeys.findApiKey(k1.id)).toEqual({ ...k1, revokedAt: 7_000 });
         expect(await stores.apiKeys.findApiKey(k2.id)).toEqual({ ...k2, lastUsedAt: 7_500 });
+      });
+    });
+
+    describe('ending logins (endLogins): one transaction', () => {
+      const key = (userId: string, id: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
+        id,
+        userId,
+        name: 'export',
+        secretHash: '56'.repeat(32),
+        scopes: ['accounts:read'],
+        createdAt: 1_000,
+        expiresAt: 9_000_000,
+        lastUsedAt: null,
+        revokedAt: null,
+        ...overrides,
+      });
+      const revocation = (kind: 'session' | 'user' | 'all', subject: string) => ({
+        kind,
+        subject,
+        at: 5_000,
+        expiresAt: 9_000,
+      });
+      /** Alice (two logins, a live and an old revoked key) and Bob (one login, one key). */
+      const world = async () => {
+        const [alice, bob] = [user(), user()];
+        await stores.users.createUser(alice);
+        await stores.users.createUser(bob);
+        const [a1, a2, b1] = [session(alice.id), session(alice.id, { mode: 'jwt' }), session(bob.id)];
+        for (const s of [a1, a2, b1]) await stores.sessions.createSession(s);
+        await stores.refreshTokens.createRefreshToken(refreshToken(a2.id, { id: `rt-${a2.id}` }));
+        await stores.apiKeys.createApiKey(key(alice.id, `ka-${alice.id}`));
+        await stores.apiKeys.createApiKey(key(alice.id, `kold-${alice.id}`, { revokedAt: 2_000 }));
+        await stores.apiKeys.createApiKey(key(bob.id, `kb-${bob.id}`));
+        return { alice, bob, a1, a2, b1 };
+      };
+      const revokedAt = async (id: string) => (await stores.apiKeys.findApiKey(id))?.revokedAt;
+
+      it('ends one login and appends its revocation record; a missing login appends none', async () => {
+        const { alice, a1, a2 } = await world();
+        const ended = await stores.loginEndings.endLogins({
+          target: { sessionId: a1.id },
+          endSessions: true,
+          revocation: revocation('session', a1.id),
+        });
+        expect(ended).toMatchObject({
+          sessions: 1,
+          apiKeys: 0,
+          revocation: { kind: 'session', subject: a1.id },
+        });
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id)).toEqual([a2.id]);
+        expect(await revokedAt(`ka-${alice.id}`)).toBeNull();
+        const again = await stores.loginEndings.endLogins({
+          target: { sessionId: a1.id },
+          endSessions: true,
+          revocation: revocation('session', a1.id),
+        });
+        expect(again).toEqual({ sessions: 0, apiKeys: 0 });
+        expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([ended.revocation]);
+      });
+
+      it("ends a user's logins but the kept one, with the account change, the user's live keys and the record; no one else's", async () => {
+        const { alice, bob, a1, a2, b1 } = await world();
+        const ended = await stores.loginEndings.endLogins({
+          target: { userId: alice.id, keepSessionId: a1.id },
+          account: { lock: { lockedAt: 6_000, reason: 'card stolen' }, updatedAt: 6_000 },
+          endSessions: true,
+          revokeApiKeysAt: 6_000,
+          revocation: revocation('user', alice.id),
+        });
+        expect(ended).toMatchObject({
+          sessions: 1,
+          apiKeys: 1,
+          revocation: { kind: 'user', subject: alice.id },
+        });
+        expect(ended.revocation?.seq).toBeGreaterThan(0);
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id)).toEqual([a1.id]);
+        expect(await stores.refreshTokens.findRefreshToken(`rt-${a2.id}`)).toBeUndefined();
+        expect(await stores.users.findUserById(alice.id)).toMatchObject({
+          lockedAt: 6_000,
+          lockReason: 'card stolen',
+          updatedAt: 6_000,
+        });
+        expect(await revokedAt(`ka-${alice.id}`)).toBe(6_000);
+        expect(await revokedAt(`kold-${alice.id}`)).toBe(2_000); // already revoked: kept as it was
+        expect(await revokedAt(`kb-${bob.id}`)).toBeNull();
+        expect((await stores.sessions.listUserSessions(bob.id)).map((s) => s.id)).toEqual([b1.id]);
+        expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([ended.revocation]);
+      });
+
+      it('a role change keeps logins and keys, and a password change stores the new hash', async () => {
+        const { alice, a1, a2 } = await world();
+        const ended = await stores.loginEndings.endLogins({
+          target: { userId: alice.id },
+          account: { roles: ['teller'], passwordHash: '$argon2id$new', updatedAt: 7_000 },
+          endSessions: false,
+          revocation: revocation('user', alice.id),
+        });
+        expect(ended).toMatchObject({ sessions: 0, apiKeys: 0, revocation: { kind: 'user' } });
+        expect(await stores.users.findUserById(alice.id)).toMatchObject({
+          roles: ['teller'],
+          passwordHash: '$argon2id$new',
+          lockedAt: null,
+        });
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id).sort()).toEqual(
+          [a1.id, a2.id].sort(),
+        );
+        expect(await revokedAt(`ka-${alice.id}`)).toBeNull();
+      });
+
+      it("ends everyone's logins and keys", async () => {
+        const { alice, bob } = await world();
+        const ended = await stores.loginEndings.endLogins({
+          target: { everyone: true },
+          endSessions: true,
+          revokeApiKeysAt: 8_000,
+          revocation: revocation('all', '*'),
+        });
+        expect(ended).toMatchObject({ sessions: 3, apiKeys: 2, revocation: { kind: 'all' } });
+        expect(await stores.sessions.listSessions()).toEqual([]);
+        expect(await revokedAt(`ka-${alice.id}`)).toBe(8_000);
+        expect(await revokedAt(`kb-${bob.id}`)).toBe(8_000);
+      });
+
+      it('refuses to leave no unlocked admin, and then changes nothing at all', async () => {
+        const { alice, a1, a2 } = await world();
+        await stores.users.setUserRoles(alice.id, ['admin'], 3_000);
+        const lockLastAdmin = {
+          target: { userId: alice.id },
+          account: { lock: { lockedAt: 6_000, reason: 'oops' }, updatedAt: 6_000 },
+          endSessions: true,
+          revokeApiKeysAt: 6_000,
+          keepAnAdmin: true,
+          revocation: revocation('user', alice.id),
+        };
+        await expect(stores.loginEndings.endLogins(lockLastAdmin)).rejects.toBeInstanceOf(LastAdminError);
+        await expect(
+          stores.loginEndings.endLogins({
+            target: { userId: alice.id },
+            account: { roles: [], updatedAt: 6_000 },
+            endSessions: false,
+            keepAnAdmin: true,
+          }),
+        ).rejects.toBeInstanceOf(LastAdminError);
+        expect(await stores.users.findUserById(alice.id)).toMatchObject({ roles: ['admin'], lockedAt: null });
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id).sort()).toEqual(
+          [a1.id, a2.id].sort(),
+        );
+        expect(await revokedAt(`ka-${alice.id}`)).toBeNull();
+        expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([]);
+        // With another unlocked admin it goes through.
+        const carol = user({ roles: ['admin'] });
+        await stores.users.createUser(carol);
+        expect(await stores.loginEndings.endLogins(lockLastAdmin)).toMatchObject({ sessions: 2, apiKeys: 1 });
+        // A locked admin does not count.
+        await expect(
+          stores.loginEndings.endLogins({ ...lockLastAdmin, target: { userId: carol.id } }),
+        ).rejects.toBeInstanceOf(LastAdminError);
+      });
+
+      it('two admins demoting each other at once: exactly one goes through, every time', async () => {
+        for (let round = 0; round < 8; round++) {
+          const [ann, bea] = [user({ roles: ['admin'] }), user({ roles: ['admin'] })];
+          await stores.users.createUser(ann);
+          await stores.users.createUser(bea);
+          const demote = (id: string) =>
+            stores.loginEndings.endLogins({
+              target: { userId: id },
+              account: { roles: [], updatedAt: 9_000 },
+              endSessions: false,
+              keepAnAdmin: true,
+            });
+          const results = await Promise.allSettled([demote(ann.id), demote(bea.id)]);
+          expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+          expect(results.find((r) => r.status === 'rejected')).toMatchObject({
+            reason: expect.any(LastAdminError),
+          });
+          // The survivor steps down too once the next round's admins exist: reset for the next round.
+          const admins = (await stores.users.listUsers()).filter((u) => u.roles.includes('admin'));
+          expect(admins).toHaveLength(1);
+          await stores.users.setUserRoles((admins[0] as UserRecord).id, ['former-admin'], 9_500);
+        }
       });
     });
   });

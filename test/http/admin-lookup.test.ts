@@ -54,9 +54,9 @@ describe('admin user lookup', () => {
 
   it('answers 503 when the database cannot look the address up, never 404', async () => {
     const users = server.tessera.stores.users;
-    const original = users.findUserByEmail;
+    const original = users.findUserByEmailKey;
     // The outage hits only this read: the admin's own check (by id) still answers.
-    users.findUserByEmail = () => Promise.reject(new StoreUnavailableError('store'));
+    users.findUserByEmailKey = () => Promise.reject(new StoreUnavailableError('store'));
     try {
       for (const url of lookups(customer.email)) {
         const response = await get(url);
@@ -64,7 +64,7 @@ describe('admin user lookup', () => {
         expect(response.json().error).toBe('store_unavailable');
       }
     } finally {
-      users.findUserByEmail = original;
+      users.findUserByEmailKey = original;
     }
   });
 });

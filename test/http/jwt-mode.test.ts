@@ -73,7 +73,7 @@ describe('jwt mode: tokens', () => {
     const session = await sessionWith({ cookie: `${ACCESS_TOKEN_COOKIE}=${atCookie?.value}` });
     expect(session.statusCode).toBe(200);
     expect(session.json()).toEqual({
-      user: { id: login.json().user.id, roles: [] },
+      user: { id: login.json().user.id, email: login.json().user.email, roles: [], emailVerified: false },
       session: { id: login.json().session.id, mode: 'jwt', expiresAt: expect.any(String) },
     });
   });
@@ -227,7 +227,7 @@ describe('jwt mode: refresh rotation and theft detection', () => {
       url: '/auth/logout-all',
       headers: bearer(first.accessToken),
     });
-    expect(all.json()).toEqual({ revoked: 2 });
+    expect(all.json()).toEqual({ revoked: 2, revokedApiKeys: 0 });
     expect((await refresh(first.refreshToken)).statusCode).toBe(401);
     expect((await refresh(second.refreshToken)).statusCode).toBe(401);
 

@@ -15,6 +15,7 @@ describe('password hash upgrades', () => {
     await server.tessera.stores.users.createUser({
       id: 'legacy-user',
       email: 'legacy@example.com',
+      emailKey: 'legacy@example.com',
       passwordHash: oldHash,
       roles: [],
       lockedAt: null,
@@ -42,6 +43,7 @@ describe('password hash upgrades', () => {
     await server.tessera.stores.users.createUser({
       id: 'locked-user',
       email: 'locked@example.com',
+      emailKey: 'locked@example.com',
       passwordHash: await hash(PASSWORD, ARGON2_PARAMS),
       roles: [],
       lockedAt: 1,

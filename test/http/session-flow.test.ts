@@ -34,7 +34,7 @@ describe('the server-side session flow', () => {
     const session = await get('/auth/session', token);
     expect(session.statusCode).toBe(200);
     const body = session.json();
-    expect(body.user).toEqual({ id: expect.any(String), email, roles: [] });
+    expect(body.user).toEqual({ id: expect.any(String), email, roles: [], emailVerified: false });
     expect(body.session).toMatchObject({ id: token.split('.')[0], mode: 'session' });
     expect(Date.parse(body.session.expiresAt)).toBeGreaterThan(server.clock.now());
 
@@ -137,7 +137,7 @@ describe('the server-side session flow', () => {
       headers: withSession(alice.token),
     });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ revoked: 2 });
+    expect(response.json()).toEqual({ revoked: 2, revokedApiKeys: 0 });
     expect((await get('/auth/session', alice.token)).statusCode).toBe(401);
     expect((await get('/auth/session', second)).statusCode).toBe(401);
     expect((await get('/auth/session', bob.token)).statusCode).toBe(200);

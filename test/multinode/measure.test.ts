@@ -182,6 +182,8 @@ describe.skipIf(!enabled || pgUrl === undefined || redisUrl === undefined)('meas
       ...(bus === 'redis' ? { TESSERA_REDIS_URL: redisUrl as string, TESSERA_REDIS_PREFIX: prefix() } : {}),
     };
     const email = `m.${bus}@example.com`;
+    // Only serve and migrate create a database's tables; the other commands refuse an empty one.
+    expect((await runCli(['migrate'], env)).code).toBe(0);
     expect((await runCli(['users', 'create', '--email', email], env, `${PASSWORD}\n`)).code).toBe(0);
     const nodes: Node[] = [];
     try {

@@ -65,6 +65,8 @@ describe.skipIf(pgUrl === undefined || redisUrl === undefined)(
       };
       // The admin, from the CLI against the same database; in hybrid mode, so the signing keys
       // exist before any node starts (nodes starting together would each create some).
+      // Only serve and migrate create a database's tables; the other commands refuse an empty one.
+      expect((await runCli(['migrate'], env)).code).toBe(0);
       const created = await runCli(
         ['users', 'create', '--email', ADMIN, '--role', 'admin'],
         { ...env, TESSERA_MODE: 'hybrid' },

@@ -5,7 +5,7 @@ import { createRemoteJWKSet } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BearerTokenError, verifyAccessToken } from '../../src/resource-server.js';
-import { tempDir } from '../helpers.js';
+import { PASSWORD, tempDir } from '../helpers.js';
 import {
   API,
   type Browser,
@@ -43,6 +43,7 @@ describe('API keys', () => {
       name: 'nightly export',
       scopes: ['accounts:read'],
       expiresIn: '30d',
+      password: PASSWORD,
     });
     expect(created.status).toBe(201);
     const { key, apiKey } = (await created.json()) as {
@@ -91,7 +92,7 @@ describe('API keys', () => {
     });
     server.clock.advance(1_000);
     const second = (await (
-      await json(browser, 'POST', '/auth/api-keys', { name: 'ci', scopes: ['profile'] })
+      await json(browser, 'POST', '/auth/api-keys', { name: 'ci', scopes: ['profile'], password: PASSWORD })
     ).json()) as {
       key: string;
       apiKey: { id: string };
@@ -184,6 +185,8 @@ describe('tessera clients (CLI)', () => {
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_'))),
       TESSERA_DATABASE_URL: `sqlite://${join(dir, 'cli.db')}`,
     };
+    // Only serve and migrate create a database; clients commands refuse a missing one.
+    expect(spawnSync(process.execPath, [cli, 'migrate'], { env, cwd: dir }).status).toBe(0);
     const run = (...args: string[]) => {
       const result = spawnSync(process.execPath, [cli, 'clients', ...args], {
         env,

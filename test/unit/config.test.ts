@@ -24,7 +24,11 @@ describe('configuration', () => {
       TESSERA_DATABASE_URL: 'sqlite:///var/lib/tessera/x.db',
       TESSERA_SESSION_IDLE_TIMEOUT: '15m',
     });
-    expect(config.database).toEqual({ engine: 'sqlite', filename: '/var/lib/tessera/x.db' });
+    expect(config.database).toEqual({
+      engine: 'sqlite',
+      filename: '/var/lib/tessera/x.db',
+      synchronous: 'normal',
+    });
     expect(config.session.idleTimeoutMs).toBe(900_000);
     expect(loadConfig({ TESSERA_DATABASE_URL: 'memory:' }).database).toEqual({ engine: 'memory' });
   });
@@ -34,6 +38,9 @@ describe('configuration', () => {
     ['TESSERA_PORT', '70000'],
     ['TESSERA_MODE', 'cookies'],
     ['TESSERA_DATABASE_URL', 'mysql://localhost/x'],
+    ['TESSERA_DATABASE_URL', 'sqlite://'],
+    ['TESSERA_SQLITE_SYNCHRONOUS', 'off'],
+    ['TESSERA_SQLITE_SYNCHRONOUS', 'FULL'],
     ['TESSERA_SESSION_IDLE_TIMEOUT', 'soon'],
     ['TESSERA_SESSION_IDLE_TIMEOUT', '10s'],
     ['TESSERA_LOG_LEVEL', 'loud'],
@@ -53,6 +60,12 @@ describe('configuration', () => {
     expect(message.startsWith(variable)).toBe(true);
     expect(message).toContain(JSON.stringify(value));
     expect(message).not.toContain('\n');
+  });
+
+  it('syncs SQLite commits as TESSERA_SQLITE_SYNCHRONOUS says: normal by default, or full', () => {
+    expect(loadConfig({})).toMatchObject({ database: { engine: 'sqlite', synchronous: 'normal' } });
+    const full = loadConfig({ TESSERA_SQLITE_SYNCHRONOUS: 'full' });
+    expect(full.database).toMatchObject({ engine: 'sqlite', synchronous: 'full' });
   });
 
   it('hashes passwords on one thread per available core unless TESSERA_PASSWORD_HASH_THREADS says otherwise', () => {

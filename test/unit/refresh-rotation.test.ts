@@ -18,7 +18,7 @@ describe('RefreshRotation', () => {
   beforeEach(async () => {
     clock = manualRuntime();
     stores = new MemoryStores();
-    sessions = new Sessions(stores.sessions, clock, {
+    sessions = new Sessions(stores, clock, {
       idleTimeoutMs: 3_600_000,
       absoluteTimeoutMs: 86_400_000,
     });
@@ -31,6 +31,7 @@ describe('RefreshRotation', () => {
     await stores.users.createUser({
       id: 'u1',
       email: 'u1@example.com',
+      emailKey: 'u1@example.com',
       passwordHash: 'hash',
       roles: [],
       lockedAt: null,

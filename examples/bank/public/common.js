@@ -24,7 +24,7 @@ export async function requireUser() {
     location.replace('/login');
     return new Promise(() => {});
   }
-  document.querySelector('#who').textContent = user.email ?? user.id;
+  document.querySelector('#who').textContent = user.email;
   document.querySelector('#roles').textContent = user.roles.length ? `(${user.roles.join(', ')})` : '';
   return user;
 }

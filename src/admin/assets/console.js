@@ -84,11 +84,29 @@ function fill(tbody, rows) {
 }
 
 async function refresh() {
-  const [{ sessions }, { users }, { events }] = await Promise.all([
+  const [{ sessions }, { users }, { events }, { mail }] = await Promise.all([
     call('GET', '/admin/api/sessions'),
     call('GET', '/admin/api/users'),
     call('GET', '/admin/api/audit?limit=30'),
+    call('GET', '/admin/api/mail/outbox?limit=30'),
   ]);
+  // The outbox: what was sent, what waits, and why a message failed (never its link).
+  $('outbox-count').textContent = `${mail.filter((m) => m.status !== 'sent').length} not sent`;
+  fill(
+    $('outbox'),
+    mail.map((m) => {
+      const tr = document.createElement('tr');
+      tr.append(
+        cell(when(m.createdAt)),
+        cell(m.to),
+        cell(m.kind),
+        cell(m.status),
+        cell(String(m.attempts)),
+        cell(m.lastError ?? ''),
+      );
+      return tr;
+    }),
+  );
   $('console-error').textContent = '';
   const emails = new Map(users.map((u) => [u.id, u.email]));
   // jwt and hybrid tokens carry no email (no personal data in a readable payload): look it up.
@@ -138,6 +156,12 @@ async function refresh() {
         tag.textContent = 'locked';
         status.append(tag, document.createTextNode(` ${u.lockReason ?? ''}`));
       } else status.textContent = 'active';
+      if (!u.emailVerified) {
+        const tag = document.createElement('span');
+        tag.className = 'tag';
+        tag.textContent = 'email unverified';
+        status.append(document.createTextNode(' '), tag);
+      }
       const actions = document.createElement('td');
       const id = encodeURIComponent(u.id);
       if (u.id !== me.id) {
@@ -162,6 +186,11 @@ async function refresh() {
         }),
         button('End sessions', '', () => call('DELETE', `/admin/api/users/${id}/sessions`)),
       );
+      if (!u.emailVerified) {
+        actions.append(
+          button('Resend verification', '', () => call('POST', `/admin/api/users/${id}/verification`)),
+        );
+      }
       tr.append(cell(u.email), roles, status, actions);
       return tr;
     }),

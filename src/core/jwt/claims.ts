@@ -31,11 +31,20 @@ export interface ClaimsPolicy {
   /** Tolerance for clock drift between issuer and verifier, in seconds (at most 60). */
   clockSkewSeconds: number;
   /**
+   * The longest `exp - iat` this issuer gives its tokens (the configured access-token TTL).
+   * Whoever holds a leaked signing key could otherwise mint a token valid for years; capped,
+   * such a token is worth no more than a stolen one. Tolerance: clockSkewSeconds.
+   */
+  maxLifetimeSeconds: number;
+  /**
    * `refuse` (default): a token carrying `client_id` was delegated to a third-party application
    * and never opens a first-party login. `require`: only such tokens (the OAuth endpoints).
    */
   delegated?: 'refuse' | 'require';
 }
+
+/** The longest access-token lifetime Tessera issues, whatever the configuration says. */
+export const MAX_ACCESS_TOKEN_LIFETIME_SECONDS = 3600;
 
 /** RFC 7519 allows leeway of "a few minutes"; RFC 9068 tokens live minutes, so we allow at most one. */
 export const MAX_CLOCK_SKEW_SECONDS = 60;
@@ -68,6 +77,9 @@ export function validateAccessTokenClaims(
   }
   if (!isNumericDate(iat) || !isNumericDate(exp) || exp <= iat) {
     invalid('The token lacks a valid "iat" and "exp".');
+  }
+  if (exp - iat > policy.maxLifetimeSeconds + policy.clockSkewSeconds) {
+    invalid('The token lives longer than this issuer\'s tokens do ("exp" - "iat").');
   }
   if (nbf !== undefined && !isNumericDate(nbf)) invalid('The token "nbf" is not a NumericDate.');
   if (roles !== undefined && !(Array.isArray(roles) && roles.every(isNonEmptyString))) {

@@ -1,7 +1,8 @@
 import { AuthError } from '../errors.js';
 
 /**
- * Every way a presented token can fail, as a stable code (part of the HTTP contract).
+ * Every way a presented token can fail, as a stable code (part of the HTTP contract, in the
+ * registry of core/errors.ts with status 401).
  * Few and coarse on purpose: a client can act on "expired" (refresh) versus anything else
  * (log in again); finer detail goes in the message, never in a new code.
  */
@@ -28,7 +29,7 @@ export class JwtError extends AuthError {
   declare readonly code: JwtErrorCode;
 
   constructor(code: JwtErrorCode, message: string) {
-    super(code, 401, message);
+    super(code, message);
     this.name = 'JwtError';
   }
 }

@@ -2,7 +2,6 @@ import { createPublicKey, createSecretKey, type JsonWebKey, type KeyObject } fro
 import { isJwsAlgorithm, type JwsAlgorithm } from './algorithms.js';
 import { JwtKeyError } from './errors.js';
 import { type VerificationKey, verificationKey } from './key-objects.js';
-import type { SigningKeyRecord } from './keys.js';
 
 /** A public JWK (RFC 7517 4, RFC 7518 6, RFC 8037 2) as Tessera publishes it. */
 export interface PublicJwk {
@@ -35,7 +34,10 @@ export function publicJwkOf(key: KeyObject, kid: string, alg: JwsAlgorithm): Pub
  * token, whatever its status, and never an HS256 key. Members are re-picked from each record,
  * so a record stored with an extra member cannot leak it.
  */
-export function publicJwks(records: readonly SigningKeyRecord[]): { keys: PublicJwk[] } {
+export function publicJwks(
+  // What it reads of a SigningKeyRecord (keys.ts, which imports this file: no type cycle).
+  records: ReadonlyArray<{ kid: string; alg: JwsAlgorithm; publicJwk?: PublicJwk | undefined }>,
+): { keys: PublicJwk[] } {
   const keys: PublicJwk[] = [];
   for (const record of records) {
     if (record.alg === 'HS256' || !record.publicJwk) continue;

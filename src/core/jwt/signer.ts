@@ -1,6 +1,6 @@
 import { createSigner } from 'fast-jwt';
 import type { Runtime } from '../runtime.js';
-import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from './claims.js';
+import { ACCESS_TOKEN_TYP, type AccessTokenClaims, MAX_ACCESS_TOKEN_LIFETIME_SECONDS } from './claims.js';
 import type { SigningKey } from './key-objects.js';
 
 export interface AccessTokenSignerOptions {
@@ -44,7 +44,7 @@ export type AccessTokenSigner = (subject: AccessTokenSubject) => IssuedAccessTok
  * revocation delay: 5 minutes by default, and never more than an hour whatever the config says.
  */
 const DEFAULT_LIFETIME_SECONDS = 300;
-const MAX_LIFETIME_SECONDS = 3600;
+const MAX_LIFETIME_SECONDS = MAX_ACCESS_TOKEN_LIFETIME_SECONDS;
 /** 128 random bits: a jti that never repeats, so it can key a deny-list or a replay check. */
 const JTI_BYTES = 16;
 

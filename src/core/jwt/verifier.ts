@@ -5,6 +5,7 @@ import {
   ACCESS_TOKEN_TYP,
   type AccessTokenClaims,
   type ClaimsPolicy,
+  MAX_ACCESS_TOKEN_LIFETIME_SECONDS,
   MAX_CLOCK_SKEW_SECONDS,
   validateAccessTokenClaims,
 } from './claims.js';
@@ -44,6 +45,11 @@ export interface AccessTokenVerifierOptions {
   now: () => number;
   /** Default and maximum 60 s. */
   clockSkewSeconds?: number;
+  /**
+   * The issuer's access-token lifetime: tokens with a longer `exp - iat` (beyond the skew) are
+   * refused. Default: the longest lifetime Tessera ever issues (1 hour).
+   */
+  maxLifetimeSeconds?: number;
   /** Verified tokens remembered; 0 turns the cache off. */
   cacheSize?: number;
 }
@@ -78,6 +84,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     issuer: options.issuer,
     audience: options.audience,
     clockSkewSeconds,
+    maxLifetimeSeconds: options.maxLifetimeSeconds ?? MAX_ACCESS_TOKEN_LIFETIME_SECONDS,
     delegated: options.delegated ?? 'refuse',
   };
   const keyring = new Map<string, { key: VerificationKey; checkSignature: (token: string) => unknown }>();

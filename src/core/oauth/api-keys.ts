@@ -12,8 +12,11 @@ import type { Introspection } from './tokens.js';
  * API keys: long-lived credentials a user makes for scripts and services they own.
  * `tsr_<id>.<secret>`: the prefix lets secret scanners (and people) recognise a leaked key; the
  * rest is Tessera's usual opaque token (128-bit id for lookup, 256-bit secret stored only as
- * SHA-256, compared in constant time). Shown once, scoped, always expiring, revocable by the
- * user and the admin; a locked account's keys stop working while it is locked.
+ * SHA-256, compared in constant time). Shown once, scoped (exactly the scopes asked for),
+ * always expiring, made only with a fresh proof of the password, revocable by the user and the
+ * admin. A key belongs to its user, not to a login: whatever ends every login of the user
+ * (logout-all, password change, lock, admin revocation, log everyone out) revokes the user's
+ * keys for good (Sessions.endUserLogins); an unlock does not revive them.
  */
 export const API_KEY_PREFIX = 'tsr_';
 const DAY_MS = 86_400_000;
@@ -33,7 +36,7 @@ export interface NewApiKey {
   expiresInMs?: number;
 }
 
-const badKey = (message: string) => new AuthError('invalid_api_key_request', 400, message);
+const badKey = (message: string) => new AuthError('invalid_api_key_request', message);
 
 export class ApiKeys {
   constructor(

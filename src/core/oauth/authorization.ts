@@ -2,7 +2,7 @@ import type { AggregateStores, OAuthClientRecord, OAuthGrantRecord } from '../..
 import type { Audit } from '../audit.js';
 import type { Runtime } from '../runtime.js';
 import type { ClientContext, Sessions } from '../sessions.js';
-import { issueToken, newRandomId } from '../tokens.js';
+import { issueToken, newRandomId, parseToken, secretMatches } from '../tokens.js';
 import type { OAuthClients } from './clients.js';
 import { OAuthError, type OAuthErrorCode } from './errors.js';
 import { isSubset, parseScope } from './scopes.js';
@@ -12,6 +12,8 @@ export const AUTHORIZATION_CODE_TTL_MS = 60_000;
 /** RFC 7636 4.2: BASE64URL(SHA-256(verifier)) is always 43 characters. */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const MAX_STATE_LENGTH = 2_000;
+/** How long a consent page may stay open before its Allow/Deny is refused: time to read it. */
+export const CONSENT_TICKET_TTL_MS = 10 * 60_000;
 
 /** A checked authorization request (RFC 6749 4.1.1 + RFC 7636 4.3). */
 export interface AuthorizationRequest {
@@ -46,7 +48,7 @@ export type RawParams = Record<string, unknown>;
 export class OAuthAuthorization {
   constructor(
     private readonly deps: {
-      stores: Pick<AggregateStores, 'oauthGrants' | 'authorizationCodes' | 'sessions'>;
+      stores: Pick<AggregateStores, 'oauthGrants' | 'authorizationCodes' | 'consentTickets' | 'sessions'>;
       clients: OAuthClients;
       sessions: Sessions;
       audit: Audit;
@@ -134,6 +136,63 @@ export class OAuthAuthorization {
     if (request.prompt === 'consent') return true;
     const grant = await this.deps.stores.oauthGrants.findOAuthGrant(userId, request.client.id);
     return !grant || !isSubset(request.scopes, grant.scopes);
+  }
+
+  /**
+   * A single-use ticket for the consent page shown to login `sessionId` for `request`. The
+   * anti-CSRF token only proves the answer comes from the user's own pages; the ticket also
+   * proves it answers this very page: not a form with a scope added, not a replay of an old
+   * Allow (after the grant was withdrawn, say), not a page shown to another login.
+   */
+  async issueConsentTicket(
+    userId: string,
+    sessionId: string,
+    request: AuthorizationRequest,
+  ): Promise<string> {
+    const { runtime, stores } = this.deps;
+    const { id, token, secretHash } = issueToken(runtime);
+    const now = runtime.now();
+    await stores.consentTickets.createConsentTicket({
+      id,
+      secretHash,
+      sessionId,
+      userId,
+      clientId: request.client.id,
+      redirectUri: request.redirectUri,
+      scopes: [...request.scopes],
+      state: request.state ?? null,
+      codeChallenge: request.codeChallenge,
+      createdAt: now,
+      expiresAt: now + CONSENT_TICKET_TTL_MS,
+    });
+    return token;
+  }
+
+  /**
+   * True when `presented` is a live ticket issued to this login for exactly this request. The
+   * ticket is used up by the attempt, whatever the outcome: each page takes one answer.
+   */
+  async redeemConsentTicket(
+    presented: unknown,
+    userId: string,
+    sessionId: string,
+    request: AuthorizationRequest,
+  ): Promise<boolean> {
+    const parsed = typeof presented === 'string' ? parseToken(presented) : undefined;
+    const ticket = parsed && (await this.deps.stores.consentTickets.takeConsentTicket(parsed.id));
+    if (!parsed || !ticket || !secretMatches(parsed.secret, ticket.secretHash)) return false;
+    const sameScopes =
+      ticket.scopes.length === request.scopes.length && isSubset(request.scopes, ticket.scopes);
+    return (
+      this.deps.runtime.now() < ticket.expiresAt &&
+      ticket.sessionId === sessionId &&
+      ticket.userId === userId &&
+      ticket.clientId === request.client.id &&
+      ticket.redirectUri === request.redirectUri &&
+      sameScopes &&
+      ticket.state === (request.state ?? null) &&
+      ticket.codeChallenge === request.codeChallenge
+    );
   }
 
   /**

@@ -36,7 +36,7 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** RFC 8252 7.1: a private-use scheme is a reversed domain name, so it has a dot. */
 const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+:$/;
 
-const invalidClientInput = (message: string) => new AuthError('invalid_client_metadata', 400, message);
+const invalidClientInput = (message: string) => new AuthError('invalid_client_metadata', message);
 const invalidClient = () =>
   new OAuthError('invalid_client', 'The client is unknown or its authentication failed.');
 

@@ -30,7 +30,7 @@ export interface OAuth {
 export function createOAuth(deps: {
   stores: Pick<
     AggregateStores,
-    'oauthClients' | 'oauthGrants' | 'authorizationCodes' | 'sessions' | 'apiKeys'
+    'oauthClients' | 'oauthGrants' | 'authorizationCodes' | 'consentTickets' | 'sessions' | 'apiKeys'
   >;
   sessions: Sessions;
   accounts: Accounts;
@@ -82,7 +82,9 @@ export function createOAuth(deps: {
     }),
     apiKeys: new ApiKeys({ store: stores.apiKeys, accounts, audit, runtime, scopes }),
     keyring: deps.keyring,
-    sweep: () =>
-      stores.authorizationCodes.deleteExpiredAuthorizationCodes(runtime.now() - deps.codeRetentionMs),
+    sweep: async () =>
+      (await stores.authorizationCodes.deleteExpiredAuthorizationCodes(
+        runtime.now() - deps.codeRetentionMs,
+      )) + (await stores.consentTickets.deleteExpiredConsentTickets(runtime.now())),
   };
 }

@@ -89,19 +89,27 @@ export class OAuthTokens {
     if (!pkceMatches(codeVerifier, record.codeChallenge)) {
       throw invalidGrant('The code_verifier does not match the code_challenge.');
     }
-    if (!(await stores.authorizationCodes.useAuthorizationCode(record.id, now))) {
-      return this.#codeReused(record.sessionId, record.userId, client, context);
-    }
     const user = await this.deps.accounts.findById(record.userId);
     const grant = user && (await stores.oauthGrants.findOAuthGrant(user.id, client.id));
     if (!user || user.lockedAt !== null || !grant || !isSubset(record.scopes, grant.scopes)) {
+      // Burnt all the same: a code is tried once.
+      if (!(await stores.authorizationCodes.useAuthorizationCode(record.id, now))) {
+        return this.#codeReused(record.sessionId, record.userId, client, context);
+      }
       throw invalidGrant('The user has withdrawn this authorization, or cannot use it.');
     }
-    const session = await this.deps.sessions.createOAuthFamily(record.sessionId, user.id, context, {
+    // Marking the code used and storing the login it produces (with its refresh token) is one
+    // transaction: a replay that finds the code used always finds the login to revoke. Done as
+    // two steps, a replay landing between them revoked nothing and the login lived on.
+    const session = this.deps.sessions.oauthFamilyRecord(record.sessionId, user.id, context, {
       clientId: client.id,
       scopes: record.scopes,
       audience: record.audience,
     });
+    const refresh = this.deps.rotation.firstOfFamily(session.id);
+    if (!(await stores.authorizationCodes.redeemAuthorizationCode(record.id, now, session, refresh.record))) {
+      return this.#codeReused(record.sessionId, record.userId, client, context);
+    }
     await stores.oauthGrants.touchOAuthGrant(user.id, client.id, now);
     await this.deps.audit.record('oauth.code_exchanged', {
       userId: user.id,
@@ -109,7 +117,7 @@ export class OAuthTokens {
       client: context,
       detail: { clientId: client.id, scopes: record.scopes },
     });
-    return this.#issueForLogin(session, record.scopes);
+    return this.#issueWithRefreshToken(session, record.scopes, refresh.token);
   }
 
   /** refresh_token (RFC 6749 6): rotation, reuse detection, bound to the client, never wider. */
@@ -310,10 +318,13 @@ export class OAuthTokens {
     throw invalidGrant('The authorization code was already used: the tokens issued from it are revoked.');
   }
 
-  /** A new refresh token of the login and an access token narrowed to `scopes`. */
-  async #issueForLogin(session: SessionRecord, scopes: string[]): Promise<TokenResponse> {
+  /** An access token narrowed to `scopes`, with the login's (stored) refresh token. */
+  async #issueWithRefreshToken(
+    session: SessionRecord,
+    scopes: string[],
+    token: string,
+  ): Promise<TokenResponse> {
     const oauth = session.oauth as NonNullable<SessionRecord['oauth']>;
-    const token = await this.deps.rotation.issue(session.id);
     const response = await this.#issue({
       sub: session.userId,
       sid: session.id,

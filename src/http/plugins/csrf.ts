@@ -1,10 +1,20 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AuthError } from '../../core/errors.js';
 import { parseKeyEncryptionKey } from '../../core/jwt/seal.js';
 import type { Tessera } from '../../tessera.js';
-import { ACCESS_TOKEN_COOKIE, requireAuth, SESSION_COOKIE } from '../credentials.js';
+import {
+  ACCESS_TOKEN_COOKIE,
+  CSRF_COOKIE,
+  CSRF_HEADER,
+  csrfTokenFor,
+  csrfTokenMatches,
+  deriveCsrfKey,
+  SESSION_COOKIE,
+  UNSAFE_METHODS,
+} from '../../wire/credentials.js';
+import { requireAuth } from '../credentials.js';
+import type { RoutePolicy } from '../route-policy.js';
 import { cookieCredentials, loginIdOfToken } from './presented-login.js';
 import { addRouteHook } from './route-hooks.js';
 
@@ -26,17 +36,8 @@ import { addRouteHook } from './route-hooks.js';
  * can still send POST /auth/refresh.
  */
 
-export const CSRF_HEADER = 'x-csrf-token';
-export const CSRF_COOKIE = '__Host-tessera_csrf';
-export const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-/**
- * The ways in take no token: there is no login yet to bind one to, and a stale cookie must never
- * stop someone from logging in. The Origin check (origin.ts) guards them against login CSRF.
- */
-const ENTRY_ROUTES: ReadonlySet<string> = new Set(['POST /auth/login', 'POST /auth/register']);
-
-const HKDF_INFO = 'tessera anti-csrf v1';
+// Token derivation and names live in src/wire/credentials.ts, shared with the app adapters.
+export { CSRF_COOKIE, CSRF_HEADER, csrfTokenFor, UNSAFE_METHODS };
 
 /**
  * The HMAC key: from TESSERA_CSRF_SECRET, else derived from TESSERA_KEY_ENCRYPTION_KEY (HKDF, so
@@ -44,10 +45,8 @@ const HKDF_INFO = 'tessera anti-csrf v1';
  */
 export function csrfKey(tessera: Tessera): { key: Buffer; warning?: string } {
   const { csrfSecret, keyEncryptionKey } = tessera.config;
-  const derive = (material: Buffer | string) =>
-    Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), HKDF_INFO, 32));
-  if (csrfSecret) return { key: derive(csrfSecret) };
-  if (keyEncryptionKey) return { key: derive(parseKeyEncryptionKey(keyEncryptionKey)) };
+  if (csrfSecret) return { key: deriveCsrfKey(csrfSecret) };
+  if (keyEncryptionKey) return { key: deriveCsrfKey(parseKeyEncryptionKey(keyEncryptionKey)) };
   return {
     key: tessera.runtime.randomBytes(32),
     warning:
@@ -55,24 +54,7 @@ export function csrfKey(tessera: Tessera): { key: Buffer; warning?: string } {
   };
 }
 
-export function csrfTokenFor(key: Buffer, loginId: string): string {
-  return createHmac('sha256', key).update(`${HKDF_INFO}\0${loginId}`).digest('base64url');
-}
-
-function tokenMatches(key: Buffer, loginId: string, presented: unknown): boolean {
-  if (typeof presented !== 'string') return false;
-  const expected = Buffer.from(csrfTokenFor(key, loginId));
-  const given = Buffer.from(presented);
-  // timingSafeEqual needs equal lengths; the expected length is public (43 characters).
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-export const csrfTokenInvalid = () =>
-  new AuthError(
-    'csrf_token_invalid',
-    403,
-    'This request needs the x-csrf-token header for your login: get it from GET /auth/csrf.',
-  );
+export const csrfTokenInvalid = () => new AuthError('csrf_token_invalid');
 
 /** The login each credential cookie in this response's Set-Cookie headers opens or clears. */
 function loginCookiesSet(tessera: Tessera, reply: FastifyReply): Array<string | null> {
@@ -131,19 +113,22 @@ export function csrfPlugin(tessera: Tessera) {
       // preValidation: after the body is parsed (POST /auth/refresh reads its cookie only
       // without a body token), before any route's own preHandler authenticates or writes. Only
       // on routes a state-changing method reaches, but the ways in.
+      // The ways in declare `csrfExempt` (route-policy.ts): there is no login yet to bind a token
+      // to, and a stale cookie must never stop someone from logging in. The Origin check
+      // (origin.ts) guards them against login CSRF.
       // A route may take several methods: the filter picks routes, the check each request.
-      const needsToken = (method: string, url: string | undefined) =>
-        UNSAFE_METHODS.has(method) && !ENTRY_ROUTES.has(`${method} ${url}`);
+      const needsToken = (method: string, config: RoutePolicy) =>
+        UNSAFE_METHODS.has(method) && config.csrfExempt !== true;
       addRouteHook(
         app,
         'preValidation',
-        ({ methods, url }) => methods.some((method) => needsToken(method, url)),
+        ({ methods, config }) => methods.some((method) => needsToken(method, config)),
         async (request: FastifyRequest) => {
-          if (!needsToken(request.method, request.routeOptions.url)) return;
+          if (!needsToken(request.method, request.routeOptions.config)) return;
           const presented = request.headers[CSRF_HEADER] ?? formCsrfToken(request);
           for (const { loginId } of await cookieCredentials(tessera, request)) {
             // A cookie that names no login authenticates nothing, so it cannot be abused.
-            if (loginId !== undefined && !tokenMatches(key, loginId, presented)) throw csrfTokenInvalid();
+            if (loginId !== undefined && !csrfTokenMatches(key, loginId, presented)) throw csrfTokenInvalid();
           }
         },
       );

@@ -48,7 +48,6 @@ export function jsonLimitsPlugin() {
           done(
             new AuthError(
               'json_too_deep',
-              400,
               `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.`,
             ) as unknown as Error,
             undefined,

@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AuthError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
-import { REFRESH_PATH } from '../credentials.js';
 import { UNSAFE_METHODS } from './csrf.js';
 import { isBearerRequest } from './presented-login.js';
 
@@ -12,7 +11,8 @@ import { isBearerRequest } from './presented-login.js';
  * account, nor register one from the victim's network), must come from this origin or from a
  * TESSERA_CORS_ORIGINS origin. Only bearer requests are exempt: a browser never attaches an
  * `Authorization: Bearer` header on its own, and a cross-origin page can add one only after a
- * CORS preflight, which unlisted origins fail.
+ * CORS preflight, which unlisted origins fail. A route that also reads a cookie the header does
+ * not replace declares `originCheckForBearer` (route-policy.ts): POST /auth/refresh does.
  *
  * The evidence, strongest first:
  * 1. `Origin` listed in TESSERA_CORS_ORIGINS: allowed. `Origin: null` (sandboxed frames,
@@ -38,12 +38,7 @@ export function originAllowed(request: FastifyRequest, allowed: ReadonlySet<stri
   return origin === `${request.protocol}://${request.host}`;
 }
 
-export const originNotAllowed = () =>
-  new AuthError(
-    'origin_not_allowed',
-    403,
-    'This request comes from a site that is not allowed to make it (see TESSERA_CORS_ORIGINS).',
-  );
+export const originNotAllowed = () => new AuthError('origin_not_allowed');
 
 export function originPlugin(tessera: Tessera) {
   const allowed = new Set(tessera.config.corsOrigins);
@@ -54,7 +49,7 @@ export function originPlugin(tessera: Tessera) {
       app.addHook('onRequest', (request, _reply, done) => {
         if (
           !UNSAFE_METHODS.has(request.method) ||
-          (isBearerRequest(request) && request.routeOptions.url !== REFRESH_PATH) ||
+          (isBearerRequest(request) && request.routeOptions.config.originCheckForBearer !== true) ||
           originAllowed(request, allowed)
         ) {
           done();

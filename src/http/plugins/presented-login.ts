@@ -1,7 +1,14 @@
 import type { FastifyRequest } from 'fastify';
 import { parseToken } from '../../core/tokens.js';
 import type { Tessera } from '../../tessera.js';
-import { ACCESS_TOKEN_COOKIE, REFRESH_PATH, REFRESH_TOKEN_COOKIE, SESSION_COOKIE } from '../credentials.js';
+import {
+  ACCESS_TOKEN_COOKIE,
+  parseBearerAuthorization,
+  REFRESH_PATH,
+  REFRESH_TOKEN_COOKIE,
+  SESSION_COOKIE,
+  usesBearerScheme,
+} from '../../wire/credentials.js';
 
 /**
  * Which login a request speaks for, read from its credentials *without* checking them: the
@@ -18,8 +25,7 @@ export interface CookieCredential {
 }
 
 /** `Authorization: Bearer …`: set by code, never attached by a browser on its own (unlike Basic). */
-export const isBearerRequest = (request: FastifyRequest) =>
-  /^Bearer\s/i.test(request.headers.authorization ?? '');
+export const isBearerRequest = (request: FastifyRequest) => usesBearerScheme(request.headers.authorization);
 
 /** The `sid` claim of a compact JWT, decoded without verification; undefined if there is none. */
 export function unverifiedJwtSid(token: string): string | undefined {
@@ -90,8 +96,8 @@ async function readCookieCredentials(tessera: Tessera, request: FastifyRequest):
 export function presentedLoginId(tessera: Tessera, request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (header !== undefined) {
-    const match = /^Bearer ([^\s]+)$/i.exec(header);
-    return match ? loginIdOfToken(tessera, match[1] as string) : undefined;
+    const token = parseBearerAuthorization(header);
+    return token ? loginIdOfToken(tessera, token) : undefined;
   }
   const value = request.cookies[tessera.keyring ? ACCESS_TOKEN_COOKIE : SESSION_COOKIE];
   return value ? loginIdOfToken(tessera, value) : undefined;

@@ -1,16 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { emailLookupKey } from '../../core/email.js';
 import { AuthError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
 import { REFRESH_TOKEN_COOKIE } from '../credentials.js';
+import type { RateLimitedAction } from '../route-policy.js';
 import { Backoff, type BackoffPolicy, type CounterFactory, memoryCounters } from './backoff.js';
 import { cookieCredentials, presentedLoginId, refreshTokenLogin } from './presented-login.js';
 import { addRouteHook, type RouteShape } from './route-hooks.js';
 
 /**
- * Brute-force limits on the four routes that check a secret or create something:
- * login, register, refresh and password change. Each has two keys, each with exponential
+ * Brute-force limits on the routes that check a secret or create something: login, register,
+ * refresh, password change and API-key creation (which asks for the password again; its guesses
+ * count as password-change ones). Each names its action in its route config, `rateLimitAction`
+ * (route-policy.ts). Each has two keys, each with exponential
  * backoff (backoff.ts):
  *
  * - **per IP** (an IPv6 client by its /64, which one subscriber usually holds whole): bounds
@@ -31,7 +35,7 @@ import { addRouteHook, type RouteShape } from './route-hooks.js';
  * for a known and an unknown email: the counts never look at whether the account exists.
  */
 
-export type RateLimitedAction = 'login' | 'register' | 'refresh' | 'password';
+export type { RateLimitedAction };
 
 export interface KeyPolicy extends BackoffPolicy {
   /** On success: `reset` the key, `refund` this attempt, or `keep` it counted. */
@@ -90,18 +94,18 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<RateLimitedAction, ActionPolic
   },
 };
 
-const ROUTES: Readonly<Record<string, RateLimitedAction>> = {
-  'POST /auth/login': 'login',
-  'POST /auth/register': 'register',
-  'POST /auth/refresh': 'refresh',
-  'POST /auth/password': 'password',
-};
-
 /** What an answer says about the attempt: it tried a secret and failed, succeeded, or neither. */
 function outcomeOf(action: RateLimitedAction, status: number): 'success' | 'failure' | 'neutral' {
-  const expected = { login: [200, 401], register: [201, 409], refresh: [200, 401], password: [200, 403] };
-  const [success, failure] = expected[action];
-  return status === success ? 'success' : status === failure ? 'failure' : 'neutral';
+  // `password` covers password changes (200 / 403 wrong current password) and API-key creation,
+  // which asks for the password again (201 / 401 wrong password): one counter for both guesses.
+  const expected: Record<RateLimitedAction, { success: number[]; failure: number[] }> = {
+    login: { success: [200], failure: [401] },
+    register: { success: [201], failure: [409] },
+    refresh: { success: [200], failure: [401] },
+    password: { success: [200, 201], failure: [401, 403] },
+  };
+  const { success, failure } = expected[action];
+  return success.includes(status) ? 'success' : failure.includes(status) ? 'failure' : 'neutral';
 }
 
 /** The limiting key for a client address: IPv4 as is, IPv6 by its /64 prefix. */
@@ -119,11 +123,21 @@ export function ipKey(ip: string): string {
   return `${groups.map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
-/** An email as a fixed-size key, folded (case, compatibility forms) so variants share a count. */
+/**
+ * An email as a fixed-size key: its canonical key (case, look-alikes: core/email-key.ts), the
+ * one the account is stored under, so every variant of an address shares one count. Text that
+ * is no address is folded (case, compatibility forms) instead.
+ */
 function emailKey(body: unknown): string | undefined {
   const email = typeof body === 'object' && body !== null ? (body as { email?: unknown }).email : undefined;
   if (typeof email !== 'string') return undefined;
-  const folded = email.slice(0, 1024).normalize('NFKC').trim().toLowerCase();
+  const typed = email.slice(0, 1024);
+  let folded: string;
+  try {
+    folded = emailLookupKey(typed);
+  } catch {
+    folded = typed.normalize('NFKC').trim().toLowerCase();
+  }
   return createHash('sha256').update(folded).digest('base64url');
 }
 
@@ -156,7 +170,6 @@ async function accountKey(
 export const rateLimited = (retryAfterSeconds: number) =>
   new AuthError(
     'rate_limited',
-    429,
     `Too many attempts: try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}.`,
   );
 
@@ -204,9 +217,10 @@ export function rateLimitPlugin(tessera: Tessera, options: RateLimitOptions = {}
     async (app: FastifyInstance) => {
       // preValidation: the body is parsed (login keys on its email); registered after the CSRF
       // and Origin checks, so a forged request is refused before it is counted.
-      const limited = ({ methods, url }: RouteShape) => methods.some((m) => ROUTES[`${m} ${url}`]);
+      // Each limited route names its action in its config (route-policy.ts).
+      const limited = ({ config }: RouteShape) => config.rateLimitAction !== undefined;
       addRouteHook(app, 'preValidation', limited, async (request: FastifyRequest, reply: FastifyReply) => {
-        const action = ROUTES[`${request.method} ${request.routeOptions.url}`];
+        const action = request.routeOptions.config.rateLimitAction;
         if (!action) return;
         const ip = ipKey(request.ip);
         const account = await accountKey(tessera, action, request, ip);

@@ -39,13 +39,12 @@ export function adminApiRoutes(tessera: Tessera) {
   /** A user by id or email, as the admin typed it. */
   const userIdFrom = async (idOrEmail: string): Promise<string> => {
     const user = await tessera.accounts.findByIdOrEmail(idOrEmail);
-    if (!user) throw new AuthError('user_not_found', 404, 'There is no user with this id or email.');
+    if (!user) throw new AuthError('user_not_found');
     return user.id;
   };
 
   const keyring = () => {
-    if (!tessera.keyring)
-      throw new AuthError('not_in_token_mode', 409, 'Signing keys exist in jwt and hybrid modes only.');
+    if (!tessera.keyring) throw new AuthError('not_in_token_mode');
     return tessera.keyring;
   };
 
@@ -54,7 +53,7 @@ export function adminApiRoutes(tessera: Tessera) {
       await requireCaller(request, reply);
       const admin = await tessera.accounts.findById(request.auth.userId);
       if (!admin || admin.lockedAt !== null || !admin.roles.includes('admin')) {
-        throw new AuthError('forbidden', 403, 'This needs the admin role.');
+        throw new AuthError('forbidden');
       }
     });
 
@@ -82,21 +81,26 @@ export function adminApiRoutes(tessera: Tessera) {
     app.delete('/admin/api/sessions/:id', async (request, reply) => {
       const { id } = parseInput(idParams, request.params);
       if (!(await tessera.control.revokeSession(id, actorOf(request)))) {
-        throw new AuthError('session_not_found', 404, 'There is no live session with this id.');
+        throw new AuthError('session_not_found');
       }
       return reply.code(204).send();
     });
 
-    app.get('/admin/api/users', async () => ({
-      users: (await tessera.accounts.list()).map((u) => ({
-        id: u.id,
-        email: u.email,
-        roles: u.roles,
-        lockedAt: iso(u.lockedAt),
-        lockReason: u.lockReason,
-        createdAt: iso(u.createdAt),
-      })),
-    }));
+    app.get('/admin/api/users', async () => {
+      const users = await tessera.accounts.list();
+      const verified = await tessera.email.account.verifiedUserIds(users);
+      return {
+        users: users.map((u) => ({
+          id: u.id,
+          email: u.email,
+          emailVerified: verified.has(u.id),
+          roles: u.roles,
+          lockedAt: iso(u.lockedAt),
+          lockReason: u.lockReason,
+          createdAt: iso(u.createdAt),
+        })),
+      };
+    });
 
     app.delete('/admin/api/users/:id/sessions', async (request) => {
       const { id } = parseInput(idParams, request.params);
@@ -108,7 +112,7 @@ export function adminApiRoutes(tessera: Tessera) {
       const { reason } = parseInput(lockBody, request.body);
       const userId = await userIdFrom(id);
       if (userId === request.auth.userId) {
-        throw new AuthError('cannot_lock_self', 400, 'You cannot lock your own account.');
+        throw new AuthError('cannot_lock_self');
       }
       return tessera.control.lockUser(userId, reason, actorOf(request));
     });
@@ -159,8 +163,7 @@ export function adminApiRoutes(tessera: Tessera) {
 
     app.delete('/admin/api/keys/:kid', async (request, reply) => {
       const { kid } = parseInput(kidParams, request.params);
-      if (!(await keyring().revoke(kid)))
-        throw new AuthError('key_not_found', 404, 'There is no key with this id.');
+      if (!(await keyring().revoke(kid))) throw new AuthError('key_not_found');
       await tessera.audit.record('key.revoked', { ...actorOf(request), detail: { kid } });
       return reply.code(204).send();
     });

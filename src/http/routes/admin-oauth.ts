@@ -56,7 +56,7 @@ export function adminOAuthRoutes(tessera: Tessera) {
       await requireCaller(request, reply);
       const admin = await tessera.accounts.findById(request.auth.userId);
       if (!admin || admin.lockedAt !== null || !admin.roles.includes('admin')) {
-        throw new AuthError('forbidden', 403, 'This needs the admin role.');
+        throw new AuthError('forbidden');
       }
     });
 
@@ -75,7 +75,7 @@ export function adminOAuthRoutes(tessera: Tessera) {
     app.delete('/admin/api/clients/:id', async (request, reply) => {
       const { id } = parseInput(idParams, request.params);
       if (!(await oauth.clients.delete(id, actorOf(request)))) {
-        throw new AuthError('client_not_found', 404, 'There is no client with this id.');
+        throw new AuthError('client_not_found');
       }
       return reply.code(204).send();
     });
@@ -85,7 +85,7 @@ export function adminOAuthRoutes(tessera: Tessera) {
       let userId: string | undefined;
       if (query.user) {
         const user = await tessera.accounts.findByIdOrEmail(query.user);
-        if (!user) throw new AuthError('user_not_found', 404, 'There is no user with this id or email.');
+        if (!user) throw new AuthError('user_not_found');
         userId = user.id;
       }
       const now = tessera.runtime.now();
@@ -96,7 +96,7 @@ export function adminOAuthRoutes(tessera: Tessera) {
     app.delete('/admin/api/api-keys/:id', async (request, reply) => {
       const { id } = parseInput(idParams, request.params);
       if (!(await oauth.apiKeys.revoke(id, undefined, actorOf(request)))) {
-        throw new AuthError('api_key_not_found', 404, 'There is no live API key with this id.');
+        throw new AuthError('api_key_not_found');
       }
       return reply.code(204).send();
     });

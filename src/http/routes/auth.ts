@@ -6,6 +6,7 @@ import type { TokenPair } from '../../core/token-logins.js';
 import type { SessionRecord, UserRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import {
+  authenticate,
   clearCredentialCookies,
   clearRefreshCookie,
   clientContext,
@@ -15,6 +16,7 @@ import {
   setTokenCookies,
   type Transport,
 } from '../credentials.js';
+import type { RoutePolicy } from '../route-policy.js';
 import { parseInput, text } from '../validation.js';
 import { callerView, sessionView, tokenPairView, userView } from '../views.js';
 
@@ -31,6 +33,12 @@ const loginBody = z.strictObject({
   transport: z.enum(['cookie', 'bearer']).default('cookie'),
 });
 const changePasswordBody = z.strictObject({ currentPassword: password, newPassword: password });
+
+// Each route's web defences (route-policy.ts): every one counts attempts against its limits, and
+// the ways in take no anti-CSRF token (there is no login yet to bind one to).
+const registerPolicy: RoutePolicy = { rateLimitAction: 'register', csrfExempt: true };
+const loginPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true };
+const passwordPolicy: RoutePolicy = { rateLimitAction: 'password' };
 
 /** register, login, session, logout, logout-all, password: the same routes in every mode. */
 export function authRoutes(tessera: Tessera) {
@@ -76,14 +84,16 @@ export function authRoutes(tessera: Tessera) {
   };
 
   return async (app: FastifyInstance) => {
-    app.post('/auth/register', async (request, reply) => {
+    app.post('/auth/register', { config: registerPolicy }, async (request, reply) => {
       const body = parseInput(credentialsBody, request.body);
       const user = await tessera.accounts.register(body);
       await tessera.audit.record('user.registered', { userId: user.id, client: clientContext(request) });
+      // Proving the address: the link goes out through the outbox; the answer never waits for it.
+      await tessera.email.account.sendVerification(user, { client: clientContext(request) });
       return reply.code(201).send({ user: { id: user.id, email: user.email } });
     });
 
-    app.post('/auth/login', async (request, reply) => {
+    app.post('/auth/login', { config: loginPolicy }, async (request, reply) => {
       const body = parseInput(loginBody, request.body);
       const client = clientContext(request);
       let user: UserRecord;
@@ -91,24 +101,54 @@ export function authRoutes(tessera: Tessera) {
         user = await tessera.accounts.authenticate(body);
       } catch (error) {
         if (error instanceof AuthError) {
-          await tessera.audit.record('login.failed', { client, detail: { email: body.email.slice(0, 320) } });
+          await tessera.audit.record('login.failed', {
+            client,
+            detail: tessera.audit.typedEmailDetail(body.email),
+          });
         }
         throw error;
       }
+      // TESSERA_REQUIRE_VERIFIED_EMAIL: 403 email_unverified, only after the password matched.
+      await tessera.email.account.assertMayLogIn(user);
       // Session fixation: a login the client already holds is never carried over. If it was a
       // live one it ends now; a fresh one is always created.
       const previous = await optionalAuth(tessera, request);
       if (previous) await tessera.sessions.revoke(previous.sessionId);
       const { session, ...credentials } = await openLogin(request, reply, user, body.transport);
       await tessera.audit.record('login.succeeded', { userId: user.id, sessionId: session.id, client });
+      // The new-device alert must never fail a login that succeeded: a store error is logged.
+      await tessera.email.alerts
+        .noteLogin(user, client)
+        .catch((error: unknown) => request.log.error({ err: error }, 'new-device alert failed'));
       return { user: userView(user), session: sessionView(tessera, session), ...credentials };
     });
 
-    app.get('/auth/session', authenticated, async (request) => callerView(tessera, request.auth));
+    // The one route that may answer from a verified access token alone (jwt: no store read;
+    // hybrid: the in-memory revocation check). Every other route checks the login is live.
+    app.get('/auth/session', { ...authenticated, config: { tokenAlone: true } }, async (request) => {
+      const { account } = tessera.email;
+      if (request.auth.user) {
+        const view = callerView(tessera, request.auth);
+        return {
+          ...view,
+          user: { ...view.user, emailVerified: await account.isVerified(request.auth.user) },
+        };
+      }
+      const email = tessera.userEmails.emailOf(request.auth.userId);
+      const view = callerView(tessera, request.auth, typeof email === 'string' ? email : await email);
+      const emailVerified = await account.isVerifiedById(request.auth.userId);
+      return { ...view, user: { ...view.user, emailVerified } };
+    });
 
-    // Idempotent: logging out without a live login still clears the cookies and succeeds.
+    // Cookie clients: idempotent, a dead or missing login still clears the cookies and succeeds
+    // (the browser's cookies are what is left to end). A bearer client has nothing to clear: a
+    // refused token (malformed, expired, already ended) gets the 401 any route gives it, so a
+    // client that sent the wrong thing learns that nothing was logged out.
     app.post('/auth/logout', async (request, reply) => {
-      const auth = await optionalAuth(tessera, request);
+      const auth =
+        request.headers.authorization === undefined
+          ? await optionalAuth(tessera, request)
+          : await authenticate(tessera, request);
       if (auth) {
         await tessera.sessions.revoke(auth.sessionId);
         await tessera.audit.record('logout', {
@@ -124,25 +164,34 @@ export function authRoutes(tessera: Tessera) {
 
     app.post('/auth/logout-all', authenticated, async (request, reply) => {
       const { userId, sessionId } = request.auth;
-      const revoked = await tessera.sessions.revokeAllOfUser(userId);
+      // Every login of the user and every API key (a key belongs to the user, not to a login).
+      const ended = await tessera.sessions.endUserLogins(userId);
       await tessera.audit.record('logout.all', {
         userId,
         sessionId,
         client: clientContext(request),
-        detail: { revoked },
+        detail: { revoked: ended.sessions, revokedApiKeys: ended.apiKeys },
       });
       clearCredentialCookies(request, reply);
       if (tessera.tokens) clearRefreshCookie(reply);
-      return { revoked };
+      return { revoked: ended.sessions, revokedApiKeys: ended.apiKeys };
     });
 
-    app.post('/auth/password', authenticated, async (request, reply) => {
+    app.post('/auth/password', { ...authenticated, config: passwordPolicy }, async (request, reply) => {
       const body = parseInput(changePasswordBody, request.body);
       const { userId, sessionId, transport } = request.auth;
-      await tessera.accounts.changePassword(userId, body.currentPassword, body.newPassword);
-      // Whoever else holds a login (maybe the reason for the change) is out; this device stays
-      // in, under new credentials.
-      const revokedOtherSessions = await tessera.sessions.revokeAllOfUser(userId, sessionId);
+      const passwordHash = await tessera.accounts.newPasswordHash(
+        userId,
+        body.currentPassword,
+        body.newPassword,
+      );
+      // Whoever else holds a login or an API key (maybe the reason for the change) is out, in
+      // the same transaction as the new password; this device stays in, under new credentials.
+      const ended = await tessera.sessions.endUserLogins(userId, {
+        except: sessionId,
+        account: { passwordHash, updatedAt: tessera.runtime.now() },
+      });
+      const revokedOtherSessions = ended.sessions;
       const [session, user] = await Promise.all([
         tessera.sessions.find(sessionId),
         tessera.accounts.findById(userId),
@@ -151,7 +200,7 @@ export function authRoutes(tessera: Tessera) {
         userId,
         sessionId,
         client: clientContext(request),
-        detail: { revokedOtherSessions },
+        detail: { revokedOtherSessions, revokedApiKeys: ended.apiKeys },
       });
       if (!session || !user) return { revokedOtherSessions };
       return { revokedOtherSessions, ...(await reissue(reply, transport, session, user)) };

@@ -4,6 +4,7 @@ import { parseDuration } from '../../config.js';
 import { AuthError } from '../../core/errors.js';
 import { isLive } from '../../core/oauth/api-keys.js';
 import { describeScopes } from '../../core/oauth/scopes.js';
+import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
 import type { ApiKeyRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import { clientContext, requireAuth } from '../credentials.js';
@@ -18,6 +19,8 @@ const newKeyBody = z.strictObject({
   scopes: z.array(text(64)).min(1).max(100),
   /** A duration like 30d or 12h; default 90 days, at most 365. */
   expiresIn: text(16).optional(),
+  /** The account's password, again: a key outlives the login that makes it (401 without it). */
+  password: text(MAX_PASSWORD_LENGTH * 4).optional(),
 });
 
 /** What the owner and the admin see of an API key: never its hash. */
@@ -58,21 +61,22 @@ export function oauthAccountRoutes(tessera: Tessera) {
     app.delete('/auth/grants/:client', async (request, reply) => {
       const { client } = parseInput(clientParams, request.params);
       if (!(await oauth.authorization.revokeGrant(request.auth.userId, client, clientContext(request)))) {
-        throw new AuthError('grant_not_found', 404, 'You have not authorised an application with this id.');
+        throw new AuthError('grant_not_found');
       }
       return reply.code(204).send();
     });
 
-    app.post('/auth/api-keys', async (request, reply) => {
+    app.post('/auth/api-keys', { config: { rateLimitAction: 'password' } }, async (request, reply) => {
       const body = parseInput(newKeyBody, request.body);
       const expiresInMs = body.expiresIn === undefined ? undefined : parseDuration(body.expiresIn);
       if (body.expiresIn !== undefined && expiresInMs === undefined) {
         throw new AuthError(
           'invalid_request',
-          400,
           'The request is invalid (expiresIn: a duration like 30d or 12h).',
         );
       }
+      // After the body parses, so a malformed request costs no password hash.
+      await tessera.accounts.confirmPassword(request.auth.userId, body.password);
       const { key, record } = await oauth.apiKeys.create(
         request.auth.userId,
         { name: body.name, scopes: body.scopes, ...(expiresInMs !== undefined && { expiresInMs }) },
@@ -93,7 +97,7 @@ export function oauthAccountRoutes(tessera: Tessera) {
       const actor = { actorId: request.auth.userId, client: clientContext(request) };
       // Another user's key id gets the same 404 as a missing one.
       if (!(await oauth.apiKeys.revoke(id, request.auth.userId, actor))) {
-        throw new AuthError('api_key_not_found', 404, 'You have no live API key with this id.');
+        throw new AuthError('api_key_not_found', 'You have no live API key with this id.');
       }
       return reply.code(204).send();
     });

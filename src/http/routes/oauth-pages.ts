@@ -96,7 +96,13 @@ export function sendLoginPage(reply: FastifyReply, clientName: string) {
 export function sendConsentPage(
   reply: FastifyReply,
   request: AuthorizationRequest,
-  context: { csrfToken: string; scopes: Readonly<Record<string, string>>; userLabel: string },
+  context: {
+    csrfToken: string;
+    /** The single-use ticket binding the answer to this page (OAuthAuthorization.issueConsentTicket). */
+    consentTicket: string;
+    scopes: Readonly<Record<string, string>>;
+    userLabel: string;
+  },
 ) {
   const hidden: Record<string, string | undefined> = {
     client_id: request.client.id,
@@ -107,6 +113,7 @@ export function sendConsentPage(
     code_challenge: request.codeChallenge,
     code_challenge_method: 'S256',
     csrf_token: context.csrfToken,
+    consent_ticket: context.consentTicket,
   };
   const fields = Object.entries(hidden)
     .filter((entry): entry is [string, string] => entry[1] !== undefined)

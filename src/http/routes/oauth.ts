@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AuthError } from '../../core/errors.js';
+import { AuthError, oauthErrorBody } from '../../core/errors.js';
 import { API_KEY_PREFIX } from '../../core/oauth/api-keys.js';
 import type { AuthorizationRequest, RawParams } from '../../core/oauth/authorization.js';
 import type { PresentedClient } from '../../core/oauth/clients.js';
@@ -74,6 +74,7 @@ export function oauthRoutes(tessera: Tessera) {
     const user = auth.user ?? (await tessera.accounts.findById(auth.userId));
     return sendConsentPage(reply, checked, {
       csrfToken: reply.server.csrfTokenFor(auth.sessionId),
+      consentTicket: await oauth.authorization.issueConsentTicket(auth.userId, auth.sessionId, checked),
       scopes: oauth.scopes,
       userLabel: user?.email ?? auth.userId,
     });
@@ -121,7 +122,8 @@ export function oauthRoutes(tessera: Tessera) {
       return authorize(request, reply, check.request);
     });
 
-    // The consent form. The anti-CSRF token (its csrf_token field) is checked by the CSRF plugin.
+    // The consent form. The anti-CSRF token (its csrf_token field) is checked by the CSRF plugin;
+    // the consent ticket binds the answer to the very page shown (single use, this login, this request).
     app.post('/oauth/authorize', async (request, reply) => {
       const form = formBody(request);
       const check = await oauth.authorization.check(form);
@@ -130,6 +132,20 @@ export function oauthRoutes(tessera: Tessera) {
       const auth = await optionalAuth(tessera, request);
       if (!auth)
         return sendErrorPage(reply, 401, 'Your login has ended: go back to the application and start again.');
+      if (
+        !(await oauth.authorization.redeemConsentTicket(
+          form.consent_ticket,
+          auth.userId,
+          auth.sessionId,
+          check.request,
+        ))
+      ) {
+        return sendErrorPage(
+          reply,
+          400,
+          'This consent page was already answered, has expired, or does not match what the application asked: go back to the application and start again.',
+        );
+      }
       const client = clientContext(request);
       if (form.decision === 'approve') {
         return reply.redirect(
@@ -278,29 +294,31 @@ function sendOAuthError(request: FastifyRequest, reply: FastifyReply, error: Fas
   if (error instanceof OAuthError) {
     if (error.error === 'invalid_client')
       reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
-    return reply.code(error.status).send({ error: error.error, error_description: error.message });
+    return reply.code(error.status).send(oauthErrorBody(error.error, error.message));
   }
   if (isStoreUnavailable(error) || (error instanceof AuthError && error.status === 503)) {
     if (!(error instanceof AuthError)) request.log.warn({ err: error }, 'store unavailable');
     reply.header('retry-after', '1');
-    return reply.code(503).send({
-      error: 'temporarily_unavailable',
-      error_description:
-        error instanceof AuthError ? error.message : 'A store Tessera depends on does not answer.',
-    });
+    return reply
+      .code(503)
+      .send(
+        oauthErrorBody('temporarily_unavailable', error instanceof AuthError ? error.message : undefined),
+      );
   }
   if (error instanceof AuthError) {
-    return reply.code(error.status).send({ error: 'invalid_request', error_description: error.message });
+    return reply.code(error.status).send(oauthErrorBody('invalid_request', error.message));
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
-    return reply.code(status).send({
-      error: 'invalid_request',
-      error_description: status === 415 ? `Send the parameters as ${FORM}.` : 'The request is malformed.',
-    });
+    return reply
+      .code(status)
+      .send(
+        oauthErrorBody(
+          'invalid_request',
+          status === 415 ? `Send the parameters as ${FORM}.` : 'The request is malformed.',
+        ),
+      );
   }
   request.log.error({ err: error }, 'unhandled error');
-  return reply
-    .code(500)
-    .send({ error: 'server_error', error_description: 'Something went wrong on our side.' });
+  return reply.code(500).send(oauthErrorBody('server_error'));
 }

@@ -5,22 +5,27 @@ import type { Keyring } from '../../core/keyring.js';
 import type { TokenLogins } from '../../core/token-logins.js';
 import type { Tessera } from '../../tessera.js';
 import { clearRefreshCookie, clientContext, presentedRefreshToken, setTokenCookies } from '../credentials.js';
+import type { RoutePolicy } from '../route-policy.js';
 import { parseInput, text } from '../validation.js';
 import { tokenPairView } from '../views.js';
 
 // An empty body is fine for browsers (the token is in the cookie); bearer clients send it here.
 const refreshBody = z.strictObject({ refreshToken: text(8192).optional() }).default({});
 
+// Web defences (route-policy.ts): attempts count against the refresh limits, and the refresh
+// cookie is read even beside a Bearer header, so bearer requests get the Origin check too.
+const refreshPolicy: RoutePolicy = { rateLimitAction: 'refresh', originCheckForBearer: true };
+
 /** jwt mode: POST /auth/refresh and the public keys at /.well-known/jwks.json. */
 export function tokenRoutes(tessera: Tessera, tokens: TokenLogins, keyring: Keyring) {
   return async (app: FastifyInstance) => {
-    app.post('/auth/refresh', async (request, reply) => {
+    app.post('/auth/refresh', { config: refreshPolicy }, async (request, reply) => {
       const body = parseInput(refreshBody, request.body ?? {});
       const fromCookie = body.refreshToken === undefined;
       const presented = presentedRefreshToken(request, body.refreshToken);
       try {
         if (!presented) {
-          throw new AuthError('invalid_refresh_token', 401, 'No refresh token was presented: log in again.');
+          throw new AuthError('invalid_refresh_token', 'No refresh token was presented: log in again.');
         }
         const pair = await tokens.refresh(presented, clientContext(request));
         if (!fromCookie) return tokenPairView(tessera, pair);

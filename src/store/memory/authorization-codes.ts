@@ -1,5 +1,10 @@
-import type { AuthorizationCodeRecord, AuthorizationCodeStore } from '../ports/index.js';
-import { deleteWhere, type MemoryTables } from './tables.js';
+import type {
+  AuthorizationCodeRecord,
+  AuthorizationCodeStore,
+  RefreshTokenRecord,
+  SessionRecord,
+} from '../ports/index.js';
+import { copySession, deleteWhere, type MemoryTables } from './tables.js';
 
 export class MemoryAuthorizationCodeStore implements AuthorizationCodeStore {
   constructor(private readonly tables: MemoryTables) {}
@@ -21,6 +26,24 @@ export class MemoryAuthorizationCodeStore implements AuthorizationCodeStore {
     const code = this.tables.authorizationCodes.get(id);
     if (!code || code.usedAt !== null) return false;
     code.usedAt = usedAt;
+    return true;
+  }
+
+  async redeemAuthorizationCode(
+    id: string,
+    usedAt: number,
+    login: SessionRecord,
+    refreshToken: RefreshTokenRecord,
+  ): Promise<boolean> {
+    // No await between check and writes: atomic, as the SQL transaction.
+    const { authorizationCodes, sessions, refreshTokens, refreshTokenIdsBySession } = this.tables;
+    const code = authorizationCodes.get(id);
+    if (!code || code.usedAt !== null) return false;
+    if (refreshTokens.has(refreshToken.id)) throw new Error(`duplicate refresh token id ${refreshToken.id}`);
+    code.usedAt = usedAt;
+    sessions.set(login.id, copySession(login));
+    refreshTokens.set(refreshToken.id, { ...refreshToken });
+    refreshTokenIdsBySession.set(login.id, new Set([refreshToken.id]));
     return true;
   }
 

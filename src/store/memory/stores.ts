@@ -2,6 +2,8 @@ import type { Stores } from '../ports/index.js';
 import { MemoryApiKeyStore } from './api-keys.js';
 import { MemoryAuditStore } from './audit.js';
 import { MemoryAuthorizationCodeStore } from './authorization-codes.js';
+import { MemoryConsentTicketStore } from './consent-tickets.js';
+import { MemoryLoginEndingStore } from './login-endings.js';
 import { MemoryOAuthClientStore } from './oauth-clients.js';
 import { MemoryOAuthGrantStore } from './oauth-grants.js';
 import { MemoryRefreshTokenStore } from './refresh-tokens.js';
@@ -30,6 +32,8 @@ export class MemoryStores implements Stores {
   readonly oauthGrants = new MemoryOAuthGrantStore(this.#tables);
   readonly authorizationCodes = new MemoryAuthorizationCodeStore(this.#tables);
   readonly apiKeys = new MemoryApiKeyStore(this.#tables);
+  readonly consentTickets = new MemoryConsentTicketStore(this.#tables);
+  readonly loginEndings = new MemoryLoginEndingStore(this.#tables);
 
   async ping(): Promise<void> {}
   async close(): Promise<void> {}

@@ -2,6 +2,7 @@ import type {
   ApiKeyRecord,
   AuditEvent,
   AuthorizationCodeRecord,
+  ConsentTicketRecord,
   OAuthClientRecord,
   OAuthGrantRecord,
   RefreshTokenRecord,
@@ -18,7 +19,7 @@ import type {
  */
 export class MemoryTables {
   readonly users = new Map<string, UserRecord>();
-  readonly userIdByEmail = new Map<string, string>();
+  readonly userIdByEmailKey = new Map<string, string>();
   readonly sessions = new Map<string, SessionRecord>();
   readonly refreshTokens = new Map<string, RefreshTokenRecord>();
   /** session id → ids of its refresh tokens, for the family operations and the cascade. */
@@ -31,6 +32,7 @@ export class MemoryTables {
   /** `<userId> <clientId>` → grant. */
   readonly oauthGrants = new Map<string, OAuthGrantRecord>();
   readonly authorizationCodes = new Map<string, AuthorizationCodeRecord>();
+  readonly consentTickets = new Map<string, ConsentTicketRecord>();
   readonly apiKeys = new Map<string, ApiKeyRecord>();
 
   /** Deletes matching sessions and, like the SQL foreign key's cascade, their refresh tokens. */

@@ -5,13 +5,13 @@ export class MemoryUserStore implements UserStore {
   constructor(private readonly tables: MemoryTables) {}
 
   async createUser(user: UserRecord): Promise<void> {
-    if (this.tables.userIdByEmail.has(user.email)) throw new EmailTakenError();
+    if (this.tables.userIdByEmailKey.has(user.emailKey)) throw new EmailTakenError();
     this.tables.users.set(user.id, copyUser(user));
-    this.tables.userIdByEmail.set(user.email, user.id);
+    this.tables.userIdByEmailKey.set(user.emailKey, user.id);
   }
 
-  async findUserByEmail(email: string): Promise<UserRecord | undefined> {
-    const id = this.tables.userIdByEmail.get(email);
+  async findUserByEmailKey(emailKey: string): Promise<UserRecord | undefined> {
+    const id = this.tables.userIdByEmailKey.get(emailKey);
     return id === undefined ? undefined : this.findUserById(id);
   }
 
@@ -38,6 +38,16 @@ export class MemoryUserStore implements UserStore {
   async setPasswordHash(userId: string, passwordHash: string, updatedAt: number): Promise<void> {
     const user = this.tables.users.get(userId);
     if (user) Object.assign(user, { passwordHash, updatedAt });
+  }
+
+  async setUserEmail(userId: string, email: string, emailKey: string, updatedAt: number): Promise<void> {
+    const user = this.tables.users.get(userId);
+    if (!user) return;
+    const holder = this.tables.userIdByEmailKey.get(emailKey);
+    if (holder !== undefined && holder !== userId) throw new EmailTakenError();
+    this.tables.userIdByEmailKey.delete(user.emailKey);
+    this.tables.userIdByEmailKey.set(emailKey, userId);
+    Object.assign(user, { email, emailKey, updatedAt });
   }
 
   async listUsers(): Promise<UserRecord[]> {

@@ -1,3 +1,6 @@
+import type { RefreshTokenRecord } from './refresh-tokens.js';
+import type { SessionRecord } from './sessions.js';
+
 /** A single-use authorization code (`<id>.<secret>`), bound to client, redirect URI and PKCE challenge. */
 export interface AuthorizationCodeRecord {
   id: string;
@@ -22,6 +25,17 @@ export interface AuthorizationCodeStore {
   findAuthorizationCode(id: string): Promise<AuthorizationCodeRecord | undefined>;
   /** Atomically marks an unused code used: true for exactly one of any number of racing calls. */
   useAuthorizationCode(id: string, usedAt: number): Promise<boolean>;
+  /**
+   * Redeems an unused code in one transaction: marks it used AND stores the login it produces
+   * with that login's first refresh token; false, storing nothing, when it was already used.
+   * So whoever sees the code used also sees what it produced, and a replay can revoke it.
+   */
+  redeemAuthorizationCode(
+    id: string,
+    usedAt: number,
+    login: SessionRecord,
+    refreshToken: RefreshTokenRecord,
+  ): Promise<boolean>;
   /** Deletes codes with `expiresAt < before`; returns how many. */
   deleteExpiredAuthorizationCodes(before: number): Promise<number>;
 }

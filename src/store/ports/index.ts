@@ -7,6 +7,14 @@
 export type { ApiKeyRecord, ApiKeyStore } from './api-keys.js';
 export type { AuditEvent, AuditStore } from './audit.js';
 export type { AuthorizationCodeRecord, AuthorizationCodeStore } from './authorization-codes.js';
+export type { ConsentTicketRecord, ConsentTicketStore } from './consent-tickets.js';
+export {
+  hasActiveAdmin,
+  LastAdminError,
+  type LoginEnding,
+  type LoginEndingStore,
+  type LoginsEnded,
+} from './login-endings.js';
 export type { OAuthClientRecord, OAuthClientStore } from './oauth-clients.js';
 export type { OAuthGrantRecord, OAuthGrantStore } from './oauth-grants.js';
 export type { RefreshTokenRecord, RefreshTokenStore } from './refresh-tokens.js';

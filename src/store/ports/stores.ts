@@ -1,6 +1,8 @@
 import type { ApiKeyStore } from './api-keys.js';
 import type { AuditStore } from './audit.js';
 import type { AuthorizationCodeStore } from './authorization-codes.js';
+import type { ConsentTicketStore } from './consent-tickets.js';
+import type { LoginEndingStore } from './login-endings.js';
 import type { OAuthClientStore } from './oauth-clients.js';
 import type { OAuthGrantStore } from './oauth-grants.js';
 import type { RefreshTokenStore } from './refresh-tokens.js';
@@ -21,6 +23,9 @@ export interface AggregateStores {
   readonly oauthGrants: OAuthGrantStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly apiKeys: ApiKeyStore;
+  readonly consentTickets: ConsentTicketStore;
+  /** Ending logins across users, sessions, API keys and revocations in one transaction. */
+  readonly loginEndings: LoginEndingStore;
 }
 
 /**

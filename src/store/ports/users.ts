@@ -2,7 +2,13 @@
 
 export interface UserRecord {
   id: string;
+  /** The address as the user typed it (trimmed, NFC, domain lower-cased): what is shown. */
   email: string;
+  /**
+   * The canonical form (case-folded, NFKC, confusable skeleton, punycode domain: core/email-key.ts):
+   * unique across users, and what logins look up. Two addresses with one key are one account.
+   */
+  emailKey: string;
   /** argon2id PHC string. */
   passwordHash: string;
   roles: string[];
@@ -15,9 +21,9 @@ export interface UserRecord {
 }
 
 export interface UserStore {
-  /** Throws EmailTakenError when the email is already registered. */
+  /** Throws EmailTakenError when a user with the same emailKey exists. */
   createUser(user: UserRecord): Promise<void>;
-  findUserByEmail(email: string): Promise<UserRecord | undefined>;
+  findUserByEmailKey(emailKey: string): Promise<UserRecord | undefined>;
   findUserById(id: string): Promise<UserRecord | undefined>;
   setPasswordHash(userId: string, passwordHash: string, updatedAt: number): Promise<void>;
   setUserRoles(userId: string, roles: string[], updatedAt: number): Promise<void>;
@@ -29,6 +35,11 @@ export interface UserStore {
     updatedAt: number,
   ): Promise<void>;
   listUsers(): Promise<UserRecord[]>;
+  /**
+   * Moves the account to another address (email change): as typed (shown) and its canonical key
+   * (unique). Throws EmailTakenError when another account holds the key.
+   */
+  setUserEmail(userId: string, email: string, emailKey: string, updatedAt: number): Promise<void>;
 }
 
 export class EmailTakenError extends Error {

@@ -95,7 +95,7 @@ export class RedisCachedSessionStore implements SessionStore {
     if (runId === undefined) return; // still suspect; the next 'ready' checks again
     if (runId !== this.#trustedRunId) {
       try {
-        await this.#forgetEverything();
+        await this.forgetEveryCopy();
       } catch {
         return;
       }
@@ -119,6 +119,17 @@ export class RedisCachedSessionStore implements SessionStore {
   }
 
   async createSession(session: SessionRecord): Promise<void> {
+    await this.putCopy(session);
+    try {
+      await this.inner.createSession(session);
+    } catch (error) {
+      await this.forgetCopies([session.id]).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Copies a new login to Redis before its row is written (rule 3; also login-transactions.ts). */
+  async putCopy(session: SessionRecord): Promise<void> {
     const ttlMs = Math.max(1, session.expiresAt - this.#now());
     await this.#cache(() =>
       this.#redis.tesseraPutSession(
@@ -134,12 +145,6 @@ export class RedisCachedSessionStore implements SessionStore {
         ...toHash(session),
       ),
     );
-    try {
-      await this.inner.createSession(session);
-    } catch (error) {
-      await this.#forget([session.id]).catch(() => undefined);
-      throw error;
-    }
   }
 
   /** The session's copy; undefined when SQL must answer (no copy, or copies not yet trusted). */
@@ -171,29 +176,29 @@ export class RedisCachedSessionStore implements SessionStore {
 
   /** Rotation drops the copy: the session is served from SQL from then on (a password change is rare). */
   async setSessionSecret(id: string, secretHash: string): Promise<void> {
-    await this.#forget([id]);
+    await this.forgetCopies([id]);
     await this.inner.setSessionSecret(id, secretHash);
   }
 
   async deleteSession(id: string): Promise<boolean> {
-    await this.#forget([id]);
+    await this.forgetCopies([id]);
     return this.inner.deleteSession(id);
   }
 
   async deleteUserSessions(userId: string, keepId?: string): Promise<number> {
     // Rows the index may not know of (a copy evicted or never made) are forgotten by id too.
     const rows = (await this.inner.listUserSessions(userId)).map((s) => s.id).filter((id) => id !== keepId);
-    await this.#forget(rows);
-    await this.#forgetUser(userId, keepId);
+    await this.forgetCopies(rows);
+    await this.forgetUserCopies(userId, keepId);
     const deleted = await this.inner.deleteUserSessions(userId, keepId);
-    await this.#forgetUser(userId, keepId);
+    await this.forgetUserCopies(userId, keepId);
     return deleted;
   }
 
   async deleteAllSessions(): Promise<number> {
-    await this.#forgetEverything();
+    await this.forgetEveryCopy();
     const deleted = await this.inner.deleteAllSessions();
-    await this.#forgetEverything();
+    await this.forgetEveryCopy();
     return deleted;
   }
 
@@ -220,21 +225,21 @@ export class RedisCachedSessionStore implements SessionStore {
     return this.inner.listOAuthSessions(filter);
   }
 
-  async #forget(ids: string[]): Promise<void> {
+  async forgetCopies(ids: string[]): Promise<void> {
     for (let i = 0; i < ids.length; i += SWEEP_BATCH) {
       const batch = ids.slice(i, i + SWEEP_BATCH);
       await this.#cache(() => this.#redis.tesseraForgetSessions(SEEN, EXPIRES, this.#prefix, ...batch));
     }
   }
 
-  async #forgetUser(userId: string, keepId: string | undefined): Promise<void> {
+  async forgetUserCopies(userId: string, keepId: string | undefined): Promise<void> {
     await this.#cache(() =>
       this.#redis.tesseraForgetUser(userKey(userId), SEEN, EXPIRES, this.#prefix, userId, keepId ?? ''),
     );
   }
 
   /** Log everyone out: every session copy and index of this deployment. */
-  async #forgetEverything(): Promise<void> {
+  async forgetEveryCopy(): Promise<void> {
     await this.#cache(() => forgetEverything(this.#redis, this.#prefix));
   }
 

@@ -1,6 +1,14 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { AuthorizationCodeRecord, AuthorizationCodeStore } from '../ports/index.js';
+import type {
+  AuthorizationCodeRecord,
+  AuthorizationCodeStore,
+  RefreshTokenRecord,
+  SessionRecord,
+} from '../ports/index.js';
+import { SqlRefreshTokenStore } from './refresh-tokens.js';
 import type { Database } from './schema.js';
+import { SqlSessionStore } from './sessions.js';
+import { inTransaction } from './transaction.js';
 
 type AuthorizationCodeRow = Selectable<Database['oauth_codes']>;
 
@@ -41,6 +49,28 @@ export class SqlAuthorizationCodeStore implements AuthorizationCodeStore {
       .where('used_at', 'is', null)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
+  }
+
+  async redeemAuthorizationCode(
+    id: string,
+    usedAt: number,
+    login: SessionRecord,
+    refreshToken: RefreshTokenRecord,
+  ): Promise<boolean> {
+    // The conditional UPDATE holds the code's row lock until commit: a racing replay's UPDATE
+    // waits, then finds the code used, and by then the login is committed for it to revoke.
+    return inTransaction(this.db, async (trx) => {
+      const used = await trx
+        .updateTable('oauth_codes')
+        .set({ used_at: usedAt })
+        .where('id', '=', id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      if (used.numUpdatedRows === 0n) return false;
+      await new SqlSessionStore(trx).createSession(login);
+      await new SqlRefreshTokenStore(trx).createRefreshToken(refreshToken);
+      return true;
+    });
   }
 
   async deleteExpiredAuthorizationCodes(before: number): Promise<number> {

@@ -1,4 +1,7 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, PostgresAdapter } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, PostgresAdapter, sql } from 'kysely';
+// The one import from core: the key's rules are the domain's, and the migration must compute
+// exactly the keys that logins will look up. email-key.ts is pure and imports nothing.
+import { canonicalEmailKey } from '../../core/email-key.js';
 
 /**
  * Migrations live in code (not files found at run time) so the compiled package and the
@@ -177,7 +180,154 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('api_keys_user_id').on('api_keys').column('user_id').execute();
     },
   },
-  '0005_refresh_token_successor': {
+  '0005_email_key': {
+    async up(db: Kysely<unknown>) {
+      // One account per canonical address (case, look-alikes, punycode: core/email-key.ts).
+      // Existing rows get their key here; two rows with one key are two accounts a person
+      // could confuse (or one person twice), and only an operator can say which to keep, so
+      // the migration refuses, naming them, before changing anything. Never merged silently.
+      const users = (
+        await sql<{ id: string; email: string }>`select id, email from users order by created_at, id`.execute(
+          db,
+        )
+      ).rows;
+      const idsByKey = new Map<string, { id: string; email: string }[]>();
+      for (const user of users) {
+        const key = canonicalEmailKey(user.email);
+        idsByKey.set(key, [...(idsByKey.get(key) ?? []), user]);
+      }
+      const collisions = [...idsByKey.values()].filter((group) => group.length > 1);
+      if (collisions.length > 0) {
+        const listed = collisions
+          .map((group) => group.map((u) => `${u.id} <${u.email}>`).join(' = '))
+          .join('; ');
+        throw new Error(
+          `${collisions.length} address(es) are held by more than one account, which Tessera now treats as the same address (case and look-alike characters): ${listed}. Keep one account per address (in the database, delete the others or change their email), then start again`,
+        );
+      }
+      // Nullable only because SQLite cannot add a NOT NULL column to a filled table; every row
+      // has a key from here on, and the unique index is what matters. (Not named users_email_key:
+      // PostgreSQL already gave 0001's unique constraint on email that name.)
+      const fill = async (tx: Kysely<unknown>) => {
+        await tx.schema.alterTable('users').addColumn('email_key', 'text').execute();
+        for (const [key, [user]] of idsByKey) {
+          await sql`update users set email_key = ${key} where id = ${user?.id}`.execute(tx);
+        }
+        await tx.schema
+          .createIndex('users_canonical_email')
+          .on('users')
+          .column('email_key')
+          .unique()
+          .execute();
+      };
+      // PostgreSQL: the Migrator's transaction already holds this; SQLite: one of our own.
+      if (db.isTransaction) await fill(db);
+      else await db.transaction().execute(fill);
+    },
+  },
+  '0006_oauth_consent_tickets': {
+    async up(db: Kysely<unknown>) {
+      // One row per consent page shown; taken (deleted) by the Allow/Deny answer, swept at expiry.
+      // No foreign keys: a ticket lives minutes, and one of a deleted user or client fails its checks.
+      await db.schema
+        .createTable('oauth_consent_tickets')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('state', 'text')
+        .addColumn('code_challenge', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('oauth_consent_tickets_expires_at')
+        .on('oauth_consent_tickets')
+        .column('expires_at')
+        .execute();
+    },
+  },
+  '0007_meta': {
+    async up(db: Kysely<unknown>) {
+      // Facts about the database itself, one row per key: `served_mode` (written by every
+      // server at start) tells the CLI and other nodes which mode the deployment runs.
+      await db.schema
+        .createTable('meta')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+  // Account recovery and verification by email (issue 17): the outbox, mailed single-use tokens,
+  // proven addresses and the device fingerprints of the new-device alert.
+  '0008_email_recovery': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('mail_outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('body_text', 'text', (c) => c.notNull())
+        .addColumn('body_html', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_until', 'bigint')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('sent_at', 'bigint')
+        .execute();
+      // The worker's question: pending and due, oldest first.
+      await db.schema
+        .createIndex('mail_outbox_due')
+        .on('mail_outbox')
+        .columns(['status', 'next_attempt_at'])
+        .execute();
+      await db.schema
+        .createTable('email_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .execute();
+      await db.schema
+        .createIndex('email_tokens_user_purpose')
+        .on('email_tokens')
+        .columns(['user_id', 'purpose'])
+        .execute();
+      await db.schema
+        .createIndex('email_tokens_expires_at')
+        .on('email_tokens')
+        .column('expires_at')
+        .execute();
+      await db.schema
+        .createTable('email_verifications')
+        .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('verified_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('known_devices')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('first_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('known_devices_pk', ['user_id', 'fingerprint'])
+        .execute();
+    },
+  },
+  '0009_refresh_token_successor': {
     async up(db: Kysely<unknown>) {
       // The successor an exchanged refresh token was rotated to, sealed under the exchanged
       // token's own secret (core/refresh-rotation.ts): a retry within the grace window gets the

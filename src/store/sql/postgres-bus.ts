@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { RevocationBus } from '../bus.js';
 import { decodeRevocation, encodeRevocation } from '../bus-message.js';
 import type { RevocationRecord } from '../ports/index.js';
+import { FAIL_FAST_CONNECTION, FaultTolerantClient } from './pg-client.js';
 
 /** Reconnect attempts back off from 100 ms to this, and never stop. */
 const MAX_RECONNECT_DELAY_MS = 2_000;
-const CONNECT_TIMEOUT_MS = 5_000;
 
 /**
  * The revocation bus over PostgreSQL LISTEN/NOTIFY, for deployments without Redis: one dedicated
@@ -22,7 +22,7 @@ const CONNECT_TIMEOUT_MS = 5_000;
 export class PostgresRevocationBus implements RevocationBus {
   readonly engine = 'postgres';
   readonly #config: pg.ClientConfig;
-  #client: pg.Client | undefined;
+  #client: FaultTolerantClient | undefined;
   #channel: string | undefined;
   #listener: ((record: RevocationRecord) => void) | undefined;
   #onGap: (() => void) | undefined;
@@ -33,11 +33,11 @@ export class PostgresRevocationBus implements RevocationBus {
   constructor(url: string, options: { schema?: string } = {}) {
     this.#config = {
       connectionString: url,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       application_name: 'tessera-bus',
       ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
-      // A half-open connection (a cut cable) is noticed by TCP keepalive, not by a LISTEN that waits forever.
-      keepAlive: true,
+      // Connect and query timeouts; a half-open connection (a cut cable) is noticed by TCP
+      // keepalive, not by a LISTEN that waits forever.
+      ...FAIL_FAST_CONNECTION,
     };
   }
 
@@ -67,7 +67,8 @@ export class PostgresRevocationBus implements RevocationBus {
 
   /** At start a failure is thrown (the node does not start); later ones are retried forever. */
   async #connect(initial = false): Promise<void> {
-    const client = new pg.Client(this.#config);
+    // Its 'error' handler is onLost below; a query that times out closes it (then onLost too).
+    const client = new FaultTolerantClient(this.#config);
     let lost = false;
     const onLost = () => {
       if (lost) return;

@@ -2,6 +2,13 @@ import { Kysely, PostgresDialect, type Selectable, sql } from 'kysely';
 import pg from 'pg';
 import type { RefreshTokenRecord, SessionRecord, SessionWithUser, UserRecord } from '../ports/index.js';
 import { migrateToLatest } from './migrations.js';
+import {
+  CONNECT_TIMEOUT_MS,
+  FaultTolerantClient,
+  KEEPALIVE_IDLE_MS,
+  QUERY_TIMEOUT_MS,
+  STATEMENT_TIMEOUT_MS,
+} from './pg-client.js';
 import { fromRefreshTokenRow, SqlRefreshTokenStore } from './refresh-tokens.js';
 import type { Database } from './schema.js';
 import {
@@ -110,6 +117,7 @@ const SESSION_COLUMNS = columns<Database['sessions']>({
 const USER_COLUMNS = columns<Database['users']>({
   id: true,
   email: true,
+  email_key: true,
   password_hash: true,
   roles: true,
   locked_at: true,
@@ -158,18 +166,6 @@ export interface PostgresStoreOptions {
  * operators' tools. Each connection is a server process with its own memory: more is not free.
  */
 export const DEFAULT_POOL_SIZE = 10;
-/**
- * Every per-request query is a point lookup or write by key: one that runs for 10 s is stuck
- * behind a lock or a broken plan. Failing it frees the connection instead of letting the whole
- * pool pile up behind it. Generous enough for the sweeps' batch deletes.
- */
-const STATEMENT_TIMEOUT_MS = 10_000;
-/**
- * How long to wait to connect, or for a free pooled connection: a database that does not
- * answer within 5 s is down or overloaded, and the request is better failed (503 from
- * /healthz, 500 elsewhere) than left hanging until the client gives up.
- */
-const CONNECTION_TIMEOUT_MS = 5_000;
 /** A transaction left open (a bug) holds locks; PostgreSQL ends the session after 60 s. */
 const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 
@@ -189,6 +185,7 @@ export async function openPostgresStores(
   const pool = newPool(url, schema, {
     max: poolSize,
     statement_timeout: STATEMENT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -240,7 +237,8 @@ async function migrateDespiteOthersDroppingSchemas(db: Kysely<unknown>, current:
       return await migrateToLatest(db, { migrationTableSchema: current });
     } catch (error) {
       const message = error instanceof Error ? error.message : '';
-      const spoiled = /^migrations not applied: schema ".+" does not exist$/.test(message);
+      // `schema "…"`, or a relation of it, listed a moment before the drop.
+      const spoiled = /^migrations not applied: .* does not exist$/.test(message);
       if (!spoiled || Date.now() - started > SCHEMA_RACE_RETRY_MS) throw error;
       await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
     }
@@ -265,7 +263,11 @@ async function createSchema(db: Kysely<unknown>, schema: string): Promise<void> 
 function newPool(url: string, schema: string | undefined, config: pg.PoolConfig): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
-    connectionTimeoutMillis: CONNECTION_TIMEOUT_MS,
+    // Connect timeout, TCP keepalive, and an 'error' handler on every connection, idle or in use.
+    Client: FaultTolerantClient,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
     // Names the connections in pg_stat_activity; a URL's own application_name wins.
     application_name: 'tessera',
     // Sent with the connection's start-up packet: no extra round trip, and every pooled
@@ -275,7 +277,8 @@ function newPool(url: string, schema: string | undefined, config: pg.PoolConfig)
   });
   // An idle connection that dies (database restart, network cut) is dropped from the pool and
   // reported here; unhandled, the 'error' event would crash the process. The next query opens
-  // a new connection, and /healthz reports the database while it is unreachable.
+  // a new connection, and /healthz reports the database while it is unreachable. (One that dies
+  // while checked out is FaultTolerantClient's: see there.)
   pool.on('error', () => {});
   return pool;
 }

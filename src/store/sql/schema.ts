@@ -9,6 +9,8 @@ export interface Database {
   users: {
     id: string;
     email: string;
+    /** Canonical key (0005_email_key), unique. */
+    email_key: string;
     password_hash: string;
     /** JSON array of role names. */
     roles: string;
@@ -40,7 +42,7 @@ export interface Database {
     secret_hash: string;
     created_at: number;
     retired_at: number | null;
-    /** Migration 0005: the sealed successor of an exchanged token; null while live or retired with no grace. */
+    /** Migration 0009: the sealed successor of an exchanged token; null while live or retired with no grace. */
     successor: string | null;
   };
   signing_keys: {
@@ -105,6 +107,20 @@ export interface Database {
     created_at: number;
     expires_at: number;
     used_at: number | null;
+  };
+  oauth_consent_tickets: {
+    id: string;
+    secret_hash: string;
+    session_id: string;
+    user_id: string;
+    client_id: string;
+    redirect_uri: string;
+    /** JSON array. */
+    scopes: string;
+    state: string | null;
+    code_challenge: string;
+    created_at: number;
+    expires_at: number;
   };
   api_keys: {
     id: string;

@@ -131,7 +131,7 @@ export const fromSessionRow = (row: SessionRow): SessionRecord => ({
  */
 export const sessionWithUserSql = (param: string) =>
   `select s.id, s.user_id, s.mode, s.secret_hash, s.created_at, s.last_seen_at, s.expires_at, s.ip,
-  s.user_agent, s.client_id, s.scopes, s.audience, u.email as user_email,
+  s.user_agent, s.client_id, s.scopes, s.audience, u.email as user_email, u.email_key as user_email_key,
   u.password_hash as user_password_hash, u.roles as user_roles, u.locked_at as user_locked_at,
   u.lock_reason as user_lock_reason, u.created_at as user_created_at, u.updated_at as user_updated_at
   from sessions s join users u on u.id = s.user_id where s.id = ${param}`;
@@ -145,6 +145,7 @@ export const fromSessionWithUserRow = (row: SessionWithUserRow): SessionWithUser
   const user: UserRow = {
     id: row.user_id,
     email: row.user_email,
+    email_key: row.user_email_key,
     password_hash: row.user_password_hash,
     roles: row.user_roles,
     locked_at: row.user_locked_at,

@@ -3,6 +3,8 @@ import type { AggregateStores, Stores } from '../ports/index.js';
 import { SqlApiKeyStore } from './api-keys.js';
 import { SqlAuditStore } from './audit.js';
 import { SqlAuthorizationCodeStore } from './authorization-codes.js';
+import { SqlConsentTicketStore } from './consent-tickets.js';
+import { SqlLoginEndingStore } from './login-endings.js';
 import { SqlOAuthClientStore } from './oauth-clients.js';
 import { SqlOAuthGrantStore } from './oauth-grants.js';
 import { SqlRefreshTokenStore } from './refresh-tokens.js';
@@ -17,17 +19,16 @@ export interface SqlEngine {
   readonly name: 'sqlite' | 'postgres';
   /** Whether an insert failed on a unique constraint (createUser: the email). */
   isUniqueViolation(error: unknown): boolean;
+  /** The engine's own health check (SQLite: the file, a write); default `select 1`. */
+  readonly ping?: () => Promise<void>;
   /** The engine's prepared-statement versions of the per-request stores, where it has them. */
   readonly prepared?: Partial<Pick<AggregateStores, 'users' | 'sessions' | 'refreshTokens'>>;
 }
 
 /** Every aggregate's store over one kysely handle: the database, or one transaction of it. */
-export function sqlAggregateStores(
-  db: Kysely<Database>,
-  isUniqueViolation: (error: unknown) => boolean,
-): AggregateStores {
+export function sqlAggregateStores(db: Kysely<Database>, engine: SqlEngine): AggregateStores {
   return {
-    users: new SqlUserStore(db, isUniqueViolation),
+    users: new SqlUserStore(db, engine.isUniqueViolation),
     sessions: new SqlSessionStore(db),
     refreshTokens: new SqlRefreshTokenStore(db),
     signingKeys: new SqlSigningKeyStore(db),
@@ -37,6 +38,8 @@ export function sqlAggregateStores(
     oauthGrants: new SqlOAuthGrantStore(db),
     authorizationCodes: new SqlAuthorizationCodeStore(db),
     apiKeys: new SqlApiKeyStore(db),
+    consentTickets: new SqlConsentTicketStore(db),
+    loginEndings: new SqlLoginEndingStore(db, engine.name),
   };
 }
 
@@ -57,6 +60,8 @@ export class SqlStores implements Stores {
   readonly oauthGrants;
   readonly authorizationCodes;
   readonly apiKeys;
+  readonly consentTickets;
+  readonly loginEndings;
 
   constructor(
     private readonly sqlEngine: SqlEngine,
@@ -65,7 +70,7 @@ export class SqlStores implements Stores {
     readonly appliedMigrations: readonly string[] = [],
   ) {
     this.engine = sqlEngine.name;
-    const stores = { ...sqlAggregateStores(db, sqlEngine.isUniqueViolation), ...sqlEngine.prepared };
+    const stores = { ...sqlAggregateStores(db, sqlEngine), ...sqlEngine.prepared };
     this.users = stores.users;
     this.sessions = stores.sessions;
     this.refreshTokens = stores.refreshTokens;
@@ -76,22 +81,24 @@ export class SqlStores implements Stores {
     this.oauthGrants = stores.oauthGrants;
     this.authorizationCodes = stores.authorizationCodes;
     this.apiKeys = stores.apiKeys;
+    this.consentTickets = stores.consentTickets;
+    this.loginEndings = stores.loginEndings;
   }
 
   /**
    * The way to change several aggregates all or nothing: `work` gets every store bound to one
    * database transaction, committed when it resolves and rolled back when it throws. A store
-   * method that runs its own transaction (rotateRefreshToken) joins this one. Keep `work` to
-   * database calls: it holds a connection (on SQLite, the only one) until it settles.
+   * method that runs its own transaction (rotateRefreshToken, endLogins, redeemAuthorizationCode)
+   * joins this one. Keep `work` to database calls: it holds a connection (on SQLite, the only
+   * one) until it settles.
    */
   transaction<T>(work: (stores: AggregateStores) => Promise<T>): Promise<T> {
-    return this.db
-      .transaction()
-      .execute((trx) => work(sqlAggregateStores(trx, this.sqlEngine.isUniqueViolation)));
+    return this.db.transaction().execute((trx) => work(sqlAggregateStores(trx, this.sqlEngine)));
   }
 
   async ping(): Promise<void> {
-    await sql`select 1`.execute(this.db);
+    if (this.sqlEngine.ping) await this.sqlEngine.ping();
+    else await sql`select 1`.execute(this.db);
   }
 
   async close(): Promise<void> {

@@ -19,8 +19,12 @@ export class SqlUserStore implements UserStore {
     }
   }
 
-  async findUserByEmail(email: string): Promise<UserRecord | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+  async findUserByEmailKey(emailKey: string): Promise<UserRecord | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('email_key', '=', emailKey)
+      .executeTakeFirst();
     return row && fromUserRow(row);
   }
 
@@ -58,6 +62,19 @@ export class SqlUserStore implements UserStore {
       .execute();
   }
 
+  async setUserEmail(userId: string, email: string, emailKey: string, updatedAt: number): Promise<void> {
+    try {
+      await this.db
+        .updateTable('users')
+        .set({ email, email_key: emailKey, updated_at: updatedAt })
+        .where('id', '=', userId)
+        .execute();
+    } catch (error) {
+      if (this.isUniqueViolation(error)) throw new EmailTakenError();
+      throw error;
+    }
+  }
+
   async listUsers(): Promise<UserRecord[]> {
     const rows = await this.db.selectFrom('users').selectAll().orderBy('created_at').execute();
     return rows.map(fromUserRow);
@@ -67,6 +84,7 @@ export class SqlUserStore implements UserStore {
 const toUserRow = (user: UserRecord): UserRow => ({
   id: user.id,
   email: user.email,
+  email_key: user.emailKey,
   password_hash: user.passwordHash,
   roles: JSON.stringify(user.roles),
   locked_at: user.lockedAt,
@@ -79,6 +97,7 @@ const toUserRow = (user: UserRecord): UserRow => ({
 export const fromUserRow = (row: UserRow): UserRecord => ({
   id: row.id,
   email: row.email,
+  emailKey: row.email_key,
   passwordHash: row.password_hash,
   roles: JSON.parse(row.roles) as string[],
   lockedAt: row.locked_at === null ? null : Number(row.locked_at),

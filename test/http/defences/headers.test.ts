@@ -22,7 +22,7 @@ beforeAll(async () => {
   });
   // What the password-hashing pool throws when its queue is full.
   server.app.get('/test/busy', async () => {
-    throw new AuthError('busy', 503, 'Too many password checks are waiting; try again shortly.');
+    throw new AuthError('busy', 'Too many password checks are waiting; try again shortly.');
   });
 });
 afterAll(() => server.close());

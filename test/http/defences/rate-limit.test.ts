@@ -314,6 +314,29 @@ describe('register, refresh and password change', () => {
     expect((await change(mine, PASSWORD)).statusCode).toBe(200);
   });
 
+  it('API-key creation: wrong passwords count with password-change guesses, per login', async () => {
+    const server = await limited({
+      password: {
+        ip: roomy,
+        account: { free: 2, baseSeconds: 60, maxSeconds: 3600, windowSeconds: 86_400, onSuccess: 'reset' },
+      },
+    });
+    const email = await registered(server);
+    const { token } = (
+      await post(server.app, '/auth/login', { email, password: PASSWORD, transport: 'bearer' })
+    ).json();
+    const create = (password: string) =>
+      post(
+        server.app,
+        '/auth/api-keys',
+        { name: 'k', scopes: ['profile'], password },
+        { authorization: `Bearer ${token}` },
+      );
+    for (let i = 0; i < 3; i++) expect((await create(`guess ${i}`)).json().error).toBe('invalid_password');
+    expectRateLimited(await create(PASSWORD), 60);
+    expect(await server.tessera.oauth.apiKeys.list({})).toEqual([]);
+  });
+
   it('refresh: refused tokens back off per IP; a good refresh is not counted', async () => {
     const server = await limited(
       {

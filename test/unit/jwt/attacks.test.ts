@@ -171,6 +171,32 @@ describe('attacks on the access-token verifier', () => {
       expect(rejection(legit('EdDSA', claimsAt(now(), { nbf: nowS + 61 })))).toBe('token_not_yet_valid');
       expect(rejection(legit('EdDSA', claimsAt(now(), { nbf: nowS + 60 })))).toBe('accepted');
     });
+    it('a validly signed token living longer than the issuer issues (a leaked key minting for a year)', () => {
+      const iat = Math.floor(now() / 1000);
+      const year = 365 * 24 * 3600;
+      expect(rejection(legit('EdDSA', claimsAt(now(), { iat, exp: iat + year })))).toBe(
+        'token_claims_invalid',
+      );
+      // Default cap: the longest lifetime Tessera issues (1 h), plus the 60 s skew.
+      expect(rejection(legit('EdDSA', claimsAt(now(), { iat, exp: iat + 3660 })))).toBe('accepted');
+      expect(rejection(legit('EdDSA', claimsAt(now(), { iat, exp: iat + 3661 })))).toBe(
+        'token_claims_invalid',
+      );
+      // A verifier told the configured TTL caps there.
+      const fiveMinutes = createAccessTokenVerifier({
+        keys: [keys.EdDSA.verification],
+        allowedAlgs: ['EdDSA'],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        now: runtime.now,
+        maxLifetimeSeconds: 300,
+        cacheSize: 0,
+      });
+      expect(fiveMinutes.verify(legit('EdDSA', claimsAt(now(), { iat, exp: iat + 360 }))).sub).toBe('user-1');
+      expect(() => fiveMinutes.verify(legit('EdDSA', claimsAt(now(), { iat, exp: iat + 361 })))).toThrow(
+        expect.objectContaining({ code: 'token_claims_invalid' }),
+      );
+    });
     it('not yet valid: iat in the future beyond the skew', () => {
       const iat = Math.floor(now() / 1000) + 61;
       expect(rejection(legit('EdDSA', claimsAt(now(), { iat, exp: iat + 300 })))).toBe('token_not_yet_valid');

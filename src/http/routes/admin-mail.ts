@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AuthError } from '../../core/errors.js';
+import type { Tessera } from '../../tessera.js';
+import { clientContext, requireAuth } from '../credentials.js';
+import { parseInput, text } from '../validation.js';
+
+const outboxQuery = z.strictObject({
+  status: z.enum(['pending', 'sent', 'failed']).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+const idParams = z.strictObject({ id: text(64).pipe(z.string().min(1)) });
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * The outbox for operators (role `admin`, as the rest of /admin/api): what was sent, what is
+ * waiting and why a message failed; and resending a user's verification link. Bodies (which
+ * held the links) are never shown.
+ */
+export function adminMailRoutes(tessera: Tessera) {
+  const requireCaller = requireAuth(tessera);
+  return async (app: FastifyInstance) => {
+    app.addHook('preHandler', async (request, reply) => {
+      await requireCaller(request, reply);
+      const admin = await tessera.accounts.findById(request.auth.userId);
+      if (!admin || admin.lockedAt !== null || !admin.roles.includes('admin')) {
+        throw new AuthError('forbidden', 'This needs the admin role.');
+      }
+    });
+
+    app.get('/admin/api/mail/outbox', async (request) => {
+      const query = parseInput(outboxQuery, request.query);
+      const mail = await tessera.email.stores.outbox.listMail(query);
+      return {
+        mail: mail.map((m) => ({
+          id: m.id,
+          kind: m.kind,
+          userId: m.userId,
+          to: m.to,
+          subject: m.subject,
+          status: m.status,
+          attempts: m.attempts,
+          nextAttemptAt: m.status === 'pending' ? iso(m.nextAttemptAt) : null,
+          lastError: m.lastError,
+          createdAt: iso(m.createdAt),
+          sentAt: iso(m.sentAt),
+        })),
+      };
+    });
+
+    app.post('/admin/api/users/:id/verification', async (request, reply) => {
+      const { id } = parseInput(idParams, request.params);
+      const user = await tessera.accounts.findById(id);
+      if (!user) throw new AuthError('user_not_found', 'There is no user with this id.');
+      const sent = await tessera.email.account.sendVerification(user, {
+        actorId: request.auth.userId,
+        client: clientContext(request),
+      });
+      return reply.code(202).send({ sent, emailVerified: !sent });
+    });
+  };
+}

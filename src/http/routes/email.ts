@@ -1,0 +1,155 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
+import type { UserRecord } from '../../store/ports/index.js';
+import type { Tessera } from '../../tessera.js';
+import {
+  clientContext,
+  optionalAuth,
+  requireAuth,
+  setSessionCookie,
+  setTokenCookies,
+  type Transport,
+} from '../credentials.js';
+import { mailRateLimits } from '../plugins/mail-rate-limit.js';
+import { parseInput, text } from '../validation.js';
+import { sessionView, tokenPairView, userView } from '../views.js';
+
+// A mailed token is 66 characters; anything much longer is not one (and is refused unread).
+const token = text(200);
+const email = text(320);
+const password = text(MAX_PASSWORD_LENGTH * 4);
+
+const tokenBody = z.strictObject({ token });
+const emailBody = z.strictObject({ email });
+const resendBody = z.strictObject({ email: email.optional() }).optional();
+const resetBody = z.strictObject({
+  token,
+  newPassword: password,
+  /** Open a login on this device after the reset (all others have ended). Off by default. */
+  signIn: z.boolean().default(false),
+  transport: z.enum(['cookie', 'bearer']).default('cookie'),
+});
+const changeBody = z.strictObject({ newEmail: email, password });
+
+/**
+ * Account recovery and verification by email (HTTP contract in docs/DESIGN and README). The
+ * routes that send mail answer 202 before anything is sent (the outbox delivers); those that
+ * could tell whether an address has an account answer the same bytes either way, and do the
+ * lookup after answering, so the time does not tell either.
+ */
+export function emailRoutes(tessera: Tessera) {
+  const flows = tessera.email.account;
+  return async (app: FastifyInstance) => {
+    const limits = mailRateLimits(tessera);
+
+    /** Work the answer must not wait for (nor reveal by its duration); failures are logged. */
+    const afterAnswer = (request: FastifyRequest, work: () => Promise<unknown>) => {
+      setImmediate(() => {
+        work().catch((error: unknown) => request.log.error({ err: error }, 'email flow failed'));
+      });
+    };
+
+    app.post('/auth/email/verify', async (request, reply) => {
+      await limits.usingToken(request, reply);
+      const body = parseInput(tokenBody, request.body);
+      const user = await flows.verify(body.token, clientContext(request));
+      return { user: { ...userView(user), emailVerified: true } };
+    });
+
+    app.post('/auth/email/verify/resend', async (request, reply) => {
+      const body = parseInput(resendBody, request.body ?? undefined);
+      const client = clientContext(request);
+      const auth = await optionalAuth(tessera, request);
+      if (auth) {
+        const user = await tessera.accounts.findById(auth.userId);
+        if (user && (await limits.sending(request, reply, user.email))) {
+          await flows.sendVerification(user, { client });
+        }
+      } else if (body?.email !== undefined) {
+        const address = body.email;
+        if (await limits.sending(request, reply, address)) {
+          afterAnswer(request, () => flows.resendVerification(address, client));
+        }
+      }
+      return reply.code(202).send({});
+    });
+
+    app.post('/auth/password/forgot', async (request, reply) => {
+      const body = parseInput(emailBody, request.body);
+      const client = clientContext(request);
+      if (await limits.sending(request, reply, body.email)) {
+        afterAnswer(request, () => flows.requestPasswordReset(body.email, client));
+      }
+      return reply.code(202).send({});
+    });
+
+    app.post('/auth/password/reset', async (request, reply) => {
+      await limits.usingToken(request, reply);
+      const body = parseInput(resetBody, request.body);
+      const client = clientContext(request);
+      const { user, revokedSessions } = await flows.resetPassword(body.token, body.newPassword, client);
+      // An account an admin locked stays locked through a reset: no login is opened for it.
+      if (!body.signIn || user.lockedAt !== null) return { revokedSessions };
+      return { revokedSessions, ...(await openLogin(tessera, request, reply, user, body.transport)) };
+    });
+
+    app.post('/auth/email/change', { preHandler: requireAuth(tessera) }, async (request, reply) => {
+      const body = parseInput(changeBody, request.body);
+      if (await limits.sending(request, reply, body.newEmail)) {
+        await flows.requestEmailChange(
+          request.auth.userId,
+          body.newEmail,
+          body.password,
+          clientContext(request),
+        );
+      }
+      return reply.code(202).send({});
+    });
+
+    app.post('/auth/email/change/confirm', async (request, reply) => {
+      await limits.usingToken(request, reply);
+      const body = parseInput(tokenBody, request.body);
+      const user = await flows.confirmEmailChange(body.token, clientContext(request));
+      return { user: { ...userView(user), emailVerified: true } };
+    });
+
+    app.post('/auth/email/change/undo', async (request, reply) => {
+      await limits.usingToken(request, reply);
+      const body = parseInput(tokenBody, request.body);
+      const { user, revokedSessions } = await flows.undoEmailChange(body.token, clientContext(request));
+      return { user: { ...userView(user), emailVerified: true }, revokedSessions };
+    });
+
+    app.post('/auth/not-me', async (request, reply) => {
+      await limits.usingToken(request, reply);
+      const body = parseInput(tokenBody, request.body);
+      const { revokedSessions } = await tessera.email.alerts.notMe(body.token, clientContext(request));
+      return { locked: true, revokedSessions };
+    });
+  };
+}
+
+/** A fresh login after a reset, when the client asked for one (same credentials as POST /auth/login). */
+async function openLogin(
+  tessera: Tessera,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  user: UserRecord,
+  transport: Transport,
+) {
+  const client = clientContext(request);
+  if (tessera.tokens) {
+    const { session, ...pair } = await tessera.tokens.start(user, client);
+    await tessera.audit.record('login.succeeded', { userId: user.id, sessionId: session.id, client });
+    if (transport === 'bearer')
+      return { session: sessionView(tessera, session), ...tokenPairView(tessera, pair) };
+    setTokenCookies(tessera, reply, pair);
+    return { session: sessionView(tessera, session) };
+  }
+  const { session, token: sessionToken } = await tessera.sessions.create(user.id, client);
+  await tessera.audit.record('login.succeeded', { userId: user.id, sessionId: session.id, client });
+  if (transport === 'bearer') return { session: sessionView(tessera, session), token: sessionToken };
+  setSessionCookie(reply, sessionToken);
+  return { session: sessionView(tessera, session) };
+}
