@@ -122,6 +122,16 @@ describe.each(['session', 'jwt', 'hybrid'] as const)('email flows in %s mode', (
   it('forgot password → link → reset: policy first, every login ended, old password refused, link single-use', async () => {
     const email = await register();
     const before = await loginOk(email, PASSWORD);
+    // An API key belongs to its user: a reset ends it with every login (docs/SECURITY.md).
+    const created = await server.app.inject({
+      method: 'POST',
+      url: '/auth/api-keys',
+      headers: { authorization: `Bearer ${before.bearer}` },
+      payload: { name: 'export', scopes: ['accounts:read'], password: PASSWORD },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const apiKey = created.json().key as string;
+    expect(await server.tessera.oauth.apiKeys.verify(apiKey)).toBeDefined();
     const accepted = await post(server.app, '/auth/password/forgot', { email });
     expect(accepted.statusCode).toBe(202);
     expect(accepted.body).toBe('{}');
@@ -152,6 +162,7 @@ describe.each(['session', 'jwt', 'hybrid'] as const)('email flows in %s mode', (
     expect(reset.statusCode, reset.body).toBe(200);
     expect(reset.json().revokedSessions).toBeGreaterThanOrEqual(1);
     await expectEnded(before);
+    expect(await server.tessera.oauth.apiKeys.verify(apiKey)).toBeUndefined();
     expect((await login(email, PASSWORD)).statusCode).toBe(401);
     await loginOk(email, NEW_PASSWORD);
     expect(

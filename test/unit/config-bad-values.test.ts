@@ -48,6 +48,15 @@ const BAD_VALUES: Record<string, Array<string | Record<string, string>>> = {
   TESSERA_RATE_LIMIT: ['maybe', 'true'],
   TESSERA_OAUTH_SCOPES: ['not json', '{}', '{"Bad Scope":"x"}', '{"profile":""}', '["profile"]'],
   TESSERA_PASSWORD_HASH_THREADS: ['0', 'two', '1.5', '1000'],
+  TESSERA_SQLITE_SYNCHRONOUS: ['off', 'FULL', 'extra'],
+  TESSERA_BREACHED_PASSWORDS: ['on', 'HIBP', 'yes'],
+  TESSERA_BREACHED_PASSWORDS_URL: ['ftp://mirror.example/range/', 'not a url'],
+  TESSERA_SMTP_URL: ['mail.example.com:587', 'http://mail.example.com', 'smtp://'],
+  TESSERA_MAIL_FROM: ['x', 'Bank <no-reply@bank.example>\nBcc: victim@example.com'],
+  TESSERA_MAIL_OUTBOX_DIR: [''],
+  TESSERA_PUBLIC_URL: ['auth.example.com', 'ftp://auth.example.com'],
+  TESSERA_REQUIRE_VERIFIED_EMAIL: ['yes', 'ON'],
+  TESSERA_NEW_DEVICE_ALERTS: ['true', 'Off'],
   // The TLS pair: a file that does not exist, or one half alone.
   TESSERA_TLS_CERT: [
     { TESSERA_TLS_CERT: '/nonexistent/cert.pem', TESSERA_TLS_KEY: existingFile },

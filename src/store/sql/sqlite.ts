@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, type Selectable, SqliteDialect } from 'kysely';
+import { Kysely, type Selectable } from 'kysely';
 import { StorageError, StoreSetupError } from '../errors.js';
 import type { RefreshTokenRecord, SessionRecord, SessionWithUser, UserRecord } from '../ports/index.js';
 import { migrateToLatest } from './migrations.js';
@@ -14,6 +14,7 @@ import {
   SqlSessionStore,
   sessionWithUserSql,
 } from './sessions.js';
+import { SqliteDialectKeepingErrors } from './sqlite-dialect.js';
 import { createPrivateSqliteFile } from './sqlite-files.js';
 import { SqlStores } from './stores.js';
 import { fromUserRow, SqlUserStore } from './users.js';
@@ -161,7 +162,7 @@ export async function openSqliteStores(
       },
     );
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialectKeepingErrors(database) });
   const applied = await migrateRacingOthers(db as Kysely<unknown>);
   if (marker && !existsSync(marker)) writeFileSync(marker, MARKER_TEXT);
   const engine = {
