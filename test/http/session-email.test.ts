@@ -29,7 +29,7 @@ describe.each(['session', 'jwt', 'hybrid'] as const)('GET /auth/session in %s mo
     const headers = { authorization: `Bearer ${token}` };
     const here = await first.app.inject({ method: 'GET', url: '/auth/session', headers });
     expect(here.statusCode).toBe(200);
-    expect(here.json().user).toEqual({ id: login.json().user.id, email, roles: [] });
+    expect(here.json().user).toEqual({ id: login.json().user.id, email, roles: [], emailVerified: false });
     if (mode === 'session') return;
 
     // A second node on the same database (as behind a load balancer): nothing remembered yet.
