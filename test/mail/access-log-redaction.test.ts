@@ -9,10 +9,10 @@ describe('loggableUrl', () => {
     }
   });
 
-  it('masks any token parameter elsewhere, and leaves other URLs alone', () => {
-    expect(loggableUrl('/auth/session?token=abc.def')).toBe('/auth/session?token=[redacted]');
-    expect(loggableUrl('/x?a=1&refresh_token=abc&b=2')).toBe('/x?a=1&refresh_token=[redacted]&b=2');
-    expect(loggableUrl('/auth/session?probe=1')).toBe('/auth/session?probe=1');
+  it('drops any token parameter elsewhere too (only allowlisted parameters are kept), and leaves other URLs alone', () => {
+    expect(loggableUrl('/auth/session?token=abc.def')).toBe('/auth/session');
+    expect(loggableUrl('/x?scope=a&refresh_token=abc&limit=2')).toBe('/x?scope=a&limit=2');
+    expect(loggableUrl('/oauth/authorize?client_id=c&state=secret')).toBe('/oauth/authorize?client_id=c');
     expect(loggableUrl('/auth/not-me')).toBe('/auth/not-me');
   });
 });
