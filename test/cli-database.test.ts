@@ -209,7 +209,7 @@ describe('operator commands find what they need', () => {
     const unknown = await runCli(['audit', '--type', 'login.sucess'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(
-      /tessera: --type login\.sucess is not an event type; known: user\.registered, login\.succeeded, .*api_key\.revoked\n$/,
+      /tessera: --type login\.sucess is not an event type; known: user\.registered, login\.succeeded, .*api_key\.revoked, .*account\.not_me, mail\.failed\n$/,
     );
   });
 
