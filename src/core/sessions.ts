@@ -69,7 +69,8 @@ export class Sessions {
    * A login a user delegated to a third-party application (OAuth): a refresh-token family like
    * jwt mode's, bound to the client, its granted scopes and resource. `id` is chosen when the
    * authorization code is issued, so a reused code can end the login it produced. Returned,
-   * not stored: the authorization-code store's redeemAuthorizationCode stores it in one transaction with the code's use.
+   * not stored: the authorization-code store's redeemAuthorizationCode stores it in one
+   * transaction with the code's use.
    */
   oauthFamilyRecord(
     id: string,
@@ -181,8 +182,8 @@ export class Sessions {
    * When a login ends, everything it could do ends: every way a login or a user's logins end
    * (logout, device removal, logout-all, password change, lock, role change, admin revocation,
    * log everyone out, reuse detection) comes through the three methods below and so through
-   * one store transaction (LoginEndingStore.endLogins): the account change, the deleted logins (their
-   * refresh tokens go with them), the user's API keys (a key belongs to its user, not to a
+   * one store transaction (LoginEndingStore.endLogins): the account change, the deleted logins
+   * (their refresh tokens go with them), the user's API keys (a key belongs to its user, not to a
    * login: whatever ends every login of a user ends the keys too, for good) and, in hybrid
    * mode, the revocation-log record. Nothing or all of it is recorded; only then is the record
    * applied on this node and published to the others (best effort: they also poll the log).
