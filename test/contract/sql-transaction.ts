@@ -79,5 +79,25 @@ export function sqlTransactionContract(engine: string, openStores: () => Promise
       expect(await stores.refreshTokens.findRefreshToken('r2')).toBeUndefined();
       expect(await stores.audit.listAuditEvents({ limit: 10 })).toEqual([]);
     });
+
+    it('an ending of logins inside the work joins it: rolled back with everything else', async () => {
+      await stores.users.createUser(user);
+      await stores.sessions.createSession(session);
+      const failure = new Error('after the ending');
+      await expect(
+        stores.transaction(async (tx) => {
+          const ended = await tx.loginEndings.endLogins({
+            target: { userId: 'u1' },
+            account: { lock: { lockedAt: 10, reason: 'test' }, updatedAt: 10 },
+            endSessions: true,
+            revocation: { kind: 'user', subject: 'u1', at: 10, expiresAt: 1_000 },
+          });
+          expect(ended).toMatchObject({ sessions: 1, revocation: { kind: 'user' } });
+          throw failure;
+        }),
+      ).rejects.toBe(failure);
+      expect(await stores.sessions.findSessionWithUser('s1')).toEqual({ session, user });
+      expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([]);
+    });
   });
 }
