@@ -20,8 +20,8 @@ export type {
   RevocationStore,
   SessionRecord,
   SessionStore,
-  Store,
+  Stores,
   UserRecord,
   UserStore,
-} from './store/ports.js';
-export { createTessera, openStore, type Tessera, type TesseraOptions } from './tessera.js';
+} from './store/ports/index.js';
+export { createTessera, openStores, type Tessera, type TesseraOptions } from './tessera.js';

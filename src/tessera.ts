@@ -9,6 +9,7 @@ import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
 import { KEY_RELOAD_INTERVAL_MS, Keyring } from './core/keyring.js';
 import { createOAuth, type OAuth } from './core/oauth/oauth.js';
 import { usePasswordHashing } from './core/passwords.js';
+import { RefreshRotation } from './core/refresh-rotation.js';
 import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js';
 import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
@@ -18,19 +19,22 @@ import { resolveKeyEncryptionKey } from './key-encryption-key.js';
 import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
 import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
-import { MemoryStore } from './store/memory/memory-store.js';
-import type { Store } from './store/ports.js';
-import { RedisCachedStore } from './store/redis/cached-store.js';
+import { MemoryStores } from './store/memory/stores.js';
+import type { SigningKeyStore, Stores } from './store/ports/index.js';
 import { RedisConnection } from './store/redis/connection.js';
 import { RedisRevocationBus } from './store/redis/redis-bus.js';
+import { withRedisSessionCache } from './store/redis/stores.js';
 import { readServedMode, recordServedMode, type ServedModeRecord } from './store/sql/meta.js';
-import { openPostgresStore } from './store/sql/postgres.js';
+import { openPostgresStores } from './store/sql/postgres.js';
 import { PostgresRevocationBus } from './store/sql/postgres-bus.js';
-import { SqlStore } from './store/sql/sql-store.js';
-import { openSqliteStore } from './store/sql/sqlite.js';
+import { openSqliteStores } from './store/sql/sqlite.js';
 import { sqliteFileModeWarning } from './store/sql/sqlite-files.js';
+import { SqlStores } from './store/sql/stores.js';
 
-/** The whole system, with no global state: everything hangs off the value createTessera returns. */
+/**
+ * The whole system: everything hangs off the value createTessera returns, except the
+ * password-hashing thread pool, which every instance in the process shares.
+ */
 export type Tessera = TesseraParts & TesseraMode;
 
 /**
@@ -57,7 +61,8 @@ interface TokenModeParts {
 export interface TesseraParts {
   readonly config: TesseraConfig;
   readonly runtime: Runtime;
-  readonly store: Store;
+  /** One store per aggregate (users, sessions, refresh tokens, …) over the configured database. */
+  readonly stores: Stores;
   /** TESSERA_REDIS_URL: the connection behind the session cache, rate-limit counters and bus. */
   readonly redis: RedisConnection | undefined;
   readonly accounts: Accounts;
@@ -87,8 +92,8 @@ export interface TesseraParts {
 export interface TesseraOptions {
   /** Clock and randomness; tests inject a manual clock. */
   runtime?: Runtime;
-  /** An already opened store; otherwise one is opened from `config.database`. */
-  store?: Store;
+  /** Already opened stores (openStores); otherwise they are opened from `config.database`. */
+  stores?: Stores;
   /** hybrid mode: the revocation bus shared with other nodes; in-process by default. */
   bus?: RevocationBus;
   /**
@@ -110,31 +115,31 @@ export async function createTessera(
 ): Promise<Tessera> {
   const runtime = options.runtime ?? systemRuntime;
   const redis = config.redis && (await RedisConnection.open(config.redis));
-  let sqlStore: Store;
+  let databaseStores: Stores;
   try {
-    sqlStore = options.store ?? (await openStore(config.database));
+    databaseStores = options.stores ?? (await openStores(config.database));
   } catch (error) {
     await redis?.close();
     throw error;
   }
-  // With Redis, sessions are served from it; the SQL store stays the system of record.
-  const store = redis
-    ? new RedisCachedStore(sqlStore, {
+  // With Redis, sessions are served from it; the SQL database stays the system of record.
+  const stores = redis
+    ? withRedisSessionCache(databaseStores, {
         redis: redis.client,
         prefix: redis.settings.prefix,
         now: () => runtime.now(),
       })
-    : sqlStore;
+    : databaseStores;
   const warnings: string[] = [];
   // Which mode the deployment runs is stored in the database: the CLI reads it, and a server
   // that starts in another mode says so (it still starts: see recordedMode).
-  const metaDb = sqlStore instanceof SqlStore ? (sqlStore.db as Kysely<unknown>) : undefined;
+  const metaDb = databaseStores instanceof SqlStores ? (databaseStores.db as Kysely<unknown>) : undefined;
   let storedMode: ServedModeRecord | undefined;
   try {
     storedMode = metaDb && (await readServedMode(metaDb));
     if (metaDb && !options.operator) await recordedMode(metaDb, storedMode, config.mode, runtime, warnings);
   } catch (error) {
-    if (!options.store) await sqlStore.close().catch(() => undefined);
+    if (!options.stores) await databaseStores.close().catch(() => undefined);
     await redis?.close();
     throw error;
   }
@@ -146,50 +151,55 @@ export async function createTessera(
     // operator's tool cannot know the servers' lifetime, so it assumes the longest allowed.
     const ttlMs = options.operator ? MAX_ACCESS_TOKEN_TTL_MS : config.jwt.accessTokenTtlMs;
     const horizonMs = ttlMs + MAX_CLOCK_SKEW_SECONDS * 1000;
-    revocations = new Revocations(store, bus, runtime, horizonMs);
+    revocations = new Revocations(stores.revocations, bus, runtime, horizonMs);
     try {
       await revocations.start();
     } catch (error) {
       if (!options.bus) await bus.close().catch(() => undefined);
-      if (!options.store) await store.close().catch(() => undefined);
+      if (!options.stores) await stores.close().catch(() => undefined);
       await redis?.close();
       throw error;
     }
   }
-  const sessions = new Sessions(store, runtime, config.session, revocations);
+  const sessions = new Sessions(stores, runtime, config.session, revocations);
   const releasePasswordHashing = usePasswordHashing(config.passwordHashThreads);
-  const audit = new Audit(store, runtime);
+  const audit = new Audit(stores.audit, runtime);
   const breachedPasswords =
     config.breachedPasswords && new HibpBreachedPasswords({ rangeUrl: config.breachedPasswords.rangeUrl });
   // Each skipped check (service unreachable: fail open) leaves an audit row; app.ts logs it too.
   breachedPasswords?.onUnavailable((reason) => {
     audit.record('password.breach_check_skipped', { detail: { reason } }).catch(() => undefined);
   });
-  const accounts = new Accounts(store, runtime, breachedPasswords);
+  const accounts = new Accounts(stores.users, runtime, breachedPasswords);
   const control = new Control({
-    users: store,
+    users: stores.users,
     sessions,
     audit,
     runtime,
     mode: (options.operator && storedMode?.mode) || config.mode,
     accessTokenTtlMs: config.jwt.accessTokenTtlMs,
   });
-  if (config.database.engine === 'sqlite' && !options.store) {
+  // One rotation routine for every refresh-token family: jwt and hybrid logins, OAuth delegations.
+  const rotation = new RefreshRotation({
+    store: stores.refreshTokens,
+    sessions,
+    runtime,
+    graceMs: config.jwt.refreshReuseGraceMs,
+  });
+  if (config.database.engine === 'sqlite' && !options.stores) {
     const exposed = sqliteFileModeWarning(config.database.filename);
     if (exposed) warnings.push(exposed);
   }
-  const userEmails = new UserEmails(store, () => runtime.now());
+  const userEmails = new UserEmails(stores.users, () => runtime.now());
   let modeParts: TesseraMode = { mode: 'session', keyring: undefined, tokens: undefined };
   if (config.mode !== 'session') {
-    const keyring = await openKeyring(config, store, runtime, warnings);
+    const keyring = await openKeyring(config, stores.signingKeys, runtime, warnings);
     const tokens = new TokenLogins({
-      store,
+      rotation,
       sessions,
       accounts,
       keyring,
       audit,
-      runtime,
-      refreshReuseGraceMs: config.jwt.refreshReuseGraceMs,
       mode: config.mode,
       revocations,
       emails: userEmails,
@@ -202,30 +212,39 @@ export async function createTessera(
   // OAuth signs with the keyring: jwt and hybrid modes' own, or in session mode one opened when
   // OAuth is first used (so a session-mode deployment that never uses OAuth is unchanged).
   const oauth = createOAuth({
-    store,
+    stores,
     sessions,
     accounts,
     audit,
     runtime,
     keyring:
       modeParts.mode === 'session'
-        ? lazyKeyring(config, store, runtime, warnings)
+        ? lazyKeyring(config, stores.signingKeys, runtime, warnings)
         : () => Promise.resolve(modeParts.keyring),
     scopes: config.oauth.scopes,
     issuer: config.jwt.issuer,
     firstPartyAudience: config.jwt.audience,
-    refreshReuseGraceMs: config.jwt.refreshReuseGraceMs,
+    rotation,
     codeRetentionMs: config.session.absoluteTimeoutMs,
     revocations,
   });
-  // Email flows (issue 17): their stores share the SQL store's connection, not the Redis cache.
+  // Email flows (issue 17): their stores share the database's connection, not the Redis cache.
   let email: EmailFeatures;
   try {
-    email = openEmailFeatures({ config, store: sqlStore, users: store, sessions, control, audit, runtime });
+    email = openEmailFeatures({
+      config,
+      stores: databaseStores,
+      users: stores.users,
+      sessions,
+      accounts,
+      control,
+      audit,
+      runtime,
+    });
   } catch (error) {
     revocations?.stop();
     if (!options.bus) await bus.close().catch(() => undefined);
-    if (!options.store) await store.close().catch(() => undefined);
+    if (!options.stores) await stores.close().catch(() => undefined);
     await redis?.close();
     await releasePasswordHashing();
     throw error;
@@ -234,7 +253,7 @@ export async function createTessera(
   return {
     config,
     runtime,
-    store,
+    stores,
     redis,
     accounts,
     sessions,
@@ -253,7 +272,7 @@ export async function createTessera(
       const sweep = async () => {
         await sessions.sweep();
         await audit.sweep(config.auditRetentionMs);
-        await store.deleteExpiredRevocations(runtime.now());
+        await stores.revocations.deleteExpiredRevocations(runtime.now());
         await oauth.sweep();
         await email.sweep();
       };
@@ -277,7 +296,7 @@ export async function createTessera(
       await email.delivery.close();
       revocations?.stop();
       if (!options.bus) await bus.close();
-      await store.close();
+      await stores.close();
       await redis?.close();
       await releasePasswordHashing();
     },
@@ -326,35 +345,35 @@ async function recordedMode(
   await recordServedMode(db, mode, runtime.now());
 }
 
-/** Opens the configured store; SQL engines apply pending migrations first. */
-export function openStore(database: TesseraConfig['database']): Promise<Store> {
+/** Opens the configured database's stores; SQL engines apply pending migrations first. */
+export function openStores(database: TesseraConfig['database']): Promise<Stores> {
   switch (database.engine) {
     case 'memory':
-      return Promise.resolve(new MemoryStore());
+      return Promise.resolve(new MemoryStores());
     case 'sqlite':
-      return openSqliteStore(database.filename, { synchronous: database.synchronous });
+      return openSqliteStores(database.filename, { synchronous: database.synchronous });
     case 'postgres':
-      return openPostgresStore(database.url, { poolSize: database.poolSize });
+      return openPostgresStores(database.url, { poolSize: database.poolSize });
   }
 }
 
 /**
- * Applies pending migrations and closes the store; the names of those that ran (`tessera
+ * Applies pending migrations and closes the stores; the names of those that ran (`tessera
  * migrate`, for deploy pipelines that migrate before starting nodes; opening does it too).
  */
 export async function migrateDatabase(database: TesseraConfig['database']): Promise<string[]> {
-  const store = await openStore(database);
+  const stores = await openStores(database);
   try {
-    return store instanceof SqlStore ? [...store.appliedMigrations] : [];
+    return stores instanceof SqlStores ? [...stores.appliedMigrations] : [];
   } finally {
-    await store.close();
+    await stores.close();
   }
 }
 
-/** The keyring over the store's signing keys, created on first use; also used by `tessera keys`. */
+/** The keyring over the stored signing keys, created on first use; also used by `tessera keys`. */
 export async function openKeyring(
   config: TesseraConfig,
-  store: Store,
+  store: SigningKeyStore,
   runtime: Runtime,
   warnings: string[] = [],
 ): Promise<Keyring> {
@@ -379,7 +398,7 @@ export async function openKeyring(
  * by other nodes or the CLI arrive within the same bound as in jwt mode. Where a generated
  * key-encryption key cannot be shared (PostgreSQL, production) it needs TESSERA_KEY_ENCRYPTION_KEY.
  */
-function lazyKeyring(config: TesseraConfig, store: Store, runtime: Runtime, warnings: string[]) {
+function lazyKeyring(config: TesseraConfig, store: SigningKeyStore, runtime: Runtime, warnings: string[]) {
   let opening: Promise<Keyring> | undefined;
   let loadedAt = 0;
   return async (): Promise<Keyring> => {

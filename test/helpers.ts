@@ -10,7 +10,7 @@ import { type AppOptions, buildApp } from '../src/http/app.js';
 import { ACCESS_TOKEN_COOKIE, SESSION_COOKIE } from '../src/http/credentials.js';
 import { CSRF_HEADER } from '../src/http/plugins/csrf.js';
 import type { RevocationBus } from '../src/store/bus.js';
-import type { Store } from '../src/store/ports.js';
+import type { Stores } from '../src/store/ports/index.js';
 import { createTessera, type Tessera } from '../src/tessera.js';
 
 const tempDirs: string[] = [];
@@ -39,7 +39,7 @@ export interface TestServer {
 export async function startTessera(
   options: {
     env?: Record<string, string>;
-    store?: Store;
+    stores?: Stores;
     runtime?: Runtime;
     bus?: RevocationBus;
     app?: AppOptions;
@@ -61,7 +61,7 @@ export async function startTessera(
   const config: TesseraConfig = loadConfig(env);
   const tessera = await createTessera(config, {
     runtime: options.runtime ?? clock,
-    store: options.store,
+    stores: options.stores,
     bus: options.bus,
   });
   const app = await buildApp(tessera, { logger: false, ...options.app });

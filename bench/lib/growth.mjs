@@ -6,7 +6,7 @@
 // - SQLite: rows in the server's database file, in large transactions.
 // - PostgreSQL: rows in the server's schema, 20,000 per multi-row INSERT (unnest of arrays), then
 //   ANALYZE; a CHECKPOINT once all are in.
-// - Redis: the hot-path copies that RedisCachedStore writes at login (src/store/redis/scripts.ts,
+// - Redis: the hot-path copies that RedisCachedSessionStore writes at login (src/store/redis/scripts.ts,
 //   PUT_SESSION): the hash `s:<id>` with its PX, the user's set `u:<userId>` and the two sweep
 //   sorted sets, pipelined. Only the copies: a request whose copy is found never reads SQL.
 import { createHash, randomBytes } from 'node:crypto';
@@ -231,7 +231,7 @@ async function redisPipe(url) {
 }
 
 /**
- * Redis: the copies RedisCachedStore makes at login, under `prefix` (the server's
+ * Redis: the copies RedisCachedSessionStore makes at login, under `prefix` (the server's
  * TESSERA_REDIS_PREFIX), exactly as PUT_SESSION writes them: HSET of the record's fields (numbers
  * as decimal strings), PEXPIRE to the absolute expiry, the id in `u:<userId>`, and
  * `<userId>:<id>` in `sweep:seen` (by lastSeenAt) and `sweep:expires` (by expiresAt).

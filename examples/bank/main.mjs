@@ -41,7 +41,7 @@ const auth = createAuth({
   csrfSecret: config.csrfSecret,
   // hybrid: the app reads the same revocation log and bus as Tessera (here: the same process;
   // across processes: revocations: await openRevocations() from tessera/revocations).
-  ...(config.mode === 'hybrid' ? { revocations: { store: tessera.store, bus } } : {}),
+  ...(config.mode === 'hybrid' ? { revocations: { store: tessera.stores.revocations, bus } } : {}),
 });
 const bank = await buildBankApp({ auth, tesseraUrl, mode: config.mode });
 const bankPort = Number(process.env.BANK_PORT ?? 4000);

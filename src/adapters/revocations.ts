@@ -1,9 +1,9 @@
 import { ConfigError, loadConfig } from '../config.js';
 import type { RevocationBus } from '../store/bus.js';
-import type { RevocationStore } from '../store/ports.js';
+import type { RevocationStore } from '../store/ports/index.js';
 
 export type { RevocationBus } from '../store/bus.js';
-export type { RevocationStore } from '../store/ports.js';
+export type { RevocationStore } from '../store/ports/index.js';
 
 /**
  * `tessera/revocations`: what a hybrid app passes to `createAuth({ mode: 'hybrid', revocations })`
@@ -48,14 +48,15 @@ export async function openRevocations(env: RevocationEnvironment = process.env):
   }
   // The store openers themselves, not tessera.ts: an app loads no part of the server it does not use.
   const { database } = config;
-  const store =
+  const stores =
     database.engine === 'postgres'
-      ? await (await import('../store/sql/postgres.js')).openPostgresStore(database.url, {
+      ? await (await import('../store/sql/postgres.js')).openPostgresStores(database.url, {
           poolSize: database.poolSize,
         })
-      : await (await import('../store/sql/sqlite.js')).openSqliteStore(database.filename, {
+      : await (await import('../store/sql/sqlite.js')).openSqliteStores(database.filename, {
           synchronous: database.synchronous,
         });
+  const store = stores.revocations;
   try {
     if (config.redis) {
       const { RedisConnection } = await import('../store/redis/connection.js');
@@ -68,7 +69,7 @@ export async function openRevocations(env: RevocationEnvironment = process.env):
         async close() {
           await bus.close();
           await redis.close();
-          await store.close();
+          await stores.close();
         },
       };
     }
@@ -81,11 +82,11 @@ export async function openRevocations(env: RevocationEnvironment = process.env):
       bus,
       async close() {
         await bus.close();
-        await store.close();
+        await stores.close();
       },
     };
   } catch (error) {
-    await store.close().catch(() => undefined);
+    await stores.close().catch(() => undefined);
     throw error;
   }
 }

@@ -12,7 +12,7 @@ import {
   verifyAccessToken,
 } from '../resource-server.js';
 import type { RevocationBus } from '../store/bus.js';
-import type { RevocationStore } from '../store/ports.js';
+import type { RevocationStore } from '../store/ports/index.js';
 import { csrfTokenMatches, deriveCsrfKey } from '../wire/credentials.js';
 import { JwksUnavailableError, RemoteJwks } from './jwks.js';
 import { defaultWarningSink, type WarningSink, watchModeMismatch } from './mode-mismatch.js';
@@ -68,8 +68,8 @@ export interface VerifierOptions {
   /** session: how long a positive answer from Tessera is reused (default 2000 ms, at most 5000, 0 = never). */
   sessionCacheMs?: number;
   /**
-   * hybrid (required): the revocation log and bus Tessera's nodes write to: Tessera's store, or
-   * one opened on the same database (`openStore`), and the same bus (Redis, PostgreSQL, or the
+   * hybrid (required): the revocation log and bus Tessera's nodes write to: Tessera's revocations store, or
+   * one opened on the same database (`openStores(...).revocations`), and the same bus (Redis, PostgreSQL, or the
    * in-process bus when the app runs in Tessera's process).
    */
   revocations?: { store: RevocationStore; bus: RevocationBus };

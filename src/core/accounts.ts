@@ -1,4 +1,4 @@
-import { EmailTakenError, type UserRecord, type UserStore } from '../store/ports.js';
+import { EmailTakenError, type UserRecord, type UserStore } from '../store/ports/index.js';
 import { emailLookupKey, parseNewEmail } from './email.js';
 import { AuthError, invalidCredentials } from './errors.js';
 import {
@@ -50,6 +50,16 @@ export class Accounts {
         'This password has appeared in a data breach (Have I Been Pwned), so attackers try it first. Choose another.',
       );
     }
+  }
+
+  /**
+   * The hash of a new password that passes the policy and the breach check, for a caller that
+   * proved the right to set it another way (a reset link): ended logins go with it in one
+   * transaction (Sessions.endUserLogins with `account.passwordHash`).
+   */
+  async hashAcceptablePassword(password: string, email: string): Promise<string> {
+    await this.#assertNewPassword(password, email);
+    return hashPassword(password);
   }
 
   /** Made in the background; a failure (hasher busy or closed) shows when the hash is used. */
@@ -175,6 +185,15 @@ export class Accounts {
 
   findByEmail(email: string): Promise<UserRecord | undefined> {
     return this.store.findUserByEmailKey(emailLookupKey(email));
+  }
+
+  /**
+   * A user by id, or by email when it has an `@` (operators type either): the one lookup the
+   * admin APIs use. An invalid address is 400 `invalid_email`; a store that cannot answer
+   * throws (503), never "no such user".
+   */
+  async findByIdOrEmail(idOrEmail: string): Promise<UserRecord | undefined> {
+    return idOrEmail.includes('@') ? this.findByEmail(idOrEmail) : this.findById(idOrEmail);
   }
 
   list(): Promise<UserRecord[]> {

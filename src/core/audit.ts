@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { AuditEvent, AuditStore } from '../store/ports.js';
+import type { AuditEvent, AuditStore } from '../store/ports/index.js';
 import { isValidEmail } from './email.js';
 import type { Runtime } from './runtime.js';
 import type { ClientContext } from './sessions.js';

@@ -1,4 +1,4 @@
-import { LastAdminError, type UserRecord, type UserStore } from '../store/ports.js';
+import { LastAdminError, type UserRecord, type UserStore } from '../store/ports/index.js';
 import type { Audit } from './audit.js';
 import { AuthError } from './errors.js';
 import type { Runtime } from './runtime.js';

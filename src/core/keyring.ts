@@ -1,4 +1,4 @@
-import type { SigningKeyStore, StoredSigningKey } from '../store/ports.js';
+import type { SigningKeyStore, StoredSigningKey } from '../store/ports/index.js';
 import type { JwsAlgorithm } from './jwt/algorithms.js';
 import type { AccessTokenClaims } from './jwt/claims.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './jwt/claims.js';

@@ -1,5 +1,5 @@
 import type { RevocationBus } from '../store/bus.js';
-import type { RevocationRecord, RevocationStore } from '../store/ports.js';
+import type { RevocationRecord, RevocationStore } from '../store/ports/index.js';
 import { AuthError } from './errors.js';
 import type { AccessTokenClaims } from './jwt/claims.js';
 import type { Runtime } from './runtime.js';

@@ -1,10 +1,4 @@
-import type {
-  LoginEnding,
-  LoginEndingStore,
-  SessionRecord,
-  SessionStore,
-  SessionWithUser,
-} from '../store/ports.js';
+import type { AggregateStores, LoginEnding, SessionRecord, SessionWithUser } from '../store/ports/index.js';
 import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
 import { issueToken, newRandomId, parseToken, secretMatches } from './tokens.js';
@@ -49,7 +43,8 @@ export interface ClientContext {
 /** Server-side sessions: create, validate with idle/absolute expiry, rotate, revoke. */
 export class Sessions {
   constructor(
-    private readonly store: SessionStore & LoginEndingStore,
+    /** Logins are read and created in `sessions`; every ending goes through `loginEndings`. */
+    private readonly stores: Pick<AggregateStores, 'sessions' | 'loginEndings'>,
     private readonly runtime: Runtime,
     readonly policy: SessionPolicy,
     /** Hybrid mode: ending a login must also reach the in-memory state of every node. */
@@ -74,7 +69,8 @@ export class Sessions {
    * A login a user delegated to a third-party application (OAuth): a refresh-token family like
    * jwt mode's, bound to the client, its granted scopes and resource. `id` is chosen when the
    * authorization code is issued, so a reused code can end the login it produced. Returned,
-   * not stored: store.redeemAuthorizationCode stores it in one transaction with the code's use.
+   * not stored: the authorization-code store's redeemAuthorizationCode stores it in one
+   * transaction with the code's use.
    */
   oauthFamilyRecord(
     id: string,
@@ -94,7 +90,7 @@ export class Sessions {
     oauth?: SessionRecord['oauth'],
   ): Promise<SessionRecord> {
     const session = this.#record(id, userId, mode, secretHash, client, oauth);
-    await this.store.createSession(session);
+    await this.stores.sessions.createSession(session);
     return session;
   }
 
@@ -128,7 +124,7 @@ export class Sessions {
   async validate(presented: string): Promise<SessionWithUser | undefined> {
     const parsed = parseToken(presented);
     if (!parsed) return undefined;
-    const found = await this.store.findSessionWithUser(parsed.id);
+    const found = await this.stores.sessions.findSessionWithUser(parsed.id);
     if (found?.session.mode !== 'session' || !secretMatches(parsed.secret, found.session.secretHash)) {
       return undefined;
     }
@@ -143,11 +139,11 @@ export class Sessions {
   async renew(session: SessionRecord): Promise<SessionRecord | undefined> {
     const now = this.runtime.now();
     if (now >= this.idleExpiresAt(session) || now >= session.expiresAt) {
-      await this.store.deleteSession(session.id);
+      await this.stores.sessions.deleteSession(session.id);
       return undefined;
     }
     if (now - session.lastSeenAt >= RENEWAL_INTERVAL_MS) {
-      await this.store.touchSession(session.id, now);
+      await this.stores.sessions.touchSession(session.id, now);
       session.lastSeenAt = now;
     }
     return session;
@@ -155,13 +151,13 @@ export class Sessions {
 
   /** The live session with this id, whatever its mode, or undefined. */
   async find(id: string): Promise<SessionRecord | undefined> {
-    const session = await this.store.findSession(id);
+    const session = await this.stores.sessions.findSession(id);
     return session && this.renew(session);
   }
 
   /** The live login with this id and its owner (one store read), or undefined. */
   async findLive(id: string): Promise<SessionWithUser | undefined> {
-    const found = await this.store.findSessionWithUser(id);
+    const found = await this.stores.sessions.findSessionWithUser(id);
     const session = found && (await this.renew(found.session));
     return session && { session, user: found.user };
   }
@@ -178,7 +174,7 @@ export class Sessions {
   /** New secret for the same session-mode session (after a password change); the old token stops working. */
   async rotate(session: SessionRecord): Promise<string> {
     const { token, secretHash } = issueToken(this.runtime, session.id);
-    await this.store.setSessionSecret(session.id, secretHash);
+    await this.stores.sessions.setSessionSecret(session.id, secretHash);
     return token;
   }
 
@@ -186,8 +182,8 @@ export class Sessions {
    * When a login ends, everything it could do ends: every way a login or a user's logins end
    * (logout, device removal, logout-all, password change, lock, role change, admin revocation,
    * log everyone out, reuse detection) comes through the three methods below and so through
-   * one store transaction (store.endLogins): the account change, the deleted logins (their
-   * refresh tokens go with them), the user's API keys (a key belongs to its user, not to a
+   * one store transaction (LoginEndingStore.endLogins): the account change, the deleted logins
+   * (their refresh tokens go with them), the user's API keys (a key belongs to its user, not to a
    * login: whatever ends every login of a user ends the keys too, for good) and, in hybrid
    * mode, the revocation-log record. Nothing or all of it is recorded; only then is the record
    * applied on this node and published to the others (best effort: they also poll the log).
@@ -239,7 +235,7 @@ export class Sessions {
   }
 
   async #end(ending: LoginEnding): Promise<Ended> {
-    const { sessions, apiKeys, revocation } = await this.store.endLogins(ending);
+    const { sessions, apiKeys, revocation } = await this.stores.loginEndings.endLogins(ending);
     if (revocation) await this.revocations?.applied(revocation);
     return { sessions, apiKeys };
   }
@@ -247,18 +243,18 @@ export class Sessions {
   /** The user's live sessions, newest first. */
   async listOfUser(userId: string): Promise<SessionRecord[]> {
     const now = this.runtime.now();
-    return (await this.store.listUserSessions(userId)).filter((s) => now < this.expiresAt(s));
+    return (await this.stores.sessions.listUserSessions(userId)).filter((s) => now < this.expiresAt(s));
   }
 
   /** Every live session, newest first; for operators. */
   async listAll(): Promise<SessionRecord[]> {
     const now = this.runtime.now();
-    return (await this.store.listSessions()).filter((s) => now < this.expiresAt(s));
+    return (await this.stores.sessions.listSessions()).filter((s) => now < this.expiresAt(s));
   }
 
   /** Deletes every expired session; returns how many. */
   sweep(): Promise<number> {
     const now = this.runtime.now();
-    return this.store.deleteExpiredSessions(now, now - this.policy.idleTimeoutMs);
+    return this.stores.sessions.deleteExpiredSessions(now, now - this.policy.idleTimeoutMs);
   }
 }

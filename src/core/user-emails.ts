@@ -1,4 +1,4 @@
-import type { UserStore } from '../store/ports.js';
+import type { UserStore } from '../store/ports/index.js';
 
 /**
  * The email address of a user id, for `GET /auth/session` in jwt and hybrid modes: there the

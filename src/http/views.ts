@@ -1,6 +1,6 @@
 import { deviceLabel } from '../core/device.js';
 import type { TokenPair } from '../core/token-logins.js';
-import type { SessionRecord, UserRecord } from '../store/ports.js';
+import type { SessionRecord, UserRecord } from '../store/ports/index.js';
 import type { Tessera } from '../tessera.js';
 import type { Authenticated } from './credentials.js';
 

@@ -1,4 +1,5 @@
 import type { TesseraConfig } from '../config.js';
+import type { Accounts } from '../core/accounts.js';
 import type { Audit } from '../core/audit.js';
 import type { Control } from '../core/control.js';
 import { AccountEmail } from '../core/email/account-email.js';
@@ -8,7 +9,7 @@ import { NewDeviceAlerts } from '../core/email/new-device-alerts.js';
 import type { Runtime } from '../core/runtime.js';
 import type { Sessions } from '../core/sessions.js';
 import { type EmailStores, openEmailStores } from '../store/email-stores.js';
-import type { Store, UserStore } from '../store/ports.js';
+import type { Stores, UserStore } from '../store/ports/index.js';
 import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy, MailDelivery } from './delivery.js';
 import { createMailTransport } from './transports.js';
 
@@ -26,18 +27,19 @@ export interface EmailFeatures {
 
 export function openEmailFeatures(deps: {
   config: TesseraConfig;
-  /** The SQL (or memory) store the email tables live beside. */
-  store: Store;
+  /** The database's (SQL or memory) stores the email tables live beside. */
+  stores: Stores;
   /** Users as the rest of Tessera sees them. */
   users: UserStore;
   sessions: Sessions;
+  accounts: Accounts;
   control: Control;
   audit: Audit;
   runtime: Runtime;
   deliveryPolicy?: DeliveryPolicy;
 }): EmailFeatures {
   const { config, runtime, audit } = deps;
-  const stores = openEmailStores(deps.store);
+  const stores = openEmailStores(deps.stores);
   let delivery: MailDelivery | undefined;
   const transport = createMailTransport(config.mail, config.production, () => {
     if (!delivery) throw new Error('mail delivery is not wired yet');
@@ -55,6 +57,7 @@ export function openEmailFeatures(deps: {
   const tokens = new EmailTokens(stores.tokens, runtime);
   const account = new AccountEmail({
     users: deps.users,
+    accounts: deps.accounts,
     verifications: stores.verifications,
     tokens,
     mail,

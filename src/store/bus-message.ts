@@ -1,4 +1,4 @@
-import type { RevocationRecord } from './ports.js';
+import type { RevocationRecord } from './ports/index.js';
 
 /**
  * What the buses send: the RevocationRecord as JSON. It names a login, a user or everyone and

@@ -1,4 +1,4 @@
-import type { RevocationRecord } from './ports.js';
+import type { RevocationRecord } from './ports/index.js';
 
 /**
  * The revocation bus: how a revocation made on one node reaches every other node at once.

@@ -4,14 +4,14 @@ import { MemoryKnownDevices } from './memory/known-devices.js';
 import { MemoryMailOutbox } from './memory/mail-outbox.js';
 import type { EmailTokenStore } from './ports/email-tokens.js';
 import type { EmailVerificationStore } from './ports/email-verifications.js';
+import type { Stores } from './ports/index.js';
 import type { KnownDeviceStore } from './ports/known-devices.js';
 import type { MailOutboxStore } from './ports/mail-outbox.js';
-import type { Store } from './ports.js';
 import { SqlEmailTokens } from './sql/email-tokens.js';
 import { SqlEmailVerifications } from './sql/email-verifications.js';
 import { SqlKnownDevices } from './sql/known-devices.js';
 import { SqlMailOutbox } from './sql/mail-outbox.js';
-import { SqlStore } from './sql/sql-store.js';
+import { SqlStores } from './sql/stores.js';
 
 /** The stores of the email flows (issue 17), one per aggregate. */
 export interface EmailStores {
@@ -21,14 +21,18 @@ export interface EmailStores {
   devices: KnownDeviceStore;
 }
 
-/** On the SQL store's own connection (same database, same migrations), or in memory beside a MemoryStore. */
-export function openEmailStores(store: Store): EmailStores {
-  if (store instanceof SqlStore) {
+/**
+ * On the SQL stores' own database (same connection, same migrations), or in memory beside
+ * MemoryStores. `stores` are the database's, not the Redis-wrapped ones.
+ */
+export function openEmailStores(stores: Stores): EmailStores {
+  if (stores instanceof SqlStores) {
+    const { db } = stores;
     return {
-      outbox: new SqlMailOutbox(store.db),
-      tokens: new SqlEmailTokens(store.db),
-      verifications: new SqlEmailVerifications(store.db),
-      devices: new SqlKnownDevices(store.db),
+      outbox: new SqlMailOutbox(db),
+      tokens: new SqlEmailTokens(db),
+      verifications: new SqlEmailVerifications(db),
+      devices: new SqlKnownDevices(db),
     };
   }
   return {

@@ -61,14 +61,6 @@ export function isStoreUnavailable(error: unknown): boolean {
   return false;
 }
 
-/** Which dependency an unavailable-store error names (the database unless it says Redis). */
-export function unavailableDependency(error: unknown): 'store' | 'redis' {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof StoreUnavailableError) return e.dependency;
-  }
-  return 'store';
-}
-
 /** What went wrong with the database's storage, as clients and /healthz see it (a stable code). */
 export type StorageProblem = 'storage_full' | 'storage_read_only' | 'storage_failed';
 

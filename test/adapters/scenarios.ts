@@ -37,7 +37,7 @@ export function adapterContract(framework: string, startApp: StartApp): void {
           issuer: server.tessera.config.jwt.issuer,
           csrfSecret: TEST_CSRF_SECRET,
           now: server.clock.now,
-          ...(mode === 'hybrid' ? { revocations: { store: server.tessera.store, bus } } : {}),
+          ...(mode === 'hybrid' ? { revocations: { store: server.tessera.stores.revocations, bus } } : {}),
         });
         app = await startApp(verifier);
         customer = await login(server, await register(server));

@@ -28,7 +28,7 @@ async function tessera(mode: 'session' | 'jwt' | 'hybrid', bus = new InProcessBu
       issuer: server.tessera.config.jwt.issuer,
       now: server.clock.now,
       fetch: counting,
-      ...(mode === 'hybrid' ? { revocations: { store: server.tessera.store, bus } } : {}),
+      ...(mode === 'hybrid' ? { revocations: { store: server.tessera.stores.revocations, bus } } : {}),
       ...extra,
     });
     verifiers.push(verifier);

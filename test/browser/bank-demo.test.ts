@@ -37,7 +37,7 @@ describe.skipIf(!browserAvailable('the bank demo browser test'))('the bank demo 
         issuer: server.tessera.config.jwt.issuer,
         csrfSecret: TEST_CSRF_SECRET,
         now: server.clock.now,
-        ...(mode === 'hybrid' ? { revocations: { store: server.tessera.store, bus } } : {}),
+        ...(mode === 'hybrid' ? { revocations: { store: server.tessera.stores.revocations, bus } } : {}),
       });
       const bank = await buildBankApp({ auth, tesseraUrl, mode, sdk, pollMs: 1000 });
       // localhost is a secure context, so the __Host- (Secure) cookies work over plain HTTP.

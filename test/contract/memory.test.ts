@@ -1,4 +1,4 @@
-import { MemoryStore } from '../../src/store/memory/memory-store.js';
+import { MemoryStores } from '../../src/store/memory/stores.js';
 import { storeContract } from './store-contract.js';
 
-storeContract('memory', async () => new MemoryStore());
+storeContract('memory', async () => new MemoryStores());

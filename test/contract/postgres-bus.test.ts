@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RevocationRecord } from '../../src/store/ports.js';
+import type { RevocationRecord } from '../../src/store/ports/index.js';
 import { channelFor, PostgresRevocationBus } from '../../src/store/sql/postgres-bus.js';
 import { describeWithPostgres, dropTestSchemas, testSchema } from '../services.js';
 

@@ -2,19 +2,21 @@ import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrationProvider } from '../../src/store/sql/migrations.js';
-import { openPostgresStore } from '../../src/store/sql/postgres.js';
-import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import { openPostgresStores } from '../../src/store/sql/postgres.js';
+import type { SqlStores } from '../../src/store/sql/stores.js';
 import { describeWithPostgres, dropTestSchemas, testSchema } from '../services.js';
+import { sqlTransactionContract } from './sql-transaction.js';
 import { storeContract } from './store-contract.js';
 
 // Every store gets a schema of its own (tessera_test_<pid>_<random>), dropped when the file ends.
 await describeWithPostgres('postgres engine', (url) => {
   afterAll(() => dropTestSchemas(url));
 
-  storeContract('postgres', () => openPostgresStore(url, { schema: testSchema() }));
+  storeContract('postgres', () => openPostgresStores(url, { schema: testSchema() }));
+  sqlTransactionContract('postgres', () => openPostgresStores(url, { schema: testSchema() }));
 
   const allMigrations = async () => Object.keys(await migrationProvider.getMigrations()).sort();
-  const tablesIn = async (store: SqlStore, schema: string) => {
+  const tablesIn = async (store: SqlStores, schema: string) => {
     const { rows } = await sql<{ name: string }>`
       select table_name as name from information_schema.tables where table_schema = ${schema}
       order by table_name`.execute(store.db);
@@ -24,7 +26,7 @@ await describeWithPostgres('postgres engine', (url) => {
   describe('postgres migrations', () => {
     it('a fresh schema gets every migration, bookkeeping included, and nothing outside it', async () => {
       const schema = testSchema();
-      const store = await openPostgresStore(url, { schema });
+      const store = await openPostgresStores(url, { schema });
       try {
         expect(store.appliedMigrations).toEqual(await allMigrations());
         expect(await tablesIn(store, schema)).toEqual(
@@ -37,12 +39,12 @@ await describeWithPostgres('postgres engine', (url) => {
 
     it('opening a second store on a migrated schema applies nothing and sees the same data', async () => {
       const schema = testSchema();
-      const first = await openPostgresStore(url, { schema });
-      const second = await openPostgresStore(url, { schema });
+      const first = await openPostgresStores(url, { schema });
+      const second = await openPostgresStores(url, { schema });
       try {
         expect(first.appliedMigrations.length).toBeGreaterThan(0);
         expect(second.appliedMigrations).toEqual([]);
-        await first.createUser({
+        await first.users.createUser({
           id: 'u1',
           email: 'u1@example.com',
           emailKey: 'u1@example.com',
@@ -53,16 +55,43 @@ await describeWithPostgres('postgres engine', (url) => {
           createdAt: 1,
           updatedAt: 1,
         });
-        expect((await second.findUserByEmailKey('u1@example.com'))?.roles).toEqual(['admin']);
+        expect((await second.users.findUserByEmailKey('u1@example.com'))?.roles).toEqual(['admin']);
       } finally {
         await first.close();
         await second.close();
       }
     });
 
+    it('opens while other clients create and drop schemas on the same server', async () => {
+      // kysely's Migrator lists every table of the database; a schema dropped meanwhile used
+      // to fail the open with `schema "…" does not exist` (another test run, another tenant).
+      const churn = new pg.Pool({ connectionString: url, max: 2 });
+      let churning = true;
+      const churner = async (lane: number) => {
+        for (let n = 0; churning; n++) {
+          const other = `tessera_churn_${process.pid}_${lane}_${n}`;
+          await churn.query(`create schema ${other}`);
+          await churn.query(`create table ${other}.t (id text primary key, at bigint)`);
+          await churn.query(`drop schema ${other} cascade`);
+        }
+      };
+      const lanes = [churner(0), churner(1)];
+      try {
+        for (let i = 0; i < 3; i++) {
+          const store = await openPostgresStores(url, { schema: testSchema() });
+          expect(store.appliedMigrations).toEqual(await allMigrations());
+          await store.close();
+        }
+      } finally {
+        churning = false;
+        await Promise.all(lanes);
+        await churn.end();
+      }
+    });
+
     it('concurrent opens on a fresh schema all succeed; exactly one applies the migrations', async () => {
       const schema = testSchema();
-      const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(url, { schema })));
+      const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStores(url, { schema })));
       try {
         const applied = stores.map((s) => s.appliedMigrations);
         expect(applied.filter((names) => names.length > 0)).toEqual([await allMigrations()]);
@@ -91,10 +120,10 @@ await describeWithPostgres('postgres engine', (url) => {
         values ('s1', 'u1', ${'ab'.repeat(32)}, 2, 2, 50000, '203.0.113.7', 'ua')`.execute(old);
       await old.destroy();
 
-      const store = await openPostgresStore(url, { schema });
+      const store = await openPostgresStores(url, { schema });
       try {
         expect(store.appliedMigrations).toEqual((await allMigrations()).slice(1));
-        expect(await store.findSession('s1')).toEqual({
+        expect(await store.sessions.findSession('s1')).toEqual({
           id: 's1',
           userId: 'u1',
           mode: 'session',
@@ -127,7 +156,7 @@ await describeWithPostgres('postgres engine', (url) => {
         ('u1', 'Erin@example.com', 'hash', '[]', 1, 1), ('u2', 'erın@example.com', 'hash', '[]', 2, 2),
         ('u3', 'Frank@example.com', 'hash', '[]', 3, 3)`.execute(old);
 
-      await expect(openPostgresStore(url, { schema })).rejects.toThrow(
+      await expect(openPostgresStores(url, { schema })).rejects.toThrow(
         /u1 <Erin@example\.com> = u2 <erın@example\.com>/,
       );
       const { rows } = await sql<{ name: string }>`select column_name as name from information_schema.columns
@@ -136,10 +165,10 @@ await describeWithPostgres('postgres engine', (url) => {
 
       await sql`delete from users where id = 'u2'`.execute(old);
       await old.destroy();
-      const store = await openPostgresStore(url, { schema });
+      const store = await openPostgresStores(url, { schema });
       try {
-        expect((await store.findUserByEmailKey('frank@example.com'))?.id).toBe('u3');
-        expect((await store.findUserByEmailKey('erin@example.com'))?.email).toBe('Erin@example.com');
+        expect((await store.users.findUserByEmailKey('frank@example.com'))?.id).toBe('u3');
+        expect((await store.users.findUserByEmailKey('erin@example.com'))?.email).toBe('Erin@example.com');
       } finally {
         await store.close();
       }
@@ -149,7 +178,7 @@ await describeWithPostgres('postgres engine', (url) => {
   describe('postgres prepared statements', () => {
     it("keep working after another node's migration adds columns to their tables", async () => {
       const schema = testSchema();
-      const store = await openPostgresStore(url, { schema });
+      const store = await openPostgresStores(url, { schema });
       try {
         const user = {
           id: 'u1',
@@ -162,7 +191,7 @@ await describeWithPostgres('postgres engine', (url) => {
           createdAt: 1,
           updatedAt: 1,
         };
-        await store.createUser(user);
+        await store.users.createUser(user);
         const session = {
           id: 's1',
           userId: 'u1',
@@ -174,22 +203,23 @@ await describeWithPostgres('postgres engine', (url) => {
           ip: '::1',
           userAgent: 'ua',
         };
-        await store.createSession(session);
-        await store.createRefreshToken({
+        await store.sessions.createSession(session);
+        await store.refreshTokens.createRefreshToken({
           id: 'r1',
           sessionId: 's1',
           secretHash: 'ef',
           createdAt: 1,
           retiredAt: null,
+          successor: null,
         });
         // Prepare on every pooled connection, a few times over.
         const hotPath = () =>
           Promise.all(
             Array.from({ length: 20 }, async () => {
-              await store.findSession('s1');
-              await store.findUserById('u1');
-              await store.touchSession('s1', 2);
-              await store.findRefreshToken('r1');
+              await store.sessions.findSession('s1');
+              await store.users.findUserById('u1');
+              await store.sessions.touchSession('s1', 2);
+              await store.refreshTokens.findRefreshToken('r1');
             }),
           );
         await hotPath();
@@ -199,10 +229,21 @@ await describeWithPostgres('postgres engine', (url) => {
           );
         }
         await hotPath();
-        expect(await store.findSession('s1')).toEqual({ ...session, lastSeenAt: 2 });
-        expect(await store.findUserById('u1')).toEqual(user);
-        expect(await store.retireRefreshToken('r1', 3)).toBe(true);
-        expect(await store.findRefreshToken('r1')).toMatchObject({ retiredAt: 3 });
+        expect(await store.sessions.findSession('s1')).toEqual({ ...session, lastSeenAt: 2 });
+        expect(await store.users.findUserById('u1')).toEqual(user);
+        const next = {
+          id: 'r2',
+          sessionId: 's1',
+          secretHash: 'ef'.repeat(32),
+          createdAt: 3,
+          retiredAt: null,
+          successor: null,
+        };
+        expect(await store.refreshTokens.rotateRefreshToken('r1', next, 'sealed')).toBe(true);
+        expect(await store.refreshTokens.findRefreshToken('r1')).toMatchObject({
+          retiredAt: 3,
+          successor: 'sealed',
+        });
       } finally {
         await store.close();
       }
@@ -211,7 +252,7 @@ await describeWithPostgres('postgres engine', (url) => {
 
   describe('postgres types', () => {
     it('returns real millisecond times (int8, beyond 2^32) as numbers on every read path', async () => {
-      const store = await openPostgresStore(url, { schema: testSchema() });
+      const store = await openPostgresStores(url, { schema: testSchema() });
       const t = 1_800_000_000_123;
       try {
         const user = {
@@ -225,10 +266,10 @@ await describeWithPostgres('postgres engine', (url) => {
           createdAt: t,
           updatedAt: t + 2,
         };
-        await store.createUser(user);
-        expect(await store.findUserById('u1')).toEqual(user);
-        expect(await store.findUserByEmailKey('u1@example.com')).toEqual(user);
-        expect(await store.listUsers()).toEqual([user]);
+        await store.users.createUser(user);
+        expect(await store.users.findUserById('u1')).toEqual(user);
+        expect(await store.users.findUserByEmailKey('u1@example.com')).toEqual(user);
+        expect(await store.users.listUsers()).toEqual([user]);
 
         const session = {
           id: 's1',
@@ -241,10 +282,10 @@ await describeWithPostgres('postgres engine', (url) => {
           ip: '::1',
           userAgent: 'ua',
         };
-        await store.createSession(session);
-        expect(await store.findSession('s1')).toEqual(session);
-        expect(await store.listSessions()).toEqual([session]);
-        expect(await store.listUserSessions('u1')).toEqual([session]);
+        await store.sessions.createSession(session);
+        expect(await store.sessions.findSession('s1')).toEqual(session);
+        expect(await store.sessions.listSessions()).toEqual([session]);
+        expect(await store.sessions.listUserSessions('u1')).toEqual([session]);
 
         const token = {
           id: 'r1',
@@ -252,10 +293,21 @@ await describeWithPostgres('postgres engine', (url) => {
           secretHash: 'ef'.repeat(32),
           createdAt: t,
           retiredAt: null,
+          successor: null,
         };
-        await store.createRefreshToken(token);
-        expect(await store.retireRefreshToken('r1', t + 5)).toBe(true);
-        expect(await store.findRefreshToken('r1')).toEqual({ ...token, retiredAt: t + 5 });
+        await store.refreshTokens.createRefreshToken(token);
+        expect(
+          await store.refreshTokens.rotateRefreshToken(
+            'r1',
+            { ...token, id: 'r2', createdAt: t + 5 },
+            'sealed',
+          ),
+        ).toBe(true);
+        expect(await store.refreshTokens.findRefreshToken('r1')).toEqual({
+          ...token,
+          retiredAt: t + 5,
+          successor: 'sealed',
+        });
 
         const key = {
           kid: 'k1',
@@ -266,8 +318,8 @@ await describeWithPostgres('postgres engine', (url) => {
           publicJwk: null,
           privateKeyEncrypted: 'sealed',
         };
-        await store.createSigningKey(key);
-        expect(await store.listSigningKeys()).toEqual([key]);
+        await store.signingKeys.createSigningKey(key);
+        expect(await store.signingKeys.listSigningKeys()).toEqual([key]);
 
         const event = {
           id: 'e1',
@@ -280,11 +332,11 @@ await describeWithPostgres('postgres engine', (url) => {
           userAgent: 'ua',
           detail: '{}',
         };
-        await store.appendAuditEvent(event);
-        expect(await store.listAuditEvents({ limit: 5 })).toEqual([event]);
+        await store.audit.appendAuditEvent(event);
+        expect(await store.audit.listAuditEvents({ limit: 5 })).toEqual([event]);
 
-        expect(await store.deleteExpiredSessions(t + 4, 0)).toBe(1);
-        expect(await store.deleteAuditEventsBefore(t + 1)).toBe(1);
+        expect(await store.sessions.deleteExpiredSessions(t + 4, 0)).toBe(1);
+        expect(await store.audit.deleteAuditEventsBefore(t + 1)).toBe(1);
       } finally {
         await store.close();
       }

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/store/errors.js';
-import { MemoryStore } from '../../src/store/memory/memory-store.js';
-import type { RevocationRecord, SessionRecord, Store } from '../../src/store/ports.js';
-import { RedisCachedStore } from '../../src/store/redis/cached-store.js';
+import { MemoryStores } from '../../src/store/memory/stores.js';
+import type { RevocationRecord, SessionRecord, Stores } from '../../src/store/ports/index.js';
 import { parseRedisUrl, RedisConnection, redactRedisUrl } from '../../src/store/redis/connection.js';
 import { RedisRevocationBus } from '../../src/store/redis/redis-bus.js';
-import { openSqliteStore } from '../../src/store/sql/sqlite.js';
+import { withRedisSessionCache } from '../../src/store/redis/stores.js';
+import { openSqliteStores } from '../../src/store/sql/sqlite.js';
 import { tempDir } from '../helpers.js';
 import { deleteRedisKeys, describeWithRedis, uniqueRedisPrefix } from '../services.js';
 import { hostPort, startPrivateRedis, startTcpProxy } from '../tcp-proxy.js';
@@ -62,9 +62,9 @@ await describeWithRedis('redis engine', (url) => {
   });
 
   /** The contract's times are in 1970: with the clock at 0, every copy lives for the test. */
-  const cached = async (inner: Store, now = () => 0) => {
+  const cached = async (inner: Stores, now = () => 0) => {
     const connection = await connect();
-    const store = new RedisCachedStore(inner, {
+    const store = withRedisSessionCache(inner, {
       redis: connection.client,
       prefix: connection.settings.prefix,
       now,
@@ -73,10 +73,10 @@ await describeWithRedis('redis engine', (url) => {
   };
 
   let files = 0;
-  storeContract('memory+redis', async () => (await cached(new MemoryStore())).store);
+  storeContract('memory+redis', async () => (await cached(new MemoryStores())).store);
   storeContract(
     'sqlite+redis',
-    async () => (await cached(await openSqliteStore(join(tempDir(), `store-${++files}.db`)))).store,
+    async () => (await cached(await openSqliteStores(join(tempDir(), `store-${++files}.db`)))).store,
   );
 
   describe('session cache', () => {
@@ -94,16 +94,16 @@ await describeWithRedis('redis engine', (url) => {
       userAgent: 'Firefox',
       ...overrides,
     });
-    const setup = () => cached(new MemoryStore(), () => NOW);
+    const setup = () => cached(new MemoryStores(), () => NOW);
     const copies = async (raw: RedisConnection['client'], ids: string[]) =>
       (await Promise.all(ids.map((id) => raw.exists(`s:${id}`)))).reduce((a, b) => a + b, 0);
 
     it('serves a created session from Redis without asking SQL', async () => {
       const { store, inner } = await setup();
       const s = session('alice');
-      await store.createSession(s);
-      inner.findSession = () => Promise.reject(new Error('SQL must not be asked'));
-      expect(await store.findSession(s.id)).toEqual(s);
+      await store.sessions.createSession(s);
+      inner.sessions.findSession = () => Promise.reject(new Error('SQL must not be asked'));
+      expect(await store.sessions.findSession(s.id)).toEqual(s);
     });
 
     it("serves an OAuth login's delegation from the copy, intact", async () => {
@@ -113,20 +113,20 @@ await describeWithRedis('redis engine', (url) => {
         secretHash: '',
         oauth: { clientId: 'app1', scopes: ['read', 'write'], audience: 'https://api.example.com' },
       });
-      await store.createSession(s);
-      inner.findSession = () => Promise.reject(new Error('SQL must not be asked'));
-      expect(await store.findSession(s.id)).toEqual(s);
+      await store.sessions.createSession(s);
+      inner.sessions.findSession = () => Promise.reject(new Error('SQL must not be asked'));
+      expect(await store.sessions.findSession(s.id)).toEqual(s);
     });
 
     it('answers a miss from SQL and never copies what it read into Redis', async () => {
       const { store, inner, raw } = await setup();
       const s = session('bob');
-      await inner.createSession(s);
-      expect(await store.findSession(s.id)).toEqual(s);
+      await inner.sessions.createSession(s);
+      expect(await store.sessions.findSession(s.id)).toEqual(s);
       expect(await raw.exists(`s:${s.id}`)).toBe(0);
-      await store.touchSession(s.id, NOW + 120_000);
+      await store.sessions.touchSession(s.id, NOW + 120_000);
       expect(await raw.exists(`s:${s.id}`)).toBe(0);
-      expect((await store.findSession(s.id))?.lastSeenAt).toBe(NOW + 120_000);
+      expect((await store.sessions.findSession(s.id))?.lastSeenAt).toBe(NOW + 120_000);
     });
 
     it('gives every copy a TTL: the time to absolute expiry, never 0 and never none', async () => {
@@ -134,7 +134,7 @@ await describeWithRedis('redis engine', (url) => {
       const live = session('carol', { expiresAt: NOW + 60_000 });
       const due = session('carol', { expiresAt: NOW });
       const overdue = session('carol', { expiresAt: NOW - 5_000 });
-      for (const s of [live, due, overdue]) await store.createSession(s);
+      for (const s of [live, due, overdue]) await store.sessions.createSession(s);
       const ttl = await raw.pttl(`s:${live.id}`);
       expect(ttl).toBeGreaterThan(55_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
@@ -143,16 +143,16 @@ await describeWithRedis('redis engine', (url) => {
       await new Promise((resolve) => setTimeout(resolve, 5));
       expect(await copies(raw, [due.id, overdue.id])).toBe(0);
       // The SQL rows are still there for the sweep; reads fall back to them.
-      expect(await store.findSession(due.id)).toEqual(due);
+      expect(await store.sessions.findSession(due.id)).toEqual(due);
     });
 
     it('touch updates the copy in place; the index keeps user and activity', async () => {
       const { store, inner, raw } = await setup();
       const s = session('dave');
-      await store.createSession(s);
-      await store.touchSession(s.id, NOW + 90_000);
-      inner.findSession = () => Promise.reject(new Error('SQL must not be asked'));
-      expect((await store.findSession(s.id))?.lastSeenAt).toBe(NOW + 90_000);
+      await store.sessions.createSession(s);
+      await store.sessions.touchSession(s.id, NOW + 90_000);
+      inner.sessions.findSession = () => Promise.reject(new Error('SQL must not be asked'));
+      expect((await store.sessions.findSession(s.id))?.lastSeenAt).toBe(NOW + 90_000);
       expect(await raw.zscore('sweep:seen', `dave:${s.id}`)).toBe(String(NOW + 90_000));
       expect(await raw.smembers('u:dave')).toEqual([s.id]);
     });
@@ -160,25 +160,25 @@ await describeWithRedis('redis engine', (url) => {
     it('every delete path removes the copies and their index entries', async () => {
       const { store, inner, raw } = await setup();
       const [a, b, c, d] = [session('erin'), session('erin'), session('erin'), session('frank')];
-      for (const s of [a, b, c, d]) await store.createSession(s);
+      for (const s of [a, b, c, d]) await store.sessions.createSession(s);
       expect(await copies(raw, [a.id, b.id, c.id, d.id])).toBe(4);
 
-      expect(await store.deleteSession(a.id)).toBe(true);
+      expect(await store.sessions.deleteSession(a.id)).toBe(true);
       expect(await copies(raw, [a.id])).toBe(0);
       expect(await raw.zscore('sweep:seen', `erin:${a.id}`)).toBeNull();
 
-      expect(await store.deleteUserSessions('erin', c.id)).toBe(1);
+      expect(await store.sessions.deleteUserSessions('erin', c.id)).toBe(1);
       expect(await copies(raw, [b.id, c.id])).toBe(1);
       expect(await raw.smembers('u:erin')).toEqual([c.id]);
 
-      await store.setSessionSecret(c.id, 'cd'.repeat(32));
+      await store.sessions.setSessionSecret(c.id, 'cd'.repeat(32));
       expect(await copies(raw, [c.id])).toBe(0);
-      expect((await store.findSession(c.id))?.secretHash).toBe('cd'.repeat(32));
+      expect((await store.sessions.findSession(c.id))?.secretHash).toBe('cd'.repeat(32));
 
-      expect(await store.deleteAllSessions()).toBe(2);
+      expect(await store.sessions.deleteAllSessions()).toBe(2);
       expect(await copies(raw, [c.id, d.id])).toBe(0);
       expect(await raw.exists('u:erin', 'u:frank', 'sweep:seen', 'sweep:expires')).toBe(0);
-      expect(await inner.listSessions()).toEqual([]);
+      expect(await inner.sessions.listSessions()).toEqual([]);
     });
 
     it('endLogins removes the copies of what it ends, and only those', async () => {
@@ -190,25 +190,27 @@ await describeWithRedis('redis engine', (url) => {
         session('lee'),
         session('lee'),
       ];
-      for (const s of [a, b, c, d, e]) await store.createSession(s);
+      for (const s of [a, b, c, d, e]) await store.sessions.createSession(s);
       const ending = { endSessions: true } as const;
-      expect(await store.endLogins({ ...ending, target: { sessionId: a.id } })).toMatchObject({
+      expect(await store.loginEndings.endLogins({ ...ending, target: { sessionId: a.id } })).toMatchObject({
         sessions: 1,
       });
       expect(await copies(raw, [a.id, b.id, c.id])).toBe(2);
       expect(
-        await store.endLogins({ ...ending, target: { userId: 'kim', keepSessionId: c.id } }),
+        await store.loginEndings.endLogins({ ...ending, target: { userId: 'kim', keepSessionId: c.id } }),
       ).toMatchObject({
         sessions: 1,
       });
       expect(await copies(raw, [b.id, c.id, d.id, e.id])).toBe(3);
       expect(await raw.smembers('u:kim')).toEqual([c.id]);
       // A role change ends no login: the copies stay.
-      await store.endLogins({ endSessions: false, target: { userId: 'lee' } });
+      await store.loginEndings.endLogins({ endSessions: false, target: { userId: 'lee' } });
       expect(await copies(raw, [d.id, e.id])).toBe(2);
-      expect(await store.endLogins({ ...ending, target: { everyone: true } })).toMatchObject({ sessions: 3 });
+      expect(await store.loginEndings.endLogins({ ...ending, target: { everyone: true } })).toMatchObject({
+        sessions: 3,
+      });
       expect(await copies(raw, [c.id, d.id, e.id])).toBe(0);
-      expect(await inner.listSessions()).toEqual([]);
+      expect(await inner.sessions.listSessions()).toEqual([]);
     });
 
     it('the sweep removes idle and expired copies with their index entries, and keeps live ones', async () => {
@@ -216,8 +218,8 @@ await describeWithRedis('redis engine', (url) => {
       const live = session('gina', { lastSeenAt: NOW });
       const idle = session('gina', { lastSeenAt: NOW - 40 * 60_000 });
       const expired = session('gina', { createdAt: NOW - 10, lastSeenAt: NOW, expiresAt: NOW + 10 });
-      for (const s of [live, idle, expired]) await store.createSession(s);
-      const swept = await store.deleteExpiredSessions(NOW + 10, NOW - 30 * 60_000);
+      for (const s of [live, idle, expired]) await store.sessions.createSession(s);
+      const swept = await store.sessions.deleteExpiredSessions(NOW + 10, NOW - 30 * 60_000);
       expect(swept).toBe(2);
       expect(await copies(raw, [live.id, idle.id, expired.id])).toBe(1);
       expect(await raw.smembers('u:gina')).toEqual([live.id]);
@@ -229,8 +231,8 @@ await describeWithRedis('redis engine', (url) => {
       const { store, raw } = await setup();
       for (let i = 0; i < 50; i++) {
         const s = session('hank');
-        await store.createSession(s);
-        await Promise.all([store.touchSession(s.id, NOW + i), store.deleteSession(s.id)]);
+        await store.sessions.createSession(s);
+        await Promise.all([store.sessions.touchSession(s.id, NOW + i), store.sessions.deleteSession(s.id)]);
         expect(await copies(raw, [s.id])).toBe(0);
       }
     });
@@ -240,9 +242,9 @@ await describeWithRedis('redis engine', (url) => {
       // SQL calls take a random 0-2 ms, and the two calls start a few ms apart: every order
       // of the Redis and SQL steps of both happens.
       const pause = (max: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * max));
-      const slow = inner as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      const slow = inner.sessions as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
       for (const name of ['createSession', 'deleteUserSessions', 'listUserSessions']) {
-        const original = (slow[name] as (...args: unknown[]) => Promise<unknown>).bind(inner);
+        const original = (slow[name] as (...args: unknown[]) => Promise<unknown>).bind(inner.sessions);
         slow[name] = async (...args: unknown[]) => {
           await pause(2);
           return original(...args);
@@ -252,13 +254,13 @@ await describeWithRedis('redis engine', (url) => {
       for (let i = 0; i < 150; i++) {
         const s = session('ivy');
         await Promise.all([
-          pause(8).then(() => store.createSession(s)),
-          pause(3).then(() => store.deleteUserSessions('ivy')),
+          pause(8).then(() => store.sessions.createSession(s)),
+          pause(3).then(() => store.sessions.deleteUserSessions('ivy')),
         ]);
-        if (await inner.findSession(s.id)) rowsKept++;
+        if (await inner.sessions.findSession(s.id)) rowsKept++;
         else expect(await copies(raw, [s.id])).toBe(0);
-        await inner.deleteUserSessions('ivy');
-        await store.deleteUserSessions('ivy');
+        await inner.sessions.deleteUserSessions('ivy');
+        await store.sessions.deleteUserSessions('ivy');
       }
       // Both outcomes happened, so the race was really run both ways.
       expect(rowsKept).toBeGreaterThan(0);
@@ -270,24 +272,26 @@ await describeWithRedis('redis engine', (url) => {
       const target = new URL(url);
       target.host = `127.0.0.1:${proxy.port}`;
       const connection = await connect(target.toString());
-      const inner = new MemoryStore();
-      const store = new RedisCachedStore(inner, {
+      const inner = new MemoryStores();
+      const store = withRedisSessionCache(inner, {
         redis: connection.client,
         prefix: connection.settings.prefix,
         now: () => NOW,
       });
       const s = session('jack');
-      await store.createSession(s);
+      await store.sessions.createSession(s);
       await proxy.cut();
       const started = Date.now();
-      await expect(store.findSession(s.id)).rejects.toBeInstanceOf(StoreUnavailableError);
-      await expect(store.deleteSession(s.id)).rejects.toBeInstanceOf(StoreUnavailableError);
-      await expect(store.deleteUserSessions('jack')).rejects.toBeInstanceOf(StoreUnavailableError);
-      await expect(store.createSession(session('jack'))).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.sessions.findSession(s.id)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.sessions.deleteSession(s.id)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.sessions.deleteUserSessions('jack')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.sessions.createSession(session('jack'))).rejects.toBeInstanceOf(
+        StoreUnavailableError,
+      );
       // An ending (lock, logout-all, log everyone out) is refused before its SQL transaction.
       for (const target of [{ sessionId: s.id }, { userId: 'jack' }, { everyone: true as const }]) {
         await expect(
-          store.endLogins({
+          store.loginEndings.endLogins({
             target,
             endSessions: true,
             revokeApiKeysAt: NOW,
@@ -295,15 +299,15 @@ await describeWithRedis('redis engine', (url) => {
           }),
         ).rejects.toBeInstanceOf(StoreUnavailableError);
       }
-      expect(await inner.listRevocationsSince(0, 0)).toEqual([]);
+      expect(await inner.revocations.listRevocationsSince(0, 0)).toEqual([]);
       expect(Date.now() - started).toBeLessThan(1_000); // fails fast, no offline queue
-      expect(await inner.listSessions()).toEqual([s]);
+      expect(await inner.sessions.listSessions()).toEqual([s]);
       await expect(store.ping()).resolves.toBeUndefined(); // the SQL store answers
       await expect(connection.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
       await proxy.restore();
       await expect.poll(() => connection.client.status, { timeout: 5_000 }).toBe('ready');
-      expect(await store.findSession(s.id)).toEqual(s);
-      expect(await store.deleteSession(s.id)).toBe(true);
+      expect(await store.sessions.findSession(s.id)).toEqual(s);
+      expect(await store.sessions.deleteSession(s.id)).toBe(true);
       await proxy.close();
     });
   });
@@ -321,9 +325,9 @@ await describeWithRedis('redis engine', (url) => {
         const target = new URL(url);
         target.host = `127.0.0.1:${proxy.port}`;
         const connection = await connect(target.toString());
-        const inner = new MemoryStore();
+        const inner = new MemoryStores();
         const now = Date.UTC(2026, 0, 1);
-        const store = new RedisCachedStore(inner, {
+        const store = withRedisSessionCache(inner, {
           redis: connection.client,
           prefix: connection.settings.prefix,
           now: () => now,
@@ -339,8 +343,8 @@ await describeWithRedis('redis engine', (url) => {
           ip: '203.0.113.7',
           userAgent: 'Firefox',
         };
-        await store.createSession(s);
-        await expect.poll(() => store.findSession(s.id)).toEqual(s);
+        await store.sessions.createSession(s);
+        await expect.poll(() => store.sessions.findSession(s.id)).toEqual(s);
         // The replica got the copy, and will not get the delete (asynchronous replication).
         const replicaUrl = new URL(url);
         replicaUrl.host = `127.0.0.1:${replica.port}`;
@@ -348,13 +352,13 @@ await describeWithRedis('redis engine', (url) => {
           url: replicaUrl.toString(),
           prefix: connection.settings.prefix,
         });
-        await new RedisCachedStore(new MemoryStore(), {
+        await withRedisSessionCache(new MemoryStores(), {
           redis: staging.client,
           prefix: staging.settings.prefix,
           now: () => now,
-        }).createSession(s);
+        }).sessions.createSession(s);
         await staging.close();
-        expect(await store.deleteSession(s.id)).toBe(true);
+        expect(await store.sessions.deleteSession(s.id)).toBe(true);
 
         // Failover: the primary goes away, the replica takes its address.
         await proxy.cut();
@@ -362,7 +366,7 @@ await describeWithRedis('redis engine', (url) => {
         proxy.retarget({ host: '127.0.0.1', port: replica.port });
         await proxy.restore();
         await expect.poll(() => connection.client.status, { timeout: 5_000 }).toBe('ready');
-        expect(await store.findSession(s.id)).toBeUndefined();
+        expect(await store.sessions.findSession(s.id)).toBeUndefined();
         await expect.poll(async () => connection.client.exists(`s:${s.id}`), { timeout: 2_000 }).toBe(0);
       } finally {
         await proxy.close();

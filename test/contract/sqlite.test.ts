@@ -3,12 +3,14 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { migrationProvider } from '../../src/store/sql/migrations.js';
-import { openSqliteStore } from '../../src/store/sql/sqlite.js';
+import { openSqliteStores } from '../../src/store/sql/sqlite.js';
 import { tempDir } from '../helpers.js';
+import { sqlTransactionContract } from './sql-transaction.js';
 import { storeContract } from './store-contract.js';
 
 let n = 0;
-storeContract('sqlite', () => openSqliteStore(join(tempDir(), `store-${++n}.db`)));
+storeContract('sqlite', () => openSqliteStores(join(tempDir(), `store-${++n}.db`)));
+sqlTransactionContract('sqlite', () => openSqliteStores(join(tempDir(), `store-${++n}.db`)));
 
 describe('sqlite migrations', () => {
   it("upgrades a 0001 database in place: existing sessions get mode 'session'", async () => {
@@ -31,9 +33,9 @@ describe('sqlite migrations', () => {
       .run('s1', 'u1', 'ab'.repeat(32), 2, 2, 50_000, '203.0.113.7', 'ua');
     await old.destroy();
 
-    const store = await openSqliteStore(filename);
+    const store = await openSqliteStores(filename);
     try {
-      expect(await store.findSession('s1')).toEqual({
+      expect(await store.sessions.findSession('s1')).toEqual({
         id: 's1',
         userId: 'u1',
         mode: 'session',
@@ -44,7 +46,7 @@ describe('sqlite migrations', () => {
         ip: '203.0.113.7',
         userAgent: 'ua',
       });
-      expect(await store.listAuditEvents({ limit: 1 })).toEqual([]);
+      expect(await store.audit.listAuditEvents({ limit: 1 })).toEqual([]);
     } finally {
       await store.close();
     }
@@ -69,12 +71,12 @@ describe('sqlite migration 0005_email_key', () => {
 
   it('gives existing users their canonical key, so a differently-cased login finds them', async () => {
     const { filename } = await oldDatabase(['Ada@example.com', 'bob@bücher.de']);
-    const store = await openSqliteStore(filename);
+    const store = await openSqliteStores(filename);
     try {
-      expect((await store.findUserByEmailKey('ada@example.com'))?.id).toBe('u1');
-      expect((await store.findUserByEmailKey('bob@xn--bcher-kva.de'))?.id).toBe('u2');
+      expect((await store.users.findUserByEmailKey('ada@example.com'))?.id).toBe('u1');
+      expect((await store.users.findUserByEmailKey('bob@xn--bcher-kva.de'))?.id).toBe('u2');
       // The display form is kept as typed.
-      expect((await store.findUserById('u1'))?.email).toBe('Ada@example.com');
+      expect((await store.users.findUserById('u1'))?.email).toBe('Ada@example.com');
     } finally {
       await store.close();
     }
@@ -87,7 +89,7 @@ describe('sqlite migration 0005_email_key', () => {
       'carol@example.com',
       'ｄave@example.com',
     ]);
-    const opening = openSqliteStore(filename);
+    const opening = openSqliteStores(filename);
     await expect(opening).rejects.toThrow(/0005_email_key/);
     const message = await opening.catch((error: Error) => error.message);
     expect(message).toMatch(/u1 <Carol@example\.com> = u3 <carol@example\.com>/);
@@ -99,8 +101,8 @@ describe('sqlite migration 0005_email_key', () => {
     // Once the operator keeps one account per address, the upgrade goes through.
     db.prepare("delete from users where id in ('u3', 'u4')").run();
     db.close();
-    const store = await openSqliteStore(filename);
-    expect((await store.findUserByEmailKey('carol@example.com'))?.id).toBe('u1');
+    const store = await openSqliteStores(filename);
+    expect((await store.users.findUserByEmailKey('carol@example.com'))?.id).toBe('u1');
     await store.close();
   });
 });

@@ -8,22 +8,22 @@ import {
   type OAuthClientRecord,
   type RefreshTokenRecord,
   type SessionRecord,
-  type Store,
   type StoredSigningKey,
+  type Stores,
   type UserRecord,
-} from '../../src/store/ports.js';
+} from '../../src/store/ports/index.js';
 
 /**
  * The behaviour every store engine must have. Each engine's test file calls this with a
  * factory that opens a fresh, empty store of that engine.
  */
-export function storeContract(engine: string, openStore: () => Promise<Store>): void {
+export function storeContract(engine: string, openStores: () => Promise<Stores>): void {
   describe(`store contract: ${engine}`, () => {
-    let store: Store;
+    let stores: Stores;
     let seq = 0;
     beforeEach(async () => {
-      store = await openStore();
-      return () => store.close();
+      stores = await openStores();
+      return () => stores.close();
     });
 
     const user = (overrides: Partial<UserRecord> = {}): UserRecord => ({
@@ -59,6 +59,7 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
       secretHash: 'ef'.repeat(32),
       createdAt: 10_000 + seq,
       retiredAt: null,
+      successor: null,
       ...overrides,
     });
     const signingKey = (overrides: Partial<StoredSigningKey> = {}): StoredSigningKey => ({
@@ -90,7 +91,7 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
     /** Stores a fresh user. */
     const storedUser = async (): Promise<UserRecord> => {
       const u = user();
-      await store.createUser(u);
+      await stores.users.createUser(u);
       return u;
     };
     /** Stores a jwt-mode session (a refresh-token family) of the user. */
@@ -99,7 +100,7 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
       overrides: Partial<SessionRecord> = {},
     ): Promise<SessionRecord> => {
       const s = session(userId, { mode: 'jwt', secretHash: '', ...overrides });
-      await store.createSession(s);
+      await stores.sessions.createSession(s);
       return s;
     };
     /** Stores a refresh token of the family. */
@@ -108,153 +109,206 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
       overrides: Partial<RefreshTokenRecord> = {},
     ): Promise<RefreshTokenRecord> => {
       const t = refreshToken(sessionId, overrides);
-      await store.createRefreshToken(t);
+      await stores.refreshTokens.createRefreshToken(t);
       return t;
     };
 
     it('answers ping and names its engine', async () => {
-      await expect(store.ping()).resolves.toBeUndefined();
-      expect(store.engine).toBe(engine);
+      await expect(stores.ping()).resolves.toBeUndefined();
+      expect(stores.engine).toBe(engine);
     });
 
-    it('stores users and finds them by id and canonical email key, with every field intact', async () => {
-      const alice = user({ roles: ['admin', 'reader'], lockedAt: 1234 });
-      await store.createUser(alice);
-      expect(await store.findUserById(alice.id)).toEqual(alice);
-      expect(await store.findUserByEmailKey(alice.emailKey)).toEqual(alice);
-      // The key, not the display form, is what is looked up.
-      expect(await store.findUserByEmailKey(alice.email)).toBeUndefined();
-      expect(await store.findUserByEmailKey('nobody@example.com')).toBeUndefined();
-      expect(await store.findUserById('missing')).toBeUndefined();
-    });
+    describe('users', () => {
+      it('stores users and finds them by id and canonical email key, with every field intact', async () => {
+        const alice = user({ roles: ['admin', 'reader'], lockedAt: 1234 });
+        await stores.users.createUser(alice);
+        expect(await stores.users.findUserById(alice.id)).toEqual(alice);
+        expect(await stores.users.findUserByEmailKey(alice.emailKey)).toEqual(alice);
+        // The key, not the display form, is what is looked up.
+        expect(await stores.users.findUserByEmailKey(alice.email)).toBeUndefined();
+        expect(await stores.users.findUserByEmailKey('nobody@example.com')).toBeUndefined();
+        expect(await stores.users.findUserById('missing')).toBeUndefined();
+      });
 
-    it('refuses a second user with the same email key, whatever its display form', async () => {
-      const first = user();
-      await store.createUser(first);
-      await expect(
-        store.createUser(user({ email: first.email.toLowerCase(), emailKey: first.emailKey })),
-      ).rejects.toBeInstanceOf(EmailTakenError);
-      expect(await store.listUsers()).toHaveLength(1);
-    });
+      it('refuses a second user with the same email key, whatever its display form', async () => {
+        const first = user();
+        await stores.users.createUser(first);
+        await expect(
+          stores.users.createUser(user({ email: first.email.toLowerCase(), emailKey: first.emailKey })),
+        ).rejects.toBeInstanceOf(EmailTakenError);
+        expect(await stores.users.listUsers()).toHaveLength(1);
+      });
 
-    it('returns copies: mutating a result does not change the store', async () => {
-      const alice = user();
-      await store.createUser(alice);
-      const found = (await store.findUserById(alice.id)) as UserRecord;
-      found.roles.push('admin');
-      expect((await store.findUserById(alice.id))?.roles).toEqual(['reader']);
-    });
+      it('returns copies: mutating a result does not change the store', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        const found = (await stores.users.findUserById(alice.id)) as UserRecord;
+        found.roles.push('admin');
+        expect((await stores.users.findUserById(alice.id))?.roles).toEqual(['reader']);
+      });
 
-    it('updates a password hash', async () => {
-      const alice = user();
-      await store.createUser(alice);
-      await store.setPasswordHash(alice.id, 'new-hash', 99_999);
-      expect(await store.findUserById(alice.id)).toMatchObject({
-        passwordHash: 'new-hash',
-        updatedAt: 99_999,
+      it('updates a password hash', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        await stores.users.setPasswordHash(alice.id, 'new-hash', 99_999);
+        expect(await stores.users.findUserById(alice.id)).toMatchObject({
+          passwordHash: 'new-hash',
+          updatedAt: 99_999,
+        });
+      });
+
+      it('lists users oldest first', async () => {
+        const [a, b] = [user({ createdAt: 2 }), user({ createdAt: 1 })];
+        await stores.users.createUser(a);
+        await stores.users.createUser(b);
+        expect((await stores.users.listUsers()).map((u) => u.id)).toEqual([b.id, a.id]);
+      });
+
+      it('changes roles and locks and unlocks accounts, with the reason', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        await stores.users.setUserRoles(alice.id, ['admin', 'teller'], 5_000);
+        await stores.users.setUserLock(alice.id, 6_000, 'card reported stolen', 6_000);
+        expect(await stores.users.findUserById(alice.id)).toMatchObject({
+          roles: ['admin', 'teller'],
+          lockedAt: 6_000,
+          lockReason: 'card reported stolen',
+          updatedAt: 6_000,
+        });
+        await stores.users.setUserLock(alice.id, null, null, 7_000);
+        expect(await stores.users.findUserById(alice.id)).toMatchObject({ lockedAt: null, lockReason: null });
       });
     });
 
-    it('lists users oldest first', async () => {
-      const [a, b] = [user({ createdAt: 2 }), user({ createdAt: 1 })];
-      await store.createUser(a);
-      await store.createUser(b);
-      expect((await store.listUsers()).map((u) => u.id)).toEqual([b.id, a.id]);
-    });
-
-    it('creates, finds, touches, re-keys and deletes a session', async () => {
-      const alice = user();
-      await store.createUser(alice);
-      const s = session(alice.id);
-      await store.createSession(s);
-      expect(await store.findSession(s.id)).toEqual(s);
-      await store.touchSession(s.id, 20_000);
-      await store.setSessionSecret(s.id, 'cd'.repeat(32));
-      expect(await store.findSession(s.id)).toEqual({
-        ...s,
-        lastSeenAt: 20_000,
-        secretHash: 'cd'.repeat(32),
+    describe('sessions', () => {
+      it('creates, finds, touches, re-keys and deletes a session', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        const s = session(alice.id);
+        await stores.sessions.createSession(s);
+        expect(await stores.sessions.findSession(s.id)).toEqual(s);
+        await stores.sessions.touchSession(s.id, 20_000);
+        await stores.sessions.setSessionSecret(s.id, 'cd'.repeat(32));
+        expect(await stores.sessions.findSession(s.id)).toEqual({
+          ...s,
+          lastSeenAt: 20_000,
+          secretHash: 'cd'.repeat(32),
+        });
+        expect(await stores.sessions.deleteSession(s.id)).toBe(true);
+        expect(await stores.sessions.deleteSession(s.id)).toBe(false);
+        expect(await stores.sessions.findSession(s.id)).toBeUndefined();
       });
-      expect(await store.deleteSession(s.id)).toBe(true);
-      expect(await store.deleteSession(s.id)).toBe(false);
-      expect(await store.findSession(s.id)).toBeUndefined();
-    });
 
-    it('finds a session with its owner in one read, every field of both intact, and copies', async () => {
-      const alice = user({ roles: ['teller', 'auditor'], lockedAt: 7_000, lockReason: 'fraud review' });
-      const bob = user();
-      await store.createUser(alice);
-      await store.createUser(bob);
-      const oauth = { clientId: 'c1', scopes: ['accounts:read'], audience: 'https://api.example' };
-      const plain = session(alice.id);
-      const delegated = session(alice.id, { mode: 'oauth', secretHash: '', oauth });
-      const bobs = session(bob.id);
-      for (const s of [plain, delegated, bobs]) await store.createSession(s);
-      expect(await store.findSessionWithUser(plain.id)).toEqual({ session: plain, user: alice });
-      expect(await store.findSessionWithUser(delegated.id)).toEqual({ session: delegated, user: alice });
-      expect(await store.findSessionWithUser(bobs.id)).toEqual({ session: bobs, user: bob });
-      const found = await store.findSessionWithUser(plain.id);
-      found?.user.roles.push('admin');
-      if (found) found.session.lastSeenAt = 1;
-      expect(await store.findSessionWithUser(plain.id)).toEqual({ session: plain, user: alice });
-      // A change to either record shows on the next read.
-      await store.setUserRoles(alice.id, ['admin'], 8_000);
-      await store.touchSession(plain.id, 20_000);
-      expect(await store.findSessionWithUser(plain.id)).toEqual({
-        session: { ...plain, lastSeenAt: 20_000 },
-        user: { ...alice, roles: ['admin'], updatedAt: 8_000 },
+      it('finds a session with its owner in one read, every field of both intact, and copies', async () => {
+        const alice = user({ roles: ['teller', 'auditor'], lockedAt: 7_000, lockReason: 'fraud review' });
+        const bob = user();
+        await stores.users.createUser(alice);
+        await stores.users.createUser(bob);
+        const oauth = { clientId: 'c1', scopes: ['accounts:read'], audience: 'https://api.example' };
+        const plain = session(alice.id);
+        const delegated = session(alice.id, { mode: 'oauth', secretHash: '', oauth });
+        const bobs = session(bob.id);
+        for (const s of [plain, delegated, bobs]) await stores.sessions.createSession(s);
+        expect(await stores.sessions.findSessionWithUser(plain.id)).toEqual({ session: plain, user: alice });
+        expect(await stores.sessions.findSessionWithUser(delegated.id)).toEqual({
+          session: delegated,
+          user: alice,
+        });
+        expect(await stores.sessions.findSessionWithUser(bobs.id)).toEqual({ session: bobs, user: bob });
+        const found = await stores.sessions.findSessionWithUser(plain.id);
+        found?.user.roles.push('admin');
+        if (found) found.session.lastSeenAt = 1;
+        expect(await stores.sessions.findSessionWithUser(plain.id)).toEqual({ session: plain, user: alice });
+        // A change to either record shows on the next read.
+        await stores.users.setUserRoles(alice.id, ['admin'], 8_000);
+        await stores.sessions.touchSession(plain.id, 20_000);
+        expect(await stores.sessions.findSessionWithUser(plain.id)).toEqual({
+          session: { ...plain, lastSeenAt: 20_000 },
+          user: { ...alice, roles: ['admin'], updatedAt: 8_000 },
+        });
+        await stores.sessions.deleteSession(plain.id);
+        expect(await stores.sessions.findSessionWithUser(plain.id)).toBeUndefined();
+        expect(await stores.sessions.findSessionWithUser('no-such-session')).toBeUndefined();
       });
-      await store.deleteSession(plain.id);
-      expect(await store.findSessionWithUser(plain.id)).toBeUndefined();
-      expect(await store.findSessionWithUser('no-such-session')).toBeUndefined();
-    });
 
-    it("deletes all of one user's sessions, optionally keeping one, and no one else's", async () => {
-      const [alice, bob] = [user(), user()];
-      await store.createUser(alice);
-      await store.createUser(bob);
-      const [a1, a2, a3, b1] = [session(alice.id), session(alice.id), session(alice.id), session(bob.id)];
-      for (const s of [a1, a2, a3, b1]) await store.createSession(s);
-      expect(await store.deleteUserSessions(alice.id, a2.id)).toBe(2);
-      expect((await store.listUserSessions(alice.id)).map((s) => s.id)).toEqual([a2.id]);
-      expect(await store.deleteUserSessions(alice.id)).toBe(1);
-      expect(await store.listUserSessions(alice.id)).toEqual([]);
-      expect(await store.findSession(b1.id)).toEqual(b1);
-    });
+      it("deletes all of one user's sessions, optionally keeping one, and no one else's", async () => {
+        const [alice, bob] = [user(), user()];
+        await stores.users.createUser(alice);
+        await stores.users.createUser(bob);
+        const [a1, a2, a3, b1] = [session(alice.id), session(alice.id), session(alice.id), session(bob.id)];
+        for (const s of [a1, a2, a3, b1]) await stores.sessions.createSession(s);
+        expect(await stores.sessions.deleteUserSessions(alice.id, a2.id)).toBe(2);
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id)).toEqual([a2.id]);
+        expect(await stores.sessions.deleteUserSessions(alice.id)).toBe(1);
+        expect(await stores.sessions.listUserSessions(alice.id)).toEqual([]);
+        expect(await stores.sessions.findSession(b1.id)).toEqual(b1);
+      });
 
-    it('lists sessions newest first, per user and overall', async () => {
-      const [alice, bob] = [user(), user()];
-      await store.createUser(alice);
-      await store.createUser(bob);
-      const older = session(alice.id, { createdAt: 1 });
-      const newer = session(alice.id, { createdAt: 2 });
-      const bobs = session(bob.id, { createdAt: 3 });
-      for (const s of [older, newer, bobs]) await store.createSession(s);
-      expect((await store.listUserSessions(alice.id)).map((s) => s.id)).toEqual([newer.id, older.id]);
-      expect((await store.listSessions()).map((s) => s.id)).toEqual([bobs.id, newer.id, older.id]);
-    });
+      it('lists sessions newest first, per user and overall', async () => {
+        const [alice, bob] = [user(), user()];
+        await stores.users.createUser(alice);
+        await stores.users.createUser(bob);
+        const older = session(alice.id, { createdAt: 1 });
+        const newer = session(alice.id, { createdAt: 2 });
+        const bobs = session(bob.id, { createdAt: 3 });
+        for (const s of [older, newer, bobs]) await stores.sessions.createSession(s);
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id)).toEqual([
+          newer.id,
+          older.id,
+        ]);
+        expect((await stores.sessions.listSessions()).map((s) => s.id)).toEqual([
+          bobs.id,
+          newer.id,
+          older.id,
+        ]);
+      });
 
-    it('sweeps sessions past absolute expiry or idle cutoff, keeping live ones', async () => {
-      const alice = user();
-      await store.createUser(alice);
-      const live = session(alice.id, { lastSeenAt: 900, expiresAt: 2_000 });
-      const absoluteExpired = session(alice.id, { lastSeenAt: 900, expiresAt: 1_000 });
-      const idle = session(alice.id, { lastSeenAt: 500, expiresAt: 2_000 });
-      for (const s of [live, absoluteExpired, idle]) await store.createSession(s);
-      expect(await store.deleteExpiredSessions(1_000, 500)).toBe(2);
-      expect((await store.listSessions()).map((s) => s.id)).toEqual([live.id]);
-    });
+      it('sweeps sessions past absolute expiry or idle cutoff, keeping live ones', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        const live = session(alice.id, { lastSeenAt: 900, expiresAt: 2_000 });
+        const absoluteExpired = session(alice.id, { lastSeenAt: 900, expiresAt: 1_000 });
+        const idle = session(alice.id, { lastSeenAt: 500, expiresAt: 2_000 });
+        for (const s of [live, absoluteExpired, idle]) await stores.sessions.createSession(s);
+        expect(await stores.sessions.deleteExpiredSessions(1_000, 500)).toBe(2);
+        expect((await stores.sessions.listSessions()).map((s) => s.id)).toEqual([live.id]);
+      });
 
-    it("round-trips a session's mode", async () => {
-      const alice = user();
-      await store.createUser(alice);
-      const plain = session(alice.id, { mode: 'session' });
-      const jwt = session(alice.id, { mode: 'jwt', secretHash: '' });
-      for (const s of [plain, jwt]) await store.createSession(s);
-      expect(await store.findSession(plain.id)).toEqual(plain);
-      expect(await store.findSession(jwt.id)).toEqual(jwt);
-      expect((await store.listUserSessions(alice.id)).map((s) => s.mode)).toEqual(['jwt', 'session']);
-      expect((await store.listSessions()).map((s) => s.mode)).toEqual(['jwt', 'session']);
+      it("round-trips a session's mode", async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        const plain = session(alice.id, { mode: 'session' });
+        const jwt = session(alice.id, { mode: 'jwt', secretHash: '' });
+        for (const s of [plain, jwt]) await stores.sessions.createSession(s);
+        expect(await stores.sessions.findSession(plain.id)).toEqual(plain);
+        expect(await stores.sessions.findSession(jwt.id)).toEqual(jwt);
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.mode)).toEqual([
+          'jwt',
+          'session',
+        ]);
+        expect((await stores.sessions.listSessions()).map((s) => s.mode)).toEqual(['jwt', 'session']);
+      });
+
+      it('deletes every session of every user, with their refresh tokens', async () => {
+        const [alice, bob] = [user(), user()];
+        await stores.users.createUser(alice);
+        await stores.users.createUser(bob);
+        const [a, b] = [session(alice.id, { mode: 'jwt' }), session(bob.id)];
+        await stores.sessions.createSession(a);
+        await stores.sessions.createSession(b);
+        await stores.refreshTokens.createRefreshToken({
+          id: 'rt-all',
+          sessionId: a.id,
+          secretHash: 'ef'.repeat(32),
+          createdAt: 1,
+          retiredAt: null,
+          successor: null,
+        });
+        expect(await stores.sessions.deleteAllSessions()).toBe(2);
+        expect(await stores.sessions.listSessions()).toEqual([]);
+        expect(await stores.refreshTokens.findRefreshToken('rt-all')).toBeUndefined();
+        expect(await stores.users.findUserById(alice.id)).toBeDefined();
+      });
     });
 
     describe('refresh tokens', () => {
@@ -262,40 +316,63 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
         const fam = await storedFamily((await storedUser()).id);
         const live = await storedRefreshToken(fam.id);
         const retired = await storedRefreshToken(fam.id, { retiredAt: 12_345 });
-        expect(await store.findRefreshToken(live.id)).toEqual(live);
-        expect(await store.findRefreshToken(retired.id)).toEqual(retired);
-        expect(await store.findRefreshToken('missing')).toBeUndefined();
-        const found = (await store.findRefreshToken(live.id)) as RefreshTokenRecord;
+        expect(await stores.refreshTokens.findRefreshToken(live.id)).toEqual(live);
+        expect(await stores.refreshTokens.findRefreshToken(retired.id)).toEqual(retired);
+        expect(await stores.refreshTokens.findRefreshToken('missing')).toBeUndefined();
+        const found = (await stores.refreshTokens.findRefreshToken(live.id)) as RefreshTokenRecord;
         found.retiredAt = 1;
-        expect((await store.findRefreshToken(live.id))?.retiredAt).toBeNull();
+        expect((await stores.refreshTokens.findRefreshToken(live.id))?.retiredAt).toBeNull();
       });
 
       it('refuses a refresh token whose session does not exist, or whose id is taken', async () => {
         const fam = await storedFamily((await storedUser()).id);
-        await expect(store.createRefreshToken(refreshToken('no-such-session'))).rejects.toThrow();
+        await expect(
+          stores.refreshTokens.createRefreshToken(refreshToken('no-such-session')),
+        ).rejects.toThrow();
         const token = await storedRefreshToken(fam.id);
-        await expect(store.createRefreshToken({ ...token, secretHash: '00'.repeat(32) })).rejects.toThrow();
-        expect(await store.findRefreshToken(token.id)).toEqual(token);
+        await expect(
+          stores.refreshTokens.createRefreshToken({ ...token, secretHash: '00'.repeat(32) }),
+        ).rejects.toThrow();
+        expect(await stores.refreshTokens.findRefreshToken(token.id)).toEqual(token);
       });
 
-      it('retires a live token exactly once', async () => {
+      it('retires a live token exactly once (rotation is the compare-and-set)', async () => {
         const fam = await storedFamily((await storedUser()).id);
         const token = await storedRefreshToken(fam.id);
-        expect(await store.retireRefreshToken(token.id, 20_000)).toBe(true);
-        expect(await store.findRefreshToken(token.id)).toEqual({ ...token, retiredAt: 20_000 });
-        expect(await store.retireRefreshToken(token.id, 30_000)).toBe(false);
-        expect((await store.findRefreshToken(token.id))?.retiredAt).toBe(20_000);
-        expect(await store.retireRefreshToken('missing', 20_000)).toBe(false);
+        const rotate = (id: string, createdAt: number) =>
+          stores.refreshTokens.rotateRefreshToken(
+            id,
+            refreshToken(fam.id, { createdAt }),
+            `sealed-${createdAt}`,
+          );
+        expect(await rotate(token.id, 20_000)).toBe(true);
+        expect(await stores.refreshTokens.findRefreshToken(token.id)).toEqual({
+          ...token,
+          retiredAt: 20_000,
+          successor: 'sealed-20000',
+        });
+        expect(await rotate(token.id, 30_000)).toBe(false);
+        expect((await stores.refreshTokens.findRefreshToken(token.id))?.retiredAt).toBe(20_000);
+        expect(await rotate('missing', 20_000)).toBe(false);
       });
 
       it('lets only one of many racing retirements win', async () => {
         const fam = await storedFamily((await storedUser()).id);
         const token = await storedRefreshToken(fam.id);
         const results = await Promise.all(
-          Array.from({ length: 8 }, (_, i) => store.retireRefreshToken(token.id, 20_000 + i)),
+          Array.from({ length: 8 }, (_, i) =>
+            stores.refreshTokens.rotateRefreshToken(
+              token.id,
+              refreshToken(fam.id, { createdAt: 20_000 + i }),
+              `sealed-${i}`,
+            ),
+          ),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
-        expect((await store.findRefreshToken(token.id))?.retiredAt).toBe(20_000 + results.indexOf(true));
+        expect(await stores.refreshTokens.findRefreshToken(token.id)).toMatchObject({
+          retiredAt: 20_000 + results.indexOf(true),
+          successor: `sealed-${results.indexOf(true)}`,
+        });
       });
 
       it("retires the rest of a family, keeping the named token and other families' tokens", async () => {
@@ -304,12 +381,18 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
         const keep = await storedRefreshToken(mine.id);
         const live = await storedRefreshToken(mine.id);
         const alreadyRetired = await storedRefreshToken(mine.id, { retiredAt: 15_000 });
+        const exchanged = await storedRefreshToken(mine.id, { retiredAt: 16_000, successor: 'sealed' });
         const neighbour = await storedRefreshToken(other.id);
-        await store.retireOtherRefreshTokens(mine.id, keep.id, 20_000);
-        expect(await store.findRefreshToken(keep.id)).toEqual(keep);
-        expect(await store.findRefreshToken(live.id)).toEqual({ ...live, retiredAt: 20_000 });
-        expect(await store.findRefreshToken(alreadyRetired.id)).toEqual(alreadyRetired);
-        expect(await store.findRefreshToken(neighbour.id)).toEqual(neighbour);
+        await stores.refreshTokens.retireOtherRefreshTokens(mine.id, keep.id, 20_000);
+        // No grace for anything of the family: its sealed successor goes too.
+        expect(await stores.refreshTokens.findRefreshToken(exchanged.id)).toEqual({
+          ...exchanged,
+          successor: null,
+        });
+        expect(await stores.refreshTokens.findRefreshToken(keep.id)).toEqual(keep);
+        expect(await stores.refreshTokens.findRefreshToken(live.id)).toEqual({ ...live, retiredAt: 20_000 });
+        expect(await stores.refreshTokens.findRefreshToken(alreadyRetired.id)).toEqual(alreadyRetired);
+        expect(await stores.refreshTokens.findRefreshToken(neighbour.id)).toEqual(neighbour);
       });
 
       it("deleteSession deletes the family's refresh tokens, and only them", async () => {
@@ -318,11 +401,12 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
         const gone = await storedRefreshToken(doomed.id);
         const goneRetired = await storedRefreshToken(doomed.id, { retiredAt: 15_000 });
         const kept = await storedRefreshToken(other.id);
-        expect(await store.deleteSession(doomed.id)).toBe(true);
-        expect(await store.findRefreshToken(gone.id)).toBeUndefined();
-        expect(await store.findRefreshToken(goneRetired.id)).toBeUndefined();
-        expect(await store.findRefreshToken(kept.id)).toEqual(kept);
-        expect(await store.retireRefreshToken(gone.id, 20_000)).toBe(false);
+        expect(await stores.sessions.deleteSession(doomed.id)).toBe(true);
+        expect(await stores.refreshTokens.findRefreshToken(gone.id)).toBeUndefined();
+        expect(await stores.refreshTokens.findRefreshToken(goneRetired.id)).toBeUndefined();
+        expect(await stores.refreshTokens.findRefreshToken(kept.id)).toEqual(kept);
+        const after = refreshToken(doomed.id, { createdAt: 20_000 });
+        expect(await stores.refreshTokens.rotateRefreshToken(gone.id, after, 'sealed')).toBe(false);
       });
 
       it("deleteUserSessions deletes the families' refresh tokens, except the kept session's", async () => {
@@ -338,13 +422,13 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
           await storedRefreshToken(a3.id),
         ];
         const bobs = await storedRefreshToken((await storedFamily(bob.id)).id);
-        expect(await store.deleteUserSessions(alice.id, a3.id)).toBe(2);
-        expect(await store.findRefreshToken(t1.id)).toBeUndefined();
-        expect(await store.findRefreshToken(t2.id)).toBeUndefined();
-        expect(await store.findRefreshToken(t3.id)).toEqual(t3);
-        expect(await store.deleteUserSessions(alice.id)).toBe(1);
-        expect(await store.findRefreshToken(t3.id)).toBeUndefined();
-        expect(await store.findRefreshToken(bobs.id)).toEqual(bobs);
+        expect(await stores.sessions.deleteUserSessions(alice.id, a3.id)).toBe(2);
+        expect(await stores.refreshTokens.findRefreshToken(t1.id)).toBeUndefined();
+        expect(await stores.refreshTokens.findRefreshToken(t2.id)).toBeUndefined();
+        expect(await stores.refreshTokens.findRefreshToken(t3.id)).toEqual(t3);
+        expect(await stores.sessions.deleteUserSessions(alice.id)).toBe(1);
+        expect(await stores.refreshTokens.findRefreshToken(t3.id)).toBeUndefined();
+        expect(await stores.refreshTokens.findRefreshToken(bobs.id)).toEqual(bobs);
       });
 
       it("deleteExpiredSessions deletes the swept families' refresh tokens", async () => {
@@ -357,10 +441,66 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
           await storedRefreshToken(absoluteExpired.id),
           await storedRefreshToken(idle.id),
         ];
-        expect(await store.deleteExpiredSessions(1_000, 500)).toBe(2);
-        expect(await store.findRefreshToken(tLive.id)).toEqual(tLive);
-        expect(await store.findRefreshToken(tExpired.id)).toBeUndefined();
-        expect(await store.findRefreshToken(tIdle.id)).toBeUndefined();
+        expect(await stores.sessions.deleteExpiredSessions(1_000, 500)).toBe(2);
+        expect(await stores.refreshTokens.findRefreshToken(tLive.id)).toEqual(tLive);
+        expect(await stores.refreshTokens.findRefreshToken(tExpired.id)).toBeUndefined();
+        expect(await stores.refreshTokens.findRefreshToken(tIdle.id)).toBeUndefined();
+      });
+
+      it('rotates a refresh token all or nothing: old and siblings retired, next stored; never twice', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        const family = session(alice.id, { mode: 'jwt' });
+        const other = session(alice.id, { mode: 'jwt' });
+        await stores.sessions.createSession(family);
+        await stores.sessions.createSession(other);
+        const rt = (id: string, sessionId = family.id) => ({
+          id,
+          sessionId,
+          secretHash: 'ab'.repeat(32),
+          createdAt: 100,
+          retiredAt: null,
+          successor: null,
+        });
+        await stores.refreshTokens.createRefreshToken(rt('rt-old'));
+        await stores.refreshTokens.createRefreshToken(rt('rt-sibling'));
+        await stores.refreshTokens.createRefreshToken(rt('rt-elsewhere', other.id));
+        const next = { ...rt('rt-next'), createdAt: 200 };
+        expect(await stores.refreshTokens.rotateRefreshToken('rt-old', next, 'sealed-next')).toBe(true);
+        // The exchanged token records its successor; a superseded sibling gets none (no grace).
+        expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({
+          retiredAt: 200,
+          successor: 'sealed-next',
+        });
+        expect(await stores.refreshTokens.findRefreshToken('rt-sibling')).toMatchObject({
+          retiredAt: 200,
+          successor: null,
+        });
+        expect(await stores.refreshTokens.findRefreshToken('rt-next')).toMatchObject({ retiredAt: null });
+        expect(await stores.refreshTokens.findRefreshToken('rt-elsewhere')).toMatchObject({
+          retiredAt: null,
+        });
+        // The same token again (a replay or a racing request) changes nothing.
+        expect(
+          await stores.refreshTokens.rotateRefreshToken(
+            'rt-old',
+            { ...rt('rt-next-2'), createdAt: 300 },
+            'sealed-2',
+          ),
+        ).toBe(false);
+        expect(await stores.refreshTokens.findRefreshToken('rt-next-2')).toBeUndefined();
+        expect(await stores.refreshTokens.findRefreshToken('rt-next')).toMatchObject({ retiredAt: null });
+        expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({
+          successor: 'sealed-next',
+        });
+        // The next rotation leaves a sealed successor on the token it exchanges only.
+        const third = { ...rt('rt-third'), createdAt: 400 };
+        expect(await stores.refreshTokens.rotateRefreshToken('rt-next', third, 'sealed-third')).toBe(true);
+        expect(await stores.refreshTokens.findRefreshToken('rt-old')).toMatchObject({ successor: null });
+        expect(await stores.refreshTokens.findRefreshToken('rt-next')).toMatchObject({
+          retiredAt: 400,
+          successor: 'sealed-third',
+        });
       });
     });
 
@@ -375,32 +515,32 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
           publicJwk: null,
         });
         const active = signingKey({ createdAt: 2, alg: 'ES256' });
-        for (const k of [newer, hmac, active]) await store.createSigningKey(k);
-        expect(await store.listSigningKeys()).toEqual([hmac, active, newer]);
+        for (const k of [newer, hmac, active]) await stores.signingKeys.createSigningKey(k);
+        expect(await stores.signingKeys.listSigningKeys()).toEqual([hmac, active, newer]);
       });
 
       it('refuses a second key with the same kid', async () => {
         const key = signingKey();
-        await store.createSigningKey(key);
-        await expect(store.createSigningKey({ ...key, alg: 'RS256' })).rejects.toThrow();
-        expect(await store.listSigningKeys()).toEqual([key]);
+        await stores.signingKeys.createSigningKey(key);
+        await expect(stores.signingKeys.createSigningKey({ ...key, alg: 'RS256' })).rejects.toThrow();
+        expect(await stores.signingKeys.listSigningKeys()).toEqual([key]);
       });
 
       it('returns copies: mutating a listed key does not change the store', async () => {
         const key = signingKey();
-        await store.createSigningKey(key);
-        const [listed] = await store.listSigningKeys();
+        await stores.signingKeys.createSigningKey(key);
+        const [listed] = await stores.signingKeys.listSigningKeys();
         (listed as StoredSigningKey).status = 'retired';
-        expect(await store.listSigningKeys()).toEqual([key]);
+        expect(await stores.signingKeys.listSigningKeys()).toEqual([key]);
       });
 
       it("updates a key's status and retirement time, touching no other key", async () => {
         const [next, active] = [signingKey({ status: 'next' }), signingKey({ status: 'active' })];
-        for (const k of [next, active]) await store.createSigningKey(k);
-        await store.updateSigningKeyStatus(active.kid, 'retired', 50_000);
-        await store.updateSigningKeyStatus(next.kid, 'active', null);
-        await store.updateSigningKeyStatus('missing', 'retired', 1);
-        expect(await store.listSigningKeys()).toEqual([
+        for (const k of [next, active]) await stores.signingKeys.createSigningKey(k);
+        await stores.signingKeys.updateSigningKeyStatus(active.kid, 'retired', 50_000);
+        await stores.signingKeys.updateSigningKeyStatus(next.kid, 'active', null);
+        await stores.signingKeys.updateSigningKeyStatus('missing', 'retired', 1);
+        expect(await stores.signingKeys.listSigningKeys()).toEqual([
           { ...next, status: 'active', retiredAt: null },
           { ...active, status: 'retired', retiredAt: 50_000 },
         ]);
@@ -408,10 +548,10 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
 
       it('deletes a key once', async () => {
         const [gone, kept] = [signingKey(), signingKey()];
-        for (const k of [gone, kept]) await store.createSigningKey(k);
-        expect(await store.deleteSigningKey(gone.kid)).toBe(true);
-        expect(await store.deleteSigningKey(gone.kid)).toBe(false);
-        expect(await store.listSigningKeys()).toEqual([kept]);
+        for (const k of [gone, kept]) await stores.signingKeys.createSigningKey(k);
+        expect(await stores.signingKeys.deleteSigningKey(gone.kid)).toBe(true);
+        expect(await stores.signingKeys.deleteSigningKey(gone.kid)).toBe(false);
+        expect(await stores.signingKeys.listSigningKeys()).toEqual([kept]);
       });
     });
 
@@ -426,8 +566,8 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
           type: 'key.rotated',
         });
         const second = auditEvent({ at: 2, detail: JSON.stringify({ kid: 'k1', reason: 'scheduled' }) });
-        for (const e of [first, third, second]) await store.appendAuditEvent(e);
-        expect(await store.listAuditEvents({ limit: 10 })).toEqual([third, second, first]);
+        for (const e of [first, third, second]) await stores.audit.appendAuditEvent(e);
+        expect(await stores.audit.listAuditEvents({ limit: 10 })).toEqual([third, second, first]);
       });
 
       it('filters by user, by type, or both, and applies the limit after ordering', async () => {
@@ -437,84 +577,71 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
         const e40 = auditEvent({ at: 40, userId: 'alice', type: 'login.success' });
         const e50 = auditEvent({ at: 50, userId: null, type: 'login.success' });
         // Appended out of order, so insertion order cannot pass for time order.
-        for (const e of [e30, e10, e50, e20, e40]) await store.appendAuditEvent(e);
+        for (const e of [e30, e10, e50, e20, e40]) await stores.audit.appendAuditEvent(e);
         const ats = (list: AuditEvent[]) => list.map((e) => e.at);
-        expect(ats(await store.listAuditEvents({ userId: 'alice', limit: 10 }))).toEqual([40, 30, 10]);
-        expect(ats(await store.listAuditEvents({ type: 'login.success', limit: 10 }))).toEqual([
+        expect(ats(await stores.audit.listAuditEvents({ userId: 'alice', limit: 10 }))).toEqual([40, 30, 10]);
+        expect(ats(await stores.audit.listAuditEvents({ type: 'login.success', limit: 10 }))).toEqual([
           50, 40, 20, 10,
         ]);
         expect(
-          ats(await store.listAuditEvents({ userId: 'alice', type: 'login.success', limit: 10 })),
+          ats(await stores.audit.listAuditEvents({ userId: 'alice', type: 'login.success', limit: 10 })),
         ).toEqual([40, 10]);
-        expect(ats(await store.listAuditEvents({ limit: 2 }))).toEqual([50, 40]);
-        expect(ats(await store.listAuditEvents({ userId: 'alice', limit: 1 }))).toEqual([40]);
-        expect(await store.listAuditEvents({ userId: 'nobody', limit: 10 })).toEqual([]);
+        expect(ats(await stores.audit.listAuditEvents({ limit: 2 }))).toEqual([50, 40]);
+        expect(ats(await stores.audit.listAuditEvents({ userId: 'alice', limit: 1 }))).toEqual([40]);
+        expect(await stores.audit.listAuditEvents({ userId: 'nobody', limit: 10 })).toEqual([]);
       });
 
       it('refuses a second event with the same id', async () => {
         const event = auditEvent();
-        await store.appendAuditEvent(event);
-        await expect(store.appendAuditEvent({ ...event, type: 'other' })).rejects.toThrow();
-        expect(await store.listAuditEvents({ limit: 10 })).toEqual([event]);
+        await stores.audit.appendAuditEvent(event);
+        await expect(stores.audit.appendAuditEvent({ ...event, type: 'other' })).rejects.toThrow();
+        expect(await stores.audit.listAuditEvents({ limit: 10 })).toEqual([event]);
       });
 
       it('deletes events strictly older than a cutoff and counts them', async () => {
         const events = [1, 2, 3, 4].map((at) => auditEvent({ at }));
-        for (const e of events) await store.appendAuditEvent(e);
-        expect(await store.deleteAuditEventsBefore(3)).toBe(2);
-        expect((await store.listAuditEvents({ limit: 10 })).map((e) => e.at)).toEqual([4, 3]);
-        expect(await store.deleteAuditEventsBefore(3)).toBe(0);
+        for (const e of events) await stores.audit.appendAuditEvent(e);
+        expect(await stores.audit.deleteAuditEventsBefore(3)).toBe(2);
+        expect((await stores.audit.listAuditEvents({ limit: 10 })).map((e) => e.at)).toEqual([4, 3]);
+        expect(await stores.audit.deleteAuditEventsBefore(3)).toBe(0);
       });
     });
 
-    it('changes roles and locks and unlocks accounts, with the reason', async () => {
-      const alice = user();
-      await store.createUser(alice);
-      await store.setUserRoles(alice.id, ['admin', 'teller'], 5_000);
-      await store.setUserLock(alice.id, 6_000, 'card reported stolen', 6_000);
-      expect(await store.findUserById(alice.id)).toMatchObject({
-        roles: ['admin', 'teller'],
-        lockedAt: 6_000,
-        lockReason: 'card reported stolen',
-        updatedAt: 6_000,
+    describe('revocations', () => {
+      it('appends revocations with increasing sequence numbers and lists those still in force', async () => {
+        const a = await stores.revocations.appendRevocation({
+          kind: 'session',
+          subject: 's1',
+          at: 100,
+          expiresAt: 1_000,
+        });
+        const b = await stores.revocations.appendRevocation({
+          kind: 'user',
+          subject: 'u1',
+          at: 200,
+          expiresAt: 2_000,
+        });
+        const c = await stores.revocations.appendRevocation({
+          kind: 'all',
+          subject: '*',
+          at: 300,
+          expiresAt: 3_000,
+        });
+        expect(a.seq).toBeLessThan(b.seq);
+        expect(b.seq).toBeLessThan(c.seq);
+        expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([a, b, c]);
+        expect(await stores.revocations.listRevocationsSince(a.seq, 0)).toEqual([b, c]);
+        expect(await stores.revocations.listRevocationsSince(0, 1_500)).toEqual([b, c]);
+        expect(await stores.revocations.deleteExpiredRevocations(2_000)).toBe(2);
+        expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([c]);
+        const d = await stores.revocations.appendRevocation({
+          kind: 'session',
+          subject: 's2',
+          at: 400,
+          expiresAt: 4_000,
+        });
+        expect(d.seq).toBeGreaterThan(c.seq);
       });
-      await store.setUserLock(alice.id, null, null, 7_000);
-      expect(await store.findUserById(alice.id)).toMatchObject({ lockedAt: null, lockReason: null });
-    });
-
-    it('appends revocations with increasing sequence numbers and lists those still in force', async () => {
-      const a = await store.appendRevocation({ kind: 'session', subject: 's1', at: 100, expiresAt: 1_000 });
-      const b = await store.appendRevocation({ kind: 'user', subject: 'u1', at: 200, expiresAt: 2_000 });
-      const c = await store.appendRevocation({ kind: 'all', subject: '*', at: 300, expiresAt: 3_000 });
-      expect(a.seq).toBeLessThan(b.seq);
-      expect(b.seq).toBeLessThan(c.seq);
-      expect(await store.listRevocationsSince(0, 0)).toEqual([a, b, c]);
-      expect(await store.listRevocationsSince(a.seq, 0)).toEqual([b, c]);
-      expect(await store.listRevocationsSince(0, 1_500)).toEqual([b, c]);
-      expect(await store.deleteExpiredRevocations(2_000)).toBe(2);
-      expect(await store.listRevocationsSince(0, 0)).toEqual([c]);
-      const d = await store.appendRevocation({ kind: 'session', subject: 's2', at: 400, expiresAt: 4_000 });
-      expect(d.seq).toBeGreaterThan(c.seq);
-    });
-
-    it('deletes every session of every user, with their refresh tokens', async () => {
-      const [alice, bob] = [user(), user()];
-      await store.createUser(alice);
-      await store.createUser(bob);
-      const [a, b] = [session(alice.id, { mode: 'jwt' }), session(bob.id)];
-      await store.createSession(a);
-      await store.createSession(b);
-      await store.createRefreshToken({
-        id: 'rt-all',
-        sessionId: a.id,
-        secretHash: 'ef'.repeat(32),
-        createdAt: 1,
-        retiredAt: null,
-      });
-      expect(await store.deleteAllSessions()).toBe(2);
-      expect(await store.listSessions()).toEqual([]);
-      expect(await store.findRefreshToken('rt-all')).toBeUndefined();
-      expect(await store.findUserById(alice.id)).toBeDefined();
     });
 
     describe('oauth and api keys', () => {
@@ -560,19 +687,19 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
 
       it('stores clients as given, lists them oldest first, deletes them with their grants and codes', async () => {
         const alice = user();
-        await store.createUser(alice);
+        await stores.users.createUser(alice);
         const [web, spa] = [
           client(),
           client({ type: 'public', secretHash: null, grantTypes: ['authorization_code'] }),
         ];
-        await store.createOAuthClient(web);
-        await store.createOAuthClient(spa);
-        expect(await store.findOAuthClient(web.id)).toEqual(web);
-        expect(await store.findOAuthClient('nope')).toBeUndefined();
-        expect(await store.listOAuthClients()).toEqual([web, spa]);
-        await expect(store.createOAuthClient(web)).rejects.toThrow();
+        await stores.oauthClients.createOAuthClient(web);
+        await stores.oauthClients.createOAuthClient(spa);
+        expect(await stores.oauthClients.findOAuthClient(web.id)).toEqual(web);
+        expect(await stores.oauthClients.findOAuthClient('nope')).toBeUndefined();
+        expect(await stores.oauthClients.listOAuthClients()).toEqual([web, spa]);
+        await expect(stores.oauthClients.createOAuthClient(web)).rejects.toThrow();
 
-        await store.saveOAuthGrant({
+        await stores.oauthGrants.saveOAuthGrant({
           userId: alice.id,
           clientId: web.id,
           scopes: ['profile'],
@@ -580,85 +707,90 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
           lastUsedAt: 5,
         });
         const c = code(alice.id, web.id);
-        await store.createAuthorizationCode(c);
-        expect(await store.deleteOAuthClient(web.id)).toBe(true);
-        expect(await store.deleteOAuthClient(web.id)).toBe(false);
-        expect(await store.findOAuthGrant(alice.id, web.id)).toBeUndefined();
-        expect(await store.findAuthorizationCode(c.id)).toBeUndefined();
-        expect(await store.listOAuthClients()).toEqual([spa]);
+        await stores.authorizationCodes.createAuthorizationCode(c);
+        expect(await stores.oauthClients.deleteOAuthClient(web.id)).toBe(true);
+        expect(await stores.oauthClients.deleteOAuthClient(web.id)).toBe(false);
+        expect(await stores.oauthGrants.findOAuthGrant(alice.id, web.id)).toBeUndefined();
+        expect(await stores.authorizationCodes.findAuthorizationCode(c.id)).toBeUndefined();
+        expect(await stores.oauthClients.listOAuthClients()).toEqual([spa]);
       });
 
       it('saves a grant once per user and client: a later save replaces scopes and last use, keeps createdAt', async () => {
         const [alice, bob] = [user(), user()];
-        await store.createUser(alice);
-        await store.createUser(bob);
+        await stores.users.createUser(alice);
+        await stores.users.createUser(bob);
         const [a, b] = [client(), client()];
-        await store.createOAuthClient(a);
-        await store.createOAuthClient(b);
-        await store.saveOAuthGrant({
+        await stores.oauthClients.createOAuthClient(a);
+        await stores.oauthClients.createOAuthClient(b);
+        await stores.oauthGrants.saveOAuthGrant({
           userId: alice.id,
           clientId: a.id,
           scopes: ['profile'],
           createdAt: 10,
           lastUsedAt: 10,
         });
-        await store.saveOAuthGrant({
+        await stores.oauthGrants.saveOAuthGrant({
           userId: alice.id,
           clientId: a.id,
           scopes: ['profile', 'accounts:read'],
           createdAt: 20,
           lastUsedAt: 20,
         });
-        await store.saveOAuthGrant({
+        await stores.oauthGrants.saveOAuthGrant({
           userId: alice.id,
           clientId: b.id,
           scopes: ['profile'],
           createdAt: 15,
           lastUsedAt: 15,
         });
-        await store.saveOAuthGrant({
+        await stores.oauthGrants.saveOAuthGrant({
           userId: bob.id,
           clientId: a.id,
           scopes: ['profile'],
           createdAt: 16,
           lastUsedAt: 16,
         });
-        expect(await store.findOAuthGrant(alice.id, a.id)).toEqual({
+        expect(await stores.oauthGrants.findOAuthGrant(alice.id, a.id)).toEqual({
           userId: alice.id,
           clientId: a.id,
           scopes: ['profile', 'accounts:read'],
           createdAt: 10,
           lastUsedAt: 20,
         });
-        expect((await store.listUserOAuthGrants(alice.id)).map((g) => g.clientId)).toEqual([a.id, b.id]);
-        await store.touchOAuthGrant(alice.id, b.id, 99);
-        expect(await store.findOAuthGrant(alice.id, b.id)).toMatchObject({ lastUsedAt: 99 });
-        expect(await store.deleteOAuthGrant(alice.id, a.id)).toBe(true);
-        expect(await store.deleteOAuthGrant(alice.id, a.id)).toBe(false);
-        expect((await store.listUserOAuthGrants(alice.id)).map((g) => g.clientId)).toEqual([b.id]);
-        expect(await store.listUserOAuthGrants(bob.id)).toHaveLength(1);
+        expect((await stores.oauthGrants.listUserOAuthGrants(alice.id)).map((g) => g.clientId)).toEqual([
+          a.id,
+          b.id,
+        ]);
+        await stores.oauthGrants.touchOAuthGrant(alice.id, b.id, 99);
+        expect(await stores.oauthGrants.findOAuthGrant(alice.id, b.id)).toMatchObject({ lastUsedAt: 99 });
+        expect(await stores.oauthGrants.deleteOAuthGrant(alice.id, a.id)).toBe(true);
+        expect(await stores.oauthGrants.deleteOAuthGrant(alice.id, a.id)).toBe(false);
+        expect((await stores.oauthGrants.listUserOAuthGrants(alice.id)).map((g) => g.clientId)).toEqual([
+          b.id,
+        ]);
+        expect(await stores.oauthGrants.listUserOAuthGrants(bob.id)).toHaveLength(1);
       });
 
       it('uses an authorization code exactly once, even when exchanges race, and sweeps expired ones', async () => {
         const alice = user();
-        await store.createUser(alice);
+        await stores.users.createUser(alice);
         const web = client();
-        await store.createOAuthClient(web);
+        await stores.oauthClients.createOAuthClient(web);
         const c = code(alice.id, web.id);
-        await store.createAuthorizationCode(c);
-        expect(await store.findAuthorizationCode(c.id)).toEqual(c);
+        await stores.authorizationCodes.createAuthorizationCode(c);
+        expect(await stores.authorizationCodes.findAuthorizationCode(c.id)).toEqual(c);
         const results = await Promise.all(
-          Array.from({ length: 5 }, () => store.useAuthorizationCode(c.id, 2_000)),
+          Array.from({ length: 5 }, () => stores.authorizationCodes.useAuthorizationCode(c.id, 2_000)),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
-        expect(await store.findAuthorizationCode(c.id)).toEqual({ ...c, usedAt: 2_000 });
-        expect(await store.useAuthorizationCode('missing', 2_000)).toBe(false);
+        expect(await stores.authorizationCodes.findAuthorizationCode(c.id)).toEqual({ ...c, usedAt: 2_000 });
+        expect(await stores.authorizationCodes.useAuthorizationCode('missing', 2_000)).toBe(false);
         const later = code(alice.id, web.id, { expiresAt: 200_000 });
-        await store.createAuthorizationCode(later);
-        expect(await store.deleteExpiredAuthorizationCodes(61_000)).toBe(0);
-        expect(await store.deleteExpiredAuthorizationCodes(61_001)).toBe(1);
-        expect(await store.findAuthorizationCode(c.id)).toBeUndefined();
-        expect(await store.findAuthorizationCode(later.id)).toEqual(later);
+        await stores.authorizationCodes.createAuthorizationCode(later);
+        expect(await stores.authorizationCodes.deleteExpiredAuthorizationCodes(61_000)).toBe(0);
+        expect(await stores.authorizationCodes.deleteExpiredAuthorizationCodes(61_001)).toBe(1);
+        expect(await stores.authorizationCodes.findAuthorizationCode(c.id)).toBeUndefined();
+        expect(await stores.authorizationCodes.findAuthorizationCode(later.id)).toEqual(later);
       });
 
       it('gives a consent ticket to exactly one taker, intact, and sweeps expired ones', async () => {
@@ -675,50 +807,64 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
           createdAt: 1_000,
           expiresAt: 601_000,
         };
-        await store.createConsentTicket(ticket);
-        const taken = await Promise.all(Array.from({ length: 5 }, () => store.takeConsentTicket(ticket.id)));
+        await stores.consentTickets.createConsentTicket(ticket);
+        const taken = await Promise.all(
+          Array.from({ length: 5 }, () => stores.consentTickets.takeConsentTicket(ticket.id)),
+        );
         expect(taken.filter(Boolean)).toEqual([ticket]);
-        expect(await store.takeConsentTicket(ticket.id)).toBeUndefined();
+        expect(await stores.consentTickets.takeConsentTicket(ticket.id)).toBeUndefined();
         const later = { ...ticket, id: `ticket${++seq}`, state: 'xyz', expiresAt: 900_000 };
-        await store.createConsentTicket({ ...ticket, id: `ticket${++seq}` });
-        await store.createConsentTicket(later);
-        expect(await store.deleteExpiredConsentTickets(601_000)).toBe(0);
-        expect(await store.deleteExpiredConsentTickets(601_001)).toBe(1);
-        expect(await store.takeConsentTicket(later.id)).toEqual(later);
+        await stores.consentTickets.createConsentTicket({ ...ticket, id: `ticket${++seq}` });
+        await stores.consentTickets.createConsentTicket(later);
+        expect(await stores.consentTickets.deleteExpiredConsentTickets(601_000)).toBe(0);
+        expect(await stores.consentTickets.deleteExpiredConsentTickets(601_001)).toBe(1);
+        expect(await stores.consentTickets.takeConsentTicket(later.id)).toEqual(later);
       });
 
       it('redeems a code once: its use, the login and the refresh token stored together, or nothing', async () => {
         const alice = user();
-        await store.createUser(alice);
+        await stores.users.createUser(alice);
         const web = client();
-        await store.createOAuthClient(web);
+        await stores.oauthClients.createOAuthClient(web);
         const c = code(alice.id, web.id);
-        await store.createAuthorizationCode(c);
+        await stores.authorizationCodes.createAuthorizationCode(c);
         const oauth = { clientId: web.id, scopes: c.scopes, audience: c.audience };
         const login = session(alice.id, { id: c.sessionId, mode: 'oauth', secretHash: '', oauth });
         const first = refreshToken(login.id);
         const results = await Promise.all(
           Array.from({ length: 5 }, (_, i) =>
-            store.redeemAuthorizationCode(c.id, 2_000, login, i === 0 ? first : refreshToken(login.id)),
+            stores.authorizationCodes.redeemAuthorizationCode(
+              c.id,
+              2_000,
+              login,
+              i === 0 ? first : refreshToken(login.id),
+            ),
           ),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
-        expect((await store.findAuthorizationCode(c.id))?.usedAt).toBe(2_000);
-        expect(await store.findSession(login.id)).toEqual(login);
-        const stored = await store.listOAuthSessions({ clientId: web.id });
+        expect((await stores.authorizationCodes.findAuthorizationCode(c.id))?.usedAt).toBe(2_000);
+        expect(await stores.sessions.findSession(login.id)).toEqual(login);
+        const stored = await stores.sessions.listOAuthSessions({ clientId: web.id });
         expect(stored.map((s) => s.id)).toEqual([login.id]);
         // Exactly one refresh token of the family was stored, whichever call won.
         const winner = results.indexOf(true);
-        expect(await store.findRefreshToken(first.id)).toEqual(winner === 0 ? first : undefined);
-        expect(await store.redeemAuthorizationCode('missing', 2_000, login, refreshToken(login.id))).toBe(
-          false,
+        expect(await stores.refreshTokens.findRefreshToken(first.id)).toEqual(
+          winner === 0 ? first : undefined,
         );
+        expect(
+          await stores.authorizationCodes.redeemAuthorizationCode(
+            'missing',
+            2_000,
+            login,
+            refreshToken(login.id),
+          ),
+        ).toBe(false);
       });
 
       it("keeps an OAuth login's client, scopes and resource, and lists a client's logins by user", async () => {
         const [alice, bob] = [user(), user()];
-        await store.createUser(alice);
-        await store.createUser(bob);
+        await stores.users.createUser(alice);
+        await stores.users.createUser(bob);
         const oauth = {
           clientId: 'c-app',
           scopes: ['accounts:read', 'profile'],
@@ -732,35 +878,38 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
           oauth: { ...oauth, clientId: 'c-other' },
         });
         const plain = session(alice.id, { mode: 'jwt', secretHash: '' });
-        for (const s of [a, b, other, plain]) await store.createSession(s);
-        expect(await store.findSession(a.id)).toEqual(a);
-        expect(await store.findSession(plain.id)).toEqual(plain);
-        expect(await store.findSession(plain.id)).not.toHaveProperty('oauth');
-        expect((await store.listOAuthSessions({ clientId: 'c-app' })).map((s) => s.id)).toEqual([b.id, a.id]);
-        expect(await store.listOAuthSessions({ clientId: 'c-app', userId: alice.id })).toEqual([a]);
-        expect(await store.listOAuthSessions({ clientId: 'c-none' })).toEqual([]);
+        for (const s of [a, b, other, plain]) await stores.sessions.createSession(s);
+        expect(await stores.sessions.findSession(a.id)).toEqual(a);
+        expect(await stores.sessions.findSession(plain.id)).toEqual(plain);
+        expect(await stores.sessions.findSession(plain.id)).not.toHaveProperty('oauth');
+        expect((await stores.sessions.listOAuthSessions({ clientId: 'c-app' })).map((s) => s.id)).toEqual([
+          b.id,
+          a.id,
+        ]);
+        expect(await stores.sessions.listOAuthSessions({ clientId: 'c-app', userId: alice.id })).toEqual([a]);
+        expect(await stores.sessions.listOAuthSessions({ clientId: 'c-none' })).toEqual([]);
         // Logout-all and lock end delegated logins like any other.
-        expect(await store.deleteUserSessions(alice.id)).toBe(3);
-        expect(await store.listOAuthSessions({ clientId: 'c-app' })).toEqual([b]);
+        expect(await stores.sessions.deleteUserSessions(alice.id)).toBe(3);
+        expect(await stores.sessions.listOAuthSessions({ clientId: 'c-app' })).toEqual([b]);
       });
 
       it('stores API keys, lists them newest first per user, revokes once, records use', async () => {
         const [alice, bob] = [user(), user()];
-        await store.createUser(alice);
-        await store.createUser(bob);
+        await stores.users.createUser(alice);
+        await stores.users.createUser(bob);
         const [k1, k2, k3] = [apiKey(alice.id), apiKey(alice.id), apiKey(bob.id)];
-        for (const k of [k1, k2, k3]) await store.createApiKey(k);
-        await expect(store.createApiKey(k1)).rejects.toThrow();
-        expect(await store.findApiKey(k1.id)).toEqual(k1);
-        expect(await store.findApiKey('nope')).toBeUndefined();
-        expect(await store.listApiKeys({ userId: alice.id })).toEqual([k2, k1]);
-        expect((await store.listApiKeys({})).map((k) => k.id)).toEqual([k3.id, k2.id, k1.id]);
-        expect(await store.revokeApiKey(k1.id, 7_000)).toBe(true);
-        expect(await store.revokeApiKey(k1.id, 8_000)).toBe(false);
-        expect(await store.revokeApiKey('nope', 8_000)).toBe(false);
-        await store.touchApiKey(k2.id, 7_500);
-        expect(await store.findApiKey(k1.id)).toEqual({ ...k1, revokedAt: 7_000 });
-        expect(await store.findApiKey(k2.id)).toEqual({ ...k2, lastUsedAt: 7_500 });
+        for (const k of [k1, k2, k3]) await stores.apiKeys.createApiKey(k);
+        await expect(stores.apiKeys.createApiKey(k1)).rejects.toThrow();
+        expect(await stores.apiKeys.findApiKey(k1.id)).toEqual(k1);
+        expect(await stores.apiKeys.findApiKey('nope')).toBeUndefined();
+        expect(await stores.apiKeys.listApiKeys({ userId: alice.id })).toEqual([k2, k1]);
+        expect((await stores.apiKeys.listApiKeys({})).map((k) => k.id)).toEqual([k3.id, k2.id, k1.id]);
+        expect(await stores.apiKeys.revokeApiKey(k1.id, 7_000)).toBe(true);
+        expect(await stores.apiKeys.revokeApiKey(k1.id, 8_000)).toBe(false);
+        expect(await stores.apiKeys.revokeApiKey('nope', 8_000)).toBe(false);
+        await stores.apiKeys.touchApiKey(k2.id, 7_500);
+        expect(await stores.apiKeys.findApiKey(k1.id)).toEqual({ ...k1, revokedAt: 7_000 });
+        expect(await stores.apiKeys.findApiKey(k2.id)).toEqual({ ...k2, lastUsedAt: 7_500 });
       });
     });
 
@@ -786,21 +935,21 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
       /** Alice (two logins, a live and an old revoked key) and Bob (one login, one key). */
       const world = async () => {
         const [alice, bob] = [user(), user()];
-        await store.createUser(alice);
-        await store.createUser(bob);
+        await stores.users.createUser(alice);
+        await stores.users.createUser(bob);
         const [a1, a2, b1] = [session(alice.id), session(alice.id, { mode: 'jwt' }), session(bob.id)];
-        for (const s of [a1, a2, b1]) await store.createSession(s);
-        await store.createRefreshToken(refreshToken(a2.id, { id: `rt-${a2.id}` }));
-        await store.createApiKey(key(alice.id, `ka-${alice.id}`));
-        await store.createApiKey(key(alice.id, `kold-${alice.id}`, { revokedAt: 2_000 }));
-        await store.createApiKey(key(bob.id, `kb-${bob.id}`));
+        for (const s of [a1, a2, b1]) await stores.sessions.createSession(s);
+        await stores.refreshTokens.createRefreshToken(refreshToken(a2.id, { id: `rt-${a2.id}` }));
+        await stores.apiKeys.createApiKey(key(alice.id, `ka-${alice.id}`));
+        await stores.apiKeys.createApiKey(key(alice.id, `kold-${alice.id}`, { revokedAt: 2_000 }));
+        await stores.apiKeys.createApiKey(key(bob.id, `kb-${bob.id}`));
         return { alice, bob, a1, a2, b1 };
       };
-      const revokedAt = async (id: string) => (await store.findApiKey(id))?.revokedAt;
+      const revokedAt = async (id: string) => (await stores.apiKeys.findApiKey(id))?.revokedAt;
 
       it('ends one login and appends its revocation record; a missing login appends none', async () => {
         const { alice, a1, a2 } = await world();
-        const ended = await store.endLogins({
+        const ended = await stores.loginEndings.endLogins({
           target: { sessionId: a1.id },
           endSessions: true,
           revocation: revocation('session', a1.id),
@@ -810,20 +959,20 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
           apiKeys: 0,
           revocation: { kind: 'session', subject: a1.id },
         });
-        expect((await store.listUserSessions(alice.id)).map((s) => s.id)).toEqual([a2.id]);
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id)).toEqual([a2.id]);
         expect(await revokedAt(`ka-${alice.id}`)).toBeNull();
-        const again = await store.endLogins({
+        const again = await stores.loginEndings.endLogins({
           target: { sessionId: a1.id },
           endSessions: true,
           revocation: revocation('session', a1.id),
         });
         expect(again).toEqual({ sessions: 0, apiKeys: 0 });
-        expect(await store.listRevocationsSince(0, 0)).toEqual([ended.revocation]);
+        expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([ended.revocation]);
       });
 
       it("ends a user's logins but the kept one, with the account change, the user's live keys and the record; no one else's", async () => {
         const { alice, bob, a1, a2, b1 } = await world();
-        const ended = await store.endLogins({
+        const ended = await stores.loginEndings.endLogins({
           target: { userId: alice.id, keepSessionId: a1.id },
           account: { lock: { lockedAt: 6_000, reason: 'card stolen' }, updatedAt: 6_000 },
           endSessions: true,
@@ -836,9 +985,9 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
           revocation: { kind: 'user', subject: alice.id },
         });
         expect(ended.revocation?.seq).toBeGreaterThan(0);
-        expect((await store.listUserSessions(alice.id)).map((s) => s.id)).toEqual([a1.id]);
-        expect(await store.findRefreshToken(`rt-${a2.id}`)).toBeUndefined();
-        expect(await store.findUserById(alice.id)).toMatchObject({
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id)).toEqual([a1.id]);
+        expect(await stores.refreshTokens.findRefreshToken(`rt-${a2.id}`)).toBeUndefined();
+        expect(await stores.users.findUserById(alice.id)).toMatchObject({
           lockedAt: 6_000,
           lockReason: 'card stolen',
           updatedAt: 6_000,
@@ -846,25 +995,25 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
         expect(await revokedAt(`ka-${alice.id}`)).toBe(6_000);
         expect(await revokedAt(`kold-${alice.id}`)).toBe(2_000); // already revoked: kept as it was
         expect(await revokedAt(`kb-${bob.id}`)).toBeNull();
-        expect((await store.listUserSessions(bob.id)).map((s) => s.id)).toEqual([b1.id]);
-        expect(await store.listRevocationsSince(0, 0)).toEqual([ended.revocation]);
+        expect((await stores.sessions.listUserSessions(bob.id)).map((s) => s.id)).toEqual([b1.id]);
+        expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([ended.revocation]);
       });
 
       it('a role change keeps logins and keys, and a password change stores the new hash', async () => {
         const { alice, a1, a2 } = await world();
-        const ended = await store.endLogins({
+        const ended = await stores.loginEndings.endLogins({
           target: { userId: alice.id },
           account: { roles: ['teller'], passwordHash: '$argon2id$new', updatedAt: 7_000 },
           endSessions: false,
           revocation: revocation('user', alice.id),
         });
         expect(ended).toMatchObject({ sessions: 0, apiKeys: 0, revocation: { kind: 'user' } });
-        expect(await store.findUserById(alice.id)).toMatchObject({
+        expect(await stores.users.findUserById(alice.id)).toMatchObject({
           roles: ['teller'],
           passwordHash: '$argon2id$new',
           lockedAt: null,
         });
-        expect((await store.listUserSessions(alice.id)).map((s) => s.id).sort()).toEqual(
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id).sort()).toEqual(
           [a1.id, a2.id].sort(),
         );
         expect(await revokedAt(`ka-${alice.id}`)).toBeNull();
@@ -872,21 +1021,21 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
 
       it("ends everyone's logins and keys", async () => {
         const { alice, bob } = await world();
-        const ended = await store.endLogins({
+        const ended = await stores.loginEndings.endLogins({
           target: { everyone: true },
           endSessions: true,
           revokeApiKeysAt: 8_000,
           revocation: revocation('all', '*'),
         });
         expect(ended).toMatchObject({ sessions: 3, apiKeys: 2, revocation: { kind: 'all' } });
-        expect(await store.listSessions()).toEqual([]);
+        expect(await stores.sessions.listSessions()).toEqual([]);
         expect(await revokedAt(`ka-${alice.id}`)).toBe(8_000);
         expect(await revokedAt(`kb-${bob.id}`)).toBe(8_000);
       });
 
       it('refuses to leave no unlocked admin, and then changes nothing at all', async () => {
         const { alice, a1, a2 } = await world();
-        await store.setUserRoles(alice.id, ['admin'], 3_000);
+        await stores.users.setUserRoles(alice.id, ['admin'], 3_000);
         const lockLastAdmin = {
           target: { userId: alice.id },
           account: { lock: { lockedAt: 6_000, reason: 'oops' }, updatedAt: 6_000 },
@@ -895,38 +1044,38 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
           keepAnAdmin: true,
           revocation: revocation('user', alice.id),
         };
-        await expect(store.endLogins(lockLastAdmin)).rejects.toBeInstanceOf(LastAdminError);
+        await expect(stores.loginEndings.endLogins(lockLastAdmin)).rejects.toBeInstanceOf(LastAdminError);
         await expect(
-          store.endLogins({
+          stores.loginEndings.endLogins({
             target: { userId: alice.id },
             account: { roles: [], updatedAt: 6_000 },
             endSessions: false,
             keepAnAdmin: true,
           }),
         ).rejects.toBeInstanceOf(LastAdminError);
-        expect(await store.findUserById(alice.id)).toMatchObject({ roles: ['admin'], lockedAt: null });
-        expect((await store.listUserSessions(alice.id)).map((s) => s.id).sort()).toEqual(
+        expect(await stores.users.findUserById(alice.id)).toMatchObject({ roles: ['admin'], lockedAt: null });
+        expect((await stores.sessions.listUserSessions(alice.id)).map((s) => s.id).sort()).toEqual(
           [a1.id, a2.id].sort(),
         );
         expect(await revokedAt(`ka-${alice.id}`)).toBeNull();
-        expect(await store.listRevocationsSince(0, 0)).toEqual([]);
+        expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([]);
         // With another unlocked admin it goes through.
         const carol = user({ roles: ['admin'] });
-        await store.createUser(carol);
-        expect(await store.endLogins(lockLastAdmin)).toMatchObject({ sessions: 2, apiKeys: 1 });
+        await stores.users.createUser(carol);
+        expect(await stores.loginEndings.endLogins(lockLastAdmin)).toMatchObject({ sessions: 2, apiKeys: 1 });
         // A locked admin does not count.
         await expect(
-          store.endLogins({ ...lockLastAdmin, target: { userId: carol.id } }),
+          stores.loginEndings.endLogins({ ...lockLastAdmin, target: { userId: carol.id } }),
         ).rejects.toBeInstanceOf(LastAdminError);
       });
 
       it('two admins demoting each other at once: exactly one goes through, every time', async () => {
         for (let round = 0; round < 8; round++) {
           const [ann, bea] = [user({ roles: ['admin'] }), user({ roles: ['admin'] })];
-          await store.createUser(ann);
-          await store.createUser(bea);
+          await stores.users.createUser(ann);
+          await stores.users.createUser(bea);
           const demote = (id: string) =>
-            store.endLogins({
+            stores.loginEndings.endLogins({
               target: { userId: id },
               account: { roles: [], updatedAt: 9_000 },
               endSessions: false,
@@ -938,40 +1087,11 @@ export function storeContract(engine: string, openStore: () => Promise<Store>): 
             reason: expect.any(LastAdminError),
           });
           // The survivor steps down too once the next round's admins exist: reset for the next round.
-          const admins = (await store.listUsers()).filter((u) => u.roles.includes('admin'));
+          const admins = (await stores.users.listUsers()).filter((u) => u.roles.includes('admin'));
           expect(admins).toHaveLength(1);
-          await store.setUserRoles((admins[0] as UserRecord).id, ['former-admin'], 9_500);
+          await stores.users.setUserRoles((admins[0] as UserRecord).id, ['former-admin'], 9_500);
         }
       });
-    });
-
-    it('rotates a refresh token all or nothing: old and siblings retired, next stored; never twice', async () => {
-      const alice = user();
-      await store.createUser(alice);
-      const family = session(alice.id, { mode: 'jwt' });
-      const other = session(alice.id, { mode: 'jwt' });
-      await store.createSession(family);
-      await store.createSession(other);
-      const rt = (id: string, sessionId = family.id) => ({
-        id,
-        sessionId,
-        secretHash: 'ab'.repeat(32),
-        createdAt: 100,
-        retiredAt: null,
-      });
-      await store.createRefreshToken(rt('rt-old'));
-      await store.createRefreshToken(rt('rt-sibling'));
-      await store.createRefreshToken(rt('rt-elsewhere', other.id));
-      const next = { ...rt('rt-next'), createdAt: 200 };
-      expect(await store.rotateRefreshToken('rt-old', next)).toBe(true);
-      expect(await store.findRefreshToken('rt-old')).toMatchObject({ retiredAt: 200 });
-      expect(await store.findRefreshToken('rt-sibling')).toMatchObject({ retiredAt: 200 });
-      expect(await store.findRefreshToken('rt-next')).toMatchObject({ retiredAt: null });
-      expect(await store.findRefreshToken('rt-elsewhere')).toMatchObject({ retiredAt: null });
-      // The same token again (a replay or a racing request) changes nothing.
-      expect(await store.rotateRefreshToken('rt-old', { ...rt('rt-next-2'), createdAt: 300 })).toBe(false);
-      expect(await store.findRefreshToken('rt-next-2')).toBeUndefined();
-      expect(await store.findRefreshToken('rt-next')).toMatchObject({ retiredAt: null });
     });
   });
 }

@@ -3,7 +3,7 @@ import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import type { SqlStores } from '../../src/store/sql/stores.js';
 import { runCli } from '../cli-process.js';
 import { PASSWORD, post, startTessera, tempDir } from '../helpers.js';
 import { FaultLoad, runFault } from './load.js';
@@ -115,7 +115,7 @@ describe('SQLite disk faults', () => {
     const server = await startTessera();
     cleanup.push(() => server.close());
     const { app, tessera } = server;
-    const db = (tessera.store as SqlStore).db;
+    const db = (tessera.stores as SqlStores).db;
     await sql`pragma query_only = on`.execute(db);
     const registration = await post(app, '/auth/register', { email: 'ro@example.com', password: PASSWORD });
     expect(registration.statusCode).toBe(503);
@@ -135,7 +135,7 @@ describe('SQLite disk faults', () => {
       const server = await startTessera({ env });
       cleanup.push(() => server.close());
       const { rows } = await sql<{ synchronous: number }>`pragma synchronous`.execute(
-        (server.tessera.store as SqlStore).db,
+        (server.tessera.stores as SqlStores).db,
       );
       return rows[0]?.synchronous;
     };

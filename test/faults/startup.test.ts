@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/store/sql/sqlite.js';
+import { openSqliteStores } from '../../src/store/sql/sqlite.js';
 import { CLI, runCli } from '../cli-process.js';
 import { tempDir } from '../helpers.js';
 import { freePort } from './node.js';
@@ -28,7 +28,7 @@ async function startFails(env: Record<string, string>, cwd = tempDir()) {
 /** A real, migrated database file (opened in process) with enough rows to span many pages. */
 async function populatedDatabase(dir: string): Promise<string> {
   const file = join(dir, 'tessera.db');
-  await (await openSqliteStore(file)).close();
+  await (await openSqliteStores(file)).close();
   const db = new BetterSqlite3(file);
   db.exec('create table filler (x text)');
   const insert = db.prepare('insert into filler values (?)');

@@ -13,7 +13,8 @@ afterAll(() => server.close());
 
 const sessionOf = (token: string) =>
   server.app.inject({ method: 'GET', url: '/auth/session', headers: withSession(token) });
-const storedSession = (token: string) => server.tessera.store.findSession(token.split('.')[0] as string);
+const storedSession = (token: string) =>
+  server.tessera.stores.sessions.findSession(token.split('.')[0] as string);
 
 describe('idle and absolute expiry on the server clock', () => {
   it('ends a session left idle for the idle timeout', async () => {

@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RevocationBus } from '../../src/store/bus.js';
 import { InProcessBus } from '../../src/store/memory/in-process-bus.js';
-import type { RevocationRecord } from '../../src/store/ports.js';
-import { openSqliteStore } from '../../src/store/sql/sqlite.js';
+import type { RevocationRecord } from '../../src/store/ports/index.js';
+import { openSqliteStores } from '../../src/store/sql/sqlite.js';
 import { newEmail, PASSWORD, post, startTessera, type TestServer, tempDir } from '../helpers.js';
 
 /** Drops the next `n` messages it should deliver, like a subscriber that was briefly disconnected. */
@@ -35,8 +35,8 @@ afterAll(async () => {
 /** Another Tessera node on the same database file, with its own store connection. */
 async function node(bus: RevocationBus = sharedBus): Promise<TestServer> {
   const env = { TESSERA_MODE: 'hybrid', TESSERA_DATABASE_URL: databaseUrl };
-  const store = await openSqliteStore(join(dir, 'shared.db'));
-  const server = await startTessera({ env, store, bus });
+  const stores = await openSqliteStores(join(dir, 'shared.db'));
+  const server = await startTessera({ env, stores, bus });
   nodes.push(server);
   return server;
 }
@@ -109,7 +109,7 @@ describe('hybrid mode across nodes', () => {
     expect(await statusOn(d.app, first)).toBe(200);
     lossy.drop = 1;
     await logoutOn(a.app, first);
-    await d.tessera.store.close(); // the database goes away for d
+    await d.tessera.stores.close(); // the database goes away for d
     await logoutOn(a.app, second); // d sees a gap, tries to catch up, cannot
     const response = await d.app.inject({ method: 'GET', url: '/auth/session', headers: first.headers });
     expect(response.statusCode).toBe(503);
@@ -122,7 +122,7 @@ describe('a key another node created moments ago', () => {
     const fresh = join(tempDir(), 'keys.db');
     const env = { TESSERA_MODE: 'jwt', TESSERA_DATABASE_URL: `sqlite://${fresh}` };
     const open = async () =>
-      startTessera({ env, store: await openSqliteStore(fresh), bus: new InProcessBus() });
+      startTessera({ env, stores: await openSqliteStores(fresh), bus: new InProcessBus() });
     const a = await open();
     const b = await open();
     nodes.push(a, b);

@@ -144,9 +144,9 @@ describeWithBoth('ending logins under faults (hybrid, PostgreSQL + Redis behind 
       });
     /** Nothing of a lock is recorded: account, logins, key and revocation log as before. */
     const expectUntouched = async () => {
-      expect(await tessera.store.findUserById(customer.userId)).toMatchObject({ lockedAt: null });
+      expect(await tessera.stores.users.findUserById(customer.userId)).toMatchObject({ lockedAt: null });
       expect(await tessera.oauth.apiKeys.verify(key)).toBeDefined();
-      const logged = await tessera.store.listRevocationsSince(0, 0);
+      const logged = await tessera.stores.revocations.listRevocationsSince(0, 0);
       expect(logged.filter((r) => r.subject === customer.userId)).toEqual([]);
     };
 
@@ -173,10 +173,10 @@ describeWithBoth('ending logins under faults (hybrid, PostgreSQL + Redis behind 
     expect(locked.json()).toEqual({ revokedSessions: 1 });
     expect((await call(app, customer, 'GET', '/auth/session')).json().error).toBe('token_revoked');
     expect(await tessera.oauth.apiKeys.verify(key)).toBeUndefined();
-    expect(await tessera.store.findUserById(customer.userId)).toMatchObject({
+    expect(await tessera.stores.users.findUserById(customer.userId)).toMatchObject({
       lockReason: 'card reported stolen',
     });
-    const logged = await tessera.store.listRevocationsSince(0, 0);
+    const logged = await tessera.stores.revocations.listRevocationsSince(0, 0);
     expect(logged.filter((r) => r.kind === 'user' && r.subject === customer.userId)).toHaveLength(1);
   });
 });

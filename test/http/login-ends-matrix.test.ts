@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openPostgresStore } from '../../src/store/sql/postgres.js';
+import { openPostgresStores } from '../../src/store/sql/postgres.js';
 import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
 import { dropTestSchemas, serviceUrlOrSkip, testSchema } from '../services.js';
 
@@ -34,7 +34,7 @@ async function start(mode: Mode, engine: Engine): Promise<TestServer> {
             TESSERA_DATABASE_URL: pgUrl as string,
             TESSERA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
           },
-          store: await openPostgresStore(pgUrl as string, { schema: testSchema() }),
+          stores: await openPostgresStores(pgUrl as string, { schema: testSchema() }),
         });
   servers.push(server);
   return server;
@@ -82,7 +82,7 @@ async function holdings(server: TestServer) {
     { ip: '203.0.113.9', userAgent: 'Budget Buddy' },
     { clientId: 'budget-buddy', scopes: ['accounts:read'], audience: 'https://api.example' },
   );
-  await tessera.store.createSession(delegation);
+  await tessera.stores.sessions.createSession(delegation);
   return { email, a, b, key: created.json().key as string, delegationId: delegation.id };
 }
 type Holdings = Awaited<ReturnType<typeof holdings>>;

@@ -132,7 +132,9 @@ describe.each<Mode>(['session', 'jwt', 'hybrid'])('when a login ends (%s mode)',
       expect(await auditDetail(server, device.userId, 'user.locked')).toMatchObject({ revokedApiKeys: 1 });
       await tessera.control.unlockUser(device.userId, CLI);
       expect(await keyWorks(server, key)).toBe(false);
-      expect(await tessera.store.findApiKey(apiKey.id)).toMatchObject({ revokedAt: expect.any(Number) });
+      expect(await tessera.stores.apiKeys.findApiKey(apiKey.id)).toMatchObject({
+        revokedAt: expect.any(Number),
+      });
       // The owner, logged in again, makes a new one if they still need it.
       const again = await login(app, email);
       expect(await keyWorks(server, (await createKey(app, again)).key)).toBe(true);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import { ACCESS_TOKEN_COOKIE } from '../../src/http/credentials.js';
-import { openPostgresStore } from '../../src/store/sql/postgres.js';
+import { openPostgresStores } from '../../src/store/sql/postgres.js';
 import { newEmail, PASSWORD, post, registerAndLogin, startTessera, withSession } from '../helpers.js';
 import { describeWithPostgres, dropTestSchemas, testSchema } from '../services.js';
 
@@ -23,7 +23,7 @@ await describeWithPostgres('the app on PostgreSQL', (url) => {
     const server = await startTessera({ env: { TESSERA_DATABASE_URL: withSchema.toString() } });
     try {
       expect(server.tessera.config.database.engine).toBe('postgres');
-      expect(server.tessera.store.engine).toBe('postgres');
+      expect(server.tessera.stores.engine).toBe('postgres');
       expect((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
 
       const { token, email, userId } = await registerAndLogin(server.app);
@@ -43,9 +43,9 @@ await describeWithPostgres('the app on PostgreSQL', (url) => {
         (await server.app.inject({ method: 'GET', url: '/auth/session', headers: withSession(token) }))
           .statusCode,
       ).toBe(200);
-      expect((await server.tessera.store.findSession(token.split('.')[0] as string))?.lastSeenAt).toBe(
-        server.clock.now(),
-      );
+      expect(
+        (await server.tessera.stores.sessions.findSession(token.split('.')[0] as string))?.lastSeenAt,
+      ).toBe(server.clock.now());
 
       const logout = await server.app.inject({
         method: 'POST',
@@ -73,8 +73,8 @@ await describeWithPostgres('the app on PostgreSQL', (url) => {
       TESSERA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
       TESSERA_ISSUER: 'https://auth.example.com',
     };
-    const a = await startTessera({ env, store: await openPostgresStore(url, { schema }) });
-    const b = await startTessera({ env, store: await openPostgresStore(url, { schema }) });
+    const a = await startTessera({ env, stores: await openPostgresStores(url, { schema }) });
+    const b = await startTessera({ env, stores: await openPostgresStores(url, { schema }) });
     try {
       const email = newEmail();
       expect((await post(a.app, '/auth/register', { email, password: PASSWORD })).statusCode).toBe(201);

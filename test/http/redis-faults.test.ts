@@ -49,7 +49,7 @@ await describeWithRedis('Redis faults', (url) => {
     it('Redis stops: 503 store_unavailable at once, /healthz names Redis; service resumes by itself', async () => {
       const redis = await proxiedUrl();
       const { app, tessera } = await start({ TESSERA_REDIS_URL: redis.url });
-      expect(tessera.store.engine).toBe('sqlite+redis');
+      expect(tessera.stores.engine).toBe('sqlite+redis');
       expect((await get(app, '/healthz')).json()).toEqual({
         status: 'ok',
         store: 'sqlite+redis',

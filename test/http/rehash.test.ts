@@ -12,7 +12,7 @@ afterAll(() => server.close());
 describe('password hash upgrades', () => {
   it('re-hashes a hash made with older argon2 parameters on the next successful login', async () => {
     const oldHash = await hash(PASSWORD, { ...ARGON2_PARAMS, memoryCost: 4096, timeCost: 3 });
-    await server.tessera.store.createUser({
+    await server.tessera.stores.users.createUser({
       id: 'legacy-user',
       email: 'legacy@example.com',
       emailKey: 'legacy@example.com',
@@ -28,11 +28,11 @@ describe('password hash upgrades', () => {
       password: 'not it at all',
     });
     expect(wrong.statusCode).toBe(401);
-    expect((await server.tessera.store.findUserById('legacy-user'))?.passwordHash).toBe(oldHash);
+    expect((await server.tessera.stores.users.findUserById('legacy-user'))?.passwordHash).toBe(oldHash);
 
     const login = await post(server.app, '/auth/login', { email: 'legacy@example.com', password: PASSWORD });
     expect(login.statusCode).toBe(200);
-    const upgraded = (await server.tessera.store.findUserById('legacy-user'))?.passwordHash;
+    const upgraded = (await server.tessera.stores.users.findUserById('legacy-user'))?.passwordHash;
     expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     expect(
       (await post(server.app, '/auth/login', { email: 'legacy@example.com', password: PASSWORD })).statusCode,
@@ -40,7 +40,7 @@ describe('password hash upgrades', () => {
   });
 
   it('treats a locked account exactly like a wrong password', async () => {
-    await server.tessera.store.createUser({
+    await server.tessera.stores.users.createUser({
       id: 'locked-user',
       email: 'locked@example.com',
       emailKey: 'locked@example.com',

@@ -243,7 +243,7 @@ describe('the server-side session flow', () => {
 describe('health when the store is gone', () => {
   it('answers 503 store_unavailable', async () => {
     const local = await startTessera();
-    await local.tessera.store.close();
+    await local.tessera.stores.close();
     const response = await local.app.inject({ method: 'GET', url: '/healthz' });
     expect(response.statusCode).toBe(503);
     expect(response.json().error).toBe('store_unavailable');

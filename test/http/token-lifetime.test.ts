@@ -29,7 +29,9 @@ for (const mode of ['jwt', 'hybrid'] as const) {
       expect(claims.exp - claims.iat).toBe(300); // the default TTL
 
       // The attacker holds the active signing key (as read from a leaked database and KEK).
-      const active = (await server.tessera.store.listSigningKeys()).find((k) => k.status === 'active');
+      const active = (await server.tessera.stores.signingKeys.listSigningKeys()).find(
+        (k) => k.status === 'active',
+      );
       if (!active) throw new Error('no active key');
       const key = openSigningKey(
         {

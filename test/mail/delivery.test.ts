@@ -6,9 +6,9 @@ import { systemRuntime } from '../../src/core/runtime.js';
 import { DEFAULT_DELIVERY_POLICY, MailDelivery } from '../../src/mail/delivery.js';
 import { SmtpTransport } from '../../src/mail/transports.js';
 import { openEmailStores } from '../../src/store/email-stores.js';
-import { openPostgresStore } from '../../src/store/sql/postgres.js';
-import type { SqlStore } from '../../src/store/sql/sql-store.js';
-import { openSqliteStore } from '../../src/store/sql/sqlite.js';
+import { openPostgresStores } from '../../src/store/sql/postgres.js';
+import { openSqliteStores } from '../../src/store/sql/sqlite.js';
+import type { SqlStores } from '../../src/store/sql/stores.js';
 import { newEmail, PASSWORD, post, startTessera, tempDir } from '../helpers.js';
 import { dropTestSchemas, serviceUrlOrSkip, testSchema } from '../services.js';
 import { TestSmtpServer } from './smtp.js';
@@ -75,7 +75,7 @@ describe('retries', () => {
       const audited = await server.tessera.audit.list({ type: 'mail.failed' });
       expect(audited).toHaveLength(1);
       // Given up: the link it held is gone from the table too.
-      const row = await (server.tessera.store as SqlStore).db
+      const row = await (server.tessera.stores as SqlStores).db
         .selectFrom('mail_outbox' as never)
         .selectAll()
         .executeTakeFirst();
@@ -139,7 +139,7 @@ describe('the request never waits for SMTP', () => {
 });
 
 /** Two workers (two nodes) on one database, each with its own connection: every message arrives once. */
-async function sendsEachOnce(open: () => Promise<SqlStore>) {
+async function sendsEachOnce(open: () => Promise<SqlStores>) {
   const { server: smtp, url } = await smtpServer();
   const stores = [await open(), await open()];
   try {
@@ -149,7 +149,7 @@ async function sendsEachOnce(open: () => Promise<SqlStore>) {
         email.outbox,
         new SmtpTransport(url, 'Tessera <t@example.com>'),
         systemRuntime,
-        new Audit(store, systemRuntime),
+        new Audit(store.audit, systemRuntime),
         {
           ...DEFAULT_DELIVERY_POLICY,
           batchSize: 5,
@@ -167,7 +167,7 @@ async function sendsEachOnce(open: () => Promise<SqlStore>) {
     }
     await Promise.all(workers.flatMap((w) => [w.delivery.run(), w.delivery.run()]));
     await Promise.all(workers.map((w) => w.delivery.run()));
-    const left = await openEmailStores(stores[0] as SqlStore).outbox.listMail({
+    const left = await openEmailStores(stores[0] as SqlStores).outbox.listMail({
       status: 'pending',
       limit: 100,
     });
@@ -184,7 +184,7 @@ async function sendsEachOnce(open: () => Promise<SqlStore>) {
 describe('several nodes, one outbox', () => {
   it("SQLite: two processes' workers never send a message twice", async () => {
     const file = join(tempDir(), 'shared.db');
-    await sendsEachOnce(() => openSqliteStore(file));
+    await sendsEachOnce(() => openSqliteStores(file));
   });
 
   it("PostgreSQL: two nodes' workers never send a message twice", async () => {
@@ -192,7 +192,7 @@ describe('several nodes, one outbox', () => {
     if (!url) return;
     const schema = testSchema();
     try {
-      await sendsEachOnce(() => openPostgresStore(url, { schema }));
+      await sendsEachOnce(() => openPostgresStores(url, { schema }));
     } finally {
       await dropTestSchemas(url);
     }

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type EmailStores, openEmailStores } from '../../src/store/email-stores.js';
-import { MemoryStore } from '../../src/store/memory/memory-store.js';
+import { MemoryStores } from '../../src/store/memory/stores.js';
+import type { Stores, UserRecord } from '../../src/store/ports/index.js';
 import type { MailRecord } from '../../src/store/ports/mail-outbox.js';
-import type { Store, UserRecord } from '../../src/store/ports.js';
-import { openPostgresStore } from '../../src/store/sql/postgres.js';
-import { openSqliteStore } from '../../src/store/sql/sqlite.js';
+import { openPostgresStores } from '../../src/store/sql/postgres.js';
+import { openSqliteStores } from '../../src/store/sql/sqlite.js';
 import { tempDir } from '../helpers.js';
 import { dropTestSchemas, serviceUnavailable, serviceUrl, testSchema } from '../services.js';
 
@@ -48,21 +48,21 @@ afterAll(async () => {
   if (!pgUnavailable) await dropTestSchemas(serviceUrl('postgres'));
 });
 
-const engines: Array<[string, () => Promise<Store>]> = [
-  ['memory', async () => new MemoryStore()],
-  ['sqlite', () => openSqliteStore(join(tempDir(), 'contract.db'))],
+const engines: Array<[string, () => Promise<Stores>]> = [
+  ['memory', async () => new MemoryStores()],
+  ['sqlite', () => openSqliteStores(join(tempDir(), 'contract.db'))],
   ...(pgUnavailable
     ? []
     : [
-        ['postgres', () => openPostgresStore(serviceUrl('postgres'), { schema: testSchema() })] as [
+        ['postgres', () => openPostgresStores(serviceUrl('postgres'), { schema: testSchema() })] as [
           string,
-          () => Promise<Store>,
+          () => Promise<Stores>,
         ],
       ]),
 ];
 
 describe.each(engines)('email stores on %s', (_engine, open) => {
-  const withStores = async (body: (stores: EmailStores, store: Store) => Promise<void>) => {
+  const withStores = async (body: (stores: EmailStores, store: Stores) => Promise<void>) => {
     const store = await open();
     try {
       await body(openEmailStores(store), store);
@@ -115,7 +115,7 @@ describe.each(engines)('email stores on %s', (_engine, open) => {
 
   it('email tokens: use once, retire by user and purpose, sweep expired', () =>
     withStores(async ({ tokens }, store) => {
-      await store.createUser(user('u1'));
+      await store.users.createUser(user('u1'));
       const token = {
         id: 't1',
         userId: 'u1',
@@ -141,8 +141,8 @@ describe.each(engines)('email stores on %s', (_engine, open) => {
 
   it('verifications and known devices', () =>
     withStores(async ({ verifications, devices }, store) => {
-      await store.createUser(user('u1'));
-      await store.createUser(user('u2'));
+      await store.users.createUser(user('u1'));
+      await store.users.createUser(user('u2'));
       expect(await verifications.verifiedEmail('u1')).toBeUndefined();
       await verifications.markEmailVerified('u1', 'old@example.com', 1);
       await verifications.markEmailVerified('u1', 'new@example.com', 2);
@@ -157,15 +157,15 @@ describe.each(engines)('email stores on %s', (_engine, open) => {
 
   it('users: setUserEmail moves the account, and refuses an address another account holds', () =>
     withStores(async (_stores, store) => {
-      await store.createUser(user('u1'));
-      await store.createUser(user('u2'));
-      await store.setUserEmail('u1', 'Moved@example.com', 'moved@example.com', 5);
-      expect((await store.findUserByEmailKey('moved@example.com'))?.id).toBe('u1');
-      expect((await store.findUserById('u1'))?.email).toBe('Moved@example.com');
-      expect(await store.findUserByEmailKey('u1@example.com')).toBeUndefined();
-      await expect(store.setUserEmail('u2', 'MOVED@example.com', 'moved@example.com', 6)).rejects.toThrow(
-        'email already registered',
-      );
-      expect((await store.findUserById('u2'))?.email).toBe('u2@example.com');
+      await store.users.createUser(user('u1'));
+      await store.users.createUser(user('u2'));
+      await store.users.setUserEmail('u1', 'Moved@example.com', 'moved@example.com', 5);
+      expect((await store.users.findUserByEmailKey('moved@example.com'))?.id).toBe('u1');
+      expect((await store.users.findUserById('u1'))?.email).toBe('Moved@example.com');
+      expect(await store.users.findUserByEmailKey('u1@example.com')).toBeUndefined();
+      await expect(
+        store.users.setUserEmail('u2', 'MOVED@example.com', 'moved@example.com', 6),
+      ).rejects.toThrow('email already registered');
+      expect((await store.users.findUserById('u2'))?.email).toBe('u2@example.com');
     }));
 });

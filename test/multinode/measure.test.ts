@@ -93,7 +93,9 @@ describe.skipIf(!enabled || pgUrl === undefined || redisUrl === undefined)('meas
             throw new Error('refused');
         };
         const findOnly = async () => {
-          await tessera.store.findSession((tokens[i++ % tokens.length] as string).split('.')[0] as string);
+          await tessera.stores.sessions.findSession(
+            (tokens[i++ % tokens.length] as string).split('.')[0] as string,
+          );
         };
         const rate = async (work: () => Promise<void>, concurrency: number) => {
           const until = performance.now() + 2_000;

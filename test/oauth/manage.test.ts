@@ -52,7 +52,7 @@ describe('API keys', () => {
     };
     expect(key).toMatch(/^tsr_[\w-]{22}\.[\w-]{43}$/);
     expect(Date.parse(apiKey.expiresAt) - server.clock.now()).toBe(30 * 86_400_000);
-    const stored = await server.tessera.store.findApiKey(apiKey.id);
+    const stored = await server.tessera.stores.apiKeys.findApiKey(apiKey.id);
     expect(JSON.stringify(stored)).not.toContain(key.split('.')[1]);
     const listed = await (await json(browser, 'GET', '/auth/api-keys')).text();
     expect(listed).toContain('nightly export');

@@ -68,7 +68,9 @@ await describeWithPostgres('OAuth code replay on PostgreSQL', (url) => {
       }
       winners += succeeded.length;
       // Every replay revoked what the code produced: no live login, and its refresh token is dead.
-      expect(await server.tessera.store.listOAuthSessions({ clientId: rc.client.client_id })).toEqual([]);
+      expect(
+        await server.tessera.stores.sessions.listOAuthSessions({ clientId: rc.client.client_id }),
+      ).toEqual([]);
       for (const { body } of succeeded) {
         const refreshed = await formPost(
           server.as.token_endpoint as string,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EMAIL_MEMO_MS, UserEmails } from '../../src/core/user-emails.js';
-import { MemoryStore } from '../../src/store/memory/memory-store.js';
+import { MemoryStores } from '../../src/store/memory/stores.js';
 
 const user = (id: string, email: string) => ({
   id,
@@ -16,7 +16,7 @@ const user = (id: string, email: string) => ({
 
 describe('UserEmails (GET /auth/session in jwt and hybrid modes)', () => {
   it('answers remembered addresses without the store, reads a miss once, bounds its memory', async () => {
-    const store = new MemoryStore();
+    const store = new MemoryStores().users;
     await store.createUser(user('u1', 'ada@example.com'));
     await store.createUser(user('u2', 'bob@example.com'));
     const now = 0;
@@ -40,7 +40,7 @@ describe('UserEmails (GET /auth/session in jwt and hybrid modes)', () => {
   });
 
   it('trusts a remembered address for a minute only, so an email change reaches every node', async () => {
-    const store = new MemoryStore();
+    const store = new MemoryStores().users;
     await store.createUser(user('u1', 'ada@example.com'));
     let now = 0;
     const emails = new UserEmails(store, () => now);

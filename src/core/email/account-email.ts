@@ -1,11 +1,12 @@
 import type { EmailVerificationStore } from '../../store/ports/email-verifications.js';
-import type { UserRecord, UserStore } from '../../store/ports.js';
-import { EmailTakenError } from '../../store/ports.js';
+import type { UserRecord, UserStore } from '../../store/ports/index.js';
+import { EmailTakenError } from '../../store/ports/index.js';
+import type { Accounts } from '../accounts.js';
 import type { Audit } from '../audit.js';
 import { emailLookupKey, parseNewEmail } from '../email.js';
 import { canonicalEmailKey } from '../email-key.js';
 import { AuthError } from '../errors.js';
-import { assertAcceptablePassword, hashPassword, normalizePassword, verifyPassword } from '../passwords.js';
+import { normalizePassword, verifyPassword } from '../passwords.js';
 import type { Runtime } from '../runtime.js';
 import type { ClientContext, Sessions } from '../sessions.js';
 import { issueToken } from '../tokens.js';
@@ -26,6 +27,8 @@ const UNVERIFIED_MEMO_MS = 5_000;
 
 export interface AccountEmailDeps {
   users: UserStore;
+  /** The password policy and breach check every new password passes. */
+  accounts: Pick<Accounts, 'hashAcceptablePassword'>;
   verifications: EmailVerificationStore;
   tokens: EmailTokens;
   mail: MailQueue;
@@ -146,7 +149,7 @@ export class AccountEmail {
   /**
    * Sets a new password from a reset link: the policy is checked before the link is used (a
    * refused password leaves it working), then every login of the user ends, in every mode and
-   * on every node (Sessions.revokeAllOfUser, as a password change), every other reset link
+   * on every node (Sessions.endUserLogins with the new hash, one transaction, as a password change), every other reset link
    * ends, and a lock the owner set with "this wasn't me" is lifted (an admin's lock never is).
    */
   async resetPassword(
@@ -159,15 +162,20 @@ export class AccountEmail {
     if (!user)
       throw new AuthError('token_invalid', 'This link is not valid: use the newest link from your email.');
     const password = normalizePassword(newPassword);
-    assertAcceptablePassword(password, user.email);
-    const passwordHash = await hashPassword(password);
+    const passwordHash = await this.deps.accounts.hashAcceptablePassword(password, user.email);
     await this.deps.tokens.use(record);
     const now = this.deps.runtime.now();
-    await this.deps.users.setPasswordHash(user.id, passwordHash, now);
     await this.deps.tokens.retireAll(user.id, 'reset');
-    const revokedSessions = await this.deps.sessions.revokeAllOfUser(user.id);
     const unlocked = user.lockedAt !== null && user.lockReason === NOT_ME_LOCK_REASON;
-    if (unlocked) await this.deps.users.setUserLock(user.id, null, null, now);
+    // One transaction: the new password (and the lifted "not me" lock), every login and every
+    // API key of the user ended, and in hybrid mode the revocation record for every node.
+    const { sessions: revokedSessions } = await this.deps.sessions.endUserLogins(user.id, {
+      account: {
+        passwordHash,
+        updatedAt: now,
+        ...(unlocked && { lock: { lockedAt: null, reason: null } }),
+      },
+    });
     // Following the link proved the address too.
     if (user.email === record.email) await this.#markVerified(user.id, user.email);
     await this.deps.audit.record('password.reset', {

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
+import type { UserRecord, UserStore } from '../../store/ports/index.js';
 import type { KnownDeviceStore } from '../../store/ports/known-devices.js';
-import type { UserRecord, UserStore } from '../../store/ports.js';
 import type { Audit } from '../audit.js';
 import type { Control } from '../control.js';
 import { deviceLabel } from '../device.js';

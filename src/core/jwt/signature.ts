@@ -1,4 +1,4 @@
-import { constants, createHmac, type KeyObject, timingSafeEqual, verify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { JwsAlgorithm } from './algorithms.js';
 import { JwtError } from './errors.js';
 
@@ -35,35 +35,5 @@ function expectedLength(alg: JwsAlgorithm, key: KeyObject): number {
     case 'RS256':
       // RFC 8017 8.2.2: an RSASSA-PKCS1-v1_5 signature is exactly as long as the modulus.
       return Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
-  }
-}
-
-/**
- * Verifies a JWS signature with node:crypto alone. Used by verifyJws, whose payloads need not
- * be JSON: fast-jwt's verifier always decodes the payload as a JSON object, so it cannot check
- * a generic JWS (the Wycheproof vectors sign "foo"). Expects assertSignatureShape to have passed.
- */
-export function signatureMatches(
-  alg: JwsAlgorithm,
-  key: KeyObject,
-  signingInput: string,
-  signature: Buffer,
-): boolean {
-  const input = Buffer.from(signingInput, 'ascii');
-  try {
-    switch (alg) {
-      case 'HS256':
-        // Constant-time comparison, so timing reveals nothing about the expected MAC.
-        return timingSafeEqual(createHmac('sha256', key).update(input).digest(), signature);
-      case 'EdDSA':
-        return verify(null, input, key, signature);
-      case 'ES256':
-        return verify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, signature);
-      case 'RS256':
-        return verify('sha256', input, { key, padding: constants.RSA_PKCS1_PADDING }, signature);
-    }
-  } catch {
-    // OpenSSL throws on some malformed inputs; for a verifier that simply means "no".
-    return false;
   }
 }

@@ -1,5 +1,5 @@
 import { createVerifier } from 'fast-jwt';
-import { assertAllowlist, assertKeyFitsAlgorithm, type JwsAlgorithm } from './algorithms.js';
+import { assertAllowlist, type JwsAlgorithm } from './algorithms.js';
 import { VerifiedTokenCache } from './cache.js';
 import {
   ACCESS_TOKEN_TYP,
@@ -9,39 +9,19 @@ import {
   MAX_CLOCK_SKEW_SECONDS,
   validateAccessTokenClaims,
 } from './claims.js';
-import { type JoseHeader, type ParsedJws, parseJws, parseJwt } from './compact.js';
+import { type JoseHeader, parseJwt } from './compact.js';
 import { JwtError, JwtKeyError } from './errors.js';
 import { type VerificationKey, verificationKey } from './key-objects.js';
-import { assertSignatureShape, signatureMatches } from './signature.js';
-
-export interface VerifyJwsOptions {
-  allowedAlgs: readonly JwsAlgorithm[];
-  /** Expected `typ`; when undefined, `typ` is not checked (generic JWS). */
-  typ?: string;
-}
+import { assertSignatureShape } from './signature.js';
 
 /**
- * Verifies a generic compact JWS against one key: the strict parse, then the key binding,
- * then the signature (node:crypto; see signature.ts for why not fast-jwt here). No claims are
- * looked at: the payload is bytes. The access-token verifier below is this plus claims.
- */
-export function verifyJws(compact: string, key: VerificationKey, options: VerifyJwsOptions): ParsedJws {
-  assertKeyFitsAlgorithm(key.alg, key.key); // the key may be hand-made, not from verificationKey
-  const jws = parseJws(compact, options);
-  assertKeyFits(jws.header, key, jws.signature);
-  if (!signatureMatches(key.alg, key.key, jws.signingInput, jws.signature)) {
-    throw new JwtError('token_invalid_signature', 'The token signature is invalid.');
-  }
-  return jws;
-}
-
-/**
- * The checks between parsing and the signature, shared by both verifiers: the key is the one
+ * The checks between parsing and the signature (exported for the tests' generic-JWS reference
+ * verifier, which the Wycheproof vectors run against): the key is the one
  * the header names, the header's `alg` is the one algorithm that key is bound to (so an HS256
  * token can never be checked with an RSA or EC public key as its HMAC secret), and the
  * signature has the exact form that algorithm produces.
  */
-function assertKeyFits(header: JoseHeader, key: VerificationKey, signature: Buffer): void {
+export function assertKeyFits(header: JoseHeader, key: VerificationKey, signature: Buffer): void {
   if (header.kid !== undefined && header.kid !== key.kid) {
     throw new JwtError('token_unknown_key', 'The token names a different key.');
   }
@@ -88,7 +68,7 @@ const DEFAULT_CACHE_SIZE = 10_000;
 
 /**
  * Builds the access-token verifier (RFC 9068 4): cache, strict parse (typ at+jwt, kid
- * required), key by kid, key binding and signature form (as verifyJws), the signature by
+ * required), key by kid, key binding and signature form (assertKeyFits), the signature by
  * fast-jwt, then the claims with the injected clock.
  */
 export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {

@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, ApiKeyStore, UserRecord } from '../../store/ports.js';
+import type { ApiKeyRecord, ApiKeyStore, UserRecord } from '../../store/ports/index.js';
 import type { Accounts } from '../accounts.js';
 import type { Audit } from '../audit.js';
 import type { Actor } from '../control.js';

@@ -1,4 +1,4 @@
-import type { OAuthClientRecord, OAuthGrantRecord, OAuthStore } from '../../store/ports.js';
+import type { AggregateStores, OAuthClientRecord, OAuthGrantRecord } from '../../store/ports/index.js';
 import type { Audit } from '../audit.js';
 import type { Runtime } from '../runtime.js';
 import type { ClientContext, Sessions } from '../sessions.js';
@@ -48,7 +48,7 @@ export type RawParams = Record<string, unknown>;
 export class OAuthAuthorization {
   constructor(
     private readonly deps: {
-      store: OAuthStore;
+      stores: Pick<AggregateStores, 'oauthGrants' | 'authorizationCodes' | 'consentTickets' | 'sessions'>;
       clients: OAuthClients;
       sessions: Sessions;
       audit: Audit;
@@ -134,7 +134,7 @@ export class OAuthAuthorization {
   /** Whether the user must be asked: no standing grant covers these scopes, or the client asked to ask. */
   async needsConsent(userId: string, request: AuthorizationRequest): Promise<boolean> {
     if (request.prompt === 'consent') return true;
-    const grant = await this.deps.store.findOAuthGrant(userId, request.client.id);
+    const grant = await this.deps.stores.oauthGrants.findOAuthGrant(userId, request.client.id);
     return !grant || !isSubset(request.scopes, grant.scopes);
   }
 
@@ -149,10 +149,10 @@ export class OAuthAuthorization {
     sessionId: string,
     request: AuthorizationRequest,
   ): Promise<string> {
-    const { runtime, store } = this.deps;
+    const { runtime, stores } = this.deps;
     const { id, token, secretHash } = issueToken(runtime);
     const now = runtime.now();
-    await store.createConsentTicket({
+    await stores.consentTickets.createConsentTicket({
       id,
       secretHash,
       sessionId,
@@ -179,7 +179,7 @@ export class OAuthAuthorization {
     request: AuthorizationRequest,
   ): Promise<boolean> {
     const parsed = typeof presented === 'string' ? parseToken(presented) : undefined;
-    const ticket = parsed && (await this.deps.store.takeConsentTicket(parsed.id));
+    const ticket = parsed && (await this.deps.stores.consentTickets.takeConsentTicket(parsed.id));
     if (!parsed || !ticket || !secretMatches(parsed.secret, ticket.secretHash)) return false;
     const sameScopes =
       ticket.scopes.length === request.scopes.length && isSubset(request.scopes, ticket.scopes);
@@ -205,11 +205,11 @@ export class OAuthAuthorization {
     request: AuthorizationRequest,
     context: { client: ClientContext; consented: boolean },
   ): Promise<string> {
-    const { store, runtime } = this.deps;
+    const { stores, runtime } = this.deps;
     const now = runtime.now();
-    const existing = await store.findOAuthGrant(userId, request.client.id);
+    const existing = await stores.oauthGrants.findOAuthGrant(userId, request.client.id);
     const scopes = [...new Set([...(existing?.scopes ?? []), ...request.scopes])];
-    await store.saveOAuthGrant({
+    await stores.oauthGrants.saveOAuthGrant({
       userId,
       clientId: request.client.id,
       scopes,
@@ -217,7 +217,7 @@ export class OAuthAuthorization {
       lastUsedAt: now,
     });
     const { id, token, secretHash } = issueToken(runtime);
-    await store.createAuthorizationCode({
+    await stores.authorizationCodes.createAuthorizationCode({
       id,
       secretHash,
       clientId: request.client.id,
@@ -270,7 +270,7 @@ export class OAuthAuthorization {
 
   /** The apps the user has authorised, with the client each names (grants of deleted clients are gone). */
   async listGrants(userId: string): Promise<Array<{ grant: OAuthGrantRecord; client: OAuthClientRecord }>> {
-    const grants = await this.deps.store.listUserOAuthGrants(userId);
+    const grants = await this.deps.stores.oauthGrants.listUserOAuthGrants(userId);
     const found = await Promise.all(
       grants.map(async (grant) => ({ grant, client: await this.deps.clients.find(grant.clientId) })),
     );
@@ -281,12 +281,12 @@ export class OAuthAuthorization {
 
   /** Withdraws the grant and ends every login (so every token) the client holds for the user. */
   async revokeGrant(userId: string, clientId: string, client: ClientContext): Promise<boolean> {
-    const { store, sessions } = this.deps;
-    const grant = await store.findOAuthGrant(userId, clientId);
-    const logins = await store.listOAuthSessions({ clientId, userId });
+    const { stores, sessions } = this.deps;
+    const grant = await stores.oauthGrants.findOAuthGrant(userId, clientId);
+    const logins = await stores.sessions.listOAuthSessions({ clientId, userId });
     if (!grant && logins.length === 0) return false;
     // The grant first: a code issued a moment ago can then no longer be exchanged.
-    await store.deleteOAuthGrant(userId, clientId);
+    await stores.oauthGrants.deleteOAuthGrant(userId, clientId);
     for (const login of logins) await sessions.revoke(login.id);
     await this.deps.audit.record('oauth.grant_revoked', {
       userId,

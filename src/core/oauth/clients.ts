@@ -1,4 +1,4 @@
-import type { OAuthClientRecord, OAuthStore } from '../../store/ports.js';
+import type { AggregateStores, OAuthClientRecord } from '../../store/ports/index.js';
 import type { Audit } from '../audit.js';
 import type { Actor } from '../control.js';
 import { AuthError } from '../errors.js';
@@ -50,7 +50,7 @@ const invalidClient = () =>
 export class OAuthClients {
   constructor(
     private readonly deps: {
-      store: OAuthStore;
+      stores: Pick<AggregateStores, 'oauthClients' | 'sessions'>;
       sessions: Sessions;
       audit: Audit;
       runtime: Runtime;
@@ -76,7 +76,7 @@ export class OAuthClients {
       ...client,
       secretHash: secret === undefined ? null : hashSecret(secret),
     };
-    await this.deps.store.createOAuthClient(record);
+    await this.deps.stores.oauthClients.createOAuthClient(record);
     await this.deps.audit.record('oauth.client_created', {
       ...actor,
       detail: { clientId: record.id, name: record.name, type: record.type },
@@ -85,23 +85,23 @@ export class OAuthClients {
   }
 
   list(): Promise<OAuthClientRecord[]> {
-    return this.deps.store.listOAuthClients();
+    return this.deps.stores.oauthClients.listOAuthClients();
   }
 
   find(id: string): Promise<OAuthClientRecord | undefined> {
-    return this.deps.store.findOAuthClient(id);
+    return this.deps.stores.oauthClients.findOAuthClient(id);
   }
 
   /** Deletes the client, its grants and codes, and ends every login and token issued to it. */
   async delete(id: string, actor: Actor): Promise<boolean> {
-    const client = await this.deps.store.findOAuthClient(id);
+    const client = await this.deps.stores.oauthClients.findOAuthClient(id);
     if (!client) return false;
-    for (const session of await this.deps.store.listOAuthSessions({ clientId: id })) {
+    for (const session of await this.deps.stores.sessions.listOAuthSessions({ clientId: id })) {
       await this.deps.sessions.revoke(session.id);
     }
     // client_credentials tokens name the client as their `sid`.
     await this.deps.revocations?.revokeSession(id);
-    const deleted = await this.deps.store.deleteOAuthClient(id);
+    const deleted = await this.deps.stores.oauthClients.deleteOAuthClient(id);
     if (deleted) {
       await this.deps.audit.record('oauth.client_deleted', {
         ...actor,
@@ -117,7 +117,7 @@ export class OAuthClients {
    */
   async authenticate(presented: PresentedClient): Promise<OAuthClientRecord> {
     if (presented.clientId === undefined) throw invalidClient();
-    const client = await this.deps.store.findOAuthClient(presented.clientId);
+    const client = await this.deps.stores.oauthClients.findOAuthClient(presented.clientId);
     if (!client) throw invalidClient();
     if (client.type === 'public') {
       if (presented.clientSecret !== undefined) throw invalidClient();

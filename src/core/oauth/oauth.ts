@@ -1,7 +1,8 @@
-import type { Store } from '../../store/ports.js';
+import type { AggregateStores } from '../../store/ports/index.js';
 import type { Accounts } from '../accounts.js';
 import type { Audit } from '../audit.js';
 import type { Keyring } from '../keyring.js';
+import type { RefreshRotation } from '../refresh-rotation.js';
 import type { Revocations } from '../revocations.js';
 import type { Runtime } from '../runtime.js';
 import type { Sessions } from '../sessions.js';
@@ -27,7 +28,10 @@ export interface OAuth {
 }
 
 export function createOAuth(deps: {
-  store: Store;
+  stores: Pick<
+    AggregateStores,
+    'oauthClients' | 'oauthGrants' | 'authorizationCodes' | 'consentTickets' | 'sessions' | 'apiKeys'
+  >;
   sessions: Sessions;
   accounts: Accounts;
   audit: Audit;
@@ -36,14 +40,15 @@ export function createOAuth(deps: {
   scopes: Readonly<Record<string, string>>;
   issuer: string;
   firstPartyAudience: string;
-  refreshReuseGraceMs: number;
+  /** Refresh-token rotation, shared with first-party logins. */
+  rotation: RefreshRotation;
   /** A used code is kept this long after it expires, so a late replay still revokes its login. */
   codeRetentionMs: number;
   revocations?: Revocations;
 }): OAuth {
-  const { store, sessions, accounts, audit, runtime, scopes, revocations } = deps;
+  const { stores, sessions, accounts, audit, runtime, scopes, revocations } = deps;
   const clients = new OAuthClients({
-    store,
+    stores,
     sessions,
     audit,
     runtime,
@@ -56,7 +61,7 @@ export function createOAuth(deps: {
     issuer: deps.issuer,
     clients,
     authorization: new OAuthAuthorization({
-      store,
+      stores,
       clients,
       sessions,
       audit,
@@ -65,20 +70,21 @@ export function createOAuth(deps: {
       issuer: deps.issuer,
     }),
     tokens: new OAuthTokens({
-      store,
+      stores,
       sessions,
       accounts,
       audit,
       runtime,
       keyring: deps.keyring,
       scopes,
-      refreshReuseGraceMs: deps.refreshReuseGraceMs,
+      rotation: deps.rotation,
       ...(revocations && { revocations }),
     }),
-    apiKeys: new ApiKeys({ store, accounts, audit, runtime, scopes }),
+    apiKeys: new ApiKeys({ store: stores.apiKeys, accounts, audit, runtime, scopes }),
     keyring: deps.keyring,
     sweep: async () =>
-      (await store.deleteExpiredAuthorizationCodes(runtime.now() - deps.codeRetentionMs)) +
-      (await store.deleteExpiredConsentTickets(runtime.now())),
+      (await stores.authorizationCodes.deleteExpiredAuthorizationCodes(
+        runtime.now() - deps.codeRetentionMs,
+      )) + (await stores.consentTickets.deleteExpiredConsentTickets(runtime.now())),
   };
 }

@@ -1,14 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { OAuthClientRecord, RefreshTokenRecord, SessionRecord, Store } from '../../store/ports.js';
+import type { AggregateStores, OAuthClientRecord, SessionRecord } from '../../store/ports/index.js';
 import type { Accounts } from '../accounts.js';
 import type { Audit } from '../audit.js';
 import { AuthError } from '../errors.js';
 import type { AccessTokenClaims } from '../jwt/claims.js';
 import type { Keyring } from '../keyring.js';
+import type { RefreshRotation } from '../refresh-rotation.js';
 import type { Revocations } from '../revocations.js';
 import type { Runtime } from '../runtime.js';
 import type { ClientContext, Sessions } from '../sessions.js';
-import { issueToken, parseToken, secretMatches } from '../tokens.js';
+import { parseToken, secretMatches } from '../tokens.js';
 import { OAuthError } from './errors.js';
 import { formatScope, isSubset, parseScope } from './scopes.js';
 
@@ -33,9 +34,9 @@ const invalidGrant = (description: string) => new OAuthError('invalid_grant', de
  * The token endpoint's grants, revocation (RFC 7009) and introspection (RFC 7662).
  *
  * A user's delegation is a login (SessionRecord, mode `oauth`) whose refresh tokens rotate
- * exactly as jwt mode's do: every refresh retires the presented token (an atomic compare-and-set),
- * a retired token is accepted again only within the grace window (a client retrying), and after
- * it the whole family ends. Because it is a login, lock, logout-all, admin revocation and expiry
+ * exactly as jwt mode's do, by the same routine (RefreshRotation): every refresh retires the
+ * presented token (an atomic compare-and-set), a retry within the grace window gets the same
+ * successor back, and any other reuse ends the whole family. Because it is a login, lock, logout-all, admin revocation and expiry
  * end it too, and in hybrid mode its access tokens are revoked at once (`sid` = the family).
  * Access tokens follow RFC 9068: `typ: at+jwt`, `client_id`, `scope`, `aud` = the client's
  * resource, `sub` = the user (client_credentials: the client, whose id is then also the `sid`).
@@ -43,7 +44,9 @@ const invalidGrant = (description: string) => new OAuthError('invalid_grant', de
 export class OAuthTokens {
   constructor(
     private readonly deps: {
-      store: Store;
+      stores: Pick<AggregateStores, 'authorizationCodes' | 'oauthGrants' | 'oauthClients' | 'sessions'>;
+      /** Rotation, grace and theft detection, shared with first-party logins. */
+      rotation: RefreshRotation;
       sessions: Sessions;
       accounts: Accounts;
       audit: Audit;
@@ -51,7 +54,6 @@ export class OAuthTokens {
       /** The signing keys (in session mode, opened on first use). */
       keyring: () => Promise<Keyring>;
       scopes: Readonly<Record<string, string>>;
-      refreshReuseGraceMs: number;
       revocations?: Revocations;
     },
   ) {}
@@ -62,14 +64,14 @@ export class OAuthTokens {
     params: { code?: string; redirectUri?: string; codeVerifier?: string },
     context: ClientContext,
   ): Promise<TokenResponse> {
-    const { store, runtime } = this.deps;
+    const { stores, runtime } = this.deps;
     if (!client.grantTypes.includes('authorization_code')) throw unauthorizedClient();
     const { code, redirectUri, codeVerifier } = params;
     if (code === undefined || redirectUri === undefined || codeVerifier === undefined) {
       throw new OAuthError('invalid_request', 'code, redirect_uri and code_verifier are required.');
     }
     const parsed = parseToken(code);
-    const record = parsed && (await store.findAuthorizationCode(parsed.id));
+    const record = parsed && (await stores.authorizationCodes.findAuthorizationCode(parsed.id));
     if (
       !parsed ||
       !record ||
@@ -88,10 +90,10 @@ export class OAuthTokens {
       throw invalidGrant('The code_verifier does not match the code_challenge.');
     }
     const user = await this.deps.accounts.findById(record.userId);
-    const grant = user && (await store.findOAuthGrant(user.id, client.id));
+    const grant = user && (await stores.oauthGrants.findOAuthGrant(user.id, client.id));
     if (!user || user.lockedAt !== null || !grant || !isSubset(record.scopes, grant.scopes)) {
       // Burnt all the same: a code is tried once.
-      if (!(await store.useAuthorizationCode(record.id, now))) {
+      if (!(await stores.authorizationCodes.useAuthorizationCode(record.id, now))) {
         return this.#codeReused(record.sessionId, record.userId, client, context);
       }
       throw invalidGrant('The user has withdrawn this authorization, or cannot use it.');
@@ -104,11 +106,11 @@ export class OAuthTokens {
       scopes: record.scopes,
       audience: record.audience,
     });
-    const refresh = this.#newRefreshToken(session.id);
-    if (!(await store.redeemAuthorizationCode(record.id, now, session, refresh.record))) {
+    const refresh = this.deps.rotation.firstOfFamily(session.id);
+    if (!(await stores.authorizationCodes.redeemAuthorizationCode(record.id, now, session, refresh.record))) {
       return this.#codeReused(record.sessionId, record.userId, client, context);
     }
-    await store.touchOAuthGrant(user.id, client.id, now);
+    await stores.oauthGrants.touchOAuthGrant(user.id, client.id, now);
     await this.deps.audit.record('oauth.code_exchanged', {
       userId: user.id,
       sessionId: session.id,
@@ -124,16 +126,13 @@ export class OAuthTokens {
     params: { refreshToken?: string; scope?: string },
     context: ClientContext,
   ): Promise<TokenResponse> {
-    const { store, sessions, runtime } = this.deps;
+    const { stores, sessions, rotation, runtime } = this.deps;
     if (!client.grantTypes.includes('authorization_code')) throw unauthorizedClient();
     if (params.refreshToken === undefined)
       throw new OAuthError('invalid_request', 'refresh_token is required.');
-    const parsed = parseToken(params.refreshToken);
-    const token = parsed && (await store.findRefreshToken(parsed.id));
-    if (!parsed || !token || !secretMatches(parsed.secret, token.secretHash)) {
-      throw invalidGrant('The refresh token is invalid or has expired.');
-    }
-    const session = await sessions.find(token.sessionId);
+    const token = await rotation.find(params.refreshToken);
+    if (!token) throw invalidGrant('The refresh token is invalid or has expired.');
+    const session = await sessions.find(token.record.sessionId);
     if (session?.mode !== 'oauth' || !session.oauth)
       throw invalidGrant('The refresh token is invalid or has expired.');
     if (session.oauth.clientId !== client.id)
@@ -150,24 +149,17 @@ export class OAuthTokens {
       throw invalidGrant('The refresh token is invalid or has expired.');
     }
     const now = runtime.now();
-    const { id, token: nextToken, secretHash } = issueToken(runtime);
-    const next = { id, sessionId: session.id, secretHash, createdAt: now, retiredAt: null };
-    // One transaction retires the presented token (and siblings of an earlier race) and stores the next.
-    if (!(await store.rotateRefreshToken(token.id, next))) {
-      const retiredAt = (await store.findRefreshToken(token.id))?.retiredAt ?? null;
-      if (retiredAt === null || now - retiredAt > this.deps.refreshReuseGraceMs) {
-        await sessions.revoke(session.id);
-        await this.deps.audit.record('oauth.token_reused', {
-          userId: session.userId,
-          sessionId: session.id,
-          client: context,
-          detail: { clientId: client.id, refreshTokenId: token.id, retiredAt },
-        });
-        throw invalidGrant(
-          'This refresh token was already used, so it may have been stolen: its tokens are revoked.',
-        );
-      }
-      await store.createRefreshToken(next); // within the grace window: a sibling for the racing request
+    const exchanged = await rotation.exchange(token);
+    if (exchanged.outcome === 'reused') {
+      await this.deps.audit.record('oauth.token_reused', {
+        userId: session.userId,
+        sessionId: session.id,
+        client: context,
+        detail: { clientId: client.id, refreshTokenId: token.record.id, retiredAt: exchanged.retiredAt },
+      });
+      throw invalidGrant(
+        'This refresh token was already used, so it may have been stolen: its tokens are revoked.',
+      );
     }
     const oauth = session.oauth;
     const response = {
@@ -178,9 +170,9 @@ export class OAuthTokens {
         audience: oauth.audience,
         scopes,
       })),
-      refresh_token: nextToken,
+      refresh_token: exchanged.refreshToken,
     };
-    await store.touchOAuthGrant(user.id, client.id, now);
+    await stores.oauthGrants.touchOAuthGrant(user.id, client.id, now);
     return response;
   }
 
@@ -227,11 +219,8 @@ export class OAuthTokens {
    */
   async introspect(caller: OAuthClientRecord, token: string): Promise<Introspection> {
     if (token.split('.').length === 3) return this.#introspectAccessToken(caller, token);
-    const parsed = parseToken(token);
-    const record = parsed && (await this.deps.store.findRefreshToken(parsed.id));
-    if (!parsed || !record || record.retiredAt !== null || !secretMatches(parsed.secret, record.secretHash)) {
-      return INACTIVE;
-    }
+    const record = (await this.deps.rotation.find(token))?.record;
+    if (!record || record.retiredAt !== null) return INACTIVE;
     const session = await this.#liveLogin(record.sessionId);
     if (!session?.oauth || session.oauth.clientId !== caller.id) return INACTIVE;
     return {
@@ -251,7 +240,7 @@ export class OAuthTokens {
     const audiences = typeof claims.aud === 'string' ? [claims.aud] : claims.aud;
     if (claims.client_id !== caller.id && !audiences.includes(caller.audience)) return INACTIVE;
     if (claims.sub === claims.client_id) {
-      if (!(await this.deps.store.findOAuthClient(claims.sub))) return INACTIVE;
+      if (!(await this.deps.stores.oauthClients.findOAuthClient(claims.sub))) return INACTIVE;
     } else {
       const session = await this.#liveLogin(claims.sid);
       if (!session || session.userId !== claims.sub || session.oauth?.clientId !== claims.client_id)
@@ -297,11 +286,10 @@ export class OAuthTokens {
       const claims = await this.#verify(token);
       if (claims && claims.client_id === client.id && claims.sub !== claims.client_id) sessionId = claims.sid;
     } else {
-      const parsed = parseToken(token);
-      const record = parsed && (await this.deps.store.findRefreshToken(parsed.id));
-      if (parsed && record && secretMatches(parsed.secret, record.secretHash)) sessionId = record.sessionId;
+      sessionId = (await this.deps.rotation.find(token))?.record.sessionId;
     }
-    const session = sessionId === undefined ? undefined : await this.deps.store.findSession(sessionId);
+    const session =
+      sessionId === undefined ? undefined : await this.deps.stores.sessions.findSession(sessionId);
     return session?.mode === 'oauth' && session.oauth?.clientId === client.id ? session : undefined;
   }
 
@@ -328,15 +316,6 @@ export class OAuthTokens {
       detail: { clientId: client.id },
     });
     throw invalidGrant('The authorization code was already used: the tokens issued from it are revoked.');
-  }
-
-  /** A refresh token of the login, not yet stored: the record to store and the token to hand out. */
-  #newRefreshToken(sessionId: string): { record: RefreshTokenRecord; token: string } {
-    const { id, token, secretHash } = issueToken(this.deps.runtime);
-    return {
-      record: { id, sessionId, secretHash, createdAt: this.deps.runtime.now(), retiredAt: null },
-      token,
-    };
   }
 
   /** An access token narrowed to `scopes`, with the login's (stored) refresh token. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Keyring } from '../../core/keyring.js';
-import type { SessionRecord, UserRecord } from '../../store/ports.js';
+import type { SessionRecord, UserRecord } from '../../store/ports/index.js';
 
 /** The mode a deployment serves (TESSERA_MODE); `Tessera.mode` holds it. */
 export type ModeName = 'session' | 'jwt' | 'hybrid';

@@ -43,7 +43,7 @@ export function unverifiedJwtSid(token: string): string | undefined {
 export async function refreshTokenLogin(tessera: Tessera, token: string): Promise<string | undefined> {
   const parsed = parseToken(token);
   if (!parsed) return undefined;
-  return (await tessera.store.findRefreshToken(parsed.id))?.sessionId;
+  return (await tessera.stores.refreshTokens.findRefreshToken(parsed.id))?.sessionId;
 }
 
 /** POST /auth/refresh reads the cookie only when the body carries no `refreshToken`. */

@@ -38,9 +38,7 @@ export function adminApiRoutes(tessera: Tessera) {
 
   /** A user by id or email, as the admin typed it. */
   const userIdFrom = async (idOrEmail: string): Promise<string> => {
-    const user = idOrEmail.includes('@')
-      ? await tessera.accounts.findByEmail(idOrEmail).catch(() => undefined)
-      : await tessera.accounts.findById(idOrEmail);
+    const user = await tessera.accounts.findByIdOrEmail(idOrEmail);
     if (!user) throw new AuthError('user_not_found');
     return user.id;
   };

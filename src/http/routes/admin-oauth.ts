@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Actor } from '../../core/control.js';
 import { AuthError } from '../../core/errors.js';
-import type { OAuthClientRecord } from '../../store/ports.js';
+import type { OAuthClientRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import { clientContext, requireAuth } from '../credentials.js';
 import { parseInput, text } from '../validation.js';
@@ -84,9 +84,7 @@ export function adminOAuthRoutes(tessera: Tessera) {
       const query = parseInput(apiKeysQuery, request.query);
       let userId: string | undefined;
       if (query.user) {
-        const user = query.user.includes('@')
-          ? await tessera.accounts.findByEmail(query.user).catch(() => undefined)
-          : await tessera.accounts.findById(query.user);
+        const user = await tessera.accounts.findByIdOrEmail(query.user);
         if (!user) throw new AuthError('user_not_found');
         userId = user.id;
       }

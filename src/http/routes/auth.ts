@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AuthError } from '../../core/errors.js';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
-import type { UserRecord } from '../../store/ports.js';
+import type { UserRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import {
   authenticate,

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
-import type { UserRecord } from '../../store/ports.js';
+import type { UserRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import { clientContext, optionalAuth, requireAuth, type Transport } from '../credentials.js';
 import { mailRateLimits } from '../plugins/mail-rate-limit.js';

@@ -23,7 +23,7 @@ export function healthRoutes(tessera: Tessera) {
     app.get('/healthz', async (request, reply) => {
       const { redis } = tessera;
       const [store, cache] = await Promise.allSettled([
-        withinBound(tessera.store.ping()),
+        withinBound(tessera.stores.ping()),
         redis && withinBound(redis.ping()),
       ]);
       const reasons: Record<string, string> = {};
@@ -32,7 +32,7 @@ export function healthRoutes(tessera: Tessera) {
       const down = Object.keys(reasons);
       const body = {
         status: down.length === 0 ? 'ok' : 'unavailable',
-        store: tessera.store.engine,
+        store: tessera.stores.engine,
         ...(redis ? { redis: cache.status === 'fulfilled' ? 'ok' : 'down' } : {}),
       };
       if (down.length === 0) return body;

@@ -5,7 +5,7 @@ import { AuthError } from '../../core/errors.js';
 import { isLive } from '../../core/oauth/api-keys.js';
 import { describeScopes } from '../../core/oauth/scopes.js';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
-import type { ApiKeyRecord } from '../../store/ports.js';
+import type { ApiKeyRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import { clientContext, requireAuth } from '../credentials.js';
 import { parseInput, text } from '../validation.js';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { RevocationBus } from '../bus.js';
-import type { RevocationRecord } from '../ports.js';
+import type { RevocationRecord } from '../ports/index.js';
 
 /** A bus inside one process: for a single node, or for several Tessera instances in one test. */
 export class InProcessBus implements RevocationBus {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RevocationBus } from '../bus.js';
 import { decodeRevocation, encodeRevocation } from '../bus-message.js';
-import type { RevocationRecord } from '../ports.js';
+import type { RevocationRecord } from '../ports/index.js';
 import type { RedisConnection } from './connection.js';
 
 /**

@@ -1,5 +1,7 @@
+import type { Redis } from 'ioredis';
+
 /**
- * The session cache's Lua scripts (cached-store.ts). Each runs atomically in Redis, so a copy,
+ * The session cache's Lua scripts (sessions.ts). Each runs atomically in Redis, so a copy,
  * its user's index and the sweep indexes never disagree halfway, and "update only if the copy
  * exists" cannot race a delete. Keys the caller knows come in KEYS (ioredis prefixes them);
  * keys derived from a stored value (a user's index, a member's session) are built from the
@@ -86,3 +88,45 @@ for _, member in ipairs(idle) do forget(member) end
 for _, member in ipairs(expired) do forget(member) end
 return { #idle, #expired }
 `;
+
+/** Key names, relative to the connection's keyPrefix (layout: scripts.ts). */
+export const sessionKey = (id: string) => `s:${id}`;
+export const userKey = (userId: string) => `u:${userId}`;
+/** Sorted sets of `<userId>:<sessionId>` by lastSeenAt and by expiresAt, for the sweep. */
+export const SEEN = 'sweep:seen';
+export const EXPIRES = 'sweep:expires';
+
+export interface CacheCommands {
+  tesseraPutSession(...args: Array<string | number>): Promise<unknown>;
+  tesseraTouchSession(...args: Array<string | number>): Promise<unknown>;
+  tesseraForgetSessions(...args: Array<string | number>): Promise<unknown>;
+  tesseraForgetUser(...args: Array<string | number>): Promise<unknown>;
+  tesseraForgetSwept(...args: Array<string | number>): Promise<unknown>;
+}
+
+/** Scripts run by EVALSHA (ioredis falls back to EVAL once per connection); keys get the prefix. */
+export function defineCommands(redis: Redis): Redis & CacheCommands {
+  redis.defineCommand('tesseraPutSession', { numberOfKeys: 4, lua: PUT_SESSION });
+  redis.defineCommand('tesseraTouchSession', { numberOfKeys: 2, lua: TOUCH_SESSION });
+  redis.defineCommand('tesseraForgetSessions', { numberOfKeys: 2, lua: FORGET_SESSIONS });
+  redis.defineCommand('tesseraForgetUser', { numberOfKeys: 3, lua: FORGET_USER });
+  redis.defineCommand('tesseraForgetSwept', { numberOfKeys: 2, lua: FORGET_SWEPT });
+  return redis as Redis & CacheCommands;
+}
+
+const SCAN_BATCH = 1_000;
+
+/** Every session copy and index under `prefix` (SCAN, not KEYS: the server keeps serving). */
+export async function forgetEverything(redis: Redis, prefix: string): Promise<void> {
+  for (const pattern of [`${prefix}s:*`, `${prefix}u:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH);
+      cursor = next;
+      // SCAN answers whole key names; ioredis prefixes the names given to UNLINK again.
+      const names = keys.map((key) => key.slice(prefix.length));
+      if (names.length > 0) await redis.unlink(...names);
+    } while (cursor !== '0');
+  }
+  await redis.unlink(SEEN, EXPIRES);
+}

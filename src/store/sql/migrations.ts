@@ -327,6 +327,14 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0009_refresh_token_successor': {
+    async up(db: Kysely<unknown>) {
+      // The successor an exchanged refresh token was rotated to, sealed under the exchanged
+      // token's own secret (core/refresh-rotation.ts): a retry within the grace window gets the
+      // same successor back instead of a second live token. Null: retired with no grace.
+      await db.schema.alterTable('refresh_tokens').addColumn('successor', 'text').execute();
+    },
+  },
 };
 
 /** Exported so tests can stop at an older migration and check the upgrade path. */

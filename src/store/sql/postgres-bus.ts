@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { RevocationBus } from '../bus.js';
 import { decodeRevocation, encodeRevocation } from '../bus-message.js';
-import type { RevocationRecord } from '../ports.js';
+import type { RevocationRecord } from '../ports/index.js';
 import { FAIL_FAST_CONNECTION, FaultTolerantClient } from './pg-client.js';
 
 /** Reconnect attempts back off from 100 ms to this, and never stop. */

@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, type Selectable, sql } from 'kysely';
 import pg from 'pg';
-import type { RefreshTokenRecord, SessionRecord, SessionWithUser, UserRecord } from '../ports.js';
+import type { RefreshTokenRecord, SessionRecord, SessionWithUser, UserRecord } from '../ports/index.js';
 import { migrateToLatest } from './migrations.js';
 import {
   CONNECT_TIMEOUT_MS,
@@ -9,72 +9,88 @@ import {
   QUERY_TIMEOUT_MS,
   STATEMENT_TIMEOUT_MS,
 } from './pg-client.js';
+import { fromRefreshTokenRow, SqlRefreshTokenStore } from './refresh-tokens.js';
 import type { Database } from './schema.js';
 import {
-  fromRefreshTokenRow,
   fromSessionRow,
   fromSessionWithUserRow,
-  fromUserRow,
   type SessionWithUserRow,
-  SqlStore,
+  SqlSessionStore,
   sessionWithUserSql,
-} from './sql-store.js';
+} from './sessions.js';
+import { SqlStores } from './stores.js';
+import { fromUserRow, SqlUserStore } from './users.js';
 
-/**
- * PostgreSQL engine: the shared SqlStore and the shared migrations over a pg Pool. pg returns
- * bigint (int8) columns as strings; SqlStore's row mappers turn every one into a number with
+/*
+ * PostgreSQL engine: the shared SQL stores and the shared migrations over a pg Pool. pg returns
+ * bigint (int8) columns as strings; the stores' row mappers turn every one into a number with
  * Number() (millisecond times stay far below 2^53).
  *
- * As on SQLite, the per-request queries (the session with its user, sliding renewal) and
- * the refresh exchange are prepared statements, sent by pg directly: PostgreSQL parses and
+ * As on SQLite, the per-request queries (the session with its user, sliding renewal, the
+ * refresh token's lookup) are prepared statements, sent by pg directly: PostgreSQL parses and
  * plans each once per connection, and kysely's query building is skipped. Measured in process
  * on a 2-core machine that also ran PostgreSQL: ≈6,300 session validations/s this way against
  * ≈3,700 through kysely, one at a time (SQLite: ≈80,000).
  */
-class PostgresStore extends SqlStore {
-  readonly #pool: pg.Pool;
 
-  constructor(db: Kysely<Database>, pool: pg.Pool, appliedMigrations: string[]) {
-    super('postgres', db, isPgUniqueViolation, appliedMigrations);
-    this.#pool = pool;
+/** The first row of a named (prepared) statement. */
+async function first<T extends keyof Database>(
+  pool: pg.Pool,
+  statement: { name: string; text: string },
+  values: unknown[],
+): Promise<Selectable<Database[T]> | undefined> {
+  const { rows } = await pool.query<Selectable<Database[T]>>({ ...statement, values });
+  return rows[0];
+}
+
+class PostgresSessionStore extends SqlSessionStore {
+  constructor(
+    db: Kysely<Database>,
+    private readonly pool: pg.Pool,
+  ) {
+    super(db);
   }
 
   override async findSession(id: string): Promise<SessionRecord | undefined> {
-    const row = await this.#first<'sessions'>(FIND_SESSION, [id]);
+    const row = await first<'sessions'>(this.pool, FIND_SESSION, [id]);
     return row && fromSessionRow(row);
   }
 
-  override async findUserById(id: string): Promise<UserRecord | undefined> {
-    const row = await this.#first<'users'>(FIND_USER, [id]);
-    return row && fromUserRow(row);
-  }
-
   override async findSessionWithUser(id: string): Promise<SessionWithUser | undefined> {
-    const { rows } = await this.#pool.query<SessionWithUserRow>({ ...FIND_SESSION_WITH_USER, values: [id] });
+    const { rows } = await this.pool.query<SessionWithUserRow>({ ...FIND_SESSION_WITH_USER, values: [id] });
     return rows[0] && fromSessionWithUserRow(rows[0]);
   }
 
   override async touchSession(id: string, lastSeenAt: number): Promise<void> {
-    await this.#pool.query({ ...TOUCH_SESSION, values: [lastSeenAt, id] });
+    await this.pool.query({ ...TOUCH_SESSION, values: [lastSeenAt, id] });
+  }
+}
+
+class PostgresUserStore extends SqlUserStore {
+  constructor(
+    db: Kysely<Database>,
+    private readonly pool: pg.Pool,
+  ) {
+    super(db, isPgUniqueViolation);
+  }
+
+  override async findUserById(id: string): Promise<UserRecord | undefined> {
+    const row = await first<'users'>(this.pool, FIND_USER, [id]);
+    return row && fromUserRow(row);
+  }
+}
+
+class PostgresRefreshTokenStore extends SqlRefreshTokenStore {
+  constructor(
+    db: Kysely<Database>,
+    private readonly pool: pg.Pool,
+  ) {
+    super(db);
   }
 
   override async findRefreshToken(id: string): Promise<RefreshTokenRecord | undefined> {
-    const row = await this.#first<'refresh_tokens'>(FIND_REFRESH_TOKEN, [id]);
+    const row = await first<'refresh_tokens'>(this.pool, FIND_REFRESH_TOKEN, [id]);
     return row && fromRefreshTokenRow(row);
-  }
-
-  override async retireRefreshToken(id: string, retiredAt: number): Promise<boolean> {
-    // Same conditional UPDATE as SqlStore's: the row count says whether this call won.
-    const result = await this.#pool.query({ ...RETIRE_REFRESH_TOKEN, values: [retiredAt, id] });
-    return (result.rowCount ?? 0) > 0;
-  }
-
-  async #first<T extends keyof Database>(
-    statement: { name: string; text: string },
-    values: unknown[],
-  ): Promise<Selectable<Database[T]> | undefined> {
-    const { rows } = await this.#pool.query<Selectable<Database[T]>>({ ...statement, values });
-    return rows[0];
   }
 }
 
@@ -115,6 +131,7 @@ const REFRESH_TOKEN_COLUMNS = columns<Database['refresh_tokens']>({
   secret_hash: true,
   created_at: true,
   retired_at: true,
+  successor: true,
 });
 const FIND_SESSION = {
   name: 'tessera_find_session',
@@ -129,10 +146,6 @@ const TOUCH_SESSION = {
 const FIND_REFRESH_TOKEN = {
   name: 'tessera_find_refresh_token',
   text: `select ${REFRESH_TOKEN_COLUMNS} from refresh_tokens where id = $1`,
-};
-const RETIRE_REFRESH_TOKEN = {
-  name: 'tessera_retire_refresh_token',
-  text: 'update refresh_tokens set retired_at = $1 where id = $2 and retired_at is null',
 };
 
 export interface PostgresStoreOptions {
@@ -159,7 +172,10 @@ const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Connects (pool), creates the schema if asked, applies pending migrations. */
-export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<SqlStore> {
+export async function openPostgresStores(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<SqlStores> {
   const { schema, poolSize = DEFAULT_POOL_SIZE } = options;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new Error('schema must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters)');
@@ -173,7 +189,16 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return new PostgresStore(db, pool, applied);
+  const engine = {
+    name: 'postgres' as const,
+    isUniqueViolation: isPgUniqueViolation,
+    prepared: {
+      users: new PostgresUserStore(db, pool),
+      sessions: new PostgresSessionStore(db, pool),
+      refreshTokens: new PostgresRefreshTokenStore(db, pool),
+    },
+  };
+  return new SqlStores(engine, db, applied);
 }
 
 /**
@@ -190,21 +215,33 @@ async function migrate(url: string, schema: string | undefined): Promise<string[
     const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
     const current = rows[0]?.schema;
     if (!current) throw new Error('no schema to create tables in: the search_path names no existing schema');
-    // kysely's Migrator introspects the tables of every schema in the database; another
-    // deployment (or test) dropping its schema at that moment fails the catalog query with
-    // "... does not exist". Nothing was applied then (the check runs before any migration):
-    // look again.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await migrateToLatest(db, { migrationTableSchema: current });
-      } catch (error) {
-        if (attempt >= 3 || !/^migrations not applied: .* does not exist$/.test((error as Error).message))
-          throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
-      }
-    }
+    return await migrateDespiteOthersDroppingSchemas(db, current);
   } finally {
     await db.destroy();
+  }
+}
+
+/** How long to keep retrying a migration run that another client's schema drop spoiled. */
+const SCHEMA_RACE_RETRY_MS = 15_000;
+
+/**
+ * kysely's Migrator asks "does our table exist?" by listing every table of the database; if
+ * another client drops a schema meanwhile (other deployments or test runs sharing the
+ * server), that listing fails with `schema "<theirs>" does not exist` before anything is
+ * applied. Nothing was changed, so the run is simply tried again.
+ */
+async function migrateDespiteOthersDroppingSchemas(db: Kysely<unknown>, current: string): Promise<string[]> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await migrateToLatest(db, { migrationTableSchema: current });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : '';
+      // `schema "…"`, or a relation of it, listed a moment before the drop.
+      const spoiled = /^migrations not applied: .* does not exist$/.test(message);
+      if (!spoiled || Date.now() - started > SCHEMA_RACE_RETRY_MS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+    }
   }
 }
 

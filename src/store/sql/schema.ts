@@ -3,7 +3,7 @@ import type { Generated } from 'kysely';
 /**
  * Kysely's view of the tables created by migrations.ts; one source for every SQL engine.
  * Enumerated columns (mode, alg, status) are plain text in the database and typed as
- * `string` here; the row mappers in sql-store.ts narrow them.
+ * `string` here; the row mappers in the per-aggregate stores (users.ts, sessions.ts, …) narrow them.
  */
 export interface Database {
   users: {
@@ -42,6 +42,8 @@ export interface Database {
     secret_hash: string;
     created_at: number;
     retired_at: number | null;
+    /** Migration 0009: the sealed successor of an exchanged token; null while live or retired with no grace. */
+    successor: string | null;
   };
   signing_keys: {
     kid: string;

@@ -1,106 +1,107 @@
-import { existsSync, mkdirSync, type Stats, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type Selectable } from 'kysely';
 import { StorageError, StoreSetupError } from '../errors.js';
-import type { RefreshTokenRecord, SessionRecord, SessionWithUser, UserRecord } from '../ports.js';
+import type { RefreshTokenRecord, SessionRecord, SessionWithUser, UserRecord } from '../ports/index.js';
 import { migrateToLatest } from './migrations.js';
+import { fromRefreshTokenRow, SqlRefreshTokenStore } from './refresh-tokens.js';
 import type { Database } from './schema.js';
 import {
-  fromRefreshTokenRow,
   fromSessionRow,
   fromSessionWithUserRow,
-  fromUserRow,
   type SessionWithUserRow,
-  SqlStore,
+  SqlSessionStore,
   sessionWithUserSql,
-} from './sql-store.js';
+} from './sessions.js';
 import { SqliteDialectKeepingErrors } from './sqlite-dialect.js';
 import { createPrivateSqliteFile } from './sqlite-files.js';
+import { SqlStores } from './stores.js';
+import { fromUserRow, SqlUserStore } from './users.js';
 
-/**
- * SQLite engine: the shared SqlStore, with the per-request queries (the session with its user
- * in one join, sliding renewal) and the refresh exchange (find the token, retire it) as prepared
- * statements on better-sqlite3 directly. Through kysely each costs ~50 µs of query building
- * and async hand-offs; prepared, a few µs.
+/*
+ * SQLite engine: the shared SQL stores, with the per-request queries (the session with its user
+ * in one join, sliding renewal, the refresh token's lookup) as prepared statements on
+ * better-sqlite3 directly. Through kysely each costs ~50 µs of query building and async
+ * hand-offs; prepared, a few µs.
  */
-class SqliteStore extends SqlStore {
-  readonly #findSession: BetterSqlite3.Statement<[string], Selectable<Database['sessions']>>;
-  readonly #findUser: BetterSqlite3.Statement<[string], Selectable<Database['users']>>;
-  readonly #findSessionWithUser: BetterSqlite3.Statement<[string], SessionWithUserRow>;
-  readonly #touchSession: BetterSqlite3.Statement<[number, string]>;
-  readonly #findRefreshToken: BetterSqlite3.Statement<[string], Selectable<Database['refresh_tokens']>>;
-  readonly #retireRefreshToken: BetterSqlite3.Statement<[number, string]>;
-  readonly #database: BetterSqlite3.Database;
-  /** The file as opened (undefined for :memory:), to notice it being deleted or replaced. */
-  readonly #file: { name: string; stats: Stats } | undefined;
 
-  constructor(
-    db: Kysely<Database>,
-    database: BetterSqlite3.Database,
-    appliedMigrations: string[],
-    filename: string,
-  ) {
-    super('sqlite', db, isSqliteUniqueViolation, appliedMigrations);
-    this.#database = database;
-    this.#file = filename === ':memory:' ? undefined : { name: filename, stats: statSync(filename) };
-    this.#findSession = database.prepare('select * from sessions where id = ?');
-    this.#findUser = database.prepare('select * from users where id = ?');
-    this.#findSessionWithUser = database.prepare(sessionWithUserSql('?'));
-    this.#touchSession = database.prepare('update sessions set last_seen_at = ? where id = ?');
-    this.#findRefreshToken = database.prepare('select * from refresh_tokens where id = ?');
-    this.#retireRefreshToken = database.prepare(
-      'update refresh_tokens set retired_at = ? where id = ? and retired_at is null',
-    );
-  }
+class SqliteSessionStore extends SqlSessionStore {
+  readonly #find: BetterSqlite3.Statement<[string], Selectable<Database['sessions']>>;
+  readonly #findWithUser: BetterSqlite3.Statement<[string], SessionWithUserRow>;
+  readonly #touch: BetterSqlite3.Statement<[number, string]>;
 
-  /**
-   * For /healthz: the file is still the one opened (a deleted file keeps answering from its
-   * unlinked inode, and everything written to it is lost at the next start), and a write goes
-   * through (one page to the WAL: rewriting user_version, which Tessera does not use, with its
-   * own value), so a full, read-only or failing disk shows as 503 here, not only on writes.
-   */
-  override async ping(): Promise<void> {
-    if (this.#file) {
-      const now = statSync(this.#file.name, { throwIfNoEntry: false });
-      if (!now || now.ino !== this.#file.stats.ino || now.dev !== this.#file.stats.dev) {
-        throw new StorageError('storage_failed', {
-          message: `the SQLite database file ${this.#file.name} was deleted or replaced while in use`,
-        });
-      }
-    }
-    const version = this.#database.pragma('user_version', { simple: true }) as number;
-    this.#database.pragma(`user_version = ${Math.trunc(version)}`);
+  constructor(db: Kysely<Database>, database: BetterSqlite3.Database) {
+    super(db);
+    this.#find = database.prepare('select * from sessions where id = ?');
+    this.#findWithUser = database.prepare(sessionWithUserSql('?'));
+    this.#touch = database.prepare('update sessions set last_seen_at = ? where id = ?');
   }
 
   override async findSession(id: string): Promise<SessionRecord | undefined> {
-    const row = this.#findSession.get(id);
+    const row = this.#find.get(id);
     return row && fromSessionRow(row);
   }
 
-  override async findUserById(id: string): Promise<UserRecord | undefined> {
-    const row = this.#findUser.get(id);
-    return row && fromUserRow(row);
-  }
-
   override async findSessionWithUser(id: string): Promise<SessionWithUser | undefined> {
-    const row = this.#findSessionWithUser.get(id);
+    const row = this.#findWithUser.get(id);
     return row && fromSessionWithUserRow(row);
   }
 
   override async touchSession(id: string, lastSeenAt: number): Promise<void> {
-    this.#touchSession.run(lastSeenAt, id);
+    this.#touch.run(lastSeenAt, id);
+  }
+}
+
+class SqliteUserStore extends SqlUserStore {
+  readonly #findById: BetterSqlite3.Statement<[string], Selectable<Database['users']>>;
+
+  constructor(db: Kysely<Database>, database: BetterSqlite3.Database) {
+    super(db, isSqliteUniqueViolation);
+    this.#findById = database.prepare('select * from users where id = ?');
+  }
+
+  override async findUserById(id: string): Promise<UserRecord | undefined> {
+    const row = this.#findById.get(id);
+    return row && fromUserRow(row);
+  }
+}
+
+class SqliteRefreshTokenStore extends SqlRefreshTokenStore {
+  readonly #find: BetterSqlite3.Statement<[string], Selectable<Database['refresh_tokens']>>;
+
+  constructor(db: Kysely<Database>, database: BetterSqlite3.Database) {
+    super(db);
+    this.#find = database.prepare('select * from refresh_tokens where id = ?');
   }
 
   override async findRefreshToken(id: string): Promise<RefreshTokenRecord | undefined> {
-    const row = this.#findRefreshToken.get(id);
+    const row = this.#find.get(id);
     return row && fromRefreshTokenRow(row);
   }
+}
 
-  override async retireRefreshToken(id: string, retiredAt: number): Promise<boolean> {
-    // Same conditional UPDATE as SqlStore's; `changes` says whether this call won.
-    return this.#retireRefreshToken.run(retiredAt, id).changes > 0;
-  }
+/**
+ * For /healthz: the file is still the one opened (a deleted file keeps answering from its
+ * unlinked inode, and everything written to it is lost at the next start), and a write goes
+ * through (one page to the WAL: rewriting user_version, which Tessera does not use, with its
+ * own value), so a full, read-only or failing disk shows as 503 here, not only on writes.
+ */
+function sqlitePing(database: BetterSqlite3.Database, filename: string): () => Promise<void> {
+  // The file as opened (none for :memory:), to notice it being deleted or replaced.
+  const opened = filename === ':memory:' ? undefined : statSync(filename);
+  return async () => {
+    if (opened) {
+      const now = statSync(filename, { throwIfNoEntry: false });
+      if (!now || now.ino !== opened.ino || now.dev !== opened.dev) {
+        throw new StorageError('storage_failed', {
+          message: `the SQLite database file ${filename} was deleted or replaced while in use`,
+        });
+      }
+    }
+    const version = database.pragma('user_version', { simple: true }) as number;
+    database.pragma(`user_version = ${Math.trunc(version)}`);
+  };
 }
 
 export interface SqliteStoreOptions {
@@ -117,7 +118,10 @@ export interface SqliteStoreOptions {
  * Refuses, with a StoreSetupError of one line, a file that fails `PRAGMA quick_check`, a file
  * that is not a database, and a missing file where one was created before (see markerOf).
  */
-export async function openSqliteStore(filename: string, options: SqliteStoreOptions = {}): Promise<SqlStore> {
+export async function openSqliteStores(
+  filename: string,
+  options: SqliteStoreOptions = {},
+): Promise<SqlStores> {
   const { synchronous = 'normal' } = options;
   const marker = filename === ':memory:' ? undefined : markerOf(filename);
   if (marker) {
@@ -161,7 +165,17 @@ export async function openSqliteStore(filename: string, options: SqliteStoreOpti
   const db = new Kysely<Database>({ dialect: new SqliteDialectKeepingErrors(database) });
   const applied = await migrateRacingOthers(db as Kysely<unknown>);
   if (marker && !existsSync(marker)) writeFileSync(marker, MARKER_TEXT);
-  return new SqliteStore(db, database, applied, filename);
+  const engine = {
+    name: 'sqlite' as const,
+    isUniqueViolation: isSqliteUniqueViolation,
+    ping: sqlitePing(database, filename),
+    prepared: {
+      users: new SqliteUserStore(db, database),
+      sessions: new SqliteSessionStore(db, database),
+      refreshTokens: new SqliteRefreshTokenStore(db, database),
+    },
+  };
+  return new SqlStores(engine, db, applied);
 }
 
 /**

@@ -248,7 +248,7 @@ describe('session mode', () => {
     // A throwaway admin, so the admin API's handlers are reached too (and may log it out).
     const email = newEmail();
     const registered = await post(server.app, '/auth/register', { email, password: PASSWORD });
-    await server.tessera.store.setUserRoles(registered.json().user.id, ['admin'], server.clock.now());
+    await server.tessera.stores.users.setUserRoles(registered.json().user.id, ['admin'], server.clock.now());
     const login = await post(server.app, '/auth/login', { email, password: PASSWORD });
     const token = login.cookies.find((c) => c.name === SESSION_COOKIE)?.value as string;
     await fuzzEverything(server.app, {
@@ -432,7 +432,7 @@ describe('jwt mode', () => {
   it('property: any method, path, headers, cookies and body: never a 5xx, always the error shape', async () => {
     const email = newEmail();
     const registered = await post(server.app, '/auth/register', { email, password: PASSWORD });
-    await server.tessera.store.setUserRoles(registered.json().user.id, ['admin'], server.clock.now());
+    await server.tessera.stores.users.setUserRoles(registered.json().user.id, ['admin'], server.clock.now());
     const login = await post(server.app, '/auth/login', { email, password: PASSWORD });
     const at = login.cookies.find((c) => c.name === ACCESS_TOKEN_COOKIE)?.value as string;
     const rt = login.cookies.find((c) => c.name === REFRESH_TOKEN_COOKIE)?.value as string;

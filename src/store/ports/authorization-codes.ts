@@ -1,0 +1,41 @@
+import type { RefreshTokenRecord } from './refresh-tokens.js';
+import type { SessionRecord } from './sessions.js';
+
+/** A single-use authorization code (`<id>.<secret>`), bound to client, redirect URI and PKCE challenge. */
+export interface AuthorizationCodeRecord {
+  id: string;
+  secretHash: string;
+  clientId: string;
+  userId: string;
+  /** The id the login (refresh-token family) exchanging this code gets: a reused code revokes it. */
+  sessionId: string;
+  redirectUri: string;
+  /** BASE64URL(SHA-256(code_verifier)) (S256, the only method). */
+  codeChallenge: string;
+  scopes: string[];
+  audience: string;
+  createdAt: number;
+  expiresAt: number;
+  /** When it was exchanged; null while unused. */
+  usedAt: number | null;
+}
+
+export interface AuthorizationCodeStore {
+  createAuthorizationCode(code: AuthorizationCodeRecord): Promise<void>;
+  findAuthorizationCode(id: string): Promise<AuthorizationCodeRecord | undefined>;
+  /** Atomically marks an unused code used: true for exactly one of any number of racing calls. */
+  useAuthorizationCode(id: string, usedAt: number): Promise<boolean>;
+  /**
+   * Redeems an unused code in one transaction: marks it used AND stores the login it produces
+   * with that login's first refresh token; false, storing nothing, when it was already used.
+   * So whoever sees the code used also sees what it produced, and a replay can revoke it.
+   */
+  redeemAuthorizationCode(
+    id: string,
+    usedAt: number,
+    login: SessionRecord,
+    refreshToken: RefreshTokenRecord,
+  ): Promise<boolean>;
+  /** Deletes codes with `expiresAt < before`; returns how many. */
+  deleteExpiredAuthorizationCodes(before: number): Promise<number>;
+}

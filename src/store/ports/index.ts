@@ -1,0 +1,25 @@
+/**
+ * Storage ports: the only way core touches persistent state, one port per aggregate. Every
+ * engine (memory, SQLite, PostgreSQL; the Redis cache for sessions) implements them and passes
+ * the same contract tests (test/contract/). Times are integer milliseconds since the epoch;
+ * secrets appear only as SHA-256 hashes.
+ */
+export type { ApiKeyRecord, ApiKeyStore } from './api-keys.js';
+export type { AuditEvent, AuditStore } from './audit.js';
+export type { AuthorizationCodeRecord, AuthorizationCodeStore } from './authorization-codes.js';
+export type { ConsentTicketRecord, ConsentTicketStore } from './consent-tickets.js';
+export {
+  hasActiveAdmin,
+  LastAdminError,
+  type LoginEnding,
+  type LoginEndingStore,
+  type LoginsEnded,
+} from './login-endings.js';
+export type { OAuthClientRecord, OAuthClientStore } from './oauth-clients.js';
+export type { OAuthGrantRecord, OAuthGrantStore } from './oauth-grants.js';
+export type { RefreshTokenRecord, RefreshTokenStore } from './refresh-tokens.js';
+export type { RevocationRecord, RevocationStore } from './revocations.js';
+export type { OAuthDelegation, SessionRecord, SessionStore, SessionWithUser } from './sessions.js';
+export type { SigningKeyStore, StoredSigningKey } from './signing-keys.js';
+export type { AggregateStores, Stores } from './stores.js';
+export { EmailTakenError, type UserRecord, type UserStore } from './users.js';

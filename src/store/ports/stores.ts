@@ -1,0 +1,42 @@
+import type { ApiKeyStore } from './api-keys.js';
+import type { AuditStore } from './audit.js';
+import type { AuthorizationCodeStore } from './authorization-codes.js';
+import type { ConsentTicketStore } from './consent-tickets.js';
+import type { LoginEndingStore } from './login-endings.js';
+import type { OAuthClientStore } from './oauth-clients.js';
+import type { OAuthGrantStore } from './oauth-grants.js';
+import type { RefreshTokenStore } from './refresh-tokens.js';
+import type { RevocationStore } from './revocations.js';
+import type { SessionStore } from './sessions.js';
+import type { SigningKeyStore } from './signing-keys.js';
+import type { UserStore } from './users.js';
+
+/** One store per aggregate (kind of record), all over the same database. */
+export interface AggregateStores {
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly refreshTokens: RefreshTokenStore;
+  readonly signingKeys: SigningKeyStore;
+  readonly audit: AuditStore;
+  readonly revocations: RevocationStore;
+  readonly oauthClients: OAuthClientStore;
+  readonly oauthGrants: OAuthGrantStore;
+  readonly authorizationCodes: AuthorizationCodeStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly consentTickets: ConsentTicketStore;
+  /** Ending logins across users, sessions, API keys and revocations in one transaction. */
+  readonly loginEndings: LoginEndingStore;
+}
+
+/**
+ * What createTessera builds and hands out piece by piece: each service gets only the stores it
+ * uses. Opened once per process by an engine (memory, SQLite, PostgreSQL; with Redis, the
+ * sessions store is wrapped by the cache).
+ */
+export interface Stores extends AggregateStores {
+  /** 'memory', 'sqlite', 'postgres'; with the Redis session cache, e.g. 'sqlite+redis'. */
+  readonly engine: string;
+  /** Resolves when the database answers; used by /healthz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,98 @@
+import type { Kysely, Selectable } from 'kysely';
+import type {
+  AuthorizationCodeRecord,
+  AuthorizationCodeStore,
+  RefreshTokenRecord,
+  SessionRecord,
+} from '../ports/index.js';
+import { SqlRefreshTokenStore } from './refresh-tokens.js';
+import type { Database } from './schema.js';
+import { SqlSessionStore } from './sessions.js';
+import { inTransaction } from './transaction.js';
+
+type AuthorizationCodeRow = Selectable<Database['oauth_codes']>;
+
+export class SqlAuthorizationCodeStore implements AuthorizationCodeStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async createAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {
+    await this.db
+      .insertInto('oauth_codes')
+      .values({
+        id: code.id,
+        secret_hash: code.secretHash,
+        client_id: code.clientId,
+        user_id: code.userId,
+        session_id: code.sessionId,
+        redirect_uri: code.redirectUri,
+        code_challenge: code.codeChallenge,
+        scopes: JSON.stringify(code.scopes),
+        audience: code.audience,
+        created_at: code.createdAt,
+        expires_at: code.expiresAt,
+        used_at: code.usedAt,
+      })
+      .execute();
+  }
+
+  async findAuthorizationCode(id: string): Promise<AuthorizationCodeRecord | undefined> {
+    const row = await this.db.selectFrom('oauth_codes').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && fromAuthorizationCodeRow(row);
+  }
+
+  async useAuthorizationCode(id: string, usedAt: number): Promise<boolean> {
+    // One conditional UPDATE: of racing exchanges exactly one changes the row.
+    const result = await this.db
+      .updateTable('oauth_codes')
+      .set({ used_at: usedAt })
+      .where('id', '=', id)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async redeemAuthorizationCode(
+    id: string,
+    usedAt: number,
+    login: SessionRecord,
+    refreshToken: RefreshTokenRecord,
+  ): Promise<boolean> {
+    // The conditional UPDATE holds the code's row lock until commit: a racing replay's UPDATE
+    // waits, then finds the code used, and by then the login is committed for it to revoke.
+    return inTransaction(this.db, async (trx) => {
+      const used = await trx
+        .updateTable('oauth_codes')
+        .set({ used_at: usedAt })
+        .where('id', '=', id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      if (used.numUpdatedRows === 0n) return false;
+      await new SqlSessionStore(trx).createSession(login);
+      await new SqlRefreshTokenStore(trx).createRefreshToken(refreshToken);
+      return true;
+    });
+  }
+
+  async deleteExpiredAuthorizationCodes(before: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('oauth_codes')
+      .where('expires_at', '<', before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}
+
+const fromAuthorizationCodeRow = (row: AuthorizationCodeRow): AuthorizationCodeRecord => ({
+  id: row.id,
+  secretHash: row.secret_hash,
+  clientId: row.client_id,
+  userId: row.user_id,
+  sessionId: row.session_id,
+  redirectUri: row.redirect_uri,
+  codeChallenge: row.code_challenge,
+  scopes: JSON.parse(row.scopes) as string[],
+  audience: row.audience,
+  createdAt: Number(row.created_at),
+  expiresAt: Number(row.expires_at),
+  usedAt: row.used_at === null ? null : Number(row.used_at),
+});

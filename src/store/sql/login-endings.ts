@@ -1,0 +1,84 @@
+import { type Kysely, sql } from 'kysely';
+import {
+  hasActiveAdmin,
+  LastAdminError,
+  type LoginEnding,
+  type LoginEndingStore,
+  type LoginsEnded,
+} from '../ports/index.js';
+import type { Database } from './schema.js';
+import { inTransaction } from './transaction.js';
+import { fromUserRow } from './users.js';
+
+/** pg_advisory_xact_lock key of changes that must leave an admin (any constant unique to Tessera). */
+const ADMIN_CHANGE_LOCK = 0x7e55e4a;
+
+/**
+ * Ending logins in one database transaction across the users, sessions, api_keys and
+ * revocations tables (the sessions' refresh tokens go by the foreign key's cascade).
+ */
+export class SqlLoginEndingStore implements LoginEndingStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly engine: 'sqlite' | 'postgres',
+  ) {}
+
+  endLogins(ending: LoginEnding): Promise<LoginsEnded> {
+    const { target, account } = ending;
+    return inTransaction(this.db, async (trx) => {
+      if (ending.keepAnAdmin && this.engine === 'postgres') {
+        // Two admins demoting each other at once would each still see the other: serialise.
+        await sql`select pg_advisory_xact_lock(${ADMIN_CHANGE_LOCK})`.execute(trx);
+      }
+      if ('userId' in target && account) {
+        await trx
+          .updateTable('users')
+          .set({
+            ...(account.lock && { locked_at: account.lock.lockedAt, lock_reason: account.lock.reason }),
+            ...(account.roles && { roles: JSON.stringify(account.roles) }),
+            ...(account.passwordHash !== undefined && { password_hash: account.passwordHash }),
+            updated_at: account.updatedAt,
+          })
+          .where('id', '=', target.userId)
+          .execute();
+      }
+      if (ending.keepAnAdmin) {
+        const admins = await trx
+          .selectFrom('users')
+          .selectAll()
+          .where('locked_at', 'is', null)
+          .where('roles', 'like', '%"admin"%')
+          .execute();
+        if (!hasActiveAdmin(admins.map(fromUserRow))) throw new LastAdminError();
+      }
+      let sessions = 0;
+      if (ending.endSessions) {
+        let query = trx.deleteFrom('sessions');
+        if ('sessionId' in target) query = query.where('id', '=', target.sessionId);
+        else if ('userId' in target) {
+          query = query.where('user_id', '=', target.userId);
+          if (target.keepSessionId !== undefined) query = query.where('id', '!=', target.keepSessionId);
+        }
+        sessions = Number((await query.executeTakeFirst()).numDeletedRows);
+      }
+      let apiKeys = 0;
+      if (ending.revokeApiKeysAt !== undefined && !('sessionId' in target)) {
+        let query = trx
+          .updateTable('api_keys')
+          .set({ revoked_at: ending.revokeApiKeysAt })
+          .where('revoked_at', 'is', null);
+        if ('userId' in target) query = query.where('user_id', '=', target.userId);
+        apiKeys = Number((await query.executeTakeFirst()).numUpdatedRows);
+      }
+      const append = !('sessionId' in target) || sessions > 0;
+      if (!append || !ending.revocation) return { sessions, apiKeys };
+      const { kind, subject, at, expiresAt } = ending.revocation;
+      const row = await trx
+        .insertInto('revocations')
+        .values({ kind, subject, at, expires_at: expiresAt })
+        .returning('seq')
+        .executeTakeFirstOrThrow();
+      return { sessions, apiKeys, revocation: { ...ending.revocation, seq: Number(row.seq) } };
+    });
+  }
+}
