@@ -116,6 +116,29 @@ describe('breached-password check (TESSERA_BREACHED_PASSWORDS=hibp)', () => {
     expect(response.json().error).toBe('password_breached');
   });
 
+  it('refuses a breached password at a reset by email too, and the link still works after', async () => {
+    const email = newEmail();
+    await registerAndLogin(server.app, email, CLEAN);
+    expect((await post(server.app, '/auth/password/forgot', { email })).statusCode).toBe(202);
+    // No mail worker runs here: the reset mail waits in the outbox, its link in the text.
+    const outbox = server.tessera.email.stores.outbox;
+    let token: string | undefined;
+    for (let tries = 0; token === undefined && tries < 100; tries++) {
+      const now = server.clock.now();
+      const mails = await outbox.claimMail(now, 'breached-test', now + 60_000, 50);
+      const mail = mails.find((m) => m.to === email && m.kind === 'reset');
+      const link = mail && /token=([^\s&"]+)/.exec(mail.text)?.[1];
+      if (link) token = decodeURIComponent(link);
+      else await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(token).toBeDefined();
+    const refused = await post(server.app, '/auth/password/reset', { token, newPassword: BREACHED });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error).toBe('password_breached');
+    const reset = await post(server.app, '/auth/password/reset', { token, newPassword: `${CLEAN} 2` });
+    expect(reset.statusCode, reset.body).toBe(200);
+  });
+
   it('sends only the 5-digit SHA-1 prefix (k-anonymity), asking for padding', () => {
     expect(range.requests.length).toBeGreaterThan(0);
     for (const { path, headers } of range.requests) {
