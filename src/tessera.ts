@@ -4,9 +4,8 @@ import { loadConfig, type TesseraConfig } from './config.js';
 import { Accounts } from './core/accounts.js';
 import { Audit } from './core/audit.js';
 import { Control } from './core/control.js';
-import { AuthError } from './core/errors.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
-import { KEY_RELOAD_INTERVAL_MS, Keyring } from './core/keyring.js';
+import { KEY_RELOAD_INTERVAL_MS, type Keyring } from './core/keyring.js';
 import { createOAuth, type OAuth } from './core/oauth/oauth.js';
 import { usePasswordHashing } from './core/passwords.js';
 import { RefreshRotation } from './core/refresh-rotation.js';
@@ -15,20 +14,22 @@ import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
 import { TokenLogins } from './core/token-logins.js';
 import { UserEmails } from './core/user-emails.js';
-import { resolveKeyEncryptionKey } from './key-encryption-key.js';
 import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
+import { lazyKeyring, openKeyring } from './open-keyring.js';
+import { openStores } from './open-stores.js';
 import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
-import { MemoryStores } from './store/memory/stores.js';
-import type { SigningKeyStore, Stores } from './store/ports/index.js';
+import type { Stores } from './store/ports/index.js';
 import { RedisConnection } from './store/redis/connection.js';
 import { RedisRevocationBus } from './store/redis/redis-bus.js';
 import { withRedisSessionCache } from './store/redis/stores.js';
 import { readServedMode, recordServedMode, type ServedModeRecord } from './store/sql/meta.js';
-import { openPostgresStores } from './store/sql/postgres.js';
 import { PostgresRevocationBus } from './store/sql/postgres-bus.js';
-import { openSqliteStores } from './store/sql/sqlite.js';
 import { sqliteFileModeWarning } from './store/sql/sqlite-files.js';
+
+export { openKeyring } from './open-keyring.js';
+export { migrateDatabase, openStores } from './open-stores.js';
+
 import { SqlStores } from './store/sql/stores.js';
 
 /**
@@ -343,83 +344,4 @@ async function recordedMode(
     );
   }
   await recordServedMode(db, mode, runtime.now());
-}
-
-/** Opens the configured database's stores; SQL engines apply pending migrations first. */
-export function openStores(database: TesseraConfig['database']): Promise<Stores> {
-  switch (database.engine) {
-    case 'memory':
-      return Promise.resolve(new MemoryStores());
-    case 'sqlite':
-      return openSqliteStores(database.filename, { synchronous: database.synchronous });
-    case 'postgres':
-      return openPostgresStores(database.url, { poolSize: database.poolSize });
-  }
-}
-
-/**
- * Applies pending migrations and closes the stores; the names of those that ran (`tessera
- * migrate`, for deploy pipelines that migrate before starting nodes; opening does it too).
- */
-export async function migrateDatabase(database: TesseraConfig['database']): Promise<string[]> {
-  const stores = await openStores(database);
-  try {
-    return stores instanceof SqlStores ? [...stores.appliedMigrations] : [];
-  } finally {
-    await stores.close();
-  }
-}
-
-/** The keyring over the stored signing keys, created on first use; also used by `tessera keys`. */
-export async function openKeyring(
-  config: TesseraConfig,
-  store: SigningKeyStore,
-  runtime: Runtime,
-  warnings: string[] = [],
-): Promise<Keyring> {
-  const { kek, warning } = resolveKeyEncryptionKey(config, runtime);
-  if (warning) warnings.push(warning);
-  const keyring = new Keyring(store, runtime, {
-    kek,
-    algorithm: config.jwt.algorithm,
-    allowedAlgorithms: config.jwt.allowedAlgorithms,
-    issuer: config.jwt.issuer,
-    audience: config.jwt.audience,
-    accessTokenTtlMs: config.jwt.accessTokenTtlMs,
-    clockSkewSeconds: Math.round(config.jwt.clockSkewMs / 1000),
-  });
-  await keyring.load();
-  return keyring;
-}
-
-/**
- * Session mode's keyring for OAuth: opened on first use, then reloaded at most every
- * KEY_RELOAD_INTERVAL_MS as requests come (there is no background job for it), so rotations
- * by other nodes or the CLI arrive within the same bound as in jwt mode. Where a generated
- * key-encryption key cannot be shared (PostgreSQL, production) it needs TESSERA_KEY_ENCRYPTION_KEY.
- */
-function lazyKeyring(config: TesseraConfig, store: SigningKeyStore, runtime: Runtime, warnings: string[]) {
-  let opening: Promise<Keyring> | undefined;
-  let loadedAt = 0;
-  return async (): Promise<Keyring> => {
-    if (!config.keyEncryptionKey && (config.production || config.database.engine === 'postgres')) {
-      throw new AuthError('oauth_unavailable');
-    }
-    opening ??= openKeyring(config, store, runtime, warnings).then(
-      (keyring) => {
-        loadedAt = runtime.now();
-        return keyring;
-      },
-      (error: unknown) => {
-        opening = undefined;
-        throw error;
-      },
-    );
-    const keyring = await opening;
-    if (runtime.now() - loadedAt >= KEY_RELOAD_INTERVAL_MS) {
-      loadedAt = runtime.now();
-      await keyring.reload();
-    }
-    return keyring;
-  };
 }

@@ -1,21 +1,15 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { ConfigError, describeDatabase, loadConfig } from '../config.js';
+import { describeDatabase, loadConfig } from '../config.js';
 import { AUDIT_EVENT_TYPES, CLI_CLIENT } from '../core/audit.js';
 import { type Actor, checkedRoles } from '../core/control.js';
 import { deviceLabel } from '../core/device.js';
-import { AuthError } from '../core/errors.js';
-import {
-  isStoreUnavailable,
-  StoreSetupError,
-  StoreUnavailableError,
-  storageProblem,
-} from '../store/errors.js';
 import { migrateDatabase, type Tessera } from '../tessera.js';
+import { reportCliError } from './failures.js';
 import { CliError, emailsOf, withTessera } from './operator-database.js';
-import { PasswordMismatchError, PromptCancelledError, readNewPassword } from './password-input.js';
-import { ListenError, serve } from './serve.js';
+import { readNewPassword } from './password-input.js';
+import { serve } from './serve.js';
 
 /**
  * `tessera`: the server and the operator's tools. Every command reads the same TESSERA_*
@@ -384,48 +378,4 @@ async function userIdOf(tessera: Tessera, email: string): Promise<string> {
   return user.id;
 }
 
-/** Network and authentication failures talking to a database server: an operator's problem, not a bug. */
-function isUnreachable(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  // PostgreSQL's "invalid password", "no such database", "cannot connect now"; socket errors
-  // and timeouts are isStoreUnavailable's.
-  return (typeof code === 'string' && /^(28P01|28000|3D000|57P03)$/.test(code)) || isStoreUnavailable(error);
-}
-
-/**
- * One line for an error: a connection refused on every address of a name is an AggregateError
- * with an empty message of its own.
- */
-function oneLine(error: unknown): string {
-  const e = error as { message?: unknown; code?: unknown; errors?: unknown };
-  const inner = Array.isArray(e.errors) ? (e.errors[0] as { message?: unknown } | undefined) : undefined;
-  const message = [e.message, inner?.message, e.code].find((m) => typeof m === 'string' && m.length > 0);
-  return String(message ?? error).split('\n')[0] as string;
-}
-
-const OPERATOR_ERRORS = [
-  ConfigError,
-  AuthError,
-  CliError,
-  PasswordMismatchError,
-  StoreUnavailableError,
-  StoreSetupError,
-  ListenError,
-];
-
-program.parseAsync().catch((error: unknown) => {
-  // Expected failures get one clear line; anything else is a bug and keeps its stack.
-  if (error instanceof ConfigError) console.error(`tessera: invalid configuration: ${error.message}`);
-  else if (error instanceof PromptCancelledError) {
-    console.error('tessera: cancelled, nothing was changed');
-    process.exitCode = 130;
-    return;
-  } else if (OPERATOR_ERRORS.some((type) => error instanceof type))
-    console.error(`tessera: ${oneLine(error)}`);
-  else if (storageProblem(error))
-    console.error(`tessera: the database's storage failed (${storageProblem(error)}): ${oneLine(error)}`);
-  else if (isUnreachable(error))
-    console.error(`tessera: the database cannot be reached (TESSERA_DATABASE_URL): ${oneLine(error)}`);
-  else console.error(error);
-  process.exitCode = 1;
-});
+program.parseAsync().catch(reportCliError);
