@@ -5,7 +5,7 @@ import { AuthError } from './errors.js';
 import type { Keyring } from './keyring.js';
 import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
-import type { ClientContext, Sessions } from './sessions.js';
+import type { Activity, ClientContext, Sessions } from './sessions.js';
 import { issueToken, parseToken, secretMatches } from './tokens.js';
 import type { UserEmails } from './user-emails.js';
 
@@ -54,12 +54,16 @@ export class TokenLogins {
   }
 
   /** Exchanges a refresh token for a new pair; roles and lock state are re-read from the store. */
-  async refresh(presented: string, client: ClientContext): Promise<TokenPair & { session: SessionRecord }> {
+  async refresh(
+    presented: string,
+    client: ClientContext,
+    activity?: Activity,
+  ): Promise<TokenPair & { session: SessionRecord }> {
     const { store, sessions, audit } = this.deps;
     const parsed = parseToken(presented);
     const token = parsed && (await store.findRefreshToken(parsed.id));
     if (!parsed || !token || !secretMatches(parsed.secret, token.secretHash)) throw invalidRefreshToken();
-    const session = await sessions.find(token.sessionId);
+    const session = await sessions.find(token.sessionId, activity);
     // An OAuth family's refresh token belongs to a third-party app: it never yields a first-party login.
     if (!session || session.mode === 'session' || session.mode === 'oauth') throw invalidRefreshToken();
 

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_USER_AGENT_LENGTH } from '../core/device.js';
 import { AuthError, unauthenticated } from '../core/errors.js';
-import type { ClientContext } from '../core/sessions.js';
+import type { Activity, ClientContext } from '../core/sessions.js';
 import type { TokenPair } from '../core/token-logins.js';
 import type { SessionRecord, UserRecord } from '../store/ports.js';
 import type { Tessera } from '../tessera.js';
@@ -31,6 +31,17 @@ const REFRESH_COOKIE_OPTIONS = {
 } as const;
 
 export type Transport = 'cookie' | 'bearer';
+
+/**
+ * `x-tessera-background: 1`: the request is a page's own polling, not the user's activity. It
+ * needs a live login like any other but does not renew it (sliding renewal), so an idle user
+ * is signed out after the idle timeout even with the admin console open. Any client may send it.
+ */
+export const BACKGROUND_HEADER = 'x-tessera-background';
+
+export function activityOf(request: FastifyRequest): Activity {
+  return { background: request.headers[BACKGROUND_HEADER] === '1' };
+}
 
 /** Who is calling, whatever the mode. */
 export interface Authenticated {
@@ -96,10 +107,10 @@ export async function authenticate(tessera: Tessera, request: FastifyRequest): P
       expiresAt: claims.exp * 1000,
     };
     if (request.routeOptions.config?.tokenAlone === true) return auth;
-    return requireLiveLogin(tessera, auth);
+    return requireLiveLogin(tessera, auth, activityOf(request));
   }
   const presented = presentedCredential(request, SESSION_COOKIE);
-  const found = presented && (await tessera.sessions.validate(presented.token));
+  const found = presented && (await tessera.sessions.validate(presented.token, activityOf(request)));
   if (!presented || !found) throw unauthenticated();
   const { session, user } = found;
   if (user.lockedAt !== null) {
@@ -124,8 +135,12 @@ export async function authenticate(tessera: Tessera, request: FastifyRequest): P
  * logged-out, revoked or locked login can do nothing, whatever its token's remaining lifetime.
  * The stored roles replace the token's. A store that cannot answer is a 503, never a pass.
  */
-async function requireLiveLogin(tessera: Tessera, auth: Authenticated): Promise<Authenticated> {
-  const found = await tessera.sessions.findLive(auth.sessionId);
+async function requireLiveLogin(
+  tessera: Tessera,
+  auth: Authenticated,
+  activity: Activity,
+): Promise<Authenticated> {
+  const found = await tessera.sessions.findLive(auth.sessionId, activity);
   const live =
     found !== undefined &&
     found.session.userId === auth.userId &&
