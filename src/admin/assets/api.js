@@ -59,7 +59,7 @@ export const minutes = (seconds) =>
  */
 export function delayText(effect, email) {
   if (effect?.appliesAt === 'access_token_expiry') {
-    return `jwt mode: an access token cannot be recalled, so ${email} may stay signed in for up to ${minutes(effect.maxDelaySeconds)} at apps that check tokens alone. Tessera itself refuses it now and will not renew it.`;
+    return `jwt mode: an access token cannot be recalled, so ${email} may stay signed in for up to ${minutes(effect.maxDelaySeconds)} at apps that check tokens alone (Tessera's own GET /auth/session too); it cannot be renewed.`;
   }
   if (effect?.appliesAt === 'next_refresh') {
     return `jwt mode: the new roles reach ${email}'s apps at their next token refresh, within ${minutes(effect.maxDelaySeconds)}; until then their current token keeps the old roles.`;

@@ -225,7 +225,7 @@ $('logout-everyone').addEventListener('click', async () => {
     title: 'Log everyone out?',
     body: `Every login of every user ends now (${count} live, yours included) and every API key stops working. Everyone, you too, must sign in again. For the day a key or the database leaks.`,
     delay: delayText(state.settings.loginEnd, 'each user'),
-    actionLabel: `Log out all ${count}`,
+    actionLabel: `Log out all ${count} logins`,
     action: async () => (await call('POST', '/admin/api/logout-everyone')) ?? {},
   });
   if (done) showLogin(`Logged everyone out: ${done.revoked} logins ended. Sign in again.`);
