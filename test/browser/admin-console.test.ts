@@ -12,11 +12,11 @@ const IPHONE =
 const WAIT = { timeout: 15_000 };
 
 /** The page is no wider than the viewport: nothing sticks out sideways. */
-const overflow = (page: Page) =>
-  page.evaluate(() => ({
-    scrollWidth: document.documentElement.scrollWidth,
-    viewport: window.innerWidth,
-  }));
+const overflow = (page: Page): Promise<{ scrollWidth: number; viewport: number }> =>
+  page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, viewport: window.innerWidth })');
+/** What has the keyboard focus (expressions run in the page: this file compiles without the DOM types). */
+const focused = (page: Page, property: 'id' | 'textContent'): Promise<string | undefined> =>
+  page.evaluate(`document.activeElement?.${property}`);
 
 /**
  * The admin console driven in a real browser (Debian chromium) in each mode: every question is
@@ -86,6 +86,18 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
             failures.push(`native ${dialog.type()}: ${dialog.message()}`);
             void dialog.dismiss();
           });
+          // Which admin API calls said they were background polling (x-tessera-background: 1).
+          const polls: Array<{ method: string; path: string; background: boolean }> = [];
+          page.on('request', (request) => {
+            const url = new URL(request.url());
+            if (url.pathname.startsWith('/admin/api/') || url.pathname === '/auth/refresh') {
+              polls.push({
+                method: request.method(),
+                path: url.pathname,
+                background: request.headers()['x-tessera-background'] === '1',
+              });
+            }
+          });
           await page.goto(`http://localhost:${port}/admin`);
           await page.fill('#email', adminEmail);
           await page.fill('#password', PASSWORD);
@@ -101,7 +113,7 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
           const rolesDialog = page.locator('#roles-dialog');
           await userRow(adminEmail).locator('button', { hasText: 'Roles' }).click();
           await expect(rolesDialog.isVisible()).resolves.toBe(true);
-          expect(await page.evaluate(() => document.activeElement?.id)).toBe('roles-input');
+          expect(await focused(page, 'id')).toBe('roles-input');
           await page.fill('#roles-input', 'Teller');
           await page.keyboard.press('Enter');
           await expect
@@ -116,9 +128,7 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
           await page.keyboard.press('Escape');
           await expect.poll(() => rolesDialog.isVisible(), WAIT).toBe(false);
           // Focus is back on the button that opened the dialog.
-          await expect
-            .poll(() => page.evaluate(() => document.activeElement?.textContent), WAIT)
-            .toBe('Roles…');
+          await expect.poll(() => focused(page, 'textContent'), WAIT).toBe('Roles…');
           expect((await server.tessera.accounts.findById(adminId))?.roles).toEqual(['admin']);
 
           await userRow(customerEmail).locator('button', { hasText: 'Roles' }).click();
@@ -172,7 +182,7 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
               ),
             );
           // Cancel has the focus: Enter alone never destroys.
-          expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+          expect(await focused(page, 'textContent')).toBe('Cancel');
           await confirmDialog.locator('button[value=ok]').click();
           await sessionRow.waitFor({ state: 'detached', ...WAIT });
           expect((await phone()).statusCode).toBe(401);
@@ -278,6 +288,12 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
             .toMatch(/Logged everyone out: \d+ logins ended/);
           expect(await page.locator('#login').isVisible()).toBe(true);
 
+          // The 2-second poll is marked as background (not the admin's activity); the admin's own actions are not.
+          expect(polls).toContainEqual({ method: 'GET', path: '/admin/api/sessions', background: true });
+          expect(polls.filter((p) => p.method !== 'GET' && p.path !== '/auth/refresh')).not.toHaveLength(0);
+          expect(
+            polls.filter((p) => p.method !== 'GET' && p.path !== '/auth/refresh' && p.background),
+          ).toEqual([]);
           expect(failures).toEqual([]);
         } finally {
           await context.close();
