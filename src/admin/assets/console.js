@@ -26,10 +26,16 @@ function showError(error) {
 }
 
 const limitOf = (list) => Math.min(MAX_LIMIT, PAGE * pages[list]);
-/** "Load more" shows when the API says there is more (a `next` cursor). */
-const showMore = (list, data) => {
-  $(`${list}-more`).hidden = !data.next;
-};
+/**
+ * The rows of one page-able list, at most `limitOf(list)` of them. "Load more" shows when the API
+ * answers a `next` cursor, or (today's API, which has no cursor) when the page came back full.
+ */
+function paged(list, data, rows) {
+  const limit = limitOf(list);
+  const full = rows.length > limit || (rows.length === limit && limit < MAX_LIMIT);
+  $(`${list}-more`).hidden = !(data.next || full);
+  return rows.slice(0, limit);
+}
 
 function renderAudit() {
   const filters = audit.readFilters();
@@ -60,13 +66,10 @@ async function refresh({ background = false } = {}) {
   $('console-error').textContent = '';
   emails = new Map(usersData.users.map((u) => [u.id, u.email]));
   $('who').textContent = state.me.email ?? emails.get(state.me.id) ?? state.me.id;
-  renderSessions(sessionsData.sessions);
-  showMore('sessions', sessionsData);
-  renderUsers(usersData.users);
-  showMore('users', usersData);
-  auditEvents = auditData.events;
+  renderSessions(paged('sessions', sessionsData, sessionsData.sessions));
+  renderUsers(paged('users', usersData, usersData.users));
+  auditEvents = paged('audit', auditData, auditData.events);
   renderAudit();
-  showMore('audit', auditData);
   // The outbox: what was sent, what waits, and why a message failed (never its link).
   $('outbox-count').textContent = `${mail.filter((m) => m.status !== 'sent').length} not sent`;
   fill(

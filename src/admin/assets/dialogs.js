@@ -42,11 +42,17 @@ export function runDialog(id, { slots = {}, prepare, action, focus }) {
   prepare?.(form);
   return new Promise((resolve) => {
     let result;
+    let busy = false;
+    // Escape while the action runs would hide its outcome: the dialog stays until it is known.
+    const onEscape = (event) => {
+      if (busy) event.preventDefault();
+    };
     const onSubmit = async (event) => {
       event.preventDefault();
       if (!form.reportValidity()) return;
       const buttons = [...form.querySelectorAll('button')];
       for (const b of buttons) b.disabled = true;
+      busy = true;
       error.textContent = '';
       try {
         result = { value: await action(form) };
@@ -54,6 +60,7 @@ export function runDialog(id, { slots = {}, prepare, action, focus }) {
       } catch (failure) {
         error.textContent = failure.message;
       } finally {
+        busy = false;
         for (const b of buttons) b.disabled = false;
       }
     };
@@ -64,6 +71,7 @@ export function runDialog(id, { slots = {}, prepare, action, focus }) {
     const onClose = () => {
       form.removeEventListener('submit', onSubmit);
       form.removeEventListener('click', onCancel);
+      dialog.removeEventListener('cancel', onEscape);
       dialog.removeEventListener('close', onClose);
       resolve(result?.value);
       // After the opener's click handler has run on (it re-enables its button), focus it again.
@@ -77,6 +85,7 @@ export function runDialog(id, { slots = {}, prepare, action, focus }) {
     };
     form.addEventListener('submit', onSubmit);
     form.addEventListener('click', onCancel);
+    dialog.addEventListener('cancel', onEscape);
     dialog.addEventListener('close', onClose);
     dialog.showModal();
     (focus ? form.querySelector(focus) : form.querySelector('input, textarea, select'))?.focus();
