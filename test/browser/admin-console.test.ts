@@ -288,6 +288,16 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
             .toMatch(/Logged everyone out: \d+ logins ended/);
           expect(await page.locator('#login').isVisible()).toBe(true);
 
+          // When the admin's own login ends (idle timeout, or ended elsewhere), the next poll says so.
+          await page.fill('#email', adminEmail);
+          await page.fill('#password', PASSWORD);
+          await page.click('#login-form button[type=submit]');
+          await page.locator('#sessions tr').first().waitFor(WAIT);
+          await server.tessera.sessions.revokeAllOfUser(adminId);
+          await expect
+            .poll(() => page.locator('#login-error').textContent(), WAIT)
+            .toMatch(/You were signed out \(after 30 minutes without activity, or your login was ended\)/);
+
           // The 2-second poll is marked as background (not the admin's activity); the admin's own actions are not.
           expect(polls).toContainEqual({ method: 'GET', path: '/admin/api/sessions', background: true });
           expect(polls.filter((p) => p.method !== 'GET' && p.path !== '/auth/refresh')).not.toHaveLength(0);
