@@ -205,8 +205,14 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
           await page.click('#new-client');
           await page.fill('#client-name', 'Budget Buddy');
           await page.fill('#client-redirects', 'https://budget.example/callback');
-          await page.fill('#client-scopes', 'accounts:read');
+          await page.fill('#client-scopes', 'bogus:scope');
           await page.fill('#client-audience', 'https://api.example.com');
+          await page.locator('#client-dialog button[value=ok]').click();
+          // The API's refusal, in words, in the dialog; the admin corrects and sends again.
+          await expect
+            .poll(() => page.locator('#client-dialog .error').textContent(), WAIT)
+            .toContain('There is no scope named "bogus:scope"');
+          await page.fill('#client-scopes', 'accounts:read');
           await page.locator('#client-dialog button[value=ok]').click();
           await expect
             .poll(() => page.locator('#client-secret').textContent(), WAIT)

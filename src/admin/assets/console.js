@@ -18,6 +18,7 @@ let emails = new Map();
 
 function showError(error) {
   if (error.status === 401) {
+    if (!state.me) return; // already signed out (a poll that was under way)
     return showLogin(
       `You were signed out (${state.settings ? `after ${minutes(state.settings.sessionIdleTimeoutSeconds)} without activity, or ` : ''}your login was ended): sign in again.`,
     );
@@ -142,7 +143,7 @@ for (const list of ['sessions', 'users', 'audit']) {
 // (and a known user's address) also go to the API, so older matching events are fetched too.
 for (const id of ['audit-user', 'audit-type', 'audit-from', 'audit-to']) {
   $(id).addEventListener('input', () => renderAudit());
-  $(id).addEventListener('change', () => refresh({ background: true }).catch(showError));
+  $(id).addEventListener('change', () => refresh().catch(showError));
 }
 $('audit-filters').addEventListener('submit', (event) => event.preventDefault());
 $('audit-type').append(
@@ -199,7 +200,11 @@ async function start() {
   await refresh().catch(showError);
   clearInterval(timer);
   // "Who is logged in" stays live: a cheap poll, marked as background so it is not activity.
-  timer = setInterval(() => refresh({ background: true }).catch(showError), REFRESH_MS);
+  // Paused while a dialog is open: the rows do not move under a question, and a poll cannot
+  // race the action the dialog is taking.
+  timer = setInterval(() => {
+    if (!document.querySelector('dialog[open]')) refresh({ background: true }).catch(showError);
+  }, REFRESH_MS);
 }
 
 $('login-form').addEventListener('submit', async (event) => {
