@@ -35,6 +35,15 @@ export interface UserEnding {
   keepAnAdmin?: boolean;
 }
 
+/**
+ * Whether a request is the user's own activity. A background request (a console's poller)
+ * still needs a live login but does not renew it: an idle user is signed out on time however
+ * often their open page polls.
+ */
+export interface Activity {
+  background?: boolean;
+}
+
 export interface ClientContext {
   ip: string;
   userAgent: string;
@@ -121,28 +130,28 @@ export class Sessions {
    * The live session a presented token belongs to, with its owner (one store read), or
    * undefined. Never throws on bad input. Whether the owner may still log in is the caller's call.
    */
-  async validate(presented: string): Promise<SessionWithUser | undefined> {
+  async validate(presented: string, activity?: Activity): Promise<SessionWithUser | undefined> {
     const parsed = parseToken(presented);
     if (!parsed) return undefined;
     const found = await this.stores.sessions.findSessionWithUser(parsed.id);
     if (found?.session.mode !== 'session' || !secretMatches(parsed.secret, found.session.secretHash)) {
       return undefined;
     }
-    const session = await this.renew(found.session);
+    const session = await this.renew(found.session, activity);
     return session && { session, user: found.user };
   }
 
   /**
    * Enforces idle and absolute expiry (an expired session is deleted) and records activity
-   * (sliding renewal); the live session, or undefined.
+   * (sliding renewal, unless the request is a background one); the live session, or undefined.
    */
-  async renew(session: SessionRecord): Promise<SessionRecord | undefined> {
+  async renew(session: SessionRecord, activity?: Activity): Promise<SessionRecord | undefined> {
     const now = this.runtime.now();
     if (now >= this.idleExpiresAt(session) || now >= session.expiresAt) {
       await this.stores.sessions.deleteSession(session.id);
       return undefined;
     }
-    if (now - session.lastSeenAt >= RENEWAL_INTERVAL_MS) {
+    if (!activity?.background && now - session.lastSeenAt >= RENEWAL_INTERVAL_MS) {
       await this.stores.sessions.touchSession(session.id, now);
       session.lastSeenAt = now;
     }
@@ -150,15 +159,15 @@ export class Sessions {
   }
 
   /** The live session with this id, whatever its mode, or undefined. */
-  async find(id: string): Promise<SessionRecord | undefined> {
+  async find(id: string, activity?: Activity): Promise<SessionRecord | undefined> {
     const session = await this.stores.sessions.findSession(id);
-    return session && this.renew(session);
+    return session && this.renew(session, activity);
   }
 
   /** The live login with this id and its owner (one store read), or undefined. */
-  async findLive(id: string): Promise<SessionWithUser | undefined> {
+  async findLive(id: string, activity?: Activity): Promise<SessionWithUser | undefined> {
     const found = await this.stores.sessions.findSessionWithUser(id);
-    const session = found && (await this.renew(found.session));
+    const session = found && (await this.renew(found.session, activity));
     return session && { session, user: found.user };
   }
 

@@ -5,7 +5,7 @@ import { AuthError } from './errors.js';
 import type { Keyring } from './keyring.js';
 import type { RefreshRotation } from './refresh-rotation.js';
 import type { Revocations } from './revocations.js';
-import type { ClientContext, Sessions } from './sessions.js';
+import type { Activity, ClientContext, Sessions } from './sessions.js';
 import type { UserEmails } from './user-emails.js';
 
 export interface TokenPair {
@@ -47,11 +47,15 @@ export class TokenLogins {
   }
 
   /** Exchanges a refresh token for a new pair; roles and lock state are re-read from the store. */
-  async refresh(presented: string, client: ClientContext): Promise<TokenPair & { session: SessionRecord }> {
+  async refresh(
+    presented: string,
+    client: ClientContext,
+    activity?: Activity,
+  ): Promise<TokenPair & { session: SessionRecord }> {
     const { rotation, sessions, audit } = this.deps;
     const token = await rotation.find(presented);
     if (!token) throw invalidRefreshToken();
-    const session = await sessions.find(token.record.sessionId);
+    const session = await sessions.find(token.record.sessionId, activity);
     // An OAuth family's refresh token belongs to a third-party app: it never yields a first-party login.
     if (!session || session.mode === 'session' || session.mode === 'oauth') throw invalidRefreshToken();
 

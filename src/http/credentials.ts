@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_USER_AGENT_LENGTH } from '../core/device.js';
 import { AuthError, unauthenticated } from '../core/errors.js';
-import type { ClientContext } from '../core/sessions.js';
+import type { Activity, ClientContext } from '../core/sessions.js';
 import type { TokenPair } from '../core/token-logins.js';
 import type { Tessera } from '../tessera.js';
 import {
@@ -32,6 +32,17 @@ const REFRESH_COOKIE_OPTIONS = {
 
 // Who is calling and how, whatever the mode (the types live with the modes: modes/login-mode.ts).
 export type { Authenticated, Transport };
+
+/**
+ * `x-tessera-background: 1`: the request is a page's own polling, not the user's activity. It
+ * needs a live login like any other but does not renew it (sliding renewal), so an idle user
+ * is signed out after the idle timeout even with the admin console open. Any client may send it.
+ */
+export const BACKGROUND_HEADER = 'x-tessera-background';
+
+export function activityOf(request: FastifyRequest): Activity {
+  return { background: request.headers[BACKGROUND_HEADER] === '1' };
+}
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -53,7 +53,13 @@ describe.each<Mode>(['session', 'jwt', 'hybrid'])('the bank scenario in %s mode'
       payload: { reason: 'card reported stolen' },
     });
     expect(lock.statusCode, lock.body).toBe(200);
-    expect(lock.json()).toEqual({ revokedSessions: 2 });
+    // jwt mode says how long a locked user may go on at apps that verify tokens alone.
+    expect(lock.json()).toEqual({
+      revokedSessions: 2,
+      ...(mode === 'jwt'
+        ? { appliesAt: 'access_token_expiry', maxDelaySeconds: 300 }
+        : { appliesAt: 'next_request' }),
+    });
 
     if (mode === 'jwt') {
       // The documented price of pure JWTs: the access tokens live out their lifetime...
@@ -182,7 +188,7 @@ describe('the control plane API', () => {
       url: `/admin/api/users/${a2.userId}/sessions`,
       headers: admin.headers,
     });
-    expect(rest.json()).toEqual({ revoked: 1 });
+    expect(rest.json()).toEqual({ revoked: 1, appliesAt: 'next_request' });
     expect((await whoAmI(app, a2)).statusCode).toBe(401);
     expect((await whoAmI(app, bob)).statusCode).toBe(200);
     const missing = await app.inject({
@@ -272,6 +278,56 @@ describe('the control plane API', () => {
     ).json().events;
     expect(byUser).toHaveLength(1);
   });
+});
+
+describe('what the console reads', () => {
+  it.each<Mode>(['session', 'jwt'])(
+    '%s mode: audit events name the acting admin and the subject by email; settings give the timeouts',
+    async (mode) => {
+      const server = await start(mode);
+      const adminEmail = await user(server, ['admin']);
+      const admin = await login(server.app, adminEmail);
+      const customerEmail = await user(server);
+      const customer = await server.tessera.accounts.findByEmail(customerEmail);
+      const lock = await server.app.inject({
+        method: 'POST',
+        url: `/admin/api/users/${customer?.id}/lock`,
+        headers: admin.headers,
+        payload: { reason: 'card stolen' },
+      });
+      expect(lock.statusCode, lock.body).toBe(200);
+      const { events } = (
+        await server.app.inject({
+          method: 'GET',
+          url: '/admin/api/audit?type=user.locked',
+          headers: admin.headers,
+        })
+      ).json();
+      expect(events).toEqual([
+        expect.objectContaining({
+          type: 'user.locked',
+          actorEmail: adminEmail,
+          userEmail: customerEmail,
+          detail: expect.objectContaining({ reason: 'card stolen' }),
+        }),
+      ]);
+      const settings = await server.app.inject({
+        method: 'GET',
+        url: '/admin/api/settings',
+        headers: admin.headers,
+      });
+      expect(settings.json()).toEqual({
+        mode,
+        sessionIdleTimeoutSeconds: 1800,
+        sessionAbsoluteTimeoutSeconds: 43_200,
+        accessTokenTtlSeconds: mode === 'session' ? null : 300,
+        loginEnd:
+          mode === 'jwt'
+            ? { appliesAt: 'access_token_expiry', maxDelaySeconds: 300 }
+            : { appliesAt: 'next_request' },
+      });
+    },
+  );
 });
 
 describe('hybrid revocations in quick succession', () => {

@@ -170,7 +170,7 @@ describeWithBoth('ending logins under faults (hybrid, PostgreSQL + Redis behind 
     expect(await sessionStatus(app, customer)).toBe(200);
     const locked = await lock();
     expect(locked.statusCode, locked.body).toBe(200);
-    expect(locked.json()).toEqual({ revokedSessions: 1 });
+    expect(locked.json()).toEqual({ revokedSessions: 1, appliesAt: 'next_request' });
     expect((await call(app, customer, 'GET', '/auth/session')).json().error).toBe('token_revoked');
     expect(await tessera.oauth.apiKeys.verify(key)).toBeUndefined();
     expect(await tessera.stores.users.findUserById(customer.userId)).toMatchObject({

@@ -1,95 +1,76 @@
-// Tessera admin console: a plain script (no build step), same-origin calls to the admin API
+// Tessera admin console: plain ES modules (no build step), same-origin calls to the admin API
 // with the login's cookie and the anti-CSRF header. Every value from the server is rendered
-// with textContent, never as HTML.
+// with textContent, never as HTML. Questions are asked in dialogs (dialogs.js); the lists and
+// their actions are in people.js, the audit log in audit.js.
+import { call, delayText, minutes, state, when } from './api.js';
+import * as audit from './audit.js';
+import { confirmAction, runDialog } from './dialogs.js';
+import { MAX_LIMIT, renderClients, renderSessions, renderUsers } from './people.js';
+import { $, cell, fill, hooks, notify } from './ui.js';
 
-const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 2000;
-let me = null;
-let csrfToken = '';
+/** Rows asked per page: lists send `?limit=`; when the API answers a `next` cursor, "Load more" asks for the next page. */
+const PAGE = 100;
 let timer = null;
-
-/** The anti-CSRF token: the script-readable cookie, or GET /auth/csrf. */
-function csrfFromCookie() {
-  const match = /(?:^|;\s*)__Host-tessera_csrf=([^;]+)/.exec(document.cookie);
-  return match ? decodeURIComponent(match[1]) : '';
-}
-
-async function call(method, url, body, retried) {
-  const headers = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET') headers['x-csrf-token'] = csrfToken || csrfFromCookie();
-  const response = await fetch(url, {
-    method,
-    headers,
-    credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
-  // jwt and hybrid modes: an expired or revoked access token is renewed once with the refresh cookie.
-  if (
-    response.status === 401 &&
-    !retried &&
-    (data.error === 'token_expired' || data.error === 'token_revoked')
-  ) {
-    const refreshed = await fetch('/auth/refresh', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'x-csrf-token': csrfFromCookie() },
-    });
-    if (refreshed.ok) return call(method, url, body, true);
-  }
-  if (!response.ok) {
-    const error = new Error(data.message || `HTTP ${response.status}`);
-    error.status = response.status;
-    error.code = data.error;
-    throw error;
-  }
-  return data;
-}
-
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
-
-function cell(text, className) {
-  const td = document.createElement('td');
-  td.textContent = text ?? '';
-  if (className) td.className = className;
-  return td;
-}
-
-function button(label, className, onClick) {
-  const b = document.createElement('button');
-  b.textContent = label;
-  if (className) b.className = className;
-  b.addEventListener('click', async () => {
-    b.disabled = true;
-    try {
-      await onClick();
-      await refresh();
-    } catch (error) {
-      showError(error);
-    } finally {
-      b.disabled = false;
-    }
-  });
-  return b;
-}
+const pages = { sessions: 1, users: 1, audit: 1 };
+let auditEvents = [];
+let emails = new Map();
 
 function showError(error) {
-  if (error.status === 401) return showLogin();
+  if (error.status === 401) {
+    if (!state.me) return; // already signed out (a poll that was under way)
+    return showLogin(
+      `You were signed out (${state.settings ? `after ${minutes(state.settings.sessionIdleTimeoutSeconds)} without activity, or ` : ''}your login was ended): sign in again.`,
+    );
+  }
   $('console-error').textContent = error.message;
 }
 
-function fill(tbody, rows) {
-  tbody.replaceChildren(...rows);
+const limitOf = (list) => Math.min(MAX_LIMIT, PAGE * pages[list]);
+/**
+ * The rows of one page-able list, at most `limitOf(list)` of them. "Load more" shows when the API
+ * answers a `next` cursor, or (today's API, which has no cursor) when the page came back full.
+ */
+function paged(list, data, rows) {
+  const limit = limitOf(list);
+  const full = rows.length > limit || (rows.length === limit && limit < MAX_LIMIT);
+  $(`${list}-more`).hidden = !(data.next || full);
+  return rows.slice(0, limit);
 }
 
-async function refresh() {
-  const [{ sessions }, { users }, { events }, { mail }] = await Promise.all([
-    call('GET', '/admin/api/sessions'),
-    call('GET', '/admin/api/users'),
-    call('GET', '/admin/api/audit?limit=30'),
-    call('GET', '/admin/api/mail/outbox?limit=30'),
+function renderAudit() {
+  const filters = audit.readFilters();
+  const shown = auditEvents.filter((e) => audit.matches(e, filters));
+  $('audit-count').textContent = `${shown.length} shown of ${auditEvents.length} loaded`;
+  $('audit').replaceChildren(...shown.map((e) => audit.eventItem(e, when)));
+  return shown;
+}
+
+/** The audit query: the API's own filters (event type; user when it is a known address), the rest client-side. */
+function auditUrl() {
+  const { user, type } = audit.readFilters();
+  const params = new URLSearchParams({ limit: String(limitOf('audit')) });
+  if (type) params.set('type', type);
+  if (user && [...emails.values()].some((e) => e.toLowerCase() === user)) params.set('user', user);
+  return `/admin/api/audit?${params}`;
+}
+
+async function refresh({ background = false } = {}) {
+  const get = (url) => call('GET', url, undefined, { background });
+  const [sessionsData, usersData, auditData, { mail }, { clients }] = await Promise.all([
+    get(`/admin/api/sessions?limit=${limitOf('sessions')}`),
+    get(`/admin/api/users?limit=${limitOf('users')}`),
+    get(auditUrl()),
+    get('/admin/api/mail/outbox?limit=30'),
+    get('/admin/api/clients'),
   ]);
+  $('console-error').textContent = '';
+  emails = new Map(usersData.users.map((u) => [u.id, u.email]));
+  $('who').textContent = state.me.email ?? emails.get(state.me.id) ?? state.me.id;
+  renderSessions(paged('sessions', sessionsData, sessionsData.sessions));
+  renderUsers(paged('users', usersData, usersData.users));
+  auditEvents = paged('audit', auditData, auditData.events);
+  renderAudit();
   // The outbox: what was sent, what waits, and why a message failed (never its link).
   $('outbox-count').textContent = `${mail.filter((m) => m.status !== 'sent').length} not sent`;
   fill(
@@ -107,111 +88,9 @@ async function refresh() {
       return tr;
     }),
   );
-  $('console-error').textContent = '';
-  const emails = new Map(users.map((u) => [u.id, u.email]));
-  // jwt and hybrid tokens carry no email (no personal data in a readable payload): look it up.
-  $('who').textContent = emails.get(me.id) ?? me.id;
-  $('sessions-count').textContent = `${sessions.length} live`;
-  fill(
-    $('sessions'),
-    sessions.map((s) => {
-      const tr = document.createElement('tr');
-      tr.dataset.sessionId = s.id;
-      tr.dataset.email = s.email ?? '';
-      const actions = document.createElement('td');
-      if (!s.current)
-        actions.append(
-          button('Revoke', 'danger', () => call('DELETE', `/admin/api/sessions/${encodeURIComponent(s.id)}`)),
-        );
-      else actions.append(document.createTextNode('this console'));
-      tr.append(
-        cell(s.email),
-        cell(s.device),
-        cell(s.ip, 'mono'),
-        cell(s.mode),
-        cell(when(s.createdAt)),
-        cell(when(s.lastSeenAt)),
-        actions,
-      );
-      return tr;
-    }),
-  );
-  $('users-count').textContent = `${users.length}`;
-  fill(
-    $('users'),
-    users.map((u) => {
-      const tr = document.createElement('tr');
-      tr.dataset.email = u.email;
-      const roles = document.createElement('td');
-      for (const role of u.roles) {
-        const tag = document.createElement('span');
-        tag.className = 'tag';
-        tag.textContent = role;
-        roles.append(tag);
-      }
-      const status = document.createElement('td');
-      if (u.lockedAt) {
-        const tag = document.createElement('span');
-        tag.className = 'tag locked';
-        tag.textContent = 'locked';
-        status.append(tag, document.createTextNode(` ${u.lockReason ?? ''}`));
-      } else status.textContent = 'active';
-      if (!u.emailVerified) {
-        const tag = document.createElement('span');
-        tag.className = 'tag';
-        tag.textContent = 'email unverified';
-        status.append(document.createTextNode(' '), tag);
-      }
-      const actions = document.createElement('td');
-      const id = encodeURIComponent(u.id);
-      if (u.id !== me.id) {
-        actions.append(
-          u.lockedAt
-            ? button('Unlock', '', () => call('POST', `/admin/api/users/${id}/unlock`))
-            : button('Lock', 'danger', () => {
-                const reason = prompt(`Why lock ${u.email}?`);
-                return reason ? call('POST', `/admin/api/users/${id}/lock`, { reason }) : undefined;
-              }),
-        );
-      }
-      actions.append(
-        button('Roles…', '', () => {
-          const answer = prompt(`Roles of ${u.email}, comma-separated:`, u.roles.join(', '));
-          if (answer === null) return undefined;
-          const next = answer
-            .split(',')
-            .map((r) => r.trim())
-            .filter(Boolean);
-          return call('PUT', `/admin/api/users/${id}/roles`, { roles: next });
-        }),
-        button('End sessions', '', () => call('DELETE', `/admin/api/users/${id}/sessions`)),
-      );
-      if (!u.emailVerified) {
-        actions.append(
-          button('Resend verification', '', () => call('POST', `/admin/api/users/${id}/verification`)),
-        );
-      }
-      tr.append(cell(u.email), roles, status, actions);
-      return tr;
-    }),
-  );
-  fill(
-    $('audit'),
-    events.map((e) => {
-      const tr = document.createElement('tr');
-      tr.append(
-        cell(when(e.at)),
-        cell(e.type, 'mono'),
-        cell(emails.get(e.userId) ?? e.userId),
-        cell(e.ip, 'mono'),
-        cell(JSON.stringify(e.detail), 'mono'),
-      );
-      return tr;
-    }),
-  );
-  await refreshClients();
-  if (me.mode !== 'session') {
-    const { keys } = await call('GET', '/admin/api/keys');
+  renderClients(clients);
+  if (state.me.mode !== 'session') {
+    const { keys } = await get('/admin/api/keys');
     $('keys-section').hidden = false;
     fill(
       $('keys'),
@@ -224,111 +103,108 @@ async function refresh() {
   }
 }
 
-// Third-party applications (OAuth clients): listed with every refresh, registered with prompts.
-async function refreshClients() {
-  const { clients } = await call('GET', '/admin/api/clients');
-  $('clients-count').textContent = `${clients.length}`;
-  fill(
-    $('clients'),
-    clients.map((c) => {
-      const tr = document.createElement('tr');
-      tr.dataset.clientId = c.id;
-      const actions = document.createElement('td');
-      actions.append(
-        button('Delete', 'danger', () =>
-          confirm(`Delete ${c.name}? Every token it holds stops working.`)
-            ? call('DELETE', `/admin/api/clients/${encodeURIComponent(c.id)}`)
-            : undefined,
-        ),
-      );
-      tr.append(
-        cell(c.name),
-        cell(c.id, 'mono'),
-        cell(c.type),
-        cell(c.scopes.join(' ')),
-        cell(c.redirectUris.join(' '), 'mono'),
-        cell(c.audience, 'mono'),
-        actions,
-      );
-      return tr;
-    }),
-  );
-}
-
-const list = (answer) =>
-  (answer ?? '')
-    .split(/[\s,]+/)
-    .map((item) => item.trim())
-    .filter(Boolean);
+const words = (text) => text.split(/\s+/).filter(Boolean);
 
 $('new-client').addEventListener('click', async () => {
-  const name = prompt('Application name (users see it on the consent page):');
-  if (!name) return;
-  const type = prompt(
-    'Type: confidential (a server with a secret) or public (SPA, native app):',
-    'confidential',
-  );
-  if (!type) return;
-  const redirectUris = list(
-    prompt('Redirect URIs, exact, space-separated (empty for a service using client_credentials):', ''),
-  );
-  const scopes = list(prompt('Scopes it may ask for, space-separated:', 'accounts:read'));
-  const audience = prompt('Audience: the resource server its tokens are for:', 'https://api.example.com');
-  if (!audience) return;
-  try {
-    const { client, clientSecret } = await call('POST', '/admin/api/clients', {
-      name,
-      type,
-      redirectUris,
-      scopes,
-      audience,
-    });
-    $('client-secret').textContent = clientSecret
-      ? `Registered ${client.name}: client_id ${client.id}, client_secret ${clientSecret} (shown once: copy it now).`
-      : `Registered ${client.name}: client_id ${client.id} (public: no secret).`;
-    await refresh();
-  } catch (error) {
-    showError(error);
-  }
+  await runDialog('client-dialog', {
+    prepare: (form) => form.reset(),
+    action: async (form) => {
+      const f = form.elements;
+      const { client, clientSecret } = await call('POST', '/admin/api/clients', {
+        name: f.name.value.trim(),
+        type: f.type.value,
+        redirectUris: words(f.redirectUris.value),
+        scopes: words(f.scopes.value),
+        audience: f.audience.value.trim(),
+      });
+      $('client-secret').textContent = clientSecret
+        ? `Registered ${client.name}: client_id ${client.id}, client_secret ${clientSecret} (shown once: copy it now).`
+        : `Registered ${client.name}: client_id ${client.id} (public: no secret).`;
+    },
+  });
+  await refresh().catch(showError);
 });
 
-function showLogin() {
+$('rotate-keys').addEventListener('click', async () => {
+  await call('POST', '/admin/api/keys/rotate')
+    .then(() => notify('Rotated the signing keys: the next key signs from now on.'))
+    .catch(showError);
+  await refresh().catch(showError);
+});
+
+for (const list of ['sessions', 'users', 'audit']) {
+  $(`${list}-more`).addEventListener('click', () => {
+    pages[list] += 1;
+    refresh().catch(showError);
+  });
+}
+
+// Audit filters: the time and the user filter apply at once to what is loaded; the event type
+// (and a known user's address) also go to the API, so older matching events are fetched too.
+for (const id of ['audit-user', 'audit-type', 'audit-from', 'audit-to']) {
+  $(id).addEventListener('input', () => renderAudit());
+  $(id).addEventListener('change', () => refresh().catch(showError));
+}
+$('audit-filters').addEventListener('submit', (event) => event.preventDefault());
+$('audit-type').append(
+  ...audit.EVENT_TYPES.map((type) => {
+    const option = document.createElement('option');
+    option.value = type;
+    option.textContent = type;
+    return option;
+  }),
+);
+const stamp = () => new Date().toISOString().replaceAll(':', '-').slice(0, 19);
+$('audit-csv').addEventListener('click', () =>
+  audit.download(`tessera-audit-${stamp()}.csv`, 'text/csv', audit.toCsv(renderAudit())),
+);
+$('audit-jsonl').addEventListener('click', () =>
+  audit.download(`tessera-audit-${stamp()}.jsonl`, 'application/x-ndjson', audit.toJsonLines(renderAudit())),
+);
+
+function showLogin(message = '') {
   clearInterval(timer);
-  me = null;
+  state.me = null;
+  for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
   $('console').hidden = true;
   $('sign-out').hidden = true;
   $('who').textContent = '';
+  $('login-error').textContent = message;
   $('login').hidden = false;
 }
 
 async function start() {
   try {
     const session = await call('GET', '/auth/session');
-    me = {
+    state.me = {
       id: session.user.id,
       email: session.user.email,
       mode: session.session.mode,
       roles: session.user.roles,
     };
-    csrfToken = (await call('GET', '/auth/csrf')).csrfToken;
+    state.csrfToken = (await call('GET', '/auth/csrf')).csrfToken;
   } catch (error) {
     if (error.status === 401) return showLogin();
     throw error;
   }
   $('login').hidden = true;
-  $('who').textContent = me.email ?? me.id;
-  $('mode').textContent = `${me.mode} mode`;
+  $('who').textContent = state.me.email ?? state.me.id;
+  $('mode').textContent = `${state.me.mode} mode`;
   $('sign-out').hidden = false;
-  if (!me.roles.includes('admin')) {
-    $('console').hidden = false;
+  $('console').hidden = false;
+  if (!state.me.roles.includes('admin')) {
     $('console-error').textContent = 'This account does not have the admin role.';
     return;
   }
-  $('console').hidden = false;
+  state.settings = await call('GET', '/admin/api/settings');
   await refresh().catch(showError);
   clearInterval(timer);
-  // "Who is logged in" stays live: a cheap poll of the admin API.
-  timer = setInterval(() => refresh().catch(showError), REFRESH_MS);
+  // "Who is logged in" stays live: a cheap poll, marked as background so it is not activity.
+  // Paused while a dialog is open: the rows do not move under a question, and a poll cannot
+  // race the action the dialog is taking.
+  timer = setInterval(() => {
+    if (!document.querySelector('dialog[open]')) refresh({ background: true }).catch(showError);
+  }, REFRESH_MS);
 }
 
 $('login-form').addEventListener('submit', async (event) => {
@@ -349,9 +225,21 @@ $('sign-out').addEventListener('click', async () => {
 });
 
 $('logout-everyone').addEventListener('click', async () => {
-  if (!confirm('End every login of every user, yours included?')) return;
-  await call('POST', '/admin/api/logout-everyone').catch(showError);
-  showLogin();
+  const { sessions } = await call('GET', `/admin/api/sessions?limit=${MAX_LIMIT}`).catch(() => ({
+    sessions: [],
+  }));
+  const count = `${sessions.length}${sessions.length >= MAX_LIMIT ? '+' : ''}`;
+  const done = await confirmAction({
+    title: 'Log everyone out?',
+    body: `Every login of every user ends now (${count} live, yours included) and every API key stops working. Everyone, you too, must sign in again. For the day a key or the database leaks.`,
+    delay: delayText(state.settings.loginEnd, 'each user'),
+    actionLabel: `Log out all ${count} logins`,
+    action: async () => (await call('POST', '/admin/api/logout-everyone')) ?? {},
+  });
+  if (done) showLogin(`Logged everyone out: ${done.revoked} logins ended. Sign in again.`);
 });
+
+hooks.afterAction = () => refresh();
+hooks.onError = showError;
 
 start().catch(showError);

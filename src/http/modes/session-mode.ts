@@ -4,7 +4,7 @@ import type { PublicJwk } from '../../core/jwt/jwk.js';
 import { parseToken } from '../../core/tokens.js';
 import type { Tessera } from '../../tessera.js';
 import { SESSION_COOKIE } from '../../wire/credentials.js';
-import { clientContext, setSessionCookie } from '../credentials.js';
+import { activityOf, clientContext, setSessionCookie } from '../credentials.js';
 import { sendErrorPage } from '../routes/oauth-pages.js';
 import type { LoginMode, Transport } from './login-mode.js';
 
@@ -24,8 +24,8 @@ export function sessionMode(tessera: Tessera): LoginMode {
     credentialCookie: SESSION_COOKIE,
     refusedCookieIsDead: true,
 
-    async authenticate(_request, presented) {
-      const found = await tessera.sessions.validate(presented.token);
+    async authenticate(request, presented) {
+      const found = await tessera.sessions.validate(presented.token, activityOf(request));
       if (!found) throw unauthenticated();
       const { session, user } = found;
       if (user.lockedAt !== null) {

@@ -2,10 +2,11 @@ import type { FastifyReply } from 'fastify';
 import { AuthError } from '../../core/errors.js';
 import type { Keyring } from '../../core/keyring.js';
 import type { Revocations } from '../../core/revocations.js';
+import type { Activity } from '../../core/sessions.js';
 import type { TokenLogins, TokenPair } from '../../core/token-logins.js';
 import type { Tessera } from '../../tessera.js';
 import { ACCESS_TOKEN_COOKIE } from '../../wire/credentials.js';
-import { clearRefreshCookie, clientContext, setTokenCookies } from '../credentials.js';
+import { activityOf, clearRefreshCookie, clientContext, setTokenCookies } from '../credentials.js';
 import { refreshTokenLogin, unverifiedJwtSid } from '../plugins/presented-login.js';
 import { tokenRoutes } from '../routes/tokens.js';
 import { tokenPairView } from '../views.js';
@@ -42,8 +43,8 @@ export function tokenMode(
    * or locked login can do nothing, whatever its token's remaining lifetime. The stored roles
    * replace the token's. A store that cannot answer is a 503, never a pass.
    */
-  const requireLiveLogin = async (auth: Authenticated): Promise<Authenticated> => {
-    const found = await tessera.sessions.findLive(auth.sessionId);
+  const requireLiveLogin = async (auth: Authenticated, activity: Activity): Promise<Authenticated> => {
+    const found = await tessera.sessions.findLive(auth.sessionId, activity);
     const live =
       found !== undefined &&
       found.session.userId === auth.userId &&
@@ -75,7 +76,7 @@ export function tokenMode(
         expiresAt: claims.exp * 1000,
       };
       if (request.routeOptions.config?.tokenAlone === true) return auth;
-      return requireLiveLogin(auth);
+      return requireLiveLogin(auth, activityOf(request));
     },
 
     loginIdOf: unverifiedJwtSid,

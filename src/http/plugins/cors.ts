@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Tessera } from '../../tessera.js';
+import { BACKGROUND_HEADER } from '../credentials.js';
 import { CSRF_HEADER } from './csrf.js';
 import { originNotAllowed } from './origin.js';
 
@@ -14,7 +15,7 @@ import { originNotAllowed } from './origin.js';
  */
 
 const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE';
-const ALLOWED_HEADERS = `authorization, content-type, ${CSRF_HEADER}`;
+const ALLOWED_HEADERS = `authorization, content-type, ${CSRF_HEADER}, ${BACKGROUND_HEADER}`;
 // Browsers cap this (Chromium at 2 h); 10 minutes keeps a removed origin from lingering long.
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
 

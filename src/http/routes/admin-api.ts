@@ -43,6 +43,26 @@ export function adminApiRoutes(tessera: Tessera) {
     return user.id;
   };
 
+  /**
+   * When ending a login (lock, revoke, end sessions, log everyone out) takes effect. Session and
+   * hybrid modes: the next request. Pure jwt mode cannot revoke an access token: the user may go
+   * on using it at apps that verify tokens alone until it expires, this long at most.
+   */
+  const loginEndEffect = () =>
+    tessera.config.mode === 'jwt'
+      ? {
+          appliesAt: 'access_token_expiry' as const,
+          maxDelaySeconds: Math.round(tessera.config.jwt.accessTokenTtlMs / 1000),
+        }
+      : { appliesAt: 'next_request' as const };
+
+  /** Emails of the audit events' actors and subjects, one read per distinct id. */
+  const emailsOf = async (ids: Iterable<string | null>): Promise<Map<string, string>> => {
+    const unique = [...new Set(ids)].filter((id): id is string => id !== null);
+    const users = await Promise.all(unique.map((id) => tessera.accounts.findById(id)));
+    return new Map(users.flatMap((u) => (u ? [[u.id, u.email] as const] : [])));
+  };
+
   return async (app: FastifyInstance) => {
     app.addHook('preHandler', async (request, reply) => {
       await requireCaller(request, reply);
@@ -99,7 +119,10 @@ export function adminApiRoutes(tessera: Tessera) {
 
     app.delete('/admin/api/users/:id/sessions', async (request) => {
       const { id } = parseInput(idParams, request.params);
-      return { revoked: await tessera.control.revokeUserSessions(await userIdFrom(id), actorOf(request)) };
+      return {
+        revoked: await tessera.control.revokeUserSessions(await userIdFrom(id), actorOf(request)),
+        ...loginEndEffect(),
+      };
     });
 
     app.post('/admin/api/users/:id/lock', async (request) => {
@@ -109,7 +132,7 @@ export function adminApiRoutes(tessera: Tessera) {
       if (userId === request.auth.userId) {
         throw new AuthError('cannot_lock_self');
       }
-      return tessera.control.lockUser(userId, reason, actorOf(request));
+      return { ...(await tessera.control.lockUser(userId, reason, actorOf(request))), ...loginEndEffect() };
     });
 
     app.post('/admin/api/users/:id/unlock', async (request, reply) => {
@@ -127,14 +150,32 @@ export function adminApiRoutes(tessera: Tessera) {
 
     app.post('/admin/api/logout-everyone', async (request) => ({
       revoked: await tessera.control.logoutEveryone(actorOf(request)),
+      ...loginEndEffect(),
+    }));
+
+    // What the console needs to say how long things take: the mode and its timeouts.
+    app.get('/admin/api/settings', async () => ({
+      mode: tessera.config.mode,
+      sessionIdleTimeoutSeconds: Math.round(tessera.config.session.idleTimeoutMs / 1000),
+      sessionAbsoluteTimeoutSeconds: Math.round(tessera.config.session.absoluteTimeoutMs / 1000),
+      accessTokenTtlSeconds:
+        tessera.config.mode === 'session' ? null : Math.round(tessera.config.jwt.accessTokenTtlMs / 1000),
+      loginEnd: loginEndEffect(),
     }));
 
     app.get('/admin/api/audit', async (request) => {
       const query = parseInput(auditQuery, request.query);
       const userId = query.user ? await userIdFrom(query.user) : undefined;
       const events = await tessera.audit.list({ userId, type: query.type, limit: query.limit });
+      const emails = await emailsOf(events.flatMap((e) => [e.actorId, e.userId]));
       return {
-        events: events.map((e) => ({ ...e, at: iso(e.at), detail: JSON.parse(e.detail) as unknown })),
+        events: events.map((e) => ({
+          ...e,
+          at: iso(e.at),
+          actorEmail: e.actorId === null ? null : (emails.get(e.actorId) ?? null),
+          userEmail: e.userId === null ? null : (emails.get(e.userId) ?? null),
+          detail: JSON.parse(e.detail) as unknown,
+        })),
       };
     });
 

@@ -11,17 +11,20 @@ import { sendHtml } from '../plugins/security-headers.js';
  */
 const asset = (name: string) => readFileSync(new URL(`../../admin/assets/${name}`, import.meta.url), 'utf8');
 
+/** The console's files: the stylesheet and its ES modules (console.js imports the others). */
+const ASSETS = ['console.css', 'console.js', 'api.js', 'ui.js', 'dialogs.js', 'people.js', 'audit.js'];
+
 export function adminConsoleRoutes() {
-  const script = asset('console.js');
-  const styles = asset('console.css');
+  const files = ASSETS.map((name) => ({
+    name,
+    body: asset(name),
+    type: name.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8',
+  }));
   return async (app: FastifyInstance) => {
     // The strict page CSP (this origin's script and styles only, nothing inline, never framed).
     app.get('/admin', async (_request, reply) => sendHtml(reply, ADMIN_PAGE));
-    app.get('/admin/console.js', async (_request, reply) =>
-      reply.type('text/javascript; charset=utf-8').send(script),
-    );
-    app.get('/admin/console.css', async (_request, reply) =>
-      reply.type('text/css; charset=utf-8').send(styles),
-    );
+    for (const file of files) {
+      app.get(`/admin/${file.name}`, async (_request, reply) => reply.type(file.type).send(file.body));
+    }
   };
 }

@@ -4,7 +4,13 @@ import { AuthError } from '../../core/errors.js';
 import type { Keyring } from '../../core/keyring.js';
 import type { TokenLogins } from '../../core/token-logins.js';
 import type { Tessera } from '../../tessera.js';
-import { clearRefreshCookie, clientContext, presentedRefreshToken, setTokenCookies } from '../credentials.js';
+import {
+  activityOf,
+  clearRefreshCookie,
+  clientContext,
+  presentedRefreshToken,
+  setTokenCookies,
+} from '../credentials.js';
 import type { RoutePolicy } from '../route-policy.js';
 import { parseInput, text } from '../validation.js';
 import { tokenPairView } from '../views.js';
@@ -27,7 +33,7 @@ export function tokenRoutes(tessera: Tessera, tokens: TokenLogins, keyring: Keyr
         if (!presented) {
           throw new AuthError('invalid_refresh_token', 'No refresh token was presented: log in again.');
         }
-        const pair = await tokens.refresh(presented, clientContext(request));
+        const pair = await tokens.refresh(presented, clientContext(request), activityOf(request));
         if (!fromCookie) return tokenPairView(tessera, pair);
         setTokenCookies(tessera, reply, pair);
         return { accessTokenExpiresAt: new Date(pair.accessTokenExpiresAt).toISOString() };

@@ -126,7 +126,7 @@ describe('preflight', () => {
       'access-control-allow-origin': LISTED[0],
       'access-control-allow-credentials': 'true',
       'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE',
-      'access-control-allow-headers': 'authorization, content-type, x-csrf-token',
+      'access-control-allow-headers': 'authorization, content-type, x-csrf-token, x-tessera-background',
       'access-control-expose-headers': 'Retry-After',
       'access-control-max-age': '600',
     });
