@@ -1,3 +1,5 @@
+import { escapeHtml } from '../html.js';
+
 /**
  * What each mail says: a clear subject, a plain-text part and an HTML part, and no secret but
  * the one single-use link. Pure functions: the flows (account-email.ts) decide when to send.
@@ -9,15 +11,6 @@ export interface ComposedMail {
   text: string;
   html: string;
 }
-
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 
 interface Parts {
   subject: string;

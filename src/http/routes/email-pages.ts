@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { escapeHtml } from '../../core/html.js';
 import { sendHtml } from '../plugins/security-headers.js';
-import { escapeHtml } from './oauth-pages.js';
 
 /**
  * The pages the links in mails open. A GET changes nothing (mail scanners fetch links before

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { escapeHtml } from '../../core/html.js';
 import type { AuthorizationRequest } from '../../core/oauth/authorization.js';
 import { describeScopes, formatScope } from '../../core/oauth/scopes.js';
 import { htmlContentSecurityPolicy, sendHtml } from '../plugins/security-headers.js';
@@ -9,15 +10,6 @@ import { htmlContentSecurityPolicy, sendHtml } from '../plugins/security-headers
  * stylesheet only), never framed (security-headers.ts), so a page cannot be overlaid to trick
  * a click (clickjacking) and nothing a client sends can run as script.
  */
-
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 
 /**
  * `same-origin`, not the site-wide no-referrer: under no-referrer a browser sends `Origin: null`
