@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditStore } from '../ports/index.js';
+import type { AuditEvent, AuditFilter, AuditStore } from '../ports/index.js';
 import { compareIds, deleteWhere, type MemoryTables } from './tables.js';
 
 export class MemoryAuditStore implements AuditStore {
@@ -9,10 +9,12 @@ export class MemoryAuditStore implements AuditStore {
     this.tables.auditEvents.set(event.id, { ...event });
   }
 
-  async listAuditEvents(filter: { userId?: string; type?: string; limit: number }): Promise<AuditEvent[]> {
+  async listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]> {
+    const before = filter.before;
     return [...this.tables.auditEvents.values()]
       .filter((e) => filter.userId === undefined || e.userId === filter.userId)
       .filter((e) => filter.type === undefined || e.type === filter.type)
+      .filter((e) => !before || e.at < before.at || (e.at === before.at && compareIds(e.id, before.id) < 0))
       .sort((a, b) => b.at - a.at || compareIds(b.id, a.id))
       .slice(0, Math.max(0, filter.limit))
       .map((e) => ({ ...e }));

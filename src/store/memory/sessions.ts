@@ -1,5 +1,11 @@
-import type { SessionRecord, SessionStore, SessionWithUser } from '../ports/index.js';
-import { copySession, copyUser, type MemoryTables } from './tables.js';
+import type {
+  SessionPageKey,
+  SessionRecord,
+  SessionStore,
+  SessionWithEmail,
+  SessionWithUser,
+} from '../ports/index.js';
+import { compareIds, copySession, copyUser, type MemoryTables } from './tables.js';
 
 export class MemorySessionStore implements SessionStore {
   constructor(private readonly tables: MemoryTables) {}
@@ -47,6 +53,25 @@ export class MemorySessionStore implements SessionStore {
 
   async listSessions(): Promise<SessionRecord[]> {
     return [...this.tables.sessions.values()].sort((a, b) => b.createdAt - a.createdAt).map(copySession);
+  }
+
+  async listSessionsPage(query: {
+    after?: SessionPageKey;
+    limit: number;
+    userId?: string;
+  }): Promise<SessionWithEmail[]> {
+    const { after, userId } = query;
+    return [...this.tables.sessions.values()]
+      .filter((s) => userId === undefined || s.userId === userId)
+      .filter(
+        (s) =>
+          !after ||
+          s.createdAt < after.createdAt ||
+          (s.createdAt === after.createdAt && compareIds(s.id, after.id) < 0),
+      )
+      .sort((a, b) => b.createdAt - a.createdAt || compareIds(b.id, a.id))
+      .slice(0, Math.max(0, query.limit))
+      .map((s) => ({ session: copySession(s), email: this.tables.users.get(s.userId)?.email ?? null }));
   }
 
   async listOAuthSessions(filter: { clientId: string; userId?: string }): Promise<SessionRecord[]> {

@@ -1,5 +1,5 @@
 import { EmailTakenError, type UserRecord, type UserStore } from '../ports/index.js';
-import { copyUser, type MemoryTables } from './tables.js';
+import { compareIds, copyUser, type MemoryTables } from './tables.js';
 
 export class MemoryUserStore implements UserStore {
   constructor(private readonly tables: MemoryTables) {}
@@ -52,5 +52,19 @@ export class MemoryUserStore implements UserStore {
 
   async listUsers(): Promise<UserRecord[]> {
     return [...this.tables.users.values()].sort((a, b) => a.createdAt - b.createdAt).map(copyUser);
+  }
+
+  async listUsersPage(query: {
+    afterEmailKey?: string;
+    limit: number;
+    emailKeyPrefix?: string;
+  }): Promise<UserRecord[]> {
+    const { afterEmailKey, emailKeyPrefix } = query;
+    return [...this.tables.users.values()]
+      .filter((u) => !emailKeyPrefix || u.emailKey.startsWith(emailKeyPrefix))
+      .filter((u) => afterEmailKey === undefined || u.emailKey > afterEmailKey)
+      .sort((a, b) => compareIds(a.emailKey, b.emailKey))
+      .slice(0, Math.max(0, query.limit))
+      .map(copyUser);
   }
 }

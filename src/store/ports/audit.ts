@@ -14,10 +14,17 @@ export interface AuditEvent {
   detail: string;
 }
 
+export interface AuditFilter {
+  userId?: string;
+  type?: string;
+  limit: number;
+  before?: { at: number; id: string };
+}
+
 export interface AuditStore {
   appendAuditEvent(event: AuditEvent): Promise<void>;
-  /** Newest first. */
-  listAuditEvents(filter: { userId?: string; type?: string; limit: number }): Promise<AuditEvent[]>;
+  /** Newest first by (at, id); `before`: only events older than this key (the next page). */
+  listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]>;
   /** Deletes events older than `before`; returns how many. */
   deleteAuditEventsBefore(before: number): Promise<number>;
 }

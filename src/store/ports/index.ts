@@ -5,7 +5,7 @@
  * secrets appear only as SHA-256 hashes.
  */
 export type { ApiKeyRecord, ApiKeyStore } from './api-keys.js';
-export type { AuditEvent, AuditStore } from './audit.js';
+export type { AuditEvent, AuditFilter, AuditStore } from './audit.js';
 export type { AuthorizationCodeRecord, AuthorizationCodeStore } from './authorization-codes.js';
 export type { ConsentTicketRecord, ConsentTicketStore } from './consent-tickets.js';
 export {
@@ -19,7 +19,14 @@ export type { OAuthClientRecord, OAuthClientStore } from './oauth-clients.js';
 export type { OAuthGrantRecord, OAuthGrantStore } from './oauth-grants.js';
 export type { RefreshTokenRecord, RefreshTokenStore } from './refresh-tokens.js';
 export type { RevocationRecord, RevocationStore } from './revocations.js';
-export type { OAuthDelegation, SessionRecord, SessionStore, SessionWithUser } from './sessions.js';
+export type {
+  OAuthDelegation,
+  SessionPageKey,
+  SessionRecord,
+  SessionStore,
+  SessionWithEmail,
+  SessionWithUser,
+} from './sessions.js';
 export type { SigningKeyStore, StoredSigningKey } from './signing-keys.js';
 export type { AggregateStores, Stores } from './stores.js';
 export { EmailTakenError, type UserRecord, type UserStore } from './users.js';

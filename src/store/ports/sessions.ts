@@ -32,6 +32,18 @@ export interface OAuthDelegation {
   audience: string;
 }
 
+/** Where a page of sessions starts: after this (createdAt, id) in newest-first order. */
+export interface SessionPageKey {
+  createdAt: number;
+  id: string;
+}
+
+/** A session with its owner's address (null when the user row is gone), for operators' lists. */
+export interface SessionWithEmail {
+  session: SessionRecord;
+  email: string | null;
+}
+
 export interface SessionWithUser {
   session: SessionRecord;
   user: UserRecord;
@@ -63,6 +75,16 @@ export interface SessionStore {
   listUserSessions(userId: string): Promise<SessionRecord[]>;
   /** Every session, newest first, for operators. */
   listSessions(): Promise<SessionRecord[]>;
+  /**
+   * One page of sessions, newest first by (createdAt, id), optionally of one user only, with
+   * each owner's email (one indexed query on SQL engines). Expired-but-unswept sessions are
+   * included: callers filter. Pass the last row's key as `after` for the next page.
+   */
+  listSessionsPage(query: {
+    after?: SessionPageKey;
+    limit: number;
+    userId?: string;
+  }): Promise<SessionWithEmail[]>;
   /** The live OAuth logins (mode `oauth`) of a client, optionally of one user only; newest first. */
   listOAuthSessions(filter: { clientId: string; userId?: string }): Promise<SessionRecord[]>;
   /**

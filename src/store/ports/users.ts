@@ -36,6 +36,15 @@ export interface UserStore {
   ): Promise<void>;
   listUsers(): Promise<UserRecord[]>;
   /**
+   * One page of users ordered by emailKey (unique), those whose key starts with `emailKeyPrefix`
+   * when given; the next page starts after the last row's emailKey.
+   */
+  listUsersPage(query: {
+    afterEmailKey?: string;
+    limit: number;
+    emailKeyPrefix?: string;
+  }): Promise<UserRecord[]>;
+  /**
    * Moves the account to another address (email change): as typed (shown) and its canonical key
    * (unique). Throws EmailTakenError when another account holds the key.
    */

@@ -1,6 +1,13 @@
 import type { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
-import type { SessionRecord, SessionStore, SessionWithUser, UserStore } from '../ports/index.js';
+import type {
+  SessionPageKey,
+  SessionRecord,
+  SessionStore,
+  SessionWithEmail,
+  SessionWithUser,
+  UserStore,
+} from '../ports/index.js';
 import {
   type CacheCommands,
   defineCommands,
@@ -218,6 +225,14 @@ export class RedisCachedSessionStore implements SessionStore {
 
   listSessions(): Promise<SessionRecord[]> {
     return this.inner.listSessions();
+  }
+
+  listSessionsPage(query: {
+    after?: SessionPageKey;
+    limit: number;
+    userId?: string;
+  }): Promise<SessionWithEmail[]> {
+    return this.inner.listSessionsPage(query);
   }
 
   /** OAuth logins are sessions of mode 'oauth': cached like every other (the delegation is a JSON field). */

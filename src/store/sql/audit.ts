@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { AuditEvent, AuditStore } from '../ports/index.js';
+import type { AuditEvent, AuditFilter, AuditStore } from '../ports/index.js';
 import type { Database } from './schema.js';
 
 type AuditEventRow = Selectable<Database['audit_events']>;
@@ -11,10 +11,16 @@ export class SqlAuditStore implements AuditStore {
     await this.db.insertInto('audit_events').values(toAuditEventRow(event)).execute();
   }
 
-  async listAuditEvents(filter: { userId?: string; type?: string; limit: number }): Promise<AuditEvent[]> {
+  async listAuditEvents(filter: AuditFilter): Promise<AuditEvent[]> {
     let query = this.db.selectFrom('audit_events').selectAll();
     if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
     if (filter.type !== undefined) query = query.where('type', '=', filter.type);
+    const before = filter.before;
+    if (before) {
+      query = query.where((eb) =>
+        eb.or([eb('at', '<', before.at), eb.and([eb('at', '=', before.at), eb('id', '<', before.id)])]),
+      );
+    }
     const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
     return rows.map(fromAuditEventRow);
   }

@@ -335,6 +335,24 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('refresh_tokens').addColumn('successor', 'text').execute();
     },
   },
+  '0010_admin_paging': {
+    async up(db: Kysely<unknown>) {
+      // The admin API's keyset pages (newest first, id breaking ties), all sessions or one
+      // user's, and the audit log's (at, id) cursor: each page is one index range, never a scan.
+      // Users page on the unique email_key index that 0005 made.
+      await db.schema
+        .createIndex('sessions_created_at_id')
+        .on('sessions')
+        .columns(['created_at', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('sessions_user_id_created_at_id')
+        .on('sessions')
+        .columns(['user_id', 'created_at', 'id'])
+        .execute();
+      await db.schema.createIndex('audit_events_at_id').on('audit_events').columns(['at', 'id']).execute();
+    },
+  },
 };
 
 /** Exported so tests can stop at an older migration and check the upgrade path. */

@@ -1,5 +1,11 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { SessionRecord, SessionStore, SessionWithUser } from '../ports/index.js';
+import type {
+  SessionPageKey,
+  SessionRecord,
+  SessionStore,
+  SessionWithEmail,
+  SessionWithUser,
+} from '../ports/index.js';
 import type { Database } from './schema.js';
 import { fromUserRow, type UserRow } from './users.js';
 
@@ -65,6 +71,38 @@ export class SqlSessionStore implements SessionStore {
   async listSessions(): Promise<SessionRecord[]> {
     const rows = await this.db.selectFrom('sessions').selectAll().orderBy('created_at', 'desc').execute();
     return rows.map(fromSessionRow);
+  }
+
+  /** One query: the (created_at, id) / (user_id, created_at, id) indexes, users joined for the email. */
+  async listSessionsPage(query: {
+    after?: SessionPageKey;
+    limit: number;
+    userId?: string;
+  }): Promise<SessionWithEmail[]> {
+    let select = this.db
+      .selectFrom('sessions')
+      .leftJoin('users', 'users.id', 'sessions.user_id')
+      .selectAll('sessions')
+      .select('users.email as owner_email');
+    if (query.userId !== undefined) select = select.where('sessions.user_id', '=', query.userId);
+    const after = query.after;
+    if (after) {
+      select = select.where((eb) =>
+        eb.or([
+          eb('sessions.created_at', '<', after.createdAt),
+          eb.and([eb('sessions.created_at', '=', after.createdAt), eb('sessions.id', '<', after.id)]),
+        ]),
+      );
+    }
+    const rows = await select
+      .orderBy('sessions.created_at', 'desc')
+      .orderBy('sessions.id', 'desc')
+      .limit(query.limit)
+      .execute();
+    return rows.map(({ owner_email, ...row }) => ({
+      session: fromSessionRow(row),
+      email: owner_email ?? null,
+    }));
   }
 
   async listOAuthSessions(filter: { clientId: string; userId?: string }): Promise<SessionRecord[]> {

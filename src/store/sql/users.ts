@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { EmailTakenError, type UserRecord, type UserStore } from '../ports/index.js';
 import type { Database } from './schema.js';
 
@@ -79,7 +79,33 @@ export class SqlUserStore implements UserStore {
     const rows = await this.db.selectFrom('users').selectAll().orderBy('created_at').execute();
     return rows.map(fromUserRow);
   }
+
+  /**
+   * A range on the unique email_key index: [prefix, prefix's successor), then LIKE (escaped) so
+   * a collation that sorts oddly still returns only matches.
+   */
+  async listUsersPage(query: {
+    afterEmailKey?: string;
+    limit: number;
+    emailKeyPrefix?: string;
+  }): Promise<UserRecord[]> {
+    let select = this.db.selectFrom('users').selectAll();
+    const prefix = query.emailKeyPrefix;
+    if (prefix) {
+      select = select
+        .where('email_key', '>=', prefix)
+        .where('email_key', '<', prefixSuccessor(prefix))
+        .where(sql<boolean>`email_key like ${`${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
+    }
+    if (query.afterEmailKey !== undefined) select = select.where('email_key', '>', query.afterEmailKey);
+    const rows = await select.orderBy('email_key').limit(query.limit).execute();
+    return rows.map(fromUserRow);
+  }
 }
+
+/** The smallest string greater than every string starting with `prefix` (last code unit + 1). */
+export const prefixSuccessor = (prefix: string): string =>
+  prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 
 const toUserRow = (user: UserRecord): UserRow => ({
   id: user.id,
