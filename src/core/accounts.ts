@@ -1,5 +1,6 @@
 import { EmailTakenError, type UserRecord, type UserStore } from '../store/ports/index.js';
 import { emailLookupKey, parseNewEmail } from './email.js';
+import { emailKeyPrefix } from './email-key.js';
 import { AuthError, invalidCredentials } from './errors.js';
 import {
   assertAcceptablePassword,
@@ -198,5 +199,18 @@ export class Accounts {
 
   list(): Promise<UserRecord[]> {
     return this.store.listUsers();
+  }
+
+  /**
+   * One page of users ordered by canonical address; `search`: what an operator typed, matched as
+   * a prefix of the canonical address (case and look-alikes folded). Next page: after the last
+   * row's emailKey.
+   */
+  page(query: { afterEmailKey?: string; limit: number; search?: string }): Promise<UserRecord[]> {
+    return this.store.listUsersPage({
+      afterEmailKey: query.afterEmailKey,
+      limit: query.limit,
+      emailKeyPrefix: query.search ? emailKeyPrefix(query.search.trim()) : undefined,
+    });
   }
 }

@@ -102,7 +102,10 @@ export class Audit {
     await this.store.appendAuditEvent(event);
   }
 
-  list(filter: { userId?: string; type?: string; limit?: number } = {}): Promise<AuditEvent[]> {
+  /** Newest first; `before` (the last event's at and id) gives the next page. */
+  list(
+    filter: { userId?: string; type?: string; limit?: number; before?: { at: number; id: string } } = {},
+  ): Promise<AuditEvent[]> {
     return this.store.listAuditEvents({ ...filter, limit: Math.min(filter.limit ?? 100, 1000) });
   }
 

@@ -134,3 +134,16 @@ export function canonicalEmailKey(email: string): string {
   const domain = email.slice(at + 1);
   return `${localPartSkeleton(local)}@${asciiDomain(domain) ?? domain.normalize('NFKC').toLowerCase()}`;
 }
+
+/**
+ * The key prefix an operator's search text matches (the admin console's user search): the local
+ * part's skeleton, and after an `@` the domain as far as typed. So `Ada`, `ADA@Ex` find
+ * `ada@example.com`. Not exact at a split confusable sequence: `r` does not find `rn…` (key `m…`).
+ */
+export function emailKeyPrefix(text: string): string {
+  const at = text.lastIndexOf('@');
+  if (at < 0) return localPartSkeleton(text);
+  const domain = text.slice(at + 1);
+  const asciiPart = domain === '' ? '' : (asciiDomain(domain) ?? domain.normalize('NFKC').toLowerCase());
+  return `${localPartSkeleton(text.slice(0, at))}@${asciiPart}`;
+}

@@ -1,4 +1,11 @@
-import type { AggregateStores, LoginEnding, SessionRecord, SessionWithUser } from '../store/ports/index.js';
+import type {
+  AggregateStores,
+  LoginEnding,
+  SessionPageKey,
+  SessionRecord,
+  SessionWithEmail,
+  SessionWithUser,
+} from '../store/ports/index.js';
 import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
 import { issueToken, newRandomId, parseToken, secretMatches } from './tokens.js';
@@ -259,6 +266,26 @@ export class Sessions {
   async listAll(): Promise<SessionRecord[]> {
     const now = this.runtime.now();
     return (await this.stores.sessions.listSessions()).filter((s) => now < this.expiresAt(s));
+  }
+
+  /**
+   * One page of sessions (all, or one user's), newest first, with each owner's email: one indexed
+   * store read of `limit` rows. Expired-but-unswept rows are dropped from the page, so it may be
+   * shorter than `limit`; `lastKey` is the last row read, where the next page starts (null: the
+   * store had no more).
+   */
+  async page(query: {
+    after?: SessionPageKey;
+    limit: number;
+    userId?: string;
+  }): Promise<{ rows: SessionWithEmail[]; lastKey: SessionPageKey | null }> {
+    const now = this.runtime.now();
+    const read = await this.stores.sessions.listSessionsPage(query);
+    const last = read.length === query.limit ? read[read.length - 1]?.session : undefined;
+    return {
+      rows: read.filter((row) => now < this.expiresAt(row.session)),
+      lastKey: last ? { createdAt: last.createdAt, id: last.id } : null,
+    };
   }
 
   /** Deletes every expired session; returns how many. */

@@ -4,6 +4,7 @@ import type { Actor } from '../../core/control.js';
 import { deviceLabel } from '../../core/device.js';
 import { AuthError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
+import { cursorField, emailKeyPosition, encodeCursor, pageLimit, timeIdKey } from '../admin-cursor.js';
 import { clientContext, requireAuth } from '../credentials.js';
 import { parseInput, text } from '../validation.js';
 
@@ -13,12 +14,19 @@ const lockBody = z.strictObject({ reason: text(500).pipe(z.string().trim().min(1
 const rolesBody = z.strictObject({ roles: z.array(text(64)).max(32) });
 const sessionsQuery = z.strictObject({
   user: text(320).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(500),
+  limit: pageLimit,
+  cursor: cursorField(timeIdKey).optional(),
+});
+const usersQuery = z.strictObject({
+  q: text(320).optional(),
+  limit: pageLimit,
+  cursor: cursorField(emailKeyPosition).optional(),
 });
 const auditQuery = z.strictObject({
   user: text(320).optional(),
   type: text(64).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: pageLimit,
+  cursor: cursorField(timeIdKey).optional(),
 });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -75,13 +83,18 @@ export function adminApiRoutes(tessera: Tessera) {
     app.get('/admin/api/sessions', async (request) => {
       const query = parseInput(sessionsQuery, request.query);
       const userId = query.user ? await userIdFrom(query.user) : undefined;
-      const sessions = userId ? await tessera.sessions.listOfUser(userId) : await tessera.sessions.listAll();
-      const emails = new Map((await tessera.accounts.list()).map((u) => [u.id, u.email]));
+      // One indexed read of `limit` sessions with their owners' emails (never every session).
+      const { rows, lastKey } = await tessera.sessions.page({
+        userId,
+        limit: query.limit,
+        after: query.cursor && { createdAt: query.cursor.t, id: query.cursor.id },
+      });
       return {
-        sessions: sessions.slice(0, query.limit).map((s) => ({
+        next: lastKey && encodeCursor({ t: lastKey.createdAt, id: lastKey.id }),
+        sessions: rows.map(({ session: s, email }) => ({
           id: s.id,
           userId: s.userId,
-          email: emails.get(s.userId) ?? null,
+          email,
           mode: s.mode,
           device: deviceLabel(s.userAgent),
           ip: s.ip,
@@ -101,10 +114,17 @@ export function adminApiRoutes(tessera: Tessera) {
       return reply.code(204).send();
     });
 
-    app.get('/admin/api/users', async () => {
-      const users = await tessera.accounts.list();
+    app.get('/admin/api/users', async (request) => {
+      const query = parseInput(usersQuery, request.query);
+      const users = await tessera.accounts.page({
+        search: query.q,
+        limit: query.limit,
+        afterEmailKey: query.cursor?.k,
+      });
       const verified = await tessera.email.account.verifiedUserIds(users);
+      const last = users.length === query.limit ? users[users.length - 1] : undefined;
       return {
+        next: last ? encodeCursor({ k: last.emailKey }) : null,
         users: users.map((u) => ({
           id: u.id,
           email: u.email,
@@ -166,9 +186,16 @@ export function adminApiRoutes(tessera: Tessera) {
     app.get('/admin/api/audit', async (request) => {
       const query = parseInput(auditQuery, request.query);
       const userId = query.user ? await userIdFrom(query.user) : undefined;
-      const events = await tessera.audit.list({ userId, type: query.type, limit: query.limit });
+      const events = await tessera.audit.list({
+        userId,
+        type: query.type,
+        limit: query.limit,
+        before: query.cursor && { at: query.cursor.t, id: query.cursor.id },
+      });
       const emails = await emailsOf(events.flatMap((e) => [e.actorId, e.userId]));
+      const last = events.length === query.limit ? events[events.length - 1] : undefined;
       return {
+        next: last ? encodeCursor({ t: last.at, id: last.id }) : null,
         events: events.map((e) => ({
           ...e,
           at: iso(e.at),
