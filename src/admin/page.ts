@@ -35,6 +35,7 @@ export const ADMIN_PAGE = `<!doctype html>
   </section>
   <section>
     <h2>Users <span class="count" id="users-count"></span></h2>
+    <p><input type="search" id="users-search" placeholder="Search by email (start of the address)" aria-label="Search users by email" autocomplete="off"></p>
     <div class="scroll"><table><thead><tr><th>Email</th><th>Roles</th><th>Status</th><th></th></tr></thead><tbody id="users"></tbody></table></div>
     <button class="more" id="users-more" hidden>Load more</button>
   </section>

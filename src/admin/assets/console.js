@@ -26,16 +26,24 @@ function showError(error) {
   $('console-error').textContent = error.message;
 }
 
-const limitOf = (list) => Math.min(MAX_LIMIT, PAGE * pages[list]);
 /**
- * The rows of one page-able list, at most `limitOf(list)` of them. "Load more" shows when the API
- * answers a `next` cursor, or (today's API, which has no cursor) when the page came back full.
+ * Every page the admin has loaded of one list, kept fresh by each poll: the first page, then
+ * the next ones by following the API's `next` cursor ("Load more" adds one). "Load more" shows
+ * while the API answers a `next` cursor. Each request reads one page (at most MAX_LIMIT rows).
  */
-function paged(list, data, rows) {
-  const limit = limitOf(list);
-  const full = rows.length > limit || (rows.length === limit && limit < MAX_LIMIT);
-  $(`${list}-more`).hidden = !(data.next || full);
-  return rows.slice(0, limit);
+async function loadPages(list, url, key, get) {
+  let rows = [];
+  let next = null;
+  for (let page = 0; page < pages[list]; page += 1) {
+    const params = new URLSearchParams({ limit: String(PAGE) });
+    if (next) params.set('cursor', next);
+    const data = await get(`${url}${url.includes('?') ? '&' : '?'}${params}`);
+    rows = rows.concat(data[key]);
+    next = data.next ?? null;
+    if (!next) break;
+  }
+  $(`${list}-more`).hidden = !next;
+  return rows;
 }
 
 function renderAudit() {
@@ -49,7 +57,7 @@ function renderAudit() {
 /** The audit query: the API's own filters (event type; user when it is a known address), the rest client-side. */
 function auditUrl() {
   const { user, type } = audit.readFilters();
-  const params = new URLSearchParams({ limit: String(limitOf('audit')) });
+  const params = new URLSearchParams();
   if (type) params.set('type', type);
   if (user && [...emails.values()].some((e) => e.toLowerCase() === user)) params.set('user', user);
   return `/admin/api/audit?${params}`;
@@ -57,19 +65,26 @@ function auditUrl() {
 
 async function refresh({ background = false } = {}) {
   const get = (url) => call('GET', url, undefined, { background });
-  const [sessionsData, usersData, auditData, { mail }, { clients }] = await Promise.all([
-    get(`/admin/api/sessions?limit=${limitOf('sessions')}`),
-    get(`/admin/api/users?limit=${limitOf('users')}`),
-    get(auditUrl()),
+  const search = $('users-search').value.trim();
+  const [sessions, users, events, { mail }, { clients }] = await Promise.all([
+    loadPages('sessions', '/admin/api/sessions', 'sessions', get),
+    loadPages(
+      'users',
+      `/admin/api/users${search ? `?${new URLSearchParams({ q: search })}` : ''}`,
+      'users',
+      get,
+    ),
+    loadPages('audit', auditUrl(), 'events', get),
     get('/admin/api/mail/outbox?limit=30'),
     get('/admin/api/clients'),
   ]);
   $('console-error').textContent = '';
-  emails = new Map(usersData.users.map((u) => [u.id, u.email]));
+  // Addresses the console knows: the loaded users', and the sessions' owners'.
+  emails = new Map([...sessions, ...users].map((u) => [u.userId ?? u.id, u.email]));
   $('who').textContent = state.me.email ?? emails.get(state.me.id) ?? state.me.id;
-  renderSessions(paged('sessions', sessionsData, sessionsData.sessions));
-  renderUsers(paged('users', usersData, usersData.users));
-  auditEvents = paged('audit', auditData, auditData.events);
+  renderSessions(sessions);
+  renderUsers(users);
+  auditEvents = events;
   renderAudit();
   // The outbox: what was sent, what waits, and why a message failed (never its link).
   $('outbox-count').textContent = `${mail.filter((m) => m.status !== 'sent').length} not sent`;
@@ -138,6 +153,12 @@ for (const list of ['sessions', 'users', 'audit']) {
     refresh().catch(showError);
   });
 }
+
+// User search: a prefix of the address (case and look-alikes folded by the API), from page one.
+$('users-search').addEventListener('input', () => {
+  pages.users = 1;
+  refresh().catch(showError);
+});
 
 // Audit filters: the time and the user filter apply at once to what is loaded; the event type
 // (and a known user's address) also go to the API, so older matching events are fetched too.
@@ -225,10 +246,10 @@ $('sign-out').addEventListener('click', async () => {
 });
 
 $('logout-everyone').addEventListener('click', async () => {
-  const { sessions } = await call('GET', `/admin/api/sessions?limit=${MAX_LIMIT}`).catch(() => ({
+  const { sessions, next } = await call('GET', `/admin/api/sessions?limit=${MAX_LIMIT}`).catch(() => ({
     sessions: [],
   }));
-  const count = `${sessions.length}${sessions.length >= MAX_LIMIT ? '+' : ''}`;
+  const count = `${sessions.length}${next ? '+' : ''}`;
   const done = await confirmAction({
     title: 'Log everyone out?',
     body: `Every login of every user ends now (${count} live, yours included) and every API key stops working. Everyone, you too, must sign in again. For the day a key or the database leaks.`,

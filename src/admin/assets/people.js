@@ -5,7 +5,7 @@ import { confirmAction, parseRoles, runDialog } from './dialogs.js';
 import { $, button, cell, fill, notify, tag } from './ui.js';
 
 /** The API's largest page: how many of a user's logins the "End sessions" dialog counts. */
-export const MAX_LIMIT = 1000;
+export const MAX_LIMIT = 200;
 
 export function renderSessions(sessions) {
   $('sessions-count').textContent = `${sessions.length} live`;
@@ -142,11 +142,11 @@ function editRoles(u) {
 }
 
 async function endSessions(u) {
-  const { sessions } = await call(
+  const { sessions, next } = await call(
     'GET',
     `/admin/api/sessions?user=${encodeURIComponent(u.id)}&limit=${MAX_LIMIT}`,
   );
-  const count = `${sessions.length} live login${sessions.length === 1 ? '' : 's'}`;
+  const count = `${sessions.length}${next ? '+' : ''} live login${sessions.length === 1 && !next ? '' : 's'}`;
   return confirmAction({
     title: `End every login of ${u.email}?`,
     body: `${u.email}'s ${count} and all their API keys end now; they can sign in again.`,
