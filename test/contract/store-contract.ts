@@ -119,6 +119,39 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
     });
 
     describe('users', () => {
+      it('pages users by canonical email key, each exactly once, and searches by key prefix (LIKE wildcards literal)', async () => {
+        const keys = [
+          'bob@x.test',
+          'ann@x.test',
+          'an_d@x.test',
+          'anna@x.test',
+          'an%e@x.test',
+          'andy@y.test',
+          'zed@x.test',
+        ];
+        for (const emailKey of keys) await stores.users.createUser(user({ emailKey, email: emailKey }));
+        const walk = async (emailKeyPrefix?: string) => {
+          const seen: string[] = [];
+          let afterEmailKey: string | undefined;
+          for (let pages = 0; pages < 20; pages++) {
+            const page = await stores.users.listUsersPage({ afterEmailKey, limit: 2, emailKeyPrefix });
+            seen.push(...page.map((u) => u.emailKey));
+            if (page.length < 2) return seen;
+            afterEmailKey = page.at(-1)?.emailKey;
+          }
+          throw new Error('paging did not end');
+        };
+        const sorted = [...keys].sort();
+        expect(await walk()).toEqual(sorted);
+        expect(await walk('an')).toEqual(sorted.filter((k) => k.startsWith('an')));
+        expect(await walk('an_')).toEqual(['an_d@x.test']);
+        expect(await walk('an%')).toEqual(['an%e@x.test']);
+        expect(await walk('ann')).toEqual(['ann@x.test', 'anna@x.test']);
+        expect(await walk('q')).toEqual([]);
+        const [first] = await stores.users.listUsersPage({ limit: 1, emailKeyPrefix: 'z' });
+        expect(first?.emailKey).toBe('zed@x.test');
+      });
+
       it('stores users and finds them by id and canonical email key, with every field intact', async () => {
         const alice = user({ roles: ['admin', 'reader'], lockedAt: 1234 });
         await stores.users.createUser(alice);
@@ -197,6 +230,43 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         expect(await stores.sessions.deleteSession(s.id)).toBe(true);
         expect(await stores.sessions.deleteSession(s.id)).toBe(false);
         expect(await stores.sessions.findSession(s.id)).toBeUndefined();
+      });
+
+      it('pages sessions newest first by (createdAt, id), each exactly once, with owner emails, filtered by user', async () => {
+        const alice = await storedUser();
+        const bob = await storedUser();
+        // Ties on createdAt: the id breaks them, so no page boundary drops or repeats a row.
+        const created = [5, 5, 5, 3, 9, 3, 1, 5];
+        const all: SessionRecord[] = created.map((createdAt, i) =>
+          session(i % 3 === 0 ? bob.id : alice.id, { createdAt, lastSeenAt: createdAt }),
+        );
+        for (const s of all) await stores.sessions.createSession(s);
+        const newestFirst = (list: SessionRecord[]) =>
+          [...list].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+        const walk = async (userId?: string) => {
+          const seen: { id: string; email: string | null }[] = [];
+          let after: { createdAt: number; id: string } | undefined;
+          for (let pages = 0; pages < 20; pages++) {
+            const page = await stores.sessions.listSessionsPage({ after, limit: 3, userId });
+            expect(page.length).toBeLessThanOrEqual(3);
+            seen.push(...page.map((row) => ({ id: row.session.id, email: row.email })));
+            const last = page.at(-1)?.session;
+            if (page.length < 3 || !last) return seen;
+            after = { createdAt: last.createdAt, id: last.id };
+          }
+          throw new Error('paging did not end');
+        };
+        const emailOf = (s: SessionRecord) => (s.userId === bob.id ? bob.email : alice.email);
+        expect(await walk()).toEqual(newestFirst(all).map((s) => ({ id: s.id, email: emailOf(s) })));
+        expect(await walk(alice.id)).toEqual(
+          newestFirst(all.filter((s) => s.userId === alice.id)).map((s) => ({
+            id: s.id,
+            email: alice.email,
+          })),
+        );
+        const [first] = await stores.sessions.listSessionsPage({ limit: 1 });
+        expect(first?.session).toEqual(newestFirst(all)[0]);
+        expect(await stores.sessions.listSessionsPage({ limit: 5, userId: 'nobody' })).toEqual([]);
       });
 
       it('finds a session with its owner in one read, every field of both intact, and copies', async () => {
@@ -589,6 +659,28 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         expect(ats(await stores.audit.listAuditEvents({ limit: 2 }))).toEqual([50, 40]);
         expect(ats(await stores.audit.listAuditEvents({ userId: 'alice', limit: 1 }))).toEqual([40]);
         expect(await stores.audit.listAuditEvents({ userId: 'nobody', limit: 10 })).toEqual([]);
+      });
+
+      it('pages events with a before cursor, each exactly once, newest first, filters kept', async () => {
+        const ats = [7, 7, 3, 9, 7, 1, 3];
+        const events = ats.map((at, i) => auditEvent({ at, userId: i % 2 ? 'alice' : 'bob' }));
+        for (const e of events) await stores.audit.appendAuditEvent(e);
+        const walk = async (userId?: string) => {
+          const seen: string[] = [];
+          let before: { at: number; id: string } | undefined;
+          for (let pages = 0; pages < 20; pages++) {
+            const page = await stores.audit.listAuditEvents({ limit: 2, before, userId });
+            seen.push(...page.map((e) => e.id));
+            const last = page.at(-1);
+            if (page.length < 2 || !last) return seen;
+            before = { at: last.at, id: last.id };
+          }
+          throw new Error('paging did not end');
+        };
+        const newestFirst = (list: AuditEvent[]) =>
+          [...list].sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).map((e) => e.id);
+        expect(await walk()).toEqual(newestFirst(events));
+        expect(await walk('alice')).toEqual(newestFirst(events.filter((e) => e.userId === 'alice')));
       });
 
       it('refuses a second event with the same id', async () => {
