@@ -17,9 +17,8 @@ export class SqlAuditStore implements AuditStore {
     if (filter.type !== undefined) query = query.where('type', '=', filter.type);
     const before = filter.before;
     if (before) {
-      query = query.where((eb) =>
-        eb.or([eb('at', '<', before.at), eb.and([eb('at', '=', before.at), eb('id', '<', before.id)])]),
-      );
+      // A row comparison, so the (at, id) index range starts there (see SqlSessionStore.listSessionsPage).
+      query = query.where((eb) => eb(eb.refTuple('at', 'id'), '<', eb.tuple(before.at, before.id)));
     }
     const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
     return rows.map(fromAuditEventRow);

@@ -87,11 +87,10 @@ export class SqlSessionStore implements SessionStore {
     if (query.userId !== undefined) select = select.where('sessions.user_id', '=', query.userId);
     const after = query.after;
     if (after) {
+      // A row comparison: PostgreSQL and SQLite both make it the index range's start (an OR of
+      // the two cases is only a filter on PostgreSQL, so deep pages would scan every newer row).
       select = select.where((eb) =>
-        eb.or([
-          eb('sessions.created_at', '<', after.createdAt),
-          eb.and([eb('sessions.created_at', '=', after.createdAt), eb('sessions.id', '<', after.id)]),
-        ]),
+        eb(eb.refTuple('sessions.created_at', 'sessions.id'), '<', eb.tuple(after.createdAt, after.id)),
       );
     }
     const rows = await select
