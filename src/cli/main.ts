@@ -5,6 +5,7 @@ import { describeDatabase, loadConfig } from '../config.js';
 import { AUDIT_EVENT_TYPES, CLI_CLIENT } from '../core/audit.js';
 import { type Actor, checkedRoles } from '../core/control.js';
 import { deviceLabel } from '../core/device.js';
+import type { SessionPageKey } from '../store/ports/sessions.js';
 import { migrateDatabase, type Tessera } from '../tessera.js';
 import { reportCliError } from './failures.js';
 import { CliError, emailsOf, withTessera } from './operator-database.js';
@@ -18,6 +19,8 @@ import { serve } from './serve.js';
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
+/** Lists read this many rows per store query, so a million sessions never sit in memory at once. */
+const CLI_PAGE = 500;
 const program = new Command('tessera').description('Tessera authentication server').version(version);
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -73,18 +76,23 @@ users
 
 users
   .command('list')
-  .description('list every user')
-  .action(() =>
+  .description('list users by address, a page of 500 read at a time (never every user at once)')
+  .option('--search <prefix>', 'only addresses starting with this (case and look-alikes folded)')
+  .action((options: { search?: string }) =>
     withTessera(async (tessera) => {
-      const list = await tessera.accounts.list();
-      const verified = await tessera.email.account.verifiedUserIds(list);
-      for (const user of list) {
-        const locked = user.lockedAt === null ? '' : ' locked';
-        const email = verified.has(user.id) ? 'verified' : 'unverified';
-        console.log(
-          `${user.id}\t${user.email}\troles=[${user.roles.join(',')}]\tcreated=${iso(user.createdAt)}${locked}\temail=${email}`,
-        );
-      }
+      let afterEmailKey: string | undefined;
+      do {
+        const page = await tessera.accounts.page({ afterEmailKey, limit: CLI_PAGE, search: options.search });
+        const verified = await tessera.email.account.verifiedUserIds(page);
+        for (const user of page) {
+          const locked = user.lockedAt === null ? '' : ' locked';
+          const email = verified.has(user.id) ? 'verified' : 'unverified';
+          console.log(
+            `${user.id}\t${user.email}\troles=[${user.roles.join(',')}]\tcreated=${iso(user.createdAt)}${locked}\temail=${email}`,
+          );
+        }
+        afterEmailKey = page.length === CLI_PAGE ? page[page.length - 1]?.emailKey : undefined;
+      } while (afterEmailKey !== undefined);
     }),
   );
 
@@ -135,18 +143,21 @@ const sessions = program.command('sessions').description('see and end live sessi
 
 sessions
   .command('list')
-  .description('list live sessions, newest first')
+  .description('list live sessions, newest first, a page of 500 read at a time (with each owner\'s email)')
   .option('--user <email>', 'only this user')
   .action((options: { user?: string }) =>
     withTessera(async (tessera) => {
       const userId = options.user ? await userIdOf(tessera, options.user) : undefined;
-      const live = userId ? await tessera.sessions.listOfUser(userId) : await tessera.sessions.listAll();
-      const emailOf = emailsOf(tessera);
-      for (const s of live) {
-        console.log(
-          `${s.id}\tuser=${s.userId}\temail=${await emailOf(s.userId)}\tip=${s.ip}\tdevice=${deviceLabel(s.userAgent)}\tcreated=${iso(s.createdAt)}\tlast_seen=${iso(s.lastSeenAt)}`,
-        );
-      }
+      let after: SessionPageKey | undefined;
+      do {
+        const page = await tessera.sessions.page({ after, limit: CLI_PAGE, userId });
+        for (const { session: s, email } of page.rows) {
+          console.log(
+            `${s.id}\tuser=${s.userId}\temail=${email ?? '(deleted)'}\tip=${s.ip}\tdevice=${deviceLabel(s.userAgent)}\tcreated=${iso(s.createdAt)}\tlast_seen=${iso(s.lastSeenAt)}`,
+          );
+        }
+        after = page.lastKey ?? undefined;
+      } while (after !== undefined);
     }),
   );
 

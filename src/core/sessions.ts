@@ -262,12 +262,6 @@ export class Sessions {
     return (await this.stores.sessions.listUserSessions(userId)).filter((s) => now < this.expiresAt(s));
   }
 
-  /** Every live session, newest first; for operators. */
-  async listAll(): Promise<SessionRecord[]> {
-    const now = this.runtime.now();
-    return (await this.stores.sessions.listSessions()).filter((s) => now < this.expiresAt(s));
-  }
-
   /**
    * One page of sessions (all, or one user's), newest first, with each owner's email: one indexed
    * store read of `limit` rows. Expired-but-unswept rows are dropped from the page, so it may be
