@@ -214,7 +214,10 @@ describe('operator commands find what they need', () => {
 
     const users = await runCli(['users', 'list'], many);
     expect(users.code, users.stderr).toBe(0);
-    const listedEmails = users.stdout.trim().split('\n').map((line) => line.split('\t')[1]);
+    const listedEmails = users.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t')[1]);
     // in canonical-key order (look-alikes folded: 0 sorts as o), each address exactly once
     expect(listedEmails).toHaveLength(COUNT);
     expect([...listedEmails].sort()).toEqual(Array.from({ length: COUNT }, (_, i) => emailOf(i)));
@@ -224,7 +227,10 @@ describe('operator commands find what they need', () => {
 
     const sessions = await runCli(['sessions', 'list'], many);
     expect(sessions.code, sessions.stderr).toBe(0);
-    const ids = sessions.stdout.trim().split('\n').map((line) => line.split('\t')[0]);
+    const ids = sessions.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t')[0]);
     expect(new Set(ids).size).toBe(COUNT);
     expect(ids).toHaveLength(COUNT);
     expect(sessions.stdout).toContain(`user=u1200\temail=${emailOf(1200)}\t`);

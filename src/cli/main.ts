@@ -143,7 +143,7 @@ const sessions = program.command('sessions').description('see and end live sessi
 
 sessions
   .command('list')
-  .description('list live sessions, newest first, a page of 500 read at a time (with each owner\'s email)')
+  .description("list live sessions, newest first, a page of 500 read at a time (with each owner's email)")
   .option('--user <email>', 'only this user')
   .action((options: { user?: string }) =>
     withTessera(async (tessera) => {
