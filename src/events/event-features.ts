@@ -1,4 +1,5 @@
 import type { TesseraConfig } from '../config.js';
+import type { Audit } from '../core/audit.js';
 import { AuthError } from '../core/errors.js';
 import type { Keyring } from '../core/keyring.js';
 import type { Runtime } from '../core/runtime.js';
@@ -43,6 +44,7 @@ export function openEventFeatures(deps: {
   config: TesseraConfig;
   stores: Pick<Stores, 'securityEvents' | 'deliveries' | 'webhooks'>;
   runtime: Runtime;
+  audit: Audit;
   /** The keyring that signs SETs (session mode: opened lazily, as for OAuth). */
   keyring: () => Promise<Keyring>;
   fanoutPolicy?: FanoutPolicy;
@@ -72,6 +74,7 @@ export function openEventFeatures(deps: {
     deliveries: stores.deliveries,
     destinations,
     runtime,
+    audit: deps.audit,
     issuer: config.jwt.issuer,
     onRetry: () => delivery.nudge(),
     kek: () => {
@@ -84,6 +87,20 @@ export function openEventFeatures(deps: {
     },
   });
   fanout.registerFanout(webhooks.fanout);
+  // Given up after 24 h: audited (operators alert on it), with the receiver's host, never its path.
+  delivery.onGiveUp((failed, error) =>
+    deps.audit.record('delivery.failed', {
+      actorId: null,
+      detail: {
+        deliveryId: failed.id,
+        eventType: failed.eventType,
+        endpointId: failed.endpointId,
+        host: hostOf(failed.url),
+        attempts: failed.attempts,
+        error,
+      },
+    }),
+  );
   const now = () => runtime.now();
   delivery.registerFormat(
     'standard',
@@ -117,3 +134,11 @@ export function openEventFeatures(deps: {
     },
   };
 }
+
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
+};

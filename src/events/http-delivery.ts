@@ -85,6 +85,7 @@ export class DeliveryWorker {
   readonly #loop: PollingLoop;
   readonly #maxAttempts: number;
   #log: EventLog = { info() {}, warn() {}, error() {} };
+  #onGiveUp: (delivery: DeliveryRecord, error: string) => Promise<void> = async () => undefined;
 
   constructor(
     private readonly store: DeliveryOutboxStore,
@@ -100,6 +101,11 @@ export class DeliveryWorker {
   /** Adds (or replaces) the encoder of a delivery format. */
   registerFormat(name: string, format: DeliveryFormat): void {
     this.#formats.set(name, format);
+  }
+
+  /** Called once per delivery given up on (after its final failure was recorded): the audit row. */
+  onGiveUp(listener: (delivery: DeliveryRecord, error: string) => Promise<void>): void {
+    this.#onGiveUp = listener;
   }
 
   useLogger(log: EventLog): void {
@@ -196,8 +202,10 @@ export class DeliveryWorker {
       status,
       final,
     });
-    if (final) this.#log.error({ ...fields, status, error: failure }, 'event delivery failed for good');
-    else
+    if (final) {
+      this.#log.error({ ...fields, status, error: failure }, 'event delivery failed for good');
+      await this.#onGiveUp({ ...delivery, attempts }, failure);
+    } else
       this.#log.warn(
         { ...fields, status, error: failure, retryInMs: wait },
         'event delivery failed, will retry',
