@@ -30,8 +30,13 @@ async function bearer(server: TestServer, roles: string[] = []) {
   };
 }
 
-const call = (app: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', url: string, headers: object, payload?: object) =>
-  app.inject({ method, url, headers: headers as Record<string, string>, ...(payload && { payload }) });
+const call = (
+  app: FastifyInstance,
+  method: 'GET' | 'POST' | 'DELETE',
+  url: string,
+  headers: object,
+  payload?: object,
+) => app.inject({ method, url, headers: headers as Record<string, string>, ...(payload && { payload }) });
 
 describe('admin API: /admin/api/webhooks', () => {
   it('create (secret once), list with the latest delivery, deliveries, replay, delete', async () => {
@@ -47,7 +52,11 @@ describe('admin API: /admin/api/webhooks', () => {
     expect(created.statusCode, created.body).toBe(201);
     const { webhook, secret } = created.json();
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-    expect(webhook).toMatchObject({ url: receiver.url, events: ['user.locked', 'session.revoked'], format: 'standard' });
+    expect(webhook).toMatchObject({
+      url: receiver.url,
+      events: ['user.locked', 'session.revoked'],
+      format: 'standard',
+    });
     receiver.state.secret = secret;
 
     const customer = await bearer(server);
@@ -69,9 +78,18 @@ describe('admin API: /admin/api/webhooks', () => {
     expect(listed.body).not.toContain(secret);
     expect(listed.body).not.toContain('v1.');
     const [entry] = listed.json().webhooks;
-    expect(entry).toMatchObject({ id: webhook.id, lastDelivery: { status: 'delivered', lastStatus: 202 }, lastFailure: null });
+    expect(entry).toMatchObject({
+      id: webhook.id,
+      lastDelivery: { status: 'delivered', lastStatus: 202 },
+      lastFailure: null,
+    });
 
-    const deliveries = await call(server.app, 'GET', `/admin/api/webhooks/${webhook.id}/deliveries?limit=1`, admin.headers);
+    const deliveries = await call(
+      server.app,
+      'GET',
+      `/admin/api/webhooks/${webhook.id}/deliveries?limit=1`,
+      admin.headers,
+    );
     expect(deliveries.statusCode).toBe(200);
     const page = deliveries.json();
     expect(page.deliveries).toHaveLength(1);
@@ -86,7 +104,12 @@ describe('admin API: /admin/api/webhooks', () => {
 
     // Replay: the same delivery (same webhook-id) once more.
     const replayed = page.deliveries[0].id;
-    const retry = await call(server.app, 'POST', `/admin/api/webhooks/${webhook.id}/deliveries/${replayed}/retry`, admin.headers);
+    const retry = await call(
+      server.app,
+      'POST',
+      `/admin/api/webhooks/${webhook.id}/deliveries/${replayed}/retry`,
+      admin.headers,
+    );
     expect(retry.statusCode, retry.body).toBe(202);
     await server.tessera.events.drain();
     await receiver.waitFor(3);
@@ -96,9 +119,9 @@ describe('admin API: /admin/api/webhooks', () => {
 
     const gone = await call(server.app, 'DELETE', `/admin/api/webhooks/${webhook.id}`, admin.headers);
     expect(gone.statusCode).toBe(204);
-    expect((await call(server.app, 'DELETE', `/admin/api/webhooks/${webhook.id}`, admin.headers)).json().error).toBe(
-      'webhook_not_found',
-    );
+    expect(
+      (await call(server.app, 'DELETE', `/admin/api/webhooks/${webhook.id}`, admin.headers)).json().error,
+    ).toBe('webhook_not_found');
     expect((await call(server.app, 'GET', '/admin/api/webhooks', admin.headers)).json().webhooks).toEqual([]);
   });
 
@@ -128,60 +151,83 @@ describe('admin API: /admin/api/webhooks', () => {
     const missing = await call(server.app, 'GET', '/admin/api/webhooks/wh_nope/deliveries', admin.headers);
     expect([missing.statusCode, missing.json().error]).toEqual([404, 'webhook_not_found']);
     const made = (await create({ url, events: ['user.locked'] })).json().webhook;
-    const noDelivery = await call(server.app, 'POST', `/admin/api/webhooks/${made.id}/deliveries/d_nope/retry`, admin.headers);
+    const noDelivery = await call(
+      server.app,
+      'POST',
+      `/admin/api/webhooks/${made.id}/deliveries/d_nope/retry`,
+      admin.headers,
+    );
     expect([noDelivery.statusCode, noDelivery.json().error]).toEqual([404, 'delivery_not_found']);
-    const badCursor = await call(server.app, 'GET', `/admin/api/webhooks/${made.id}/deliveries?cursor=xyz`, admin.headers);
+    const badCursor = await call(
+      server.app,
+      'GET',
+      `/admin/api/webhooks/${made.id}/deliveries?cursor=xyz`,
+      admin.headers,
+    );
     expect([badCursor.statusCode, badCursor.json().error]).toEqual([400, 'invalid_request']);
   });
 });
 
 describe('Shared Signals: SETs (RFC 8417) pushed per RFC 8935, verified with jose against the JWKS', () => {
-  it.each(['session', 'hybrid'] as const)('%s mode: a lock is a CAEP session-revoked and a RISC account-disabled', async (mode) => {
-    const server = await start(mode);
-    const admin = await bearer(server, ['admin']);
-    const receiver = await startReceiver();
-    open.push(receiver);
-    const created = await call(server.app, 'POST', '/admin/api/webhooks', admin.headers, {
-      url: receiver.url,
-      events: ['session.revoked', 'user.locked', 'password.changed'],
-      format: 'set',
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    expect(created.json().secret).toBeUndefined();
-    const customer = await bearer(server);
-    await call(server.app, 'POST', `/admin/api/users/${customer.userId}/lock`, admin.headers, { reason: 'fraud' });
-    await server.tessera.events.drain();
-    await receiver.waitFor(2);
-    const jwks = await server.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
-    expect(jwks.statusCode).toBe(200);
-    const keys = createLocalJWKSet(jwks.json());
-    const issuer = server.tessera.config.jwt.issuer;
-    const verified = [];
-    for (const request of receiver.received) {
-      expect(request.headers['content-type']).toBe('application/secevent+jwt');
-      expect(decodeProtectedHeader(request.body).typ).toBe('secevent+jwt');
-      const { payload } = await jwtVerify(request.body, keys, { issuer, audience: receiver.url, typ: 'secevent+jwt' });
-      verified.push(payload);
-    }
-    const revoked = verified.find((p) => 'https://schemas.openid.net/secevent/caep/event-type/session-revoked' in (p.events as object));
-    expect(revoked).toMatchObject({
-      sub_id: {
-        format: 'complex',
-        user: { format: 'iss_sub', iss: issuer, sub: customer.userId },
-        session: { format: 'opaque', id: customer.sessionId },
-      },
-      events: {
-        'https://schemas.openid.net/secevent/caep/event-type/session-revoked': {
-          initiating_entity: 'admin',
-          reason_admin: { en: 'locked' },
+  it.each(['session', 'hybrid'] as const)(
+    '%s mode: a lock is a CAEP session-revoked and a RISC account-disabled',
+    async (mode) => {
+      const server = await start(mode);
+      const admin = await bearer(server, ['admin']);
+      const receiver = await startReceiver();
+      open.push(receiver);
+      const created = await call(server.app, 'POST', '/admin/api/webhooks', admin.headers, {
+        url: receiver.url,
+        events: ['session.revoked', 'user.locked', 'password.changed'],
+        format: 'set',
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      expect(created.json().secret).toBeUndefined();
+      const customer = await bearer(server);
+      await call(server.app, 'POST', `/admin/api/users/${customer.userId}/lock`, admin.headers, {
+        reason: 'fraud',
+      });
+      await server.tessera.events.drain();
+      await receiver.waitFor(2);
+      const jwks = await server.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+      expect(jwks.statusCode).toBe(200);
+      const keys = createLocalJWKSet(jwks.json());
+      const issuer = server.tessera.config.jwt.issuer;
+      const verified = [];
+      for (const request of receiver.received) {
+        expect(request.headers['content-type']).toBe('application/secevent+jwt');
+        expect(decodeProtectedHeader(request.body).typ).toBe('secevent+jwt');
+        const { payload } = await jwtVerify(request.body, keys, {
+          issuer,
+          audience: receiver.url,
+          typ: 'secevent+jwt',
+        });
+        verified.push(payload);
+      }
+      const revoked = verified.find(
+        (p) => 'https://schemas.openid.net/secevent/caep/event-type/session-revoked' in (p.events as object),
+      );
+      expect(revoked).toMatchObject({
+        sub_id: {
+          format: 'complex',
+          user: { format: 'iss_sub', iss: issuer, sub: customer.userId },
+          session: { format: 'opaque', id: customer.sessionId },
         },
-      },
-    });
-    const disabled = verified.find((p) => 'https://schemas.openid.net/secevent/risc/event-type/account-disabled' in (p.events as object));
-    expect(disabled?.sub_id).toEqual({ format: 'iss_sub', iss: issuer, sub: customer.userId });
-    // jti is the delivery id: stable across retries, so a receiver drops a duplicate by it.
-    const endpointId = created.json().webhook.id;
-    const deliveries = await server.tessera.events.webhooks.deliveries(endpointId, { limit: 10 });
-    expect(new Set(verified.map((p) => p.jti))).toEqual(new Set(deliveries.map((d) => d.id)));
-  });
+        events: {
+          'https://schemas.openid.net/secevent/caep/event-type/session-revoked': {
+            initiating_entity: 'admin',
+            reason_admin: { en: 'locked' },
+          },
+        },
+      });
+      const disabled = verified.find(
+        (p) => 'https://schemas.openid.net/secevent/risc/event-type/account-disabled' in (p.events as object),
+      );
+      expect(disabled?.sub_id).toEqual({ format: 'iss_sub', iss: issuer, sub: customer.userId });
+      // jti is the delivery id: stable across retries, so a receiver drops a duplicate by it.
+      const endpointId = created.json().webhook.id;
+      const deliveries = await server.tessera.events.webhooks.deliveries(endpointId, { limit: 10 });
+      expect(new Set(verified.map((p) => p.jti))).toEqual(new Set(deliveries.map((d) => d.id)));
+    },
+  );
 });
