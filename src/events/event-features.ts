@@ -16,8 +16,13 @@ import {
 } from './http-delivery.js';
 import { Webhooks } from './webhooks.js';
 
-/** Delivered and failed deliveries, and fanned-out events, are kept this long, then swept. */
-const EVENT_RETENTION_MS = 30 * 24 * 3_600_000;
+/** Delivered and failed deliveries are kept this long for operators, then swept. */
+const DELIVERY_RETENTION_MS = 30 * 24 * 3_600_000;
+/**
+ * A fanned-out event is only the queue's entry (its deliveries carry what was sent, the audit
+ * log what happened): kept a day for diagnosis, so a busy deployment's table stays small.
+ */
+const FANNED_OUT_EVENT_RETENTION_MS = 24 * 3_600_000;
 
 /**
  * Security events out of Tessera (issue 21), wired once for createTessera: the durable fan-out,
@@ -33,6 +38,8 @@ export interface EventFeatures {
   registerFanout(handler: FanoutHandler): () => void;
   /** DeliveryWorker.registerFormat. */
   registerFormat(name: string, format: DeliveryFormat): void;
+  /** The keyring formats sign with (session mode: opened on first use, as for OAuth). */
+  keyring(): Promise<Keyring>;
   /** Runs the fan-out and the deliveries it made until both are idle (tests). */
   drain(): Promise<void>;
   start(onError: (error: unknown) => void): void;
@@ -114,6 +121,7 @@ export function openEventFeatures(deps: {
     destinations,
     registerFanout: (handler) => fanout.registerFanout(handler),
     registerFormat: (name, format) => delivery.registerFormat(name, format),
+    keyring: () => deps.keyring(),
     async drain() {
       await fanout.run();
       await delivery.run();
@@ -124,9 +132,9 @@ export function openEventFeatures(deps: {
       delivery.start(onError);
     },
     async sweep() {
-      const before = runtime.now() - EVENT_RETENTION_MS;
-      await stores.securityEvents.deleteFannedOutEventsBefore(before);
-      await stores.deliveries.deleteDeliveriesBefore(before);
+      const now = runtime.now();
+      await stores.securityEvents.deleteFannedOutEventsBefore(now - FANNED_OUT_EVENT_RETENTION_MS);
+      await stores.deliveries.deleteDeliveriesBefore(now - DELIVERY_RETENTION_MS);
     },
     async close() {
       await fanout.close();

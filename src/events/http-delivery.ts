@@ -27,6 +27,8 @@ export interface EncodedDelivery {
  */
 export type DeliveryFormat = (delivery: DeliveryRecord) => EncodedDelivery | Promise<EncodedDelivery>;
 
+export type DeliveryOutcome = 'delivered' | 'retry' | 'failed';
+
 /** An encoder's error that no retry can fix (the endpoint was deleted): the delivery fails now. */
 export class PermanentDeliveryError extends Error {
   readonly final = true;
@@ -86,6 +88,7 @@ export class DeliveryWorker {
   readonly #maxAttempts: number;
   #log: EventLog = { info() {}, warn() {}, error() {} };
   #onGiveUp: (delivery: DeliveryRecord, error: string) => Promise<void> = async () => undefined;
+  readonly #outcomeListeners = new Set<(outcome: DeliveryOutcome, delivery: DeliveryRecord) => void>();
 
   constructor(
     private readonly store: DeliveryOutboxStore,
@@ -106,6 +109,19 @@ export class DeliveryWorker {
   /** Called once per delivery given up on (after its final failure was recorded): the audit row. */
   onGiveUp(listener: (delivery: DeliveryRecord, error: string) => Promise<void>): void {
     this.#onGiveUp = listener;
+  }
+
+  /**
+   * Every attempt's outcome (metrics: deliveries by outcome and format): `delivered`, `retry`
+   * (failed, will retry) or `failed` (given up). Listeners must not throw or block.
+   */
+  onOutcome(listener: (outcome: DeliveryOutcome, delivery: DeliveryRecord) => void): () => void {
+    this.#outcomeListeners.add(listener);
+    return () => this.#outcomeListeners.delete(listener);
+  }
+
+  #report(outcome: DeliveryOutcome, delivery: DeliveryRecord): void {
+    for (const listener of this.#outcomeListeners) listener(outcome, delivery);
   }
 
   useLogger(log: EventLog): void {
@@ -185,6 +201,7 @@ export class DeliveryWorker {
       if (status >= 200 && status < 300) {
         await this.store.markDelivered(delivery.id, this.owner, this.runtime.now(), status);
         this.#log.info({ ...fields, status }, 'event delivered');
+        this.#report('delivered', delivery);
         return;
       }
       failure = `HTTP ${status}`;
@@ -202,6 +219,7 @@ export class DeliveryWorker {
       status,
       final,
     });
+    this.#report(final ? 'failed' : 'retry', delivery);
     if (final) {
       this.#log.error({ ...fields, status, error: failure }, 'event delivery failed for good');
       await this.#onGiveUp({ ...delivery, attempts }, failure);

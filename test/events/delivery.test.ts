@@ -68,6 +68,17 @@ describe('the delivery outbox survives restarts and receiver outages', () => {
     );
     const counts = await second.tessera.stores.deliveries.countDeliveries();
     expect(counts).toEqual({ pending: 0, delivered: 2, failed: 0 });
+
+    // Retention: fanned-out events go after a day, deliveries after 30 days.
+    const events = () => second.tessera.stores.securityEvents.listSecurityEvents({ limit: 100 });
+    const eventCount = (await events()).length;
+    clock.skew = 25 * 3_600_000;
+    await second.tessera.events.sweep();
+    expect((await events()).length).toBeLessThan(eventCount);
+    expect((await second.tessera.stores.deliveries.countDeliveries()).delivered).toBe(2);
+    clock.skew = 31 * 24 * 3_600_000;
+    await second.tessera.events.sweep();
+    expect((await second.tessera.stores.deliveries.countDeliveries()).delivered).toBe(0);
   });
 });
 
@@ -121,6 +132,10 @@ describe('the delivery worker', () => {
       new Destinations({ development: true, allowedNetworks: [] }),
     );
     worker.registerFormat('plain', plain);
+    const outcomes = { delivered: 0, retry: 0, failed: 0 };
+    worker.onOutcome((outcome) => {
+      outcomes[outcome]++;
+    });
     const given: string[] = [];
     worker.onGiveUp(async (d) => {
       given.push(d.id);
@@ -145,6 +160,7 @@ describe('the delivery worker', () => {
       expect([d.attempts, d.lastStatus, d.lastError]).toEqual([expected, 500, 'HTTP 500']);
     expect(receiver.received).toHaveLength(20 * expected);
     expect(given).toHaveLength(20);
+    expect(outcomes).toEqual({ delivered: 0, retry: 20 * (expected - 1), failed: 20 });
     // Roughly a day of trying, not more: the last attempt comes before 24 h plus one backoff step.
     const elapsed = clock.now() - start;
     expect(elapsed).toBeGreaterThan(23 * 3_600_000);
