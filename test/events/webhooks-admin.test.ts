@@ -1,8 +1,9 @@
+import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemRuntime } from '../../src/core/runtime.js';
-import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { fuzzRuns, newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
 import { startReceiver } from './receiver.js';
 
 /** The admin API of webhooks (README "Webhooks and Shared Signals"), SET deliveries verified with jose. */
@@ -166,6 +167,67 @@ describe('admin API: /admin/api/webhooks', () => {
     );
     expect([badCursor.statusCode, badCursor.json().error]).toEqual([400, 'invalid_request']);
   });
+});
+
+describe('hostile input to the webhook routes', () => {
+  it('any body, id and query from an admin: always a 4xx or a success, never a 5xx', async () => {
+    const server = await start();
+    const admin = await bearer(server, ['admin']);
+    const made = await call(server.app, 'POST', '/admin/api/webhooks', admin.headers, {
+      url: 'http://127.0.0.1:9/hook',
+      events: ['user.locked'],
+    });
+    const id = made.json().webhook.id as string;
+    const segment = fc.oneof(
+      fc.constant(id),
+      fc.string({ maxLength: 80 }),
+      fc.string({ minLength: 60, maxLength: 200 }),
+    );
+    const body = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.record(
+        {
+          url: fc.oneof(
+            fc.string(),
+            fc.webUrl(),
+            fc.constantFrom('https://[::1]/', 'http://0/', 'https://a:b@c/', 'file:///etc/passwd'),
+          ),
+          events: fc.oneof(
+            fc.array(fc.constantFrom('user.locked', 'session.revoked', 'x', '')),
+            fc.anything(),
+          ),
+          format: fc.oneof(fc.constantFrom('standard', 'set'), fc.anything()),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET', 'POST', 'DELETE'),
+        fc.constantFrom('list', 'one', 'deliveries', 'retry'),
+        segment,
+        segment,
+        fc.string({ maxLength: 60 }),
+        body,
+        async (method, route, a, b, query, payload) => {
+          const path = {
+            list: '/admin/api/webhooks',
+            one: `/admin/api/webhooks/${encodeURIComponent(a)}`,
+            deliveries: `/admin/api/webhooks/${encodeURIComponent(a)}/deliveries?${query}`,
+            retry: `/admin/api/webhooks/${encodeURIComponent(a)}/deliveries/${encodeURIComponent(b)}/retry`,
+          }[route];
+          const response = await server.app.inject({
+            method: method as 'GET',
+            url: path,
+            headers: admin.headers,
+            ...(method === 'POST' && { payload: payload as object }),
+          });
+          expect(response.statusCode, `${method} ${path} ${response.body}`).toBeLessThan(500);
+        },
+      ),
+      { numRuns: fuzzRuns(150) },
+    );
+  }, 60_000);
 });
 
 describe('Shared Signals: SETs (RFC 8417) pushed per RFC 8935, verified with jose against the JWKS', () => {
