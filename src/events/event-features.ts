@@ -83,6 +83,11 @@ export function openEventFeatures(deps: {
     runtime,
     audit: deps.audit,
     issuer: config.jwt.issuer,
+    // Receivers verify SETs with the public JWKS: an HMAC key is never published.
+    ...(config.jwt.algorithm === 'HS256' && {
+      setUnsupported:
+        'SETs are verified with public keys: set TESSERA_JWT_ALGORITHM to EdDSA, ES256 or RS256.',
+    }),
     onRetry: () => delivery.nudge(),
     kek: () => {
       // Every node must unseal what another sealed: a per-process key would not do.

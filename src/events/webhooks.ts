@@ -40,6 +40,8 @@ export class Webhooks {
       /** The KEK; throws AuthError('webhooks_unavailable') where no shared KEK is configured. */
       kek: () => Buffer;
       issuer: string;
+      /** Why SET endpoints cannot work here (an HS256 keyring publishes no key), or undefined. */
+      setUnsupported?: string;
       /** Nudges the delivery worker (a replay). */
       onRetry: () => void;
     },
@@ -58,6 +60,9 @@ export class Webhooks {
           ? 'events: name at least one event type.'
           : `events: ${unknown.join(', ')} cannot be delivered as ${input.format === 'set' ? 'a SET' : 'a webhook'}; known: ${allowed.join(', ')}.`,
       );
+    }
+    if (input.format === 'set' && this.deps.setUnsupported) {
+      throw new AuthError('invalid_request', `format: ${this.deps.setUnsupported}`);
     }
     try {
       await this.deps.destinations.check(input.url);

@@ -24,6 +24,10 @@ describe('SSRF: where deliveries may go outside development', () => {
     ['https://169.254.169.254/latest/meta-data', /loopback, private or reserved/],
     ['https://100.64.0.1/hook', /loopback, private or reserved/],
     ['https://0.0.0.0/hook', /loopback, private or reserved/],
+    // Other spellings of loopback: the URL parser normalises them before the check.
+    ['https://2130706433/hook', /loopback, private or reserved/],
+    ['https://0x7f.0.0.1/hook', /loopback, private or reserved/],
+    ['https://127.1/hook', /loopback, private or reserved/],
     ['https://[::1]/hook', /loopback, private or reserved/],
     ['https://[::ffff:127.0.0.1]/hook', /loopback, private or reserved/],
     ['https://[fe80::1]/hook', /loopback, private or reserved/],

@@ -159,6 +159,18 @@ describe('admin API: /admin/api/webhooks', () => {
       admin.headers,
     );
     expect([noDelivery.statusCode, noDelivery.json().error]).toEqual([404, 'delivery_not_found']);
+    const hmac = await start('jwt', { TESSERA_JWT_ALGORITHM: 'HS256' });
+    const hmacAdmin = await bearer(hmac, ['admin']);
+    const refused = await call(hmac.app, 'POST', '/admin/api/webhooks', hmacAdmin.headers, {
+      url,
+      events: ['session.revoked'],
+      format: 'set',
+    });
+    expect([refused.statusCode, refused.json().error, refused.json().message]).toEqual([
+      400,
+      'invalid_request',
+      expect.stringMatching(/public keys/),
+    ]);
     const badCursor = await call(
       server.app,
       'GET',
