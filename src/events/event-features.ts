@@ -129,8 +129,13 @@ export function openEventFeatures(deps: {
     keyring: () => deps.keyring(),
     async drain() {
       await fanout.run();
-      await delivery.run();
-      await delivery.idle();
+      // Passes until one claims nothing: more is due than fits in flight at once.
+      for (;;) {
+        const before = delivery.claimedSoFar;
+        await delivery.run();
+        await delivery.idle();
+        if (delivery.claimedSoFar === before) return;
+      }
     },
     start(onError) {
       fanout.start(onError);

@@ -87,6 +87,7 @@ export class DeliveryWorker {
   readonly #loop: PollingLoop;
   readonly #maxAttempts: number;
   #log: EventLog = { info() {}, warn() {}, error() {} };
+  #claimedSoFar = 0;
   #onGiveUp: (delivery: DeliveryRecord, error: string) => Promise<void> = async () => undefined;
   readonly #outcomeListeners = new Set<(outcome: DeliveryOutcome, delivery: DeliveryRecord) => void>();
 
@@ -132,6 +133,11 @@ export class DeliveryWorker {
     return this.#log;
   }
 
+  /** Deliveries this worker has claimed since it was made (drain: whether a pass found work). */
+  get claimedSoFar(): number {
+    return this.#claimedSoFar;
+  }
+
   /** Requests in flight on this node now (tests: a failing receiver never grows it). */
   get inFlight(): number {
     return this.#inFlight.size;
@@ -173,6 +179,7 @@ export class DeliveryWorker {
       now + this.policy.leaseMs,
       Math.min(free, this.policy.batchSize),
     );
+    this.#claimedSoFar += batch.length;
     for (const delivery of batch) {
       const running: Promise<void> = this.#deliver(delivery)
         .catch((error: unknown) =>

@@ -109,3 +109,22 @@ describe('security events → fan-out → deliveries', () => {
     expect(data.logins.map((l: { userId: string }) => l.userId).sort()).toEqual([a.userId, b.userId].sort());
   });
 });
+
+describe('drain', () => {
+  it('delivers more than fit in flight at once (100 deliveries, 32 slots)', async () => {
+    const server = await startTessera({ runtime: systemRuntime });
+    const receiver = await startReceiver();
+    try {
+      server.tessera.events.registerFormat('plain', () => ({ contentType: 'application/json', body: '{}' }));
+      server.tessera.events.registerFanout(() =>
+        Array.from({ length: 100 }, (_, i) => ({ url: receiver.url, format: 'plain', payload: { i } })),
+      );
+      await server.tessera.audit.record('user.unlocked', { actorId: null, userId: 'u-many' });
+      await server.tessera.events.drain();
+      expect(receiver.received).toHaveLength(100);
+    } finally {
+      await server.close();
+      await receiver.close();
+    }
+  });
+});
