@@ -3,8 +3,10 @@ import type { JwsAlgorithm } from './jwt/algorithms.js';
 import type { AccessTokenClaims } from './jwt/claims.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './jwt/claims.js';
 import { type PublicJwk, publicJwks } from './jwt/jwk.js';
+import type { SigningKey } from './jwt/key-objects.js';
 import { generateSigningKey, openSigningKey, type SigningKeyRecord, verificationKeyOf } from './jwt/keys.js';
 import { type AccessTokenSigner, type AccessTokenSubject, createAccessTokenSigner } from './jwt/signer.js';
+import { createTypedJwtSigner } from './jwt/typed-signer.js';
 import { type AccessTokenVerifier, createAccessTokenVerifier } from './jwt/verifier.js';
 import type { Runtime } from './runtime.js';
 
@@ -39,6 +41,9 @@ export class Keyring {
   #fingerprint = '';
   #lastMissReload = Number.NEGATIVE_INFINITY;
   #signer: AccessTokenSigner | undefined;
+  #activeKey: SigningKey | undefined;
+  /** Signers of other JWT types (typ → signer) with the active key; rebuilt with it. */
+  #typedSigners = new Map<string, (payload: Record<string, unknown>) => string>();
   #verifier: AccessTokenVerifier | undefined;
   /** OAuth (delegated) tokens: any `aud`, `client_id` required (introspection, revocation). */
   #delegatedVerifier: AccessTokenVerifier | undefined;
@@ -72,8 +77,10 @@ export class Keyring {
         'no active signing key of an allowed algorithm: allow its algorithm in TESSERA_JWT_ALLOWED_ALGORITHMS, or run `tessera keys rotate`',
       );
     }
+    this.#activeKey = openSigningKey(toKeyRecord(active), this.options.kek);
+    this.#typedSigners.clear();
     this.#signer = createAccessTokenSigner({
-      key: openSigningKey(toKeyRecord(active), this.options.kek),
+      key: this.#activeKey,
       issuer: this.options.issuer,
       audience: this.options.audience,
       runtime: this.runtime,
@@ -105,6 +112,25 @@ export class Keyring {
 
   sign(subject: AccessTokenSubject) {
     return this.#ready(this.#signer)(subject);
+  }
+
+  /**
+   * A JWT of another kind (`typ`, e.g. `secevent+jwt`) signed with the active key; the payload as
+   * given. Verifiers find the key in the same JWKS.
+   */
+  signJwt(typ: string, payload: Record<string, unknown>): string {
+    const key = this.#ready(this.#activeKey);
+    let signer = this.#typedSigners.get(typ);
+    if (!signer) {
+      signer = createTypedJwtSigner(key, typ);
+      this.#typedSigners.set(typ, signer);
+    }
+    return signer(payload);
+  }
+
+  /** The issuer the keyring's tokens carry (`iss`). */
+  get issuer(): string {
+    return this.options.issuer;
   }
 
   /** The claims of a valid access token; throws a 401 JwtError with a stable code otherwise. */

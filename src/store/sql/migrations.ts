@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, Postgres
 // The one import from core: the key's rules are the domain's, and the migration must compute
 // exactly the keys that logins will look up. email-key.ts is pure and imports nothing.
 import { canonicalEmailKey } from '../../core/email-key.js';
+import { securityEventsMigration } from './migration-events.js';
 
 /**
  * Migrations live in code (not files found at run time) so the compiled package and the
@@ -353,6 +354,8 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_events_at_id').on('audit_events').columns(['at', 'id']).execute();
     },
   },
+  // Security events, the HTTP delivery outbox and webhook endpoints (issue 21).
+  '0014_security_events': securityEventsMigration,
 };
 
 /** Exported so tests can stop at an older migration and check the upgrade path. */
