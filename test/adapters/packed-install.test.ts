@@ -8,10 +8,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import semver from 'semver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRuntime } from '../../src/core/runtime.js';
 import { PASSWORD, startTessera, TEST_CSRF_SECRET, type TestServer } from '../helpers.js';
@@ -24,6 +24,8 @@ import { PASSWORD, startTessera, TEST_CSRF_SECRET, type TestServer } from '../he
  * docs/ARCHITECTURE.md, "The package"), so none of them may arrive.
  */
 
+// npm's own range semantics; present through the dev tooling (not a dependency of Tessera).
+const semver = createRequire(import.meta.url)('semver') as { subset(sub: string, dom: string): boolean };
 const run = promisify(execFile);
 const SERVER_ONLY = ['better-sqlite3', '@node-rs/argon2', 'pg', 'ioredis'];
 const npmVersion = (() => {
