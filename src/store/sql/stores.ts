@@ -8,6 +8,7 @@ import { SqlLoginEndingStore } from './login-endings.js';
 import { SqlOAuthClientStore } from './oauth-clients.js';
 import { SqlOAuthGrantStore } from './oauth-grants.js';
 import { SqlRefreshTokenStore } from './refresh-tokens.js';
+import { SqlRelyingPartyLoginStore } from './relying-party-logins.js';
 import { SqlRevocationStore } from './revocations.js';
 import type { Database } from './schema.js';
 import { SqlSessionStore } from './sessions.js';
@@ -39,6 +40,7 @@ export function sqlAggregateStores(db: Kysely<Database>, engine: SqlEngine): Agg
     authorizationCodes: new SqlAuthorizationCodeStore(db),
     apiKeys: new SqlApiKeyStore(db),
     consentTickets: new SqlConsentTicketStore(db),
+    relyingPartyLogins: new SqlRelyingPartyLoginStore(db),
     loginEndings: new SqlLoginEndingStore(db, engine.name),
   };
 }
@@ -61,6 +63,7 @@ export class SqlStores implements Stores {
   readonly authorizationCodes;
   readonly apiKeys;
   readonly consentTickets;
+  readonly relyingPartyLogins;
   readonly loginEndings;
 
   constructor(
@@ -82,6 +85,7 @@ export class SqlStores implements Stores {
     this.authorizationCodes = stores.authorizationCodes;
     this.apiKeys = stores.apiKeys;
     this.consentTickets = stores.consentTickets;
+    this.relyingPartyLogins = stores.relyingPartyLogins;
     this.loginEndings = stores.loginEndings;
   }
 
