@@ -225,6 +225,7 @@ export async function createTessera(
     scopes: config.oauth.scopes,
     issuer: config.jwt.issuer,
     firstPartyAudience: config.jwt.audience,
+    signingAlg: config.jwt.algorithm,
     rotation,
     codeRetentionMs: config.session.absoluteTimeoutMs,
     revocations,

@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import type { SigningKeyStore, StoredSigningKey } from '../store/ports/index.js';
 import type { JwsAlgorithm } from './jwt/algorithms.js';
 import type { AccessTokenClaims } from './jwt/claims.js';
@@ -5,6 +6,9 @@ import { MAX_CLOCK_SKEW_SECONDS } from './jwt/claims.js';
 import { type PublicJwk, publicJwks } from './jwt/jwk.js';
 import { generateSigningKey, openSigningKey, type SigningKeyRecord, verificationKeyOf } from './jwt/keys.js';
 import { type AccessTokenSigner, type AccessTokenSubject, createAccessTokenSigner } from './jwt/signer.js';
+import type { JsonObject } from './jwt/json.js';
+import type { VerificationKey } from './jwt/key-objects.js';
+import { createOidcJwtSigner, type OidcJwtSigner, type OidcJwtType, verifyOwnJwt } from './jwt/oidc-jwt.js';
 import { type AccessTokenVerifier, createAccessTokenVerifier } from './jwt/verifier.js';
 import type { Runtime } from './runtime.js';
 
@@ -42,6 +46,10 @@ export class Keyring {
   #verifier: AccessTokenVerifier | undefined;
   /** OAuth (delegated) tokens: any `aud`, `client_id` required (introspection, revocation). */
   #delegatedVerifier: AccessTokenVerifier | undefined;
+  /** OpenID Connect's ID and logout tokens: the active key, other `typ`s. */
+  #oidcSigner: OidcJwtSigner | undefined;
+  #signingAlg: JwsAlgorithm | undefined;
+  #verificationKeys: VerificationKey[] = [];
 
   constructor(
     private readonly store: SigningKeyStore,
@@ -72,8 +80,12 @@ export class Keyring {
         'no active signing key of an allowed algorithm: allow its algorithm in TESSERA_JWT_ALLOWED_ALGORITHMS, or run `tessera keys rotate`',
       );
     }
+    const activeKey = openSigningKey(toKeyRecord(active), this.options.kek);
+    this.#oidcSigner = createOidcJwtSigner(activeKey);
+    this.#signingAlg = activeKey.alg;
+    this.#verificationKeys = usable.map((k) => verificationKeyOf(toKeyRecord(k), this.options.kek));
     this.#signer = createAccessTokenSigner({
-      key: openSigningKey(toKeyRecord(active), this.options.kek),
+      key: activeKey,
       issuer: this.options.issuer,
       audience: this.options.audience,
       runtime: this.runtime,
@@ -105,6 +117,30 @@ export class Keyring {
 
   sign(subject: AccessTokenSubject) {
     return this.#ready(this.#signer)(subject);
+  }
+
+  /** An ID token (`JWT`) or a logout token (`logout+jwt`) signed by the active key. */
+  signOidc(typ: OidcJwtType, payload: Record<string, unknown>): string {
+    return this.#ready(this.#oidcSigner)(typ, payload);
+  }
+
+  /**
+   * A 256-bit secret for `purpose`, derived from the key-encryption key (HKDF-SHA256), the same
+   * on every node: OpenID Connect's pairwise subjects and `sid`s. The KEK cannot change without
+   * re-sealing every signing key, so these are as stable as the keys themselves.
+   */
+  deriveSecret(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.options.kek, Buffer.alloc(0), `tessera ${purpose}`, 32));
+  }
+
+  /** The algorithm the active key signs with: ID tokens' `alg`. */
+  signingAlgorithm(): JwsAlgorithm {
+    return this.#ready(this.#signingAlg);
+  }
+
+  /** The payload of an ID token this keyring signed (signature only: the caller checks claims). */
+  verifyOwnIdToken(token: string): JsonObject {
+    return verifyOwnJwt(token, this.#verificationKeys, this.options.allowedAlgorithms, 'JWT');
   }
 
   /** The claims of a valid access token; throws a 401 JwtError with a stable code otherwise. */

@@ -1,4 +1,5 @@
 import type { AggregateStores } from '../../store/ports/index.js';
+import type { JwsAlgorithm } from '../jwt/algorithms.js';
 import type { Accounts } from '../accounts.js';
 import type { Audit } from '../audit.js';
 import type { Keyring } from '../keyring.js';
@@ -9,6 +10,8 @@ import type { Sessions } from '../sessions.js';
 import { ApiKeys } from './api-keys.js';
 import { OAuthAuthorization } from './authorization.js';
 import { OAuthClients } from './clients.js';
+import { OidcGrants } from './oidc-grants.js';
+import { OIDC_SCOPES, OidcIdentity } from './oidc-identity.js';
 import { OAuthTokens } from './tokens.js';
 
 /** Third-party applications (an OAuth 2.1 authorization-server subset) and API keys. */
@@ -21,6 +24,8 @@ export interface OAuth {
   readonly authorization: OAuthAuthorization;
   readonly tokens: OAuthTokens;
   readonly apiKeys: ApiKeys;
+  /** OpenID Connect: subjects, sids, ID, logout and userinfo claims. */
+  readonly identity: OidcIdentity;
   /** The signing keys: jwt and hybrid modes' keyring; in session mode opened on first use. */
   keyring(): Promise<Keyring>;
   /** Deletes authorization codes no one can use any more (or detect reuse of); returns how many. */
@@ -30,7 +35,13 @@ export interface OAuth {
 export function createOAuth(deps: {
   stores: Pick<
     AggregateStores,
-    'oauthClients' | 'oauthGrants' | 'authorizationCodes' | 'consentTickets' | 'sessions' | 'apiKeys'
+    | 'oauthClients'
+    | 'oauthGrants'
+    | 'authorizationCodes'
+    | 'consentTickets'
+    | 'sessions'
+    | 'apiKeys'
+    | 'relyingPartyLogins'
   >;
   sessions: Sessions;
   accounts: Accounts;
@@ -40,13 +51,18 @@ export function createOAuth(deps: {
   scopes: Readonly<Record<string, string>>;
   issuer: string;
   firstPartyAudience: string;
+  /** TESSERA_JWT_ALGORITHM: ID tokens' alg. */
+  signingAlg: JwsAlgorithm;
   /** Refresh-token rotation, shared with first-party logins. */
   rotation: RefreshRotation;
   /** A used code is kept this long after it expires, so a late replay still revokes its login. */
   codeRetentionMs: number;
   revocations?: Revocations;
 }): OAuth {
-  const { stores, sessions, accounts, audit, runtime, scopes, revocations } = deps;
+  const { stores, sessions, accounts, audit, runtime, revocations } = deps;
+  // OpenID Connect's scopes always exist; TESSERA_OAUTH_SCOPES may reword them.
+  const scopes = Object.freeze({ ...OIDC_SCOPES, ...deps.scopes });
+  const identity = new OidcIdentity({ issuer: deps.issuer, keyring: deps.keyring, runtime });
   const clients = new OAuthClients({
     stores,
     sessions,
@@ -54,6 +70,7 @@ export function createOAuth(deps: {
     runtime,
     scopes,
     firstPartyAudience: deps.firstPartyAudience,
+    signingAlg: deps.signingAlg,
     ...(revocations && { revocations }),
   });
   return {
@@ -78,13 +95,18 @@ export function createOAuth(deps: {
       keyring: deps.keyring,
       scopes,
       rotation: deps.rotation,
+      oidc: new OidcGrants({ stores, sessions, identity }),
       ...(revocations && { revocations }),
     }),
+    identity,
     apiKeys: new ApiKeys({ store: stores.apiKeys, accounts, audit, runtime, scopes }),
     keyring: deps.keyring,
     sweep: async () =>
       (await stores.authorizationCodes.deleteExpiredAuthorizationCodes(
         runtime.now() - deps.codeRetentionMs,
-      )) + (await stores.consentTickets.deleteExpiredConsentTickets(runtime.now())),
+      )) +
+      (await stores.consentTickets.deleteExpiredConsentTickets(runtime.now())) +
+      // A relying-party login outlives any browser login it can name after this long.
+      (await stores.relyingPartyLogins.deleteRelyingPartyLoginsBefore(runtime.now() - deps.codeRetentionMs)),
   };
 }

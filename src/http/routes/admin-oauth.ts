@@ -23,6 +23,12 @@ const newClientBody = z.strictObject({
     .min(1)
     .max(2)
     .optional(),
+  /** OpenID Connect (clients allowed `openid`): core/oauth/oidc-clients.ts checks them. */
+  subjectType: z.enum(['public', 'pairwise']).optional(),
+  idTokenSignedResponseAlg: text(20).optional(),
+  postLogoutRedirectUris: z.array(text(2000)).max(10).optional(),
+  backchannelLogoutUri: text(2000).optional(),
+  backchannelLogoutSessionRequired: z.boolean().optional(),
 });
 const apiKeysQuery = z.strictObject({ user: text(320).optional() });
 
@@ -36,6 +42,13 @@ export const clientView = (client: OAuthClientRecord) => ({
   grantTypes: client.grantTypes,
   audience: client.audience,
   createdAt: iso(client.createdAt),
+  ...(client.oidc && {
+    subjectType: client.oidc.subjectType,
+    idTokenSignedResponseAlg: client.oidc.idTokenSignedResponseAlg,
+    postLogoutRedirectUris: client.oidc.postLogoutRedirectUris,
+    backchannelLogoutUri: client.oidc.backchannelLogoutUri,
+    backchannelLogoutSessionRequired: client.oidc.backchannelLogoutSessionRequired,
+  }),
 });
 
 /**
@@ -65,8 +78,25 @@ export function adminOAuthRoutes(tessera: Tessera) {
     // The secret is in this answer and nowhere else: it is stored only as a hash.
     app.post('/admin/api/clients', async (request, reply) => {
       const body = parseInput(newClientBody, request.body);
+      const { subjectType, idTokenSignedResponseAlg, postLogoutRedirectUris } = body;
+      const { backchannelLogoutUri, backchannelLogoutSessionRequired } = body;
+      const oidc = {
+        ...(subjectType && { subjectType }),
+        ...(idTokenSignedResponseAlg && { idTokenSignedResponseAlg }),
+        ...(postLogoutRedirectUris && { postLogoutRedirectUris }),
+        ...(backchannelLogoutUri && { backchannelLogoutUri }),
+        ...(backchannelLogoutSessionRequired !== undefined && { backchannelLogoutSessionRequired }),
+      };
       const { client, clientSecret } = await oauth.clients.create(
-        { ...body, ...(body.grantTypes && { grantTypes: body.grantTypes }) },
+        {
+          name: body.name,
+          type: body.type,
+          redirectUris: body.redirectUris,
+          scopes: body.scopes,
+          audience: body.audience,
+          ...(body.grantTypes && { grantTypes: body.grantTypes }),
+          oidc,
+        },
         actorOf(request),
       );
       return reply.code(201).send({ client: clientView(client), ...(clientSecret && { clientSecret }) });
