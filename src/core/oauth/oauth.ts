@@ -8,6 +8,7 @@ import type { Revocations } from '../revocations.js';
 import type { Runtime } from '../runtime.js';
 import type { Sessions } from '../sessions.js';
 import { ApiKeys } from './api-keys.js';
+import { BackchannelLogout } from './backchannel-logout.js';
 import { OAuthAuthorization } from './authorization.js';
 import { OAuthClients } from './clients.js';
 import { OidcGrants } from './oidc-grants.js';
@@ -26,6 +27,8 @@ export interface OAuth {
   readonly apiKeys: ApiKeys;
   /** OpenID Connect: subjects, sids, ID, logout and userinfo claims. */
   readonly identity: OidcIdentity;
+  /** Back-Channel Logout 1.0: the logout tokens an ending of logins calls for. */
+  readonly backchannelLogout: BackchannelLogout;
   /** The signing keys: jwt and hybrid modes' keyring; in session mode opened on first use. */
   keyring(): Promise<Keyring>;
   /** Deletes authorization codes no one can use any more (or detect reuse of); returns how many. */
@@ -99,6 +102,7 @@ export function createOAuth(deps: {
       ...(revocations && { revocations }),
     }),
     identity,
+    backchannelLogout: new BackchannelLogout({ stores, sessions, identity }),
     apiKeys: new ApiKeys({ store: stores.apiKeys, accounts, audit, runtime, scopes }),
     keyring: deps.keyring,
     sweep: async () =>

@@ -49,6 +49,14 @@ export function signInOf(session: SessionRecord): SignIn {
   };
 }
 
+export interface LogoutClaims {
+  iss: string;
+  aud: string;
+  sub: string;
+  sid: string;
+  events: Record<string, Record<string, never>>;
+}
+
 export const isOpenId = (scopes: readonly string[]) => scopes.includes('openid');
 
 export class OidcIdentity {
@@ -104,26 +112,25 @@ export class OidcIdentity {
     });
   }
 
-  /** Back-Channel Logout 1.0 2.4: no nonce, the logout event, `typ: logout+jwt`. */
-  async logoutToken(input: {
-    client: OAuthClientRecord;
-    userId: string;
-    sessionId: string;
-  }): Promise<{ token: string; jti: string }> {
+  /**
+   * Back-Channel Logout 1.0 2.4: the claims of a logout token but iat, exp and jti (set when it
+   * is sent, so a retry is a fresh token with the same jti). No nonce, the logout event, sid.
+   */
+  async logoutClaims(client: OAuthClientRecord, userId: string, sessionId: string): Promise<LogoutClaims> {
+    return {
+      iss: this.deps.issuer,
+      aud: client.id,
+      sub: await this.subject(client, userId),
+      sid: await this.sid(sessionId),
+      events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+    };
+  }
+
+  /** The logout token (`typ: logout+jwt`), signed now by the active key. */
+  async logoutToken(claims: LogoutClaims, jti: string): Promise<string> {
     const keyring = await this.deps.keyring();
     const iat = Math.floor(this.deps.runtime.now() / 1000);
-    const jti = this.deps.runtime.randomBytes(16).toString('base64url');
-    const token = keyring.signOidc('logout+jwt', {
-      iss: this.deps.issuer,
-      aud: input.client.id,
-      iat,
-      exp: iat + LOGOUT_TOKEN_TTL_SECONDS,
-      jti,
-      sub: await this.subject(input.client, input.userId),
-      sid: await this.sid(input.sessionId),
-      events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
-    });
-    return { token, jti };
+    return keyring.signOidc('logout+jwt', { ...claims, iat, exp: iat + LOGOUT_TOKEN_TTL_SECONDS, jti });
   }
 
   /** The UserInfo response (OIDC Core 5.3.2): the claims the granted scopes cover, no more. */
