@@ -73,7 +73,7 @@ describe('prompt=login and max_age force a fresh sign-in', () => {
     const { config } = await relyingParty();
     const browser = await signIn(server, 'hint@example.com'.replace('hint', `hint${Date.now()}`));
     await authorize(config, browser); // consent once
-    for (const extra of [{ prompt: 'login' }, { max_age: '0' }]) {
+    for (const extra of [{ prompt: 'login' }, { max_age: '0' }] as Record<string, string>[]) {
       const { response } = await authorize(config, browser, extra);
       expect(response.status).toBe(200);
       const html = await response.text();
