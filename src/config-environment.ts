@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isExactOrigin, isIssuerUrl, isListenHost, isProxyAddress } from './config-checks.js';
+import { isCidr, isExactOrigin, isIssuerUrl, isListenHost, isProxyAddress } from './config-checks.js';
 import { mailEnvironment } from './config-mail.js';
 import { JWS_ALGORITHMS } from './core/jwt/algorithms.js';
 import { parseKeyEncryptionKey } from './core/jwt/seal.js';
@@ -131,6 +131,13 @@ export const environmentSchema = z.object({
           ),
       ),
     ),
+  // Webhook and SET deliveries in production reach public addresses only (SSRF); a bank's SIEM
+  // on its own network is reached by naming that network here, explicitly, as CIDR ranges.
+  TESSERA_WEBHOOK_ALLOWED_NETWORKS: z
+    .string()
+    .default('')
+    .transform(commaSeparated)
+    .pipe(z.array(z.string().refine(isCidr, 'must list CIDR ranges, e.g. 10.20.0.0/16, fd00::/8'))),
   // jwt mode: an access token cannot be revoked before it expires, so its lifetime IS the
   // revocation delay. 5 minutes is the usual compromise; the signer refuses more than an hour.
   TESSERA_ACCESS_TOKEN_TTL: duration('5m', '10s').refine((ms) => ms <= 3_600_000, 'must be at most 1h'),

@@ -45,6 +45,8 @@ export interface TesseraConfig {
   sweepIntervalMs: number;
   trustedProxies: string[];
   logLevel: string;
+  /** TESSERA_WEBHOOK_ALLOWED_NETWORKS: private networks webhook deliveries may reach in production. */
+  webhookAllowedNetworks: string[];
   /** Exact origins allowed to make credentialed cross-origin requests (TESSERA_CORS_ORIGINS). */
   corsOrigins: string[];
   cookieSameSite: 'lax' | 'strict';
@@ -140,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     trustedProxies: e.TESSERA_TRUSTED_PROXIES,
     logLevel: e.TESSERA_LOG_LEVEL,
     corsOrigins: e.TESSERA_CORS_ORIGINS,
+    webhookAllowedNetworks: e.TESSERA_WEBHOOK_ALLOWED_NETWORKS,
     cookieSameSite: e.TESSERA_COOKIE_SAMESITE,
     csrfSecret: e.TESSERA_CSRF_SECRET,
     rateLimit: e.TESSERA_RATE_LIMIT === 'on',

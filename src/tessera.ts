@@ -14,6 +14,7 @@ import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
 import { TokenLogins } from './core/token-logins.js';
 import { UserEmails } from './core/user-emails.js';
+import { type EventFeatures, openEventFeatures } from './events/event-features.js';
 import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
 import { lazyKeyring, openKeyring } from './open-keyring.js';
 import { openStores } from './open-stores.js';
@@ -79,6 +80,11 @@ export interface TesseraParts {
   readonly oauth: OAuth;
   /** Account recovery and verification by email: the flows, the outbox and its delivery worker. */
   readonly email: EmailFeatures;
+  /**
+   * Security events out of Tessera: the durable fan-out (`registerFanout`), the HTTP delivery
+   * outbox and its worker (`registerFormat`), webhooks and Shared Signals (src/events/).
+   */
+  readonly events: EventFeatures;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
   /** TESSERA_BREACHED_PASSWORDS=hibp: the breach check, for its skip listeners; undefined when off. */
@@ -164,7 +170,7 @@ export async function createTessera(
   }
   const sessions = new Sessions(stores, runtime, config.session, revocations);
   const releasePasswordHashing = usePasswordHashing(config.passwordHashThreads);
-  const audit = new Audit(stores.audit, runtime);
+  const audit = new Audit(stores.audit, runtime, stores.securityEvents);
   const breachedPasswords =
     config.breachedPasswords && new HibpBreachedPasswords({ rangeUrl: config.breachedPasswords.rangeUrl });
   // Each skipped check (service unreachable: fail open) leaves an audit row; app.ts logs it too.
@@ -210,18 +216,19 @@ export async function createTessera(
         ? { mode: 'jwt', keyring, tokens }
         : { mode: 'hybrid', keyring, tokens, revocations: hybridRevocations(revocations) };
   }
-  // OAuth signs with the keyring: jwt and hybrid modes' own, or in session mode one opened when
-  // OAuth is first used (so a session-mode deployment that never uses OAuth is unchanged).
+  // OAuth and SETs sign with the keyring: jwt and hybrid modes' own, or in session mode one opened
+  // when first used (so a session-mode deployment that uses neither is unchanged).
+  const keyringOf =
+    modeParts.mode === 'session'
+      ? lazyKeyring(config, stores.signingKeys, runtime, warnings)
+      : () => Promise.resolve(modeParts.keyring);
   const oauth = createOAuth({
     stores,
     sessions,
     accounts,
     audit,
     runtime,
-    keyring:
-      modeParts.mode === 'session'
-        ? lazyKeyring(config, stores.signingKeys, runtime, warnings)
-        : () => Promise.resolve(modeParts.keyring),
+    keyring: keyringOf,
     scopes: config.oauth.scopes,
     issuer: config.jwt.issuer,
     firstPartyAudience: config.jwt.audience,
@@ -251,6 +258,7 @@ export async function createTessera(
     await releasePasswordHashing();
     throw error;
   }
+  const events = openEventFeatures({ config, stores, runtime, keyring: keyringOf });
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
@@ -266,6 +274,7 @@ export async function createTessera(
     userEmails,
     oauth,
     email,
+    events,
     warnings,
     breachedPasswords,
     storedMode,
@@ -277,6 +286,7 @@ export async function createTessera(
         await stores.revocations.deleteExpiredRevocations(runtime.now());
         await oauth.sweep();
         await email.sweep();
+        await events.sweep();
       };
       timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));
       if (modeParts.mode !== 'session') {
@@ -292,10 +302,12 @@ export async function createTessera(
       }
       for (const timer of timers) timer.unref();
       email.delivery.start(onError);
+      events.start(onError);
     },
     async close() {
       for (const timer of timers.splice(0)) clearInterval(timer);
       await email.delivery.close();
+      await events.close();
       revocations?.stop();
       if (!options.bus) await bus.close();
       await stores.close();

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
-import type { AuditEvent, AuditStore } from '../store/ports/index.js';
+import type { AuditEvent, AuditStore, SecurityEventStore } from '../store/ports/index.js';
 import { isValidEmail } from './email.js';
 import type { Runtime } from './runtime.js';
+import { isSecurityEventType } from './security-events.js';
 import type { ClientContext } from './sessions.js';
 import { newRandomId } from './tokens.js';
 
@@ -70,6 +71,12 @@ export class Audit {
   constructor(
     private readonly store: AuditStore,
     private readonly runtime: Runtime,
+    /**
+     * Where the audit events that are also security events (core/security-events.ts) go, for
+     * webhooks and Shared Signals. Written right after the audit row, so such an event is exactly
+     * as durable as its audit row; login endings write theirs inside their own transaction.
+     */
+    private readonly events?: SecurityEventStore,
   ) {
     this.#typedTextKey = runtime.randomBytes(32);
   }
@@ -100,6 +107,23 @@ export class Audit {
       detail: JSON.stringify(facts.detail ?? {}),
     };
     await this.store.appendAuditEvent(event);
+    if (this.events && isSecurityEventType(type)) {
+      // The audit row's facts, ids only and never a secret (the audit log's own rule).
+      const data = {
+        actorId: event.actorId,
+        sessionId: event.sessionId,
+        ip: event.ip,
+        userAgent: event.userAgent,
+        detail: facts.detail ?? {},
+      };
+      await this.events.appendSecurityEvent({
+        id: event.id,
+        type,
+        at: event.at,
+        userId: event.userId,
+        data: JSON.stringify(data),
+      });
+    }
   }
 
   /** Newest first; `before` (the last event's at and id) gives the next page. */

@@ -10,6 +10,11 @@ export const ERROR_CODES = {
   malformed_json: { status: 400, message: 'The request body is not valid JSON.' },
   json_too_deep: { status: 400, message: 'The JSON body nests too deeply.' },
   invalid_request: { status: 400, message: 'The request is invalid.' },
+  webhook_url_refused: {
+    status: 400,
+    message:
+      'Webhook URLs must be https and reach a public address (development allows http and local ones).',
+  },
   invalid_email: { status: 400, message: 'Enter a valid email address, like name@example.com.' },
   password_too_short: { status: 400, message: 'The password is too short.' },
   password_too_long: { status: 400, message: 'The password is too long.' },
@@ -85,6 +90,8 @@ export const ERROR_CODES = {
   client_not_found: { status: 404, message: 'There is no client with this id.' },
   grant_not_found: { status: 404, message: 'You have not authorised an application with this id.' },
   api_key_not_found: { status: 404, message: 'There is no live API key with this id.' },
+  webhook_not_found: { status: 404, message: 'There is no webhook endpoint with this id.' },
+  delivery_not_found: { status: 404, message: 'This webhook endpoint has no delivery with this id.' },
   // 409
   email_taken: { status: 409, message: 'An account with this email already exists; log in instead.' },
   last_admin: {
@@ -117,6 +124,11 @@ export const ERROR_CODES = {
     status: 503,
     message:
       'OAuth signs tokens: set TESSERA_KEY_ENCRYPTION_KEY (openssl rand -hex 32) on every node to use it in session mode.',
+  },
+  webhooks_unavailable: {
+    status: 503,
+    message:
+      'Webhook secrets are sealed with the key-encryption key: set TESSERA_KEY_ENCRYPTION_KEY (openssl rand -hex 32) on every node to use webhooks.',
   },
   tessera_unavailable: { status: 503, message: 'Tessera cannot be reached right now; try again shortly.' },
   // OAuth 2.1 (RFC 6749 4.1.2.1 and 5.2, RFC 7009, RFC 6750 3.1): the codes OAuth's own shape carries.

@@ -4,11 +4,12 @@ import type { JwsAlgorithm } from './jwt/algorithms.js';
 import type { AccessTokenClaims } from './jwt/claims.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './jwt/claims.js';
 import { type PublicJwk, publicJwks } from './jwt/jwk.js';
+import type { SigningKey, VerificationKey } from './jwt/key-objects.js';
 import { generateSigningKey, openSigningKey, type SigningKeyRecord, verificationKeyOf } from './jwt/keys.js';
 import { type AccessTokenSigner, type AccessTokenSubject, createAccessTokenSigner } from './jwt/signer.js';
 import type { JsonObject } from './jwt/json.js';
-import type { VerificationKey } from './jwt/key-objects.js';
-import { createOidcJwtSigner, type OidcJwtSigner, type OidcJwtType, verifyOwnJwt } from './jwt/oidc-jwt.js';
+import { verifyOwnJwt } from './jwt/oidc-jwt.js';
+import { createTypedJwtSigner } from './jwt/typed-signer.js';
 import { type AccessTokenVerifier, createAccessTokenVerifier } from './jwt/verifier.js';
 import type { Runtime } from './runtime.js';
 
@@ -43,13 +44,14 @@ export class Keyring {
   #fingerprint = '';
   #lastMissReload = Number.NEGATIVE_INFINITY;
   #signer: AccessTokenSigner | undefined;
+  #activeKey: SigningKey | undefined;
+  /** Signers of other JWT types (typ → signer) with the active key; rebuilt with it. */
+  #typedSigners = new Map<string, (payload: Record<string, unknown>) => string>();
+  /** Every usable key's public half: OpenID Connect's id_token_hint is checked against them. */
+  #verificationKeys: VerificationKey[] = [];
   #verifier: AccessTokenVerifier | undefined;
   /** OAuth (delegated) tokens: any `aud`, `client_id` required (introspection, revocation). */
   #delegatedVerifier: AccessTokenVerifier | undefined;
-  /** OpenID Connect's ID and logout tokens: the active key, other `typ`s. */
-  #oidcSigner: OidcJwtSigner | undefined;
-  #signingAlg: JwsAlgorithm | undefined;
-  #verificationKeys: VerificationKey[] = [];
 
   constructor(
     private readonly store: SigningKeyStore,
@@ -80,12 +82,11 @@ export class Keyring {
         'no active signing key of an allowed algorithm: allow its algorithm in TESSERA_JWT_ALLOWED_ALGORITHMS, or run `tessera keys rotate`',
       );
     }
-    const activeKey = openSigningKey(toKeyRecord(active), this.options.kek);
-    this.#oidcSigner = createOidcJwtSigner(activeKey);
-    this.#signingAlg = activeKey.alg;
+    this.#activeKey = openSigningKey(toKeyRecord(active), this.options.kek);
+    this.#typedSigners.clear();
     this.#verificationKeys = usable.map((k) => verificationKeyOf(toKeyRecord(k), this.options.kek));
     this.#signer = createAccessTokenSigner({
-      key: activeKey,
+      key: this.#activeKey,
       issuer: this.options.issuer,
       audience: this.options.audience,
       runtime: this.runtime,
@@ -119,9 +120,18 @@ export class Keyring {
     return this.#ready(this.#signer)(subject);
   }
 
-  /** An ID token (`JWT`) or a logout token (`logout+jwt`) signed by the active key. */
-  signOidc(typ: OidcJwtType, payload: Record<string, unknown>): string {
-    return this.#ready(this.#oidcSigner)(typ, payload);
+  /**
+   * A JWT of another kind (`typ`, e.g. `secevent+jwt`) signed with the active key; the payload as
+   * given. Verifiers find the key in the same JWKS.
+   */
+  signJwt(typ: string, payload: Record<string, unknown>): string {
+    const key = this.#ready(this.#activeKey);
+    let signer = this.#typedSigners.get(typ);
+    if (!signer) {
+      signer = createTypedJwtSigner(key, typ);
+      this.#typedSigners.set(typ, signer);
+    }
+    return signer(payload);
   }
 
   /**
@@ -135,12 +145,17 @@ export class Keyring {
 
   /** The algorithm the active key signs with: ID tokens' `alg`. */
   signingAlgorithm(): JwsAlgorithm {
-    return this.#ready(this.#signingAlg);
+    return this.#ready(this.#activeKey).alg;
   }
 
   /** The payload of an ID token this keyring signed (signature only: the caller checks claims). */
   verifyOwnIdToken(token: string): JsonObject {
     return verifyOwnJwt(token, this.#verificationKeys, this.options.allowedAlgorithms, 'JWT');
+  }
+
+  /** The issuer the keyring's tokens carry (`iss`). */
+  get issuer(): string {
+    return this.options.issuer;
   }
 
   /** The claims of a valid access token; throws a 401 JwtError with a stable code otherwise. */

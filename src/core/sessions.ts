@@ -8,6 +8,7 @@ import type {
 } from '../store/ports/index.js';
 import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
+import { type EndCause, sessionRevokedEvent } from './security-events.js';
 import { issueToken, newRandomId, parseToken, secretMatches } from './tokens.js';
 
 export interface SessionPolicy {
@@ -24,6 +25,9 @@ export interface SessionPolicy {
  */
 export const RENEWAL_INTERVAL_MS = 60_000;
 
+/** Expired logins the sweep ends per transaction (and names per `session.revoked` event). */
+export const SWEEP_BATCH = 500;
+
 /** What ended: logins (sessions and token families) and API keys. */
 export interface Ended {
   sessions: number;
@@ -32,6 +36,8 @@ export interface Ended {
 
 /** How a user's logins end (Sessions.endUserLogins). */
 export interface UserEnding {
+  /** Why, as the `session.revoked` event says it (default `logout_all`). */
+  cause?: EndCause;
   /** The caller's own login, kept (a password change continues it under new credentials). */
   except?: string;
   /** The account change that ends them, in the same transaction (lock, roles, password). */
@@ -155,7 +161,12 @@ export class Sessions {
   async renew(session: SessionRecord, activity?: Activity): Promise<SessionRecord | undefined> {
     const now = this.runtime.now();
     if (now >= this.idleExpiresAt(session) || now >= session.expiresAt) {
-      await this.stores.sessions.deleteSession(session.id);
+      // Through the one ending path, so the expiry is a security event like the sweep's.
+      await this.#end({
+        target: { sessionId: session.id },
+        endSessions: true,
+        event: sessionRevokedEvent(this.runtime, 'expired', session.userId),
+      });
       return undefined;
     }
     if (!activity?.background && now - session.lastSeenAt >= RENEWAL_INTERVAL_MS) {
@@ -205,12 +216,13 @@ export class Sessions {
    * applied on this node and published to the others (best effort: they also poll the log).
    */
 
-  /** Ends one login; false when there was no such login. */
-  async revoke(sessionId: string): Promise<boolean> {
+  /** Ends one login; false when there was no such login. `cause` goes into the security event. */
+  async revoke(sessionId: string, cause: EndCause = 'logout'): Promise<boolean> {
     const ended = await this.#end({
       target: { sessionId },
       endSessions: true,
       revocation: this.revocations?.plan('session', sessionId),
+      event: sessionRevokedEvent(this.runtime, cause, null),
     });
     return ended.sessions > 0;
   }
@@ -220,8 +232,12 @@ export class Sessions {
    * hybrid mode every access token of the user issued until now is revoked, the kept login's
    * too: its caller reissues it.
    */
-  async revokeAllOfUser(userId: string, exceptSessionId?: string): Promise<number> {
-    return (await this.endUserLogins(userId, { except: exceptSessionId })).sessions;
+  async revokeAllOfUser(
+    userId: string,
+    exceptSessionId?: string,
+    cause: EndCause = 'logout_all',
+  ): Promise<number> {
+    return (await this.endUserLogins(userId, { except: exceptSessionId, cause })).sessions;
   }
 
   /** Ends the user's logins and keys as `ending` says, with the account change that causes it. */
@@ -233,6 +249,7 @@ export class Sessions {
       ...(!ending.keepLogins && { revokeApiKeysAt: this.runtime.now() }),
       ...(ending.keepAnAdmin && { keepAnAdmin: true }),
       revocation: this.revocations?.plan('user', userId),
+      event: sessionRevokedEvent(this.runtime, ending.cause ?? 'logout_all', userId),
     });
   }
 
@@ -247,6 +264,7 @@ export class Sessions {
       endSessions: true,
       revokeApiKeysAt: this.runtime.now(),
       revocation: this.revocations?.plan('all', '*'),
+      event: sessionRevokedEvent(this.runtime, 'logout_everyone', null, { everyone: true }),
     });
   }
 
@@ -288,9 +306,23 @@ export class Sessions {
     };
   }
 
-  /** Deletes every expired session; returns how many. */
-  sweep(): Promise<number> {
+  /**
+   * Deletes every expired session; returns how many. In batches of SWEEP_BATCH, each one ending
+   * (one transaction) with its `session.revoked` event (cause `expired`), so expiry reaches
+   * subscribers like any other ending and no event names an unbounded list.
+   */
+  async sweep(): Promise<number> {
     const now = this.runtime.now();
-    return this.stores.sessions.deleteExpiredSessions(now, now - this.policy.idleTimeoutMs);
+    const expired = { now, idleBefore: now - this.policy.idleTimeoutMs, limit: SWEEP_BATCH };
+    let total = 0;
+    for (;;) {
+      const { sessions } = await this.#end({
+        target: { expired },
+        endSessions: true,
+        event: sessionRevokedEvent(this.runtime, 'expired', null),
+      });
+      total += sessions;
+      if (sessions < SWEEP_BATCH) return total;
+    }
   }
 }

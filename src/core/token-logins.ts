@@ -61,7 +61,7 @@ export class TokenLogins {
 
     const user = await this.deps.accounts.findById(session.userId);
     if (!user || user.lockedAt !== null) {
-      await sessions.revoke(session.id);
+      await sessions.revoke(session.id, 'locked');
       throw invalidRefreshToken();
     }
 

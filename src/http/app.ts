@@ -123,6 +123,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.register(adminOAuthRoutes(tessera));
   // Account recovery and verification by email: JSON routes, the pages links open, the outbox's log.
   tessera.email.delivery.useLogger(app.log);
+  tessera.events.delivery.useLogger(app.log);
   await app.register(emailRoutes(tessera));
   await app.register(emailPageRoutes());
   await app.register(adminMailRoutes(tessera));

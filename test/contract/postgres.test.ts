@@ -5,6 +5,7 @@ import { migrationProvider } from '../../src/store/sql/migrations.js';
 import { openPostgresStores } from '../../src/store/sql/postgres.js';
 import type { SqlStores } from '../../src/store/sql/stores.js';
 import { describeWithPostgres, dropTestSchemas, testSchema } from '../services.js';
+import { eventsContract } from './events-contract.js';
 import { sqlTransactionContract } from './sql-transaction.js';
 import { storeContract } from './store-contract.js';
 
@@ -13,6 +14,7 @@ await describeWithPostgres('postgres engine', (url) => {
   afterAll(() => dropTestSchemas(url));
 
   storeContract('postgres', () => openPostgresStores(url, { schema: testSchema() }));
+  eventsContract('postgres', () => openPostgresStores(url, { schema: testSchema() }));
   sqlTransactionContract('postgres', () => openPostgresStores(url, { schema: testSchema() }));
 
   const allMigrations = async () => Object.keys(await migrationProvider.getMigrations()).sort();

@@ -5,11 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { migrationProvider } from '../../src/store/sql/migrations.js';
 import { openSqliteStores } from '../../src/store/sql/sqlite.js';
 import { tempDir } from '../helpers.js';
+import { eventsContract } from './events-contract.js';
 import { sqlTransactionContract } from './sql-transaction.js';
 import { storeContract } from './store-contract.js';
 
 let n = 0;
 storeContract('sqlite', () => openSqliteStores(join(tempDir(), `store-${++n}.db`)));
+eventsContract('sqlite', () => openSqliteStores(join(tempDir(), `store-${++n}.db`)));
 sqlTransactionContract('sqlite', () => openSqliteStores(join(tempDir(), `store-${++n}.db`)));
 
 describe('sqlite migrations', () => {

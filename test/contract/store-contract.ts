@@ -1129,7 +1129,7 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
           endSessions: true,
           revocation: revocation('session', a1.id),
         });
-        expect(again).toEqual({ sessions: 0, apiKeys: 0 });
+        expect(again).toEqual({ sessions: 0, logins: [], apiKeys: 0 });
         expect(await stores.revocations.listRevocationsSince(0, 0)).toEqual([ended.revocation]);
       });
 

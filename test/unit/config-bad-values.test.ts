@@ -25,6 +25,7 @@ const BAD_VALUES: Record<string, Array<string | Record<string, string>>> = {
   TESSERA_SESSION_ABSOLUTE_TIMEOUT: ['1m', 'forever'],
   TESSERA_SWEEP_INTERVAL: ['0s', 'often'],
   TESSERA_TRUSTED_PROXIES: ['not-an-ip', '10.0.0.0/33', '10.0.0.1,proxy.internal', '::1/129', '10.0.0.0/8/8'],
+  TESSERA_WEBHOOK_ALLOWED_NETWORKS: ['10.0.0.1', '10.0.0.0/33', 'internal', '10.0.0.0/8/8'],
   TESSERA_ACCESS_TOKEN_TTL: ['2h', '5s', 'short'],
   TESSERA_JWT_ALGORITHM: ['none', 'HS512'],
   TESSERA_JWT_ALLOWED_ALGORITHMS: ['none', 'EdDSA,none', ''],

@@ -1,35 +1,17 @@
 import { verify as cryptoVerify } from 'node:crypto';
-import { createSigner } from 'fast-jwt';
 import type { JwsAlgorithm } from './algorithms.js';
 import { parseJwt } from './compact.js';
 import { JwtError } from './errors.js';
 import type { JsonObject } from './json.js';
-import type { SigningKey, VerificationKey } from './key-objects.js';
+import type { VerificationKey } from './key-objects.js';
 import { assertKeyFits } from './verifier.js';
 
 /**
  * The JWTs of OpenID Connect that are not access tokens: ID tokens (`typ: JWT`) and
- * back-channel logout tokens (`typ: logout+jwt`, Back-Channel Logout 1.0 2.4). Same keyring,
- * same header shape {alg, typ, kid}; the claims are the caller's (core/oauth/oidc-tokens.ts).
+ * back-channel logout tokens (`typ: logout+jwt`, Back-Channel Logout 1.0 2.4), signed by
+ * Keyring.signJwt (jwt/typed-signer.ts); the claims are core/oauth/oidc-identity.ts's.
  */
 export type OidcJwtType = 'JWT' | 'logout+jwt';
-
-export type OidcJwtSigner = (typ: OidcJwtType, payload: Record<string, unknown>) => string;
-
-export function createOidcJwtSigner(key: SigningKey): OidcJwtSigner {
-  const material =
-    key.key.type === 'secret' ? key.key.export() : key.key.export({ format: 'pem', type: 'pkcs8' }).toString();
-  const signers = new Map<OidcJwtType, (payload: Record<string, unknown>) => string>();
-  return (typ, payload) => {
-    let sign = signers.get(typ);
-    if (!sign) {
-      // iat is always in the payload (the injected clock's): fast-jwt then never reads Date.now.
-      sign = createSigner({ key: material, algorithm: key.alg, kid: key.kid, header: { alg: key.alg, typ, kid: key.kid } });
-      signers.set(typ, sign);
-    }
-    return sign(payload);
-  };
-}
 
 /**
  * The payload of a JWT this server signed with one of `keys`, checking the signature only

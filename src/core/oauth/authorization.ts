@@ -353,7 +353,7 @@ export class OAuthAuthorization {
     if (!grant && logins.length === 0) return false;
     // The grant first: a code issued a moment ago can then no longer be exchanged.
     await stores.oauthGrants.deleteOAuthGrant(userId, clientId);
-    for (const login of logins) await sessions.revoke(login.id);
+    for (const login of logins) await sessions.revoke(login.id, 'grant_revoked');
     await this.deps.audit.record('oauth.grant_revoked', {
       userId,
       client,

@@ -103,7 +103,7 @@ export class OAuthClients {
     const client = await this.deps.stores.oauthClients.findOAuthClient(id);
     if (!client) return false;
     for (const session of await this.deps.stores.sessions.listOAuthSessions({ clientId: id })) {
-      await this.deps.sessions.revoke(session.id);
+      await this.deps.sessions.revoke(session.id, 'client_deleted');
     }
     // client_credentials tokens name the client as their `sid`.
     await this.deps.revocations?.revokeSession(id);

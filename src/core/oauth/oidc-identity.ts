@@ -97,7 +97,7 @@ export class OidcIdentity {
   }): Promise<string> {
     const keyring = await this.deps.keyring();
     const iat = Math.floor(this.deps.runtime.now() / 1000);
-    return keyring.signOidc('JWT', {
+    return keyring.signJwt('JWT', {
       iss: this.deps.issuer,
       sub: await this.subject(input.client, input.userId),
       aud: input.client.id,
@@ -130,7 +130,7 @@ export class OidcIdentity {
   async logoutToken(claims: LogoutClaims, jti: string): Promise<string> {
     const keyring = await this.deps.keyring();
     const iat = Math.floor(this.deps.runtime.now() / 1000);
-    return keyring.signOidc('logout+jwt', { ...claims, iat, exp: iat + LOGOUT_TOKEN_TTL_SECONDS, jti });
+    return keyring.signJwt('logout+jwt', { ...claims, iat, exp: iat + LOGOUT_TOKEN_TTL_SECONDS, jti });
   }
 
   /** The UserInfo response (OIDC Core 5.3.2): the claims the granted scopes cover, no more. */

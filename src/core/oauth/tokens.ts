@@ -156,7 +156,7 @@ export class OAuthTokens {
 
     const user = await this.deps.accounts.findById(session.userId);
     if (!user || user.lockedAt !== null) {
-      await sessions.revoke(session.id);
+      await sessions.revoke(session.id, 'locked');
       throw invalidGrant('The refresh token is invalid or has expired.');
     }
     const signIn = await this.deps.oidc.beforeRefresh(session);
@@ -214,7 +214,7 @@ export class OAuthTokens {
   async revoke(client: OAuthClientRecord, token: string, context: ClientContext): Promise<void> {
     const login = await this.#loginOf(token, client);
     if (!login) return;
-    if (await this.deps.sessions.revoke(login.id)) {
+    if (await this.deps.sessions.revoke(login.id, 'oauth_revoked')) {
       await this.deps.audit.record('oauth.token_revoked', {
         userId: login.userId,
         sessionId: login.id,
@@ -334,7 +334,7 @@ export class OAuthTokens {
     client: OAuthClientRecord,
     context: ClientContext,
   ): Promise<never> {
-    await this.deps.sessions.revoke(sessionId);
+    await this.deps.sessions.revoke(sessionId, 'code_reuse');
     await this.deps.audit.record('oauth.code_reused', {
       userId,
       sessionId,

@@ -29,7 +29,7 @@ export function sessionMode(tessera: Tessera): LoginMode {
       if (!found) throw unauthenticated();
       const { session, user } = found;
       if (user.lockedAt !== null) {
-        await tessera.sessions.revoke(session.id);
+        await tessera.sessions.revoke(session.id, 'locked');
         throw unauthenticated();
       }
       return {

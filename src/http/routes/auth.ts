@@ -69,7 +69,7 @@ export function authRoutes(tessera: Tessera) {
       // Session fixation: a login the client already holds is never carried over. If it was a
       // live one it ends now; a fresh one is always created.
       const previous = await optionalAuth(request);
-      if (previous) await tessera.sessions.revoke(previous.sessionId);
+      if (previous) await tessera.sessions.revoke(previous.sessionId, 'replaced');
       const { session, credentials } = await app.loginMode.openLogin(request, reply, user, body.transport);
       await tessera.audit.record('login.succeeded', { userId: user.id, sessionId: session.id, client });
       // The new-device alert must never fail a login that succeeded: a store error is logged.
@@ -106,7 +106,7 @@ export function authRoutes(tessera: Tessera) {
           ? await optionalAuth(request)
           : await authenticate(request);
       if (auth) {
-        await tessera.sessions.revoke(auth.sessionId);
+        await tessera.sessions.revoke(auth.sessionId, 'logout');
         await tessera.audit.record('logout', {
           userId: auth.userId,
           sessionId: auth.sessionId,
@@ -121,7 +121,7 @@ export function authRoutes(tessera: Tessera) {
     app.post('/auth/logout-all', authenticated, async (request, reply) => {
       const { userId, sessionId } = request.auth;
       // Every login of the user and every API key (a key belongs to the user, not to a login).
-      const ended = await tessera.sessions.endUserLogins(userId);
+      const ended = await tessera.sessions.endUserLogins(userId, { cause: 'logout_all' });
       await tessera.audit.record('logout.all', {
         userId,
         sessionId,
@@ -145,6 +145,7 @@ export function authRoutes(tessera: Tessera) {
       // the same transaction as the new password; this device stays in, under new credentials.
       const ended = await tessera.sessions.endUserLogins(userId, {
         except: sessionId,
+        cause: 'password_changed',
         account: { passwordHash, updatedAt: tessera.runtime.now() },
       });
       const revokedOtherSessions = ended.sessions;

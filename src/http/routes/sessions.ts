@@ -25,7 +25,7 @@ export function sessionRoutes(tessera: Tessera) {
       // Another user's session id gets the same 404 as a missing one: ids are not an oracle.
       const target = (await tessera.sessions.listOfUser(userId)).find((s) => s.id === id);
       if (!target) throw new AuthError('session_not_found', 'You have no session with this id.');
-      await tessera.sessions.revoke(target.id);
+      await tessera.sessions.revoke(target.id, 'device_removed');
       await tessera.audit.record('session.revoked', {
         userId,
         sessionId: target.id,

@@ -3,15 +3,25 @@ import type {
   AuditEvent,
   AuthorizationCodeRecord,
   ConsentTicketRecord,
+  DeliveryRecord,
   OAuthClientRecord,
   OAuthGrantRecord,
   RefreshTokenRecord,
   RelyingPartyLoginRecord,
   RevocationRecord,
+  SecurityEventRecord,
   SessionRecord,
   StoredSigningKey,
   UserRecord,
+  WebhookEndpointRecord,
 } from '../ports/index.js';
+
+/** A security event with its fan-out state, as the SQL row has it. */
+export interface StoredSecurityEvent extends SecurityEventRecord {
+  fannedOutAt: number | null;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+}
 
 /**
  * The memory engine's "database": one map per table, shared by the per-aggregate stores as the
@@ -35,6 +45,9 @@ export class MemoryTables {
   readonly authorizationCodes = new Map<string, AuthorizationCodeRecord>();
   readonly consentTickets = new Map<string, ConsentTicketRecord>();
   readonly apiKeys = new Map<string, ApiKeyRecord>();
+  readonly securityEvents = new Map<string, StoredSecurityEvent>();
+  readonly deliveries = new Map<string, DeliveryRecord>();
+  readonly webhooks = new Map<string, WebhookEndpointRecord>();
   /** delegation id → relying-party login (OpenID Connect). */
   readonly relyingPartyLogins = new Map<string, RelyingPartyLoginRecord>();
 
@@ -49,13 +62,19 @@ export class MemoryTables {
 
   /** Deletes matching sessions and, like the SQL foreign key's cascade, their refresh tokens. */
   deleteSessionsWhere(predicate: (session: SessionRecord) => boolean): number {
-    let deleted = 0;
+    return this.deleteSessionsReturning(predicate).length;
+  }
+
+  /** deleteSessionsWhere, returning the deleted sessions (at most `limit`). */
+  deleteSessionsReturning(predicate: (session: SessionRecord) => boolean, limit = Infinity): SessionRecord[] {
+    const deleted: SessionRecord[] = [];
     for (const [id, session] of this.sessions) {
+      if (deleted.length >= limit) break;
       if (predicate(session)) {
         this.sessions.delete(id);
         for (const tokenId of this.refreshTokenIdsBySession.get(id) ?? []) this.refreshTokens.delete(tokenId);
         this.refreshTokenIdsBySession.delete(id);
-        deleted++;
+        deleted.push(session);
       }
     }
     return deleted;

@@ -12,7 +12,9 @@ export type {
   OidcCodeContext,
 } from './authorization-codes.js';
 export type { ConsentTicketRecord, ConsentTicketStore } from './consent-tickets.js';
+export type { DeliveryOutboxStore, DeliveryRecord, DeliveryStatus } from './deliveries.js';
 export {
+  endingEvent,
   hasActiveAdmin,
   LastAdminError,
   type LoginEnding,
@@ -25,6 +27,12 @@ export type { RefreshTokenRecord, RefreshTokenStore } from './refresh-tokens.js'
 export type { RelyingPartyLoginRecord, RelyingPartyLoginStore } from './relying-party-logins.js';
 export type { RevocationRecord, RevocationStore } from './revocations.js';
 export type {
+  ClaimedSecurityEvent,
+  EndedLogin,
+  SecurityEventRecord,
+  SecurityEventStore,
+} from './security-events.js';
+export type {
   OAuthDelegation,
   SessionPageKey,
   SessionRecord,
@@ -35,3 +43,4 @@ export type {
 export type { SigningKeyStore, StoredSigningKey } from './signing-keys.js';
 export type { AggregateStores, Stores } from './stores.js';
 export { EmailTakenError, type UserRecord, type UserStore } from './users.js';
+export type { WebhookEndpointRecord, WebhookEndpointStore } from './webhooks.js';

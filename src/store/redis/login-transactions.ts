@@ -28,6 +28,7 @@ export class RedisCachedLoginEndingStore implements LoginEndingStore {
     const { target } = ending;
     const forget = async () => {
       if ('sessionId' in target) return this.cache.forgetCopies([target.sessionId]);
+      if ('expired' in target) return this.cache.forgetSwept(target.expired.now, target.expired.idleBefore);
       if (!('userId' in target)) return this.cache.forgetEveryCopy();
       const { userId, keepSessionId } = target;
       // Rows the index may not know of (a copy evicted or never made) are forgotten by id too.
@@ -37,7 +38,8 @@ export class RedisCachedLoginEndingStore implements LoginEndingStore {
     };
     await forget();
     const ended = await this.inner.endLogins(ending);
-    if (!('sessionId' in target)) await forget();
+    if ('expired' in target) await this.cache.forgetCopies(ended.logins.map((login) => login.id));
+    else if (!('sessionId' in target)) await forget();
     return ended;
   }
 }

@@ -210,13 +210,18 @@ export class RedisCachedSessionStore implements SessionStore {
   }
 
   async deleteExpiredSessions(now: number, idleBefore: number): Promise<number> {
+    await this.forgetSwept(now, idleBefore);
+    return this.inner.deleteExpiredSessions(now, idleBefore);
+  }
+
+  /** Forgets the copies of every session past its expiry at `now` or idle since `idleBefore`. */
+  async forgetSwept(now: number, idleBefore: number): Promise<void> {
     for (;;) {
       const [idle, expired] = (await this.#cache(() =>
         this.#redis.tesseraForgetSwept(SEEN, EXPIRES, this.#prefix, idleBefore, now, SWEEP_BATCH),
       )) as [number, number];
       if (idle < SWEEP_BATCH && expired < SWEEP_BATCH) break;
     }
-    return this.inner.deleteExpiredSessions(now, idleBefore);
   }
 
   listUserSessions(userId: string): Promise<SessionRecord[]> {

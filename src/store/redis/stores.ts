@@ -11,6 +11,7 @@ export function withRedisSessionCache(stores: Stores, options: RedisCachedStoreO
   const sessions = new RedisCachedSessionStore(stores.sessions, stores.users, options);
   const { users, refreshTokens, signingKeys, audit, revocations } = stores;
   const { oauthClients, oauthGrants, apiKeys, consentTickets, relyingPartyLogins } = stores;
+  const { securityEvents, deliveries, webhooks } = stores;
   return {
     engine: `${stores.engine}+redis`,
     users,
@@ -26,6 +27,9 @@ export function withRedisSessionCache(stores: Stores, options: RedisCachedStoreO
     consentTickets,
     relyingPartyLogins,
     loginEndings: new RedisCachedLoginEndingStore(stores.loginEndings, sessions, stores.sessions),
+    securityEvents,
+    deliveries,
+    webhooks,
     // The SQL database only; /healthz pings Redis separately, to say which one is down.
     ping: () => stores.ping(),
     // The Redis connection belongs to whoever opened it.

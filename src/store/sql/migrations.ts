@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, Postgres
 // The one import from core: the key's rules are the domain's, and the migration must compute
 // exactly the keys that logins will look up. email-key.ts is pure and imports nothing.
 import { canonicalEmailKey } from '../../core/email-key.js';
+import { securityEventsMigration } from './migration-events.js';
 
 /**
  * Migrations live in code (not files found at run time) so the compiled package and the
@@ -375,6 +376,8 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('oidc_rp_logins_created_at').on('oidc_rp_logins').column('created_at').execute();
     },
   },
+  // Security events, the HTTP delivery outbox and webhook endpoints (issue 21).
+  '0014_security_events': securityEventsMigration,
 };
 
 /** Exported so tests can stop at an older migration and check the upgrade path. */

@@ -1,0 +1,119 @@
+import type { TesseraConfig } from '../config.js';
+import { AuthError } from '../core/errors.js';
+import type { Keyring } from '../core/keyring.js';
+import type { Runtime } from '../core/runtime.js';
+import { resolveKeyEncryptionKey } from '../key-encryption-key.js';
+import type { Stores } from '../store/ports/index.js';
+import { Destinations } from './destinations.js';
+import { DEFAULT_FANOUT_POLICY, EventFanout, type FanoutHandler, type FanoutPolicy } from './fanout.js';
+import { securityEventTokenFormat, standardWebhookFormat } from './formats.js';
+import {
+  DEFAULT_HTTP_DELIVERY_POLICY,
+  type DeliveryFormat,
+  DeliveryWorker,
+  type HttpDeliveryPolicy,
+} from './http-delivery.js';
+import { Webhooks } from './webhooks.js';
+
+/** Delivered and failed deliveries, and fanned-out events, are kept this long, then swept. */
+const EVENT_RETENTION_MS = 30 * 24 * 3_600_000;
+
+/**
+ * Security events out of Tessera (issue 21), wired once for createTessera: the durable fan-out,
+ * the HTTP delivery worker and webhooks. Other features plug in with `registerFanout` (an event
+ * → the deliveries it needs) and `registerFormat` (how a delivery's payload becomes a request).
+ */
+export interface EventFeatures {
+  readonly fanout: EventFanout;
+  readonly delivery: DeliveryWorker;
+  readonly webhooks: Webhooks;
+  readonly destinations: Destinations;
+  /** EventFanout.registerFanout: every event from now on also goes through `handler`. */
+  registerFanout(handler: FanoutHandler): () => void;
+  /** DeliveryWorker.registerFormat. */
+  registerFormat(name: string, format: DeliveryFormat): void;
+  /** Runs the fan-out and the deliveries it made until both are idle (tests). */
+  drain(): Promise<void>;
+  start(onError: (error: unknown) => void): void;
+  sweep(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function openEventFeatures(deps: {
+  config: TesseraConfig;
+  stores: Pick<Stores, 'securityEvents' | 'deliveries' | 'webhooks'>;
+  runtime: Runtime;
+  /** The keyring that signs SETs (session mode: opened lazily, as for OAuth). */
+  keyring: () => Promise<Keyring>;
+  fanoutPolicy?: FanoutPolicy;
+  deliveryPolicy?: HttpDeliveryPolicy;
+}): EventFeatures {
+  const { config, stores, runtime } = deps;
+  const destinations = new Destinations({
+    development: !config.production,
+    allowedNetworks: config.webhookAllowedNetworks,
+  });
+  const delivery = new DeliveryWorker(
+    stores.deliveries,
+    runtime,
+    destinations,
+    deps.deliveryPolicy ?? DEFAULT_HTTP_DELIVERY_POLICY,
+  );
+  const fanout = new EventFanout(
+    stores.securityEvents,
+    runtime,
+    () => delivery.nudge(),
+    () => delivery.log,
+    deps.fanoutPolicy ?? DEFAULT_FANOUT_POLICY,
+  );
+  let kek: Buffer | undefined;
+  const webhooks = new Webhooks({
+    endpoints: stores.webhooks,
+    deliveries: stores.deliveries,
+    destinations,
+    runtime,
+    issuer: config.jwt.issuer,
+    onRetry: () => delivery.nudge(),
+    kek: () => {
+      // Every node must unseal what another sealed: a per-process key would not do.
+      if (!config.keyEncryptionKey && (config.production || config.database.engine === 'postgres')) {
+        throw new AuthError('webhooks_unavailable');
+      }
+      kek ??= resolveKeyEncryptionKey(config, runtime).kek;
+      return kek;
+    },
+  });
+  fanout.registerFanout(webhooks.fanout);
+  const now = () => runtime.now();
+  delivery.registerFormat(
+    'standard',
+    standardWebhookFormat({ endpoints: stores.webhooks, secretOf: webhooks.secretOf, now }),
+  );
+  delivery.registerFormat('set', securityEventTokenFormat({ keyring: deps.keyring, now }));
+  return {
+    fanout,
+    delivery,
+    webhooks,
+    destinations,
+    registerFanout: (handler) => fanout.registerFanout(handler),
+    registerFormat: (name, format) => delivery.registerFormat(name, format),
+    async drain() {
+      await fanout.run();
+      await delivery.run();
+      await delivery.idle();
+    },
+    start(onError) {
+      fanout.start(onError);
+      delivery.start(onError);
+    },
+    async sweep() {
+      const before = runtime.now() - EVENT_RETENTION_MS;
+      await stores.securityEvents.deleteFannedOutEventsBefore(before);
+      await stores.deliveries.deleteDeliveriesBefore(before);
+    },
+    async close() {
+      await fanout.close();
+      await delivery.close();
+    },
+  };
+}
