@@ -52,7 +52,7 @@ export class BackchannelLogout {
         endedAt,
       });
     }
-    for (const login of logins) await this.deps.sessions.revoke(login.delegationId);
+    for (const login of logins) await this.deps.sessions.revoke(login.delegationId, 'oauth_revoked');
     return deliveries;
   }
 }
