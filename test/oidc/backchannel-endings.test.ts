@@ -79,7 +79,7 @@ async function signInToRp(config: client.Configuration, user: Login) {
     pkceCodeVerifier: verifier,
     expectedNonce: nonce,
   });
-  return { claims: tokens.claims() as { sub: string; sid: string }, refreshToken: tokens.refresh_token as string };
+  return { claims: tokens.claims() as unknown as { sub: string; sid: string }, refreshToken: tokens.refresh_token as string };
 }
 
 let config: client.Configuration;
