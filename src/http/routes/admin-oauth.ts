@@ -6,6 +6,7 @@ import type { OAuthClientRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import { clientContext, requireAuth } from '../credentials.js';
 import { parseInput, text } from '../validation.js';
+import { LOGOUT_TOKEN_FORMAT, logoutDeliveryView } from '../../events/backchannel-logout.js';
 import { apiKeyView } from './oauth-account.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -74,6 +75,17 @@ export function adminOAuthRoutes(tessera: Tessera) {
     });
 
     app.get('/admin/api/clients', async () => ({ clients: (await oauth.clients.list()).map(clientView) }));
+
+    // Back-channel logout deliveries to one relying party, newest first: status, attempts, the
+    // last error, and the delay from the login's end to the relying party's acceptance.
+    app.get('/admin/api/clients/:id/backchannel-logouts', async (request) => {
+      const { id } = parseInput(idParams, request.params);
+      if (!(await oauth.clients.find(id))) throw new AuthError('not_found', 'There is no client with this id.');
+      const deliveries = await tessera.stores.deliveries.listDeliveries({ endpointId: id, limit: 100 });
+      return {
+        deliveries: deliveries.filter((d) => d.format === LOGOUT_TOKEN_FORMAT).map(logoutDeliveryView),
+      };
+    });
 
     // The secret is in this answer and nowhere else: it is stored only as a hash.
     app.post('/admin/api/clients', async (request, reply) => {
