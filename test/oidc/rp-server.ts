@@ -16,8 +16,14 @@ export interface AcceptedLogout {
  * JWKS (jose), iss, aud, iat/exp, `typ: logout+jwt`, the logout event, a sid or sub, and no
  * nonce; 200 when valid, 400 otherwise. `down` closes connections (an outage).
  */
-export async function startRelyingParty(options: { issuer: string; clientId: () => string; now?: () => number }) {
-  const jwks = createRemoteJWKSet(new URL(`${options.issuer}/.well-known/jwks.json`));
+export async function startRelyingParty(options: {
+  issuer: string;
+  clientId: () => string;
+  now?: () => number;
+  /** Default: the issuer's. */
+  jwksUrl?: string;
+}) {
+  const jwks = createRemoteJWKSet(new URL(options.jwksUrl ?? `${options.issuer}/.well-known/jwks.json`));
   const accepted: AcceptedLogout[] = [];
   const refused: string[] = [];
   const state = { down: false };
