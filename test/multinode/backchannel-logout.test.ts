@@ -68,9 +68,9 @@ describe.skipIf(pgUrl === undefined || redisUrl === undefined)('back-channel log
     await deleteRedisKeys(redisUrl as string, prefix);
   });
 
-  it(`lock on node 3 → the relying party accepts the logout token within ${LOCK_TO_RP_BOUND_MS} ms`, async () => {
-    const [n1, n2, n3] = nodes as [Node, Node, Node];
-    const user = await registerAndLogin(n1, n1, `bcl-user.${process.pid}@example.com`, PASSWORD);
+  /** A user signed into the relying party: authorize on node 1, token on node 2; the ID token's sid. */
+  async function signedIn(n1: Node, n2: Node, i: number) {
+    const user = await registerAndLogin(n1, n1, `bcl-user${i}.${process.pid}@example.com`, PASSWORD);
     const bearer = { authorization: `Bearer ${user.accessToken as string}` };
     const verifier = randomBytes(32).toString('base64url');
     const authorize = new URL(`${n1.url}/oauth/authorize`);
@@ -79,7 +79,7 @@ describe.skipIf(pgUrl === undefined || redisUrl === undefined)('back-channel log
       redirect_uri: CALLBACK,
       response_type: 'code',
       scope: 'openid',
-      nonce: 'n-1',
+      nonce: `n-${i}`,
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
     })) {
@@ -111,19 +111,32 @@ describe.skipIf(pgUrl === undefined || redisUrl === undefined)('back-channel log
     });
     expect(token.status).toBe(200);
     const idToken = ((await token.json()) as { id_token: string }).id_token;
-    const sid = (JSON.parse(Buffer.from(idToken.split('.')[1] as string, 'base64url').toString()) as { sid: string }).sid;
+    const claims = JSON.parse(Buffer.from(idToken.split('.')[1] as string, 'base64url').toString()) as { sid: string };
+    return { userId: (user.user as { id: string }).id, sid: claims.sid };
+  }
 
+  it(`lock on node 3 → the relying party accepts the logout token within ${LOCK_TO_RP_BOUND_MS} ms`, async () => {
+    const [n1, n2, n3] = nodes as [Node, Node, Node];
     const adminLogin = await call(n3, 'POST', '/auth/login', { body: { email: ADMIN, password: PASSWORD, transport: 'bearer' } });
-    const start = performance.now();
-    const lock = await call(n3, 'POST', `/admin/api/users/${(user.user as { id: string }).id}/lock`, {
-      token: adminLogin.body.accessToken as string,
-      body: { reason: 'fraud' },
-    });
-    expect(lock.status).toBe(200);
-    await rp.waitFor(1, LOCK_TO_RP_BOUND_MS + 5_000);
-    const delay = (rp.accepted[0]?.at ?? 0) - start;
-    console.log(`three hybrid nodes: lock on node 3 → RP accepted the logout token in ${delay.toFixed(0)} ms`);
-    expect(rp.accepted[0]?.claims).toMatchObject({ iss: ISSUER, aud: clientId, sid });
-    expect(delay).toBeLessThan(LOCK_TO_RP_BOUND_MS);
-  }, 60_000);
+    const delays: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const { userId, sid } = await signedIn(n1, n2, i);
+      const before = rp.accepted.length;
+      const start = performance.now();
+      const lock = await call(n3, 'POST', `/admin/api/users/${userId}/lock`, {
+        token: adminLogin.body.accessToken as string,
+        body: { reason: 'fraud' },
+      });
+      expect(lock.status).toBe(200);
+      await rp.waitFor(before + 1, LOCK_TO_RP_BOUND_MS + 5_000);
+      const accepted = rp.accepted.slice(before).find((a) => a.claims.sid === sid);
+      expect(accepted?.claims).toMatchObject({ iss: ISSUER, aud: clientId, sid });
+      delays.push((accepted?.at ?? 0) - start);
+    }
+    delays.sort((a, b) => a - b);
+    console.log(
+      `three hybrid nodes: lock on node 3 → RP accepted (n=${delays.length}): p50 ${delays[4]?.toFixed(0)} ms, max ${delays[9]?.toFixed(0)} ms`,
+    );
+    expect(delays[9]).toBeLessThan(LOCK_TO_RP_BOUND_MS);
+  }, 90_000);
 });
