@@ -93,12 +93,15 @@ describe.skipIf(!browserAvailable('the OpenID Connect browser test'))('OpenID Co
       post_logout_redirect_uri: 'https://ledger.example/bye',
       state: 'st',
     }).toString();
-    await page.goto(logout.href);
-    await page.getByRole('heading', { name: 'Ledger Lens asks to sign you out.' }).waitFor();
-    await page.screenshot({ path: 'test-artifacts/oidc-logout-confirm-375.png' });
+    // A new tab (same cookies): the first one may still be settling on the app's redirect.
+    const tab = await context.newPage();
+    tab.on('pageerror', (error) => failures.push(error.message));
+    await tab.goto(logout.href);
+    await tab.getByRole('heading', { name: 'Ledger Lens asks to sign you out.' }).waitFor();
+    await tab.screenshot({ path: 'test-artifacts/oidc-logout-confirm-375.png' });
     const [bye] = await Promise.all([
-      page.waitForRequest((r) => r.url().startsWith('https://ledger.example/bye'), { timeout: 10_000 }),
-      page.getByRole('button', { name: 'Sign out' }).click(),
+      tab.waitForRequest((r) => r.url().startsWith('https://ledger.example/bye'), { timeout: 10_000 }),
+      tab.getByRole('button', { name: 'Sign out' }).click(),
     ]);
     expect(new URL(bye.url()).searchParams.get('state')).toBe('st');
     const logins = await server.tessera.sessions.listOfUser(user.id);
