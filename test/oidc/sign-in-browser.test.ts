@@ -73,16 +73,19 @@ describe.skipIf(!browserAvailable('the OpenID Connect browser test'))('OpenID Co
     ]);
     expect(new URL(first.url()).searchParams.get('code')).toBeTruthy();
 
-    // prompt=login: signed in, yet asked again; the fresh sign-in goes straight back (consent kept).
-    await page.goto(authorize({ prompt: 'login', login_hint: email }));
-    await page.getByText('confirm it is you').waitFor();
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    // prompt=login: signed in, yet asked again; the fresh sign-in goes straight back (consent
+    // kept). A new tab (same cookies): the first may still be settling on the app's redirect.
+    const again = await context.newPage();
+    again.on('pageerror', (error) => failures.push(error.message));
+    await again.goto(authorize({ prompt: 'login', login_hint: email }));
+    await again.getByText('confirm it is you').waitFor();
+    const width = await again.evaluate(() => document.documentElement.scrollWidth);
     expect(width).toBeLessThanOrEqual(375);
-    await page.screenshot({ path: 'test-artifacts/oidc-sign-in-again-375.png' });
-    await page.getByLabel('Password').fill(PASSWORD);
+    await again.screenshot({ path: 'test-artifacts/oidc-sign-in-again-375.png' });
+    await again.getByLabel('Password').fill(PASSWORD);
     const [second] = await Promise.all([
-      page.waitForRequest((r) => r.url().startsWith('https://ledger.example/callback'), { timeout: 10_000 }),
-      page.getByRole('button', { name: 'Sign in' }).click(),
+      again.waitForRequest((r) => r.url().startsWith('https://ledger.example/callback'), { timeout: 10_000 }),
+      again.getByRole('button', { name: 'Sign in' }).click(),
     ]);
     expect(new URL(second.url()).searchParams.get('code')).toBeTruthy();
 
@@ -93,7 +96,6 @@ describe.skipIf(!browserAvailable('the OpenID Connect browser test'))('OpenID Co
       post_logout_redirect_uri: 'https://ledger.example/bye',
       state: 'st',
     }).toString();
-    // A new tab (same cookies): the first one may still be settling on the app's redirect.
     const tab = await context.newPage();
     tab.on('pageerror', (error) => failures.push(error.message));
     await tab.goto(logout.href);
