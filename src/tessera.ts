@@ -14,7 +14,11 @@ import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
 import { TokenLogins } from './core/token-logins.js';
 import { UserEmails } from './core/user-emails.js';
-import { backchannelLogoutFanout, LOGOUT_TOKEN_FORMAT, logoutTokenFormat } from './events/backchannel-logout.js';
+import {
+  backchannelLogoutFanout,
+  LOGOUT_TOKEN_FORMAT,
+  logoutTokenFormat,
+} from './events/backchannel-logout.js';
 import { type EventFeatures, openEventFeatures } from './events/event-features.js';
 import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
 import { lazyKeyring, openKeyring } from './open-keyring.js';

@@ -283,8 +283,11 @@ clients
   .requiredOption('--audience <resource>', 'the resource server its tokens are for (their aud)')
   .option('--grant <grant...>', 'authorization_code and/or client_credentials (default: by redirect URIs)')
   .option('--subject-type <type>', 'OpenID Connect: public (the user id) or pairwise (per sector)')
-  .option('--id-token-alg <alg>', 'OpenID Connect: the ID tokens\' alg (must be TESSERA_JWT_ALGORITHM)')
-  .option('--post-logout-redirect-uri <uri...>', 'OpenID Connect: exact URIs RP-initiated logout may return to')
+  .option('--id-token-alg <alg>', "OpenID Connect: the ID tokens' alg (must be TESSERA_JWT_ALGORITHM)")
+  .option(
+    '--post-logout-redirect-uri <uri...>',
+    'OpenID Connect: exact URIs RP-initiated logout may return to',
+  )
   .option('--backchannel-logout-uri <uri>', 'OpenID Connect: where back-channel logout tokens are POSTed')
   .action(
     (options: {

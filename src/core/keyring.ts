@@ -3,12 +3,12 @@ import type { SigningKeyStore, StoredSigningKey } from '../store/ports/index.js'
 import type { JwsAlgorithm } from './jwt/algorithms.js';
 import type { AccessTokenClaims } from './jwt/claims.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './jwt/claims.js';
+import type { JsonObject } from './jwt/json.js';
 import { type PublicJwk, publicJwks } from './jwt/jwk.js';
 import type { SigningKey, VerificationKey } from './jwt/key-objects.js';
 import { generateSigningKey, openSigningKey, type SigningKeyRecord, verificationKeyOf } from './jwt/keys.js';
-import { type AccessTokenSigner, type AccessTokenSubject, createAccessTokenSigner } from './jwt/signer.js';
-import type { JsonObject } from './jwt/json.js';
 import { verifyOwnJwt } from './jwt/oidc-jwt.js';
+import { type AccessTokenSigner, type AccessTokenSubject, createAccessTokenSigner } from './jwt/signer.js';
 import { createTypedJwtSigner } from './jwt/typed-signer.js';
 import { type AccessTokenVerifier, createAccessTokenVerifier } from './jwt/verifier.js';
 import type { Runtime } from './runtime.js';

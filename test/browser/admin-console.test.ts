@@ -239,7 +239,9 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
           await expect
             .poll(() => page.locator('#client-secret').textContent(), WAIT)
             .toMatch(/Registered Ledger Lens: client_id \S+/);
-          const relyingParty = (await server.tessera.oauth.clients.list()).find((c) => c.name === 'Ledger Lens');
+          const relyingParty = (await server.tessera.oauth.clients.list()).find(
+            (c) => c.name === 'Ledger Lens',
+          );
           expect(relyingParty?.oidc).toMatchObject({
             subjectType: 'pairwise',
             postLogoutRedirectUris: ['https://ledger.example/'],

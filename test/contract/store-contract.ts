@@ -996,10 +996,16 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         ).toBe(true);
         // A replay stores nothing, the relying-party login included.
         expect(
-          await stores.authorizationCodes.redeemAuthorizationCode(c.id, 2_001, login, refreshToken(login.id), {
-            ...rpLogin,
-            delegationId: 'other',
-          }),
+          await stores.authorizationCodes.redeemAuthorizationCode(
+            c.id,
+            2_001,
+            login,
+            refreshToken(login.id),
+            {
+              ...rpLogin,
+              delegationId: 'other',
+            },
+          ),
         ).toBe(false);
         expect(await stores.relyingPartyLogins.findRelyingPartyLogin(login.id)).toEqual(rpLogin);
         expect(await stores.relyingPartyLogins.findRelyingPartyLogin('other')).toBeUndefined();
@@ -1020,7 +1026,11 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         // Deleting the client forgets its relying-party logins (foreign key).
         expect(await stores.oauthClients.deleteOAuthClient(rp.id)).toBe(true);
         expect(await stores.relyingPartyLogins.listRelyingPartyLogins(['browser-2'])).toEqual([]);
-        await stores.relyingPartyLogins.recordRelyingPartyLogin({ ...second, clientId: plain.id, createdAt: 10 });
+        await stores.relyingPartyLogins.recordRelyingPartyLogin({
+          ...second,
+          clientId: plain.id,
+          createdAt: 10,
+        });
         expect(await stores.relyingPartyLogins.deleteRelyingPartyLoginsBefore(11)).toBe(1);
       });
 

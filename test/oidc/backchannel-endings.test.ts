@@ -20,7 +20,11 @@ const ACTOR = { actorId: null, client: CONTEXT };
 
 beforeAll(async () => {
   server = await startOAuthServer({ TESSERA_MODE: 'jwt' });
-  rp = await startRelyingParty({ issuer: server.url, clientId: () => clientId, now: () => server.clock.now() });
+  rp = await startRelyingParty({
+    issuer: server.url,
+    clientId: () => clientId,
+    now: () => server.clock.now(),
+  });
 });
 afterAll(async () => {
   await rp?.close();
@@ -42,7 +46,10 @@ async function login(email = newEmail()): Promise<Login> {
     body: JSON.stringify(body),
   });
   await fetch(`${server.url}/auth/register`, json({ email, password: PASSWORD }));
-  const response = await fetch(`${server.url}/auth/login`, json({ email, password: PASSWORD, transport: 'bearer' }));
+  const response = await fetch(
+    `${server.url}/auth/login`,
+    json({ email, password: PASSWORD, transport: 'bearer' }),
+  );
   expect(response.status).toBe(200);
   const body = (await response.json()) as { user: { id: string }; accessToken: string; refreshToken: string };
   const sessionId = (await server.tessera.sessions.listOfUser(body.user.id))[0]?.id as string;
@@ -75,11 +82,18 @@ async function signInToRp(config: client.Configuration, user: Login) {
       body: new URLSearchParams({ ...(await consentFields(response)), decision: 'approve' }),
     });
   }
-  const tokens = await client.authorizationCodeGrant(config, new URL(response.headers.get('location') as string), {
-    pkceCodeVerifier: verifier,
-    expectedNonce: nonce,
-  });
-  return { claims: tokens.claims() as unknown as { sub: string; sid: string }, refreshToken: tokens.refresh_token as string };
+  const tokens = await client.authorizationCodeGrant(
+    config,
+    new URL(response.headers.get('location') as string),
+    {
+      pkceCodeVerifier: verifier,
+      expectedNonce: nonce,
+    },
+  );
+  return {
+    claims: tokens.claims() as unknown as { sub: string; sid: string },
+    refreshToken: tokens.refresh_token as string,
+  };
 }
 
 let config: client.Configuration;
@@ -111,15 +125,24 @@ async function expectLogoutToken(end: (user: Login) => Promise<unknown>) {
   await rp.waitFor(before + 1);
   const received = rp.accepted.slice(before).filter((a) => a.claims.sid === claims.sid);
   expect(received).toHaveLength(1);
-  expect(received[0]?.claims).toMatchObject({ iss: server.url, aud: clientId, sub: claims.sub, sid: claims.sid });
+  expect(received[0]?.claims).toMatchObject({
+    iss: server.url,
+    aud: clientId,
+    sub: claims.sub,
+    sid: claims.sid,
+  });
   // The delegation born of that sign-in ended with it.
-  await expect(client.refreshTokenGrant(config, refreshToken)).rejects.toMatchObject({ error: 'invalid_grant' });
+  await expect(client.refreshTokenGrant(config, refreshToken)).rejects.toMatchObject({
+    error: 'invalid_grant',
+  });
   return user;
 }
 
 describe('back-channel logout: every ending tells the relying party', () => {
   it('logout (POST /auth/logout)', async () => {
-    await expectLogoutToken((user) => fetch(`${server.url}/auth/logout`, { method: 'POST', headers: user.headers }));
+    await expectLogoutToken((user) =>
+      fetch(`${server.url}/auth/logout`, { method: 'POST', headers: user.headers }),
+    );
   });
 
   it('logout-all (POST /auth/logout-all)', async () => {
@@ -180,7 +203,10 @@ describe('back-channel logout: every ending tells the relying party', () => {
     await server.tessera.events.drain();
     expect(rp.accepted.length).toBe(before);
     expect(rp.refused).toEqual([]);
-    const deliveries = await server.tessera.stores.deliveries.listDeliveries({ endpointId: clientId, limit: 100 });
+    const deliveries = await server.tessera.stores.deliveries.listDeliveries({
+      endpointId: clientId,
+      limit: 100,
+    });
     expect(deliveries.length).toBe(8);
     expect(deliveries.every((d) => d.status === 'delivered' && d.format === 'oidc-logout')).toBe(true);
     const jtis = new Set(rp.accepted.map((a) => a.claims.jti));

@@ -3,7 +3,14 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRuntime } from '../../src/core/runtime.js';
 import { csrfFor, startTessera, type TestServer } from '../helpers.js';
-import { type Browser, consentFields, type OAuthServer, registerClient, signIn, submitConsent } from '../oauth/harness.js';
+import {
+  type Browser,
+  consentFields,
+  type OAuthServer,
+  registerClient,
+  signIn,
+  submitConsent,
+} from '../oauth/harness.js';
 import { startRelyingParty } from './rp-server.js';
 
 /**
@@ -42,9 +49,15 @@ beforeAll(async () => {
     oidc: { backchannelLogoutUri: rp.url },
   });
   clientId = rc.client.client_id;
-  config = await client.discovery(new URL(url), clientId, undefined, client.ClientSecretBasic(rc.secret as string), {
-    execute: [client.allowInsecureRequests],
-  });
+  config = await client.discovery(
+    new URL(url),
+    clientId,
+    undefined,
+    client.ClientSecretBasic(rc.secret as string),
+    {
+      execute: [client.allowInsecureRequests],
+    },
+  );
 });
 afterAll(async () => {
   await rp?.close();
@@ -64,12 +77,21 @@ async function signedIntoRp(): Promise<{ browser: Browser; sid: string }> {
   });
   let response = await fetch(url, { redirect: 'manual', headers: { cookie: browser.cookie } });
   if (response.status === 200) {
-    response = await submitConsent(server as unknown as OAuthServer, browser, await consentFields(response), 'approve');
+    response = await submitConsent(
+      server as unknown as OAuthServer,
+      browser,
+      await consentFields(response),
+      'approve',
+    );
   }
-  const tokens = await client.authorizationCodeGrant(config, new URL(response.headers.get('location') as string), {
-    pkceCodeVerifier: verifier,
-    expectedNonce: nonce,
-  });
+  const tokens = await client.authorizationCodeGrant(
+    config,
+    new URL(response.headers.get('location') as string),
+    {
+      pkceCodeVerifier: verifier,
+      expectedNonce: nonce,
+    },
+  );
   return { browser, sid: (tokens.claims() as unknown as { sid: string }).sid };
 }
 
@@ -137,7 +159,9 @@ describe('back-channel logout timing', () => {
     await logout(browser);
     expect(performance.now() - start).toBeLessThan(1_000);
     await new Promise((resolve) => setTimeout(resolve, 30_000));
-    const pending = (await server.tessera.stores.deliveries.listDeliveries({ endpointId: clientId, limit: 1 }))[0];
+    const pending = (
+      await server.tessera.stores.deliveries.listDeliveries({ endpointId: clientId, limit: 1 })
+    )[0];
     expect(pending).toMatchObject({ status: 'pending' });
     expect(pending?.attempts).toBeGreaterThanOrEqual(3);
     expect(pending?.lastError).toBeTruthy();
@@ -150,6 +174,8 @@ describe('back-channel logout timing', () => {
       (found) => found?.status === 'delivered',
     );
     expect(row).toMatchObject({ status: 'delivered' });
-    console.log(`RP down 30 s: accepted ${(((accepted?.at ?? 0) - start) / 1000).toFixed(1)} s after the logout, attempt ${row?.attempts}`);
+    console.log(
+      `RP down 30 s: accepted ${(((accepted?.at ?? 0) - start) / 1000).toFixed(1)} s after the logout, attempt ${row?.attempts}`,
+    );
   }, 90_000);
 });

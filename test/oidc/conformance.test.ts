@@ -63,7 +63,8 @@ const open = (url: URL | string, browser: Browser | null) =>
 /** Authorize (consent once), return the callback URL. */
 async function callbackFor(url: URL, browser: Browser): Promise<URL> {
   let response = await open(url, browser);
-  if (response.status === 200) response = await submitConsent(server, browser, await consentFields(response), 'approve');
+  if (response.status === 200)
+    response = await submitConsent(server, browser, await consentFields(response), 'approve');
   expect([302, 303]).toContain(response.status);
   return new URL(response.headers.get('location') as string);
 }
@@ -157,7 +158,7 @@ describe('conformance: refusals', () => {
     expect(((await response.json()) as { error: string }).error).toBe('invalid_grant');
   });
 
-  it("id_token_hint of another user → login_required; a forged hint → invalid_request", async () => {
+  it('id_token_hint of another user → login_required; a forged hint → invalid_request', async () => {
     const { config } = await relyingParty();
     const [alice, bob] = [await signIn(server), await signIn(server)];
     const bobs = await idTokenOf(config, bob);
@@ -174,4 +175,3 @@ describe('conformance: refusals', () => {
     expect(errorOf(await open(bad.url, alice))).toMatchObject({ error: 'invalid_request' });
   });
 });
-

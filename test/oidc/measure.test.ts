@@ -21,7 +21,9 @@ describe.skipIf(process.env.MEASURE !== '1')('cost of an ID token', () => {
   it('µs per token exchange, with and without openid', async () => {
     const { oauth } = server.tessera;
     const rc = await registerClient(server, { scopes: ['openid', 'accounts:read'] });
-    const client = (await oauth.clients.find(rc.client.client_id)) as NonNullable<Awaited<ReturnType<typeof oauth.clients.find>>>;
+    const client = (await oauth.clients.find(rc.client.client_id)) as NonNullable<
+      Awaited<ReturnType<typeof oauth.clients.find>>
+    >;
     const email = newEmail();
     const user = await server.tessera.accounts.register({ email, password: PASSWORD });
     const browser = await server.tessera.sessions.create(user.id, { ip: '127.0.0.1', userAgent: 'm' });
@@ -34,7 +36,9 @@ describe.skipIf(process.env.MEASURE !== '1')('cost of an ID token', () => {
       state: undefined,
       codeChallenge: challenge,
       prompt: { none: false, login: false, consent: false },
-      ...(openid && { oidc: { nonce: 'n', maxAge: undefined, loginHint: undefined, idTokenHint: undefined } }),
+      ...(openid && {
+        oidc: { nonce: 'n', maxAge: undefined, loginHint: undefined, idTokenHint: undefined },
+      }),
     });
     const signIn = { sessionId: browser.session.id, authTime: browser.session.createdAt };
     const exchange = async (openid: boolean) => {
@@ -52,7 +56,12 @@ describe.skipIf(process.env.MEASURE !== '1')('cost of an ID token', () => {
           'content-type': 'application/x-www-form-urlencoded',
           authorization: `Basic ${Buffer.from(`${client.id}:${rc.secret}`).toString('base64')}`,
         },
-        payload: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: rc.redirectUri, code_verifier: verifier }).toString(),
+        payload: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: rc.redirectUri,
+          code_verifier: verifier,
+        }).toString(),
       });
       const elapsed = Number(process.hrtime.bigint() - started) / 1000;
       expect(response.statusCode).toBe(200);
@@ -70,7 +79,13 @@ describe.skipIf(process.env.MEASURE !== '1')('cost of an ID token', () => {
     const tokenOnly: number[] = [];
     for (let i = 0; i < N; i++) {
       const started = process.hrtime.bigint();
-      await oauth.identity.idToken({ client, userId: user.id, signIn, nonce: 'n', accessToken: 'x'.repeat(600) });
+      await oauth.identity.idToken({
+        client,
+        userId: user.id,
+        signIn,
+        nonce: 'n',
+        accessToken: 'x'.repeat(600),
+      });
       tokenOnly.push(Number(process.hrtime.bigint() - started) / 1000);
     }
     console.log(

@@ -122,7 +122,12 @@ describe('openid-client as the relying party', () => {
     const { tokens } = await signInWith(config, browser);
     const sub = tokens.claims()?.sub as string;
     const info = await client.fetchUserInfo(config, tokens.access_token, sub);
-    expect(info).toEqual({ sub, email: browser.email, email_verified: false, updated_at: expect.any(Number) });
+    expect(info).toEqual({
+      sub,
+      email: browser.email,
+      email_verified: false,
+      updated_at: expect.any(Number),
+    });
     const post = await fetch(`${server.url}/oauth/userinfo`, {
       method: 'POST',
       headers: { authorization: `Bearer ${tokens.access_token}` },
@@ -162,7 +167,10 @@ describe('openid-client as the relying party', () => {
 
   it('pairwise subjects differ per sector and are stable; public subjects are the user id', async () => {
     const a = await relyingParty({ oidc: { subjectType: 'pairwise' } });
-    const b = await relyingParty({ redirectUris: ['https://other.example/callback'], oidc: { subjectType: 'pairwise' } });
+    const b = await relyingParty({
+      redirectUris: ['https://other.example/callback'],
+      oidc: { subjectType: 'pairwise' },
+    });
     const browser = await signIn(server);
     const subA = (await signInWith(a.config, browser)).tokens.claims()?.sub;
     const subA2 = (await signInWith(a.config, browser)).tokens.claims()?.sub;
@@ -177,10 +185,14 @@ describe('openid-client as the relying party', () => {
         nonce,
       });
       const response = await frontChannel(browser, url);
-      const tokens = await client.authorizationCodeGrant(b.config, new URL(response.headers.get('location') as string), {
-        pkceCodeVerifier: verifier,
-        expectedNonce: nonce,
-      });
+      const tokens = await client.authorizationCodeGrant(
+        b.config,
+        new URL(response.headers.get('location') as string),
+        {
+          pkceCodeVerifier: verifier,
+          expectedNonce: nonce,
+        },
+      );
       return tokens.claims()?.sub;
     })();
     expect(subA).toBe(subA2);
@@ -209,5 +221,3 @@ describe('openid-client as the relying party', () => {
     });
   });
 });
-
-export type { RegisteredClient };

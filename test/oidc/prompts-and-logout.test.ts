@@ -61,10 +61,14 @@ async function authorize(config: client.Configuration, browser: Browser, extra: 
 
 async function idToken(config: client.Configuration, browser: Browser) {
   const { response, verifier, nonce } = await authorize(config, browser);
-  const tokens = await client.authorizationCodeGrant(config, new URL(response.headers.get('location') as string), {
-    pkceCodeVerifier: verifier,
-    expectedNonce: nonce,
-  });
+  const tokens = await client.authorizationCodeGrant(
+    config,
+    new URL(response.headers.get('location') as string),
+    {
+      pkceCodeVerifier: verifier,
+      expectedNonce: nonce,
+    },
+  );
   return tokens.id_token as string;
 }
 
@@ -144,7 +148,7 @@ describe('RP-initiated logout', () => {
     expect(await live()).toBe(0);
   });
 
-  it("an ID token of another login asks; an unregistered post_logout_redirect_uri is never redirected to", async () => {
+  it('an ID token of another login asks; an unregistered post_logout_redirect_uri is never redirected to', async () => {
     const { config } = await relyingParty();
     const [alice, bob] = [await signIn(server), await signIn(server)];
     const bobsToken = await idToken(config, bob);
@@ -153,7 +157,10 @@ describe('RP-initiated logout', () => {
     expect(other.status).toBe(200);
     expect(await other.text()).toContain('asks to sign you out');
     const bad = await open(
-      client.buildEndSessionUrl(config, { id_token_hint: bobsToken, post_logout_redirect_uri: 'https://evil.example/' }),
+      client.buildEndSessionUrl(config, {
+        id_token_hint: bobsToken,
+        post_logout_redirect_uri: 'https://evil.example/',
+      }),
       bob,
     );
     expect(bad.status).toBe(400);

@@ -3,7 +3,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consentFields, type OAuthServer, registerClient, signIn, startOAuthServer, submitConsent } from '../oauth/harness.js';
+import {
+  consentFields,
+  type OAuthServer,
+  registerClient,
+  signIn,
+  startOAuthServer,
+  submitConsent,
+} from '../oauth/harness.js';
 
 /**
  * README's "Sign in with Tessera": the express app block, verbatim, run with node as the
@@ -79,10 +86,11 @@ afterAll(async () => {
   await server?.close();
 });
 
-const go = (url: string, cookie: string) => fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+const go = (url: string, cookie: string) =>
+  fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
 
 describe('README: Sign in with Tessera', () => {
-  it('signs in through the app, and a lock in Tessera ends the app\'s own session', async () => {
+  it("signs in through the app, and a lock in Tessera ends the app's own session", async () => {
     const browser = await signIn(server);
     // The app sends the browser to Tessera; the user allows; Tessera sends it back.
     const login = await go(`${appUrl}/login`, '');
@@ -109,7 +117,10 @@ describe('README: Sign in with Tessera', () => {
 
   it('RP-initiated logout through the app ends the Tessera login and comes back', async () => {
     const browser = await signIn(server);
-    const page = await go((await go(`${appUrl}/login`, '')).headers.get('location') as string, browser.cookie);
+    const page = await go(
+      (await go(`${appUrl}/login`, '')).headers.get('location') as string,
+      browser.cookie,
+    );
     const back = await submitConsent(server, browser, await consentFields(page), 'approve');
     const callback = await go(back.headers.get('location') as string, '');
     const appCookie = (callback.headers.get('set-cookie') as string).split(';')[0] as string;

@@ -37,7 +37,10 @@ export async function startRelyingParty(options: {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', async () => {
       try {
-        if (req.method !== 'POST' || !/^application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '')) {
+        if (
+          req.method !== 'POST' ||
+          !/^application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '')
+        ) {
           throw new Error('not a form POST');
         }
         const token = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('logout_token') ?? '';
@@ -51,7 +54,8 @@ export async function startRelyingParty(options: {
         const events = payload.events as Record<string, unknown> | undefined;
         if (!events || typeof events[LOGOUT_EVENT] !== 'object') throw new Error('no logout event');
         if ('nonce' in payload) throw new Error('a logout token has no nonce');
-        if (typeof payload.sid !== 'string' && typeof payload.sub !== 'string') throw new Error('no sid nor sub');
+        if (typeof payload.sid !== 'string' && typeof payload.sub !== 'string')
+          throw new Error('no sid nor sub');
         accepted.push({ claims: payload as AcceptedLogout['claims'], at: performance.now() });
         res.writeHead(200, { 'cache-control': 'no-store' }).end();
         for (const wake of waiters.splice(0)) wake();

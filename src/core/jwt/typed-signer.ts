@@ -17,7 +17,12 @@ export function createTypedJwtSigner(
     key.key.type === 'secret'
       ? key.key.export()
       : key.key.export({ format: 'pem', type: 'pkcs8' }).toString();
-  const options = { key: material, algorithm: key.alg, kid: key.kid, header: { alg: key.alg, typ, kid: key.kid } };
+  const options = {
+    key: material,
+    algorithm: key.alg,
+    kid: key.kid,
+    header: { alg: key.alg, typ, kid: key.kid },
+  };
   const withIat = createSigner(options);
   const withoutIat = createSigner({ ...options, noTimestamp: true });
   return (payload) =>

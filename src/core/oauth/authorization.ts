@@ -183,7 +183,11 @@ export class OAuthAuthorization {
 
   /** An error for a checked request, sent back to its (registered) redirect URI. */
   errorRedirect(request: AuthorizationRequest, error: OAuthErrorCode, description: string): string {
-    return this.redirectUrl(request.redirectUri, { error, error_description: description, state: request.state });
+    return this.redirectUrl(request.redirectUri, {
+      error,
+      error_description: description,
+      state: request.state,
+    });
   }
 
   /** Whether the user must be asked: no standing grant covers these scopes, or the client asked to ask. */

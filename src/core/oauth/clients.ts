@@ -2,11 +2,11 @@ import type { AggregateStores, OAuthClientRecord } from '../../store/ports/index
 import type { Audit } from '../audit.js';
 import type { Actor } from '../control.js';
 import { AuthError } from '../errors.js';
+import type { JwsAlgorithm } from '../jwt/algorithms.js';
 import type { Revocations } from '../revocations.js';
 import type { Runtime } from '../runtime.js';
 import type { Sessions } from '../sessions.js';
 import { hashSecret, newRandomId, secretMatches } from '../tokens.js';
-import type { JwsAlgorithm } from '../jwt/algorithms.js';
 import { OAuthError } from './errors.js';
 import { checkOidcSettings, type NewOidcSettings } from './oidc-clients.js';
 import { isSubset } from './scopes.js';
@@ -182,7 +182,12 @@ export class OAuthClients {
     }
     const now = this.deps.runtime.now();
     const id = newRandomId(this.deps.runtime);
-    const oidc = checkOidcSettings(input.oidc, { id, scopes, redirectUris, signingAlg: this.deps.signingAlg });
+    const oidc = checkOidcSettings(input.oidc, {
+      id,
+      scopes,
+      redirectUris,
+      signingAlg: this.deps.signingAlg,
+    });
     return {
       id,
       name,

@@ -1,9 +1,9 @@
 import type { OAuthClientRecord } from '../../store/ports/index.js';
 import { AuthError } from '../errors.js';
 import type { Keyring } from '../keyring.js';
+import type { RawParams } from './authorization.js';
 import type { OAuthClients } from './clients.js';
 import type { OidcIdentity } from './oidc-identity.js';
-import type { RawParams } from './authorization.js';
 
 /**
  * OpenID Connect RP-Initiated Logout 1.0 (`end_session_endpoint`, GET or POST).
@@ -57,8 +57,10 @@ export async function checkEndSession(
   if (hint) {
     try {
       const payload = (await deps.keyring()).verifyOwnIdToken(hint);
-      const aud = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
-      if (payload.iss === deps.issuer) hinted = { aud: aud.filter((a): a is string => typeof a === 'string'), sid: payload.sid };
+      const aud =
+        typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
+      if (payload.iss === deps.issuer)
+        hinted = { aud: aud.filter((a): a is string => typeof a === 'string'), sid: payload.sid };
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
     }
@@ -69,13 +71,17 @@ export async function checkEndSession(
   }
   const named = clientId ?? hinted?.aud[0];
   const client = named === undefined ? undefined : await deps.clients.find(named);
-  if (named !== undefined && !client) return page('The application asking to log you out is not registered here.');
+  if (named !== undefined && !client)
+    return page('The application asking to log you out is not registered here.');
   let redirectTo: string | undefined;
   if (redirectUri !== undefined) {
-    if (!client) return page('A post_logout_redirect_uri needs the application: send id_token_hint or client_id.');
+    if (!client)
+      return page('A post_logout_redirect_uri needs the application: send id_token_hint or client_id.');
     // Exact string comparison, as redirect URIs.
     if (!client.oidc?.postLogoutRedirectUris.includes(redirectUri as string)) {
-      return page('The post-logout redirect URI is not one this application registered, so Tessera will not send you there.');
+      return page(
+        'The post-logout redirect URI is not one this application registered, so Tessera will not send you there.',
+      );
     }
     const url = new URL(redirectUri as string);
     if (state !== undefined) url.searchParams.append('state', state as string);
@@ -86,7 +92,9 @@ export async function checkEndSession(
     redirectTo,
     client,
     hintMatches: async (sessionId) =>
-      hinted !== undefined && typeof hinted.sid === 'string' && hinted.sid === (await deps.identity.sid(sessionId)),
+      hinted !== undefined &&
+      typeof hinted.sid === 'string' &&
+      hinted.sid === (await deps.identity.sid(sessionId)),
     params: {
       ...(redirectUri !== undefined && { postLogoutRedirectUri: redirectUri as string }),
       ...(state !== undefined && { state: state as string }),

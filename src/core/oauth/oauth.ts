@@ -1,15 +1,15 @@
 import type { AggregateStores } from '../../store/ports/index.js';
-import type { JwsAlgorithm } from '../jwt/algorithms.js';
 import type { Accounts } from '../accounts.js';
 import type { Audit } from '../audit.js';
+import type { JwsAlgorithm } from '../jwt/algorithms.js';
 import type { Keyring } from '../keyring.js';
 import type { RefreshRotation } from '../refresh-rotation.js';
 import type { Revocations } from '../revocations.js';
 import type { Runtime } from '../runtime.js';
 import type { Sessions } from '../sessions.js';
 import { ApiKeys } from './api-keys.js';
-import { BackchannelLogout } from './backchannel-logout.js';
 import { OAuthAuthorization } from './authorization.js';
+import { BackchannelLogout } from './backchannel-logout.js';
 import { OAuthClients } from './clients.js';
 import { OidcGrants } from './oidc-grants.js';
 import { OIDC_SCOPES, OidcIdentity } from './oidc-identity.js';

@@ -32,12 +32,17 @@ const invalid = (message: string) => new AuthError('invalid_client_metadata', me
  */
 export function checkOidcSettings(
   input: NewOidcSettings | undefined,
-  client: { id: string; scopes: readonly string[]; redirectUris: readonly string[]; signingAlg: JwsAlgorithm },
+  client: {
+    id: string;
+    scopes: readonly string[];
+    redirectUris: readonly string[];
+    signingAlg: JwsAlgorithm;
+  },
 ): OidcClientSettings | undefined {
   const openid = client.scopes.includes('openid');
   if (!openid) {
     if (input && Object.values(input).some((v) => v !== undefined)) {
-      throw invalid('OpenID Connect settings need the openid scope among the client\'s scopes.');
+      throw invalid("OpenID Connect settings need the openid scope among the client's scopes.");
     }
     return undefined;
   }
@@ -51,7 +56,9 @@ export function checkOidcSettings(
   }
   const alg = given.idTokenSignedResponseAlg ?? client.signingAlg;
   if (alg !== client.signingAlg) {
-    throw invalid(`ID tokens are signed with ${client.signingAlg} (TESSERA_JWT_ALGORITHM), not ${JSON.stringify(alg.slice(0, 20))}.`);
+    throw invalid(
+      `ID tokens are signed with ${client.signingAlg} (TESSERA_JWT_ALGORITHM), not ${JSON.stringify(alg.slice(0, 20))}.`,
+    );
   }
   const postLogoutRedirectUris = [...new Set(given.postLogoutRedirectUris ?? [])];
   if (postLogoutRedirectUris.length > MAX_LOGOUT_URIS) {
@@ -60,7 +67,10 @@ export function checkOidcSettings(
   for (const uri of postLogoutRedirectUris) checkUri(uri, 'Post-logout redirect URI', true);
   const backchannelLogoutUri = given.backchannelLogoutUri ?? null;
   if (backchannelLogoutUri !== null) checkUri(backchannelLogoutUri, 'Back-channel logout URI', false);
-  if (given.backchannelLogoutSessionRequired !== undefined && typeof given.backchannelLogoutSessionRequired !== 'boolean') {
+  if (
+    given.backchannelLogoutSessionRequired !== undefined &&
+    typeof given.backchannelLogoutSessionRequired !== 'boolean'
+  ) {
     throw invalid('backchannelLogoutSessionRequired is true or false.');
   }
   const hosts = new Set(
@@ -90,5 +100,9 @@ function checkUri(uri: string, what: string, privateUseAllowed: boolean): void {
     throw bad('plain http is allowed for loopback addresses only (use https)');
   }
   if (privateUseAllowed && /^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+:$/.test(url.protocol)) return;
-  throw bad(privateUseAllowed ? 'use https, http on a loopback address, or a private-use scheme' : 'use https (http on a loopback address only)');
+  throw bad(
+    privateUseAllowed
+      ? 'use https, http on a loopback address, or a private-use scheme'
+      : 'use https (http on a loopback address only)',
+  );
 }

@@ -75,7 +75,13 @@ export class OidcGrants {
       ...(oidc.amr && { amr: oidc.amr }),
       ...(oidc.acr !== undefined && { acr: oidc.acr }),
     };
-    return this.deps.identity.idToken({ client, userId: code.userId, signIn, nonce: oidc.nonce, accessToken });
+    return this.deps.identity.idToken({
+      client,
+      userId: code.userId,
+      signIn,
+      nonce: oidc.nonce,
+      accessToken,
+    });
   }
 
   /** Before a refresh of an OIDC delegation: its sign-in, or (ended) the delegation revoked. */

@@ -63,9 +63,7 @@ export class OidcIdentity {
   #pairwise: Buffer | undefined;
   #sid: Buffer | undefined;
 
-  constructor(
-    private readonly deps: { issuer: string; keyring: () => Promise<Keyring>; runtime: Runtime },
-  ) {}
+  constructor(private readonly deps: { issuer: string; keyring: () => Promise<Keyring>; runtime: Runtime }) {}
 
   /**
    * `public`: the user id. `pairwise`: HMAC-SHA256(server secret, sector "\n" user id), so two

@@ -42,7 +42,9 @@ export async function decideSignIn(
     };
   }
   if (!login) {
-    return request.prompt.none ? loginRequired('The user is not logged in.') : { kind: 'sign-in', fresh: false };
+    return request.prompt.none
+      ? loginRequired('The user is not logged in.')
+      : { kind: 'sign-in', fresh: false };
   }
   if (hinted !== undefined && hinted !== (await deps.identity.subject(request.client, login.userId))) {
     return loginRequired('The user signed in is not the one the id_token_hint names.');
@@ -76,6 +78,7 @@ async function hintedSubject(
   }
   const aud = payload.aud;
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-  if (payload.iss !== deps.issuer || !audiences.includes(clientId) || typeof payload.sub !== 'string') return null;
+  if (payload.iss !== deps.issuer || !audiences.includes(clientId) || typeof payload.sub !== 'string')
+    return null;
   return payload.sub;
 }

@@ -114,7 +114,13 @@ export class OAuthTokens {
     const refresh = this.deps.rotation.firstOfFamily(session.id);
     const rpLogin = await this.deps.oidc.beforeRedeem(record, session, now);
     if (
-      !(await stores.authorizationCodes.redeemAuthorizationCode(record.id, now, session, refresh.record, rpLogin))
+      !(await stores.authorizationCodes.redeemAuthorizationCode(
+        record.id,
+        now,
+        session,
+        refresh.record,
+        rpLogin,
+      ))
     ) {
       return this.#codeReused(record.sessionId, record.userId, client, context);
     }

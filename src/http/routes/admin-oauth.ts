@@ -2,11 +2,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Actor } from '../../core/control.js';
 import { AuthError } from '../../core/errors.js';
+import { LOGOUT_TOKEN_FORMAT, logoutDeliveryView } from '../../events/backchannel-logout.js';
 import type { OAuthClientRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import { clientContext, requireAuth } from '../credentials.js';
 import { parseInput, text } from '../validation.js';
-import { LOGOUT_TOKEN_FORMAT, logoutDeliveryView } from '../../events/backchannel-logout.js';
 import { apiKeyView } from './oauth-account.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -80,7 +80,8 @@ export function adminOAuthRoutes(tessera: Tessera) {
     // last error, and the delay from the login's end to the relying party's acceptance.
     app.get('/admin/api/clients/:id/backchannel-logouts', async (request) => {
       const { id } = parseInput(idParams, request.params);
-      if (!(await oauth.clients.find(id))) throw new AuthError('not_found', 'There is no client with this id.');
+      if (!(await oauth.clients.find(id)))
+        throw new AuthError('not_found', 'There is no client with this id.');
       const deliveries = await tessera.stores.deliveries.listDeliveries({ endpointId: id, limit: 100 });
       return {
         deliveries: deliveries.filter((d) => d.format === LOGOUT_TOKEN_FORMAT).map(logoutDeliveryView),

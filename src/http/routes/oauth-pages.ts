@@ -194,7 +194,10 @@ ${fields}
 </form>`;
   const target = context.params.postLogoutRedirectUri;
   const csp = target
-    ? htmlContentSecurityPolicy().replace("form-action 'self'", `form-action 'self' ${formActionSource(target)}`)
+    ? htmlContentSecurityPolicy().replace(
+        "form-action 'self'",
+        `form-action 'self' ${formActionSource(target)}`,
+      )
     : undefined;
   return sendPage(reply, page('Sign out?', body), csp);
 }

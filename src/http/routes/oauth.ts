@@ -4,15 +4,15 @@ import { API_KEY_PREFIX } from '../../core/oauth/api-keys.js';
 import type { AuthorizationRequest, RawParams } from '../../core/oauth/authorization.js';
 import type { PresentedClient } from '../../core/oauth/clients.js';
 import { OAuthError } from '../../core/oauth/errors.js';
+import { signInOf } from '../../core/oauth/oidc-identity.js';
+import { decideSignIn } from '../../core/oauth/oidc-sign-in.js';
 import type { TokenResponse } from '../../core/oauth/tokens.js';
 import { isStoreUnavailable } from '../../store/errors.js';
 import type { Tessera } from '../../tessera.js';
 import { clientContext, optionalAuth } from '../credentials.js';
-import { signInOf } from '../../core/oauth/oidc-identity.js';
-import { decideSignIn } from '../../core/oauth/oidc-sign-in.js';
 import { authorizationServerMetadata } from './oauth-metadata.js';
-import { oidcRoutes } from './oidc.js';
 import { LOGIN_SCRIPT, PAGES_CSS, sendConsentPage, sendErrorPage, sendLoginPage } from './oauth-pages.js';
+import { oidcRoutes } from './oidc.js';
 
 /**
  * The OAuth 2.1 authorization server: /oauth/authorize (sign in, consent), /oauth/token,
@@ -45,7 +45,10 @@ export function oauthRoutes(tessera: Tessera) {
       now: tessera.runtime.now(),
     });
     if (decision.kind === 'error') {
-      return reply.redirect(oauth.authorization.errorRedirect(checked, decision.error, decision.description), 302);
+      return reply.redirect(
+        oauth.authorization.errorRedirect(checked, decision.error, decision.description),
+        302,
+      );
     }
     if (decision.kind === 'sign-in' || !auth) {
       return sendLoginPage(reply, checked.client.name, {
@@ -139,7 +142,12 @@ export function oauthRoutes(tessera: Tessera) {
       const client = clientContext(request);
       if (form.decision === 'approve') {
         const session = auth.session ?? (await tessera.sessions.find(auth.sessionId));
-        if (!session) return sendErrorPage(reply, 401, 'Your login has ended: go back to the application and start again.');
+        if (!session)
+          return sendErrorPage(
+            reply,
+            401,
+            'Your login has ended: go back to the application and start again.',
+          );
         const signIn = signInOf(session);
         return reply.redirect(
           await oauth.authorization.approve(auth.userId, check.request, { client, consented: true, signIn }),

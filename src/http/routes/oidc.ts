@@ -14,7 +14,12 @@ import { sendErrorPage, sendLogoutConfirmPage, sendSignedOutPage } from './oauth
 export function oidcRoutes(tessera: Tessera, app: FastifyInstance) {
   const { oauth } = tessera;
 
-  const bearerError = (reply: FastifyReply, status: 401 | 403, error: 'invalid_token' | 'insufficient_scope', description: string) =>
+  const bearerError = (
+    reply: FastifyReply,
+    status: 401 | 403,
+    error: 'invalid_token' | 'insufficient_scope',
+    description: string,
+  ) =>
     reply
       .code(status)
       .header('www-authenticate', `Bearer error="${error}", error_description="${description}"`)
@@ -25,14 +30,21 @@ export function oidcRoutes(tessera: Tessera, app: FastifyInstance) {
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(request.headers.authorization ?? '');
     if (!match) return bearerError(reply, 401, 'invalid_token', 'Send the access token as a Bearer header.');
     const found = await oauth.tokens.bearer(match[1] as string);
-    if (!found) return bearerError(reply, 401, 'invalid_token', 'The access token is invalid, expired or revoked.');
+    if (!found)
+      return bearerError(reply, 401, 'invalid_token', 'The access token is invalid, expired or revoked.');
     const scopes = (found.claims.scope ?? '').split(' ');
     if (!scopes.includes('openid')) {
-      return bearerError(reply, 403, 'insufficient_scope', 'The access token was not granted the openid scope.');
+      return bearerError(
+        reply,
+        403,
+        'insufficient_scope',
+        'The access token was not granted the openid scope.',
+      );
     }
     const client = await oauth.clients.find(found.claims.client_id as string);
     const user = await tessera.accounts.findById(found.login.userId);
-    if (!client || !user) return bearerError(reply, 401, 'invalid_token', 'The access token is invalid, expired or revoked.');
+    if (!client || !user)
+      return bearerError(reply, 401, 'invalid_token', 'The access token is invalid, expired or revoked.');
     reply.header('cache-control', 'no-store');
     return oauth.identity.userinfo({
       client,
@@ -44,7 +56,12 @@ export function oidcRoutes(tessera: Tessera, app: FastifyInstance) {
   app.get('/oauth/userinfo', userinfo);
   app.post('/oauth/userinfo', userinfo);
 
-  const endSession = async (request: FastifyRequest, reply: FastifyReply, params: RawParams, confirmed: boolean) => {
+  const endSession = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    params: RawParams,
+    confirmed: boolean,
+  ) => {
     const check = await checkEndSession(params, {
       clients: oauth.clients,
       identity: oauth.identity,
@@ -76,7 +93,9 @@ export function oidcRoutes(tessera: Tessera, app: FastifyInstance) {
     return done(true);
   };
 
-  app.get('/oauth/logout', (request, reply) => endSession(request, reply, (request.query ?? {}) as RawParams, false));
+  app.get('/oauth/logout', (request, reply) =>
+    endSession(request, reply, (request.query ?? {}) as RawParams, false),
+  );
   // The confirmation form: the anti-CSRF token (csrf_token) is checked by the CSRF plugin.
   app.post('/oauth/logout', async (request, reply) => {
     const form = (request.body ?? {}) as RawParams;

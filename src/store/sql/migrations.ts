@@ -372,8 +372,16 @@ const migrations: Record<string, Migration> = {
         .addColumn('auth_time', 'bigint', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('oidc_rp_logins_session_id').on('oidc_rp_logins').column('session_id').execute();
-      await db.schema.createIndex('oidc_rp_logins_created_at').on('oidc_rp_logins').column('created_at').execute();
+      await db.schema
+        .createIndex('oidc_rp_logins_session_id')
+        .on('oidc_rp_logins')
+        .column('session_id')
+        .execute();
+      await db.schema
+        .createIndex('oidc_rp_logins_created_at')
+        .on('oidc_rp_logins')
+        .column('created_at')
+        .execute();
     },
   },
   // Security events, the HTTP delivery outbox and webhook endpoints (issue 21).
