@@ -211,5 +211,21 @@ describe('back-channel logout: every ending tells the relying party', () => {
     expect(deliveries.every((d) => d.status === 'delivered' && d.format === 'oidc-logout')).toBe(true);
     const jtis = new Set(rp.accepted.map((a) => a.claims.jti));
     expect(jtis.size).toBe(rp.accepted.length);
+    // Operators see them through the admin API, with the delay from the login's end.
+    const adminEmail = newEmail();
+    await server.tessera.accounts.register({ email: adminEmail, password: PASSWORD }, ['admin']);
+    const admin = await login(adminEmail);
+    const listed = await fetch(`${server.url}/admin/api/clients/${clientId}/backchannel-logouts`, {
+      headers: admin.headers,
+    });
+    expect(listed.status).toBe(200);
+    const body = (await listed.json()) as { deliveries: Array<Record<string, unknown>> };
+    expect(body.deliveries).toHaveLength(8);
+    expect(body.deliveries[0]).toMatchObject({ clientId, url: rp.url, status: 'delivered', attempts: 1 });
+    expect(typeof body.deliveries[0]?.delayMs).toBe('number');
+    const missing = await fetch(`${server.url}/admin/api/clients/nope/backchannel-logouts`, {
+      headers: admin.headers,
+    });
+    expect(missing.status).toBe(404);
   });
 });
