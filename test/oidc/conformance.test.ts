@@ -158,6 +158,27 @@ describe('conformance: refusals', () => {
     expect(((await response.json()) as { error: string }).error).toBe('invalid_grant');
   });
 
+  it('a code whose sign-in ended before the exchange is refused (the RP would never hear of that end)', async () => {
+    const { config } = await relyingParty();
+    const browser = await signIn(server);
+    const { url, verifier, nonce, state } = await authorizeUrl(config);
+    const callback = await callbackFor(url, browser);
+    const [login] = (await server.tessera.sessions.listOfUser(browser.userId)).filter(
+      (s) => s.mode !== 'oauth',
+    );
+    await server.tessera.sessions.revoke(login?.id as string);
+    await expect(
+      client.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedNonce: nonce,
+        expectedState: state,
+      }),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect(
+      await server.tessera.stores.relyingPartyLogins.listRelyingPartyLogins([login?.id as string]),
+    ).toEqual([]);
+  });
+
   it('id_token_hint of another user → login_required; a forged hint → invalid_request', async () => {
     const { config } = await relyingParty();
     const [alice, bob] = [await signIn(server), await signIn(server)];
