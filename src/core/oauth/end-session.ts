@@ -62,7 +62,8 @@ export async function checkEndSession(
       if (payload.iss === deps.issuer)
         hinted = { aud: aud.filter((a): a is string => typeof a === 'string'), sid: payload.sid };
     } catch (error) {
-      if (!(error instanceof AuthError)) throw error;
+      // A refused token (401 JwtError) is an invalid hint; anything else (keys unavailable) is not.
+      if (!(error instanceof AuthError && error.status === 401)) throw error;
     }
     if (!hinted) return page('The id_token_hint is not an ID token this server issued.');
   }

@@ -35,7 +35,8 @@ export class OidcGrants {
   ): Promise<RelyingPartyLoginRecord | undefined> {
     const oidc = code.oidc;
     if (!oidc) return undefined;
-    if (!(await this.deps.sessions.find(oidc.authSessionId))) {
+    // Background: the relying party's server exchanging a code is not the user's activity.
+    if (!(await this.deps.sessions.find(oidc.authSessionId, { background: true }))) {
       await this.deps.stores.authorizationCodes.useAuthorizationCode(code.id, now);
       throw signInEnded();
     }

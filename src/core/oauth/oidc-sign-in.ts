@@ -73,7 +73,8 @@ async function hintedSubject(
   try {
     payload = (await deps.keyring()).verifyOwnIdToken(hint);
   } catch (error) {
-    if (error instanceof AuthError || (error as { code?: string }).code?.startsWith('token_')) return null;
+    // A refused token (401 JwtError) is an invalid hint; anything else (keys unavailable) is not.
+    if (error instanceof AuthError && error.status === 401) return null;
     throw error;
   }
   const aud = payload.aud;
