@@ -173,9 +173,12 @@ export async function createTessera(
       throw error;
     }
   }
-  const sessions = new Sessions(stores, runtime, config.session, revocations);
+  // Bound once the event features exist (below): committed events are fanned out at once.
+  let eventWritten = () => {};
+  const nudgeEvents = () => eventWritten();
+  const sessions = new Sessions(stores, runtime, config.session, revocations, nudgeEvents);
   const releasePasswordHashing = usePasswordHashing(config.passwordHashThreads);
-  const audit = new Audit(stores.audit, runtime, stores.securityEvents);
+  const audit = new Audit(stores.audit, runtime, stores.securityEvents, nudgeEvents);
   const breachedPasswords =
     config.breachedPasswords && new HibpBreachedPasswords({ rangeUrl: config.breachedPasswords.rangeUrl });
   // Each skipped check (service unreachable: fail open) leaves an audit row; app.ts logs it too.
@@ -263,7 +266,8 @@ export async function createTessera(
     await releasePasswordHashing();
     throw error;
   }
-  const events = openEventFeatures({ config, stores, runtime, keyring: keyringOf });
+  const events = openEventFeatures({ config, stores, runtime, audit, keyring: keyringOf });
+  eventWritten = () => events.fanout.nudge();
   // OpenID Connect back-channel logout rides the outbox: every ending → a logout token per relying party.
   events.registerFanout(backchannelLogoutFanout(oauth));
   events.registerFormat(LOGOUT_TOKEN_FORMAT, logoutTokenFormat(oauth));

@@ -49,6 +49,15 @@ export const ADMIN_PAGE = `<!doctype html>
     <div class="scroll"><table><thead><tr><th>Name</th><th>Client id</th><th>Type</th><th>Scopes</th><th>Redirect URIs</th><th>Audience</th><th></th></tr></thead><tbody id="clients"></tbody></table></div>
   </section>
   <section>
+    <h2>Webhooks <span class="count" id="webhooks-count"></span><button id="new-webhook">Add endpoint…</button></h2>
+    <p class="muted" id="webhook-secret" role="status"></p>
+    <div class="scroll"><table><thead><tr><th>URL</th><th>Format</th><th>Events</th><th>Last delivery</th><th>Last failure</th><th></th></tr></thead><tbody id="webhooks"></tbody></table></div>
+  </section>
+  <section id="webhook-deliveries-section" hidden>
+    <h2 id="webhook-deliveries-title">Deliveries</h2>
+    <div class="scroll"><table><thead><tr><th>Created</th><th>Event</th><th>Status</th><th>Attempts</th><th>HTTP</th><th>Last error</th><th>Next attempt</th><th></th></tr></thead><tbody id="webhook-deliveries"></tbody></table></div>
+  </section>
+  <section>
     <h2>Email outbox <span class="count" id="outbox-count"></span></h2>
     <div class="scroll"><table><thead><tr><th>Queued</th><th>To</th><th>Kind</th><th>Status</th><th>Attempts</th><th>Last error</th></tr></thead><tbody id="outbox"></tbody></table></div>
   </section>
@@ -125,6 +134,22 @@ export const ADMIN_PAGE = `<!doctype html>
     </fieldset>
     <p class="error" role="alert"></p>
     <div class="buttons"><button type="button" value="cancel">Cancel</button><button class="primary" value="ok">Register</button></div>
+  </form>
+</dialog>
+
+<dialog id="webhook-dialog" aria-labelledby="webhook-title">
+  <form method="dialog">
+    <h2 id="webhook-title">Add a webhook endpoint</h2>
+    <label for="webhook-url">URL (https; the receiver answers 2xx)</label>
+    <input id="webhook-url" name="url" required maxlength="2000" autocomplete="off" placeholder="https://siem.example.com/tessera">
+    <fieldset><legend>Format</legend>
+      <label class="inline"><input type="radio" name="format" value="standard" checked> Standard Webhooks (signed JSON)</label>
+      <label class="inline"><input type="radio" name="format" value="set"> Shared Signals (CAEP/RISC Security Event Tokens)</label>
+    </fieldset>
+    <label for="webhook-events">Events, separated by spaces</label>
+    <input id="webhook-events" name="events" required autocomplete="off" value="session.revoked user.locked">
+    <p class="error" role="alert"></p>
+    <div class="buttons"><button type="button" value="cancel">Cancel</button><button class="primary" value="ok">Add</button></div>
   </form>
 </dialog>
 </body>

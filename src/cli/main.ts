@@ -10,6 +10,7 @@ import { reportCliError } from './failures.js';
 import { CliError, emailsOf, withTessera } from './operator-database.js';
 import { readNewPassword } from './password-input.js';
 import { serve } from './serve.js';
+import { webhookCommands } from './webhooks.js';
 
 /**
  * `tessera`: the server and the operator's tools. Every command reads the same TESSERA_*
@@ -388,6 +389,8 @@ mail
       if (list.length === 0) console.log('the outbox is empty');
     }),
   );
+
+webhookCommands(program, CLI_ACTOR);
 
 async function userIdOf(tessera: Tessera, email: string): Promise<string> {
   const user = await tessera.accounts.findByEmail(email);

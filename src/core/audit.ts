@@ -46,6 +46,11 @@ export const AUDIT_EVENT_TYPES = [
   'login.new_device',
   'account.not_me',
   'mail.failed',
+  // Webhooks and Shared Signals (src/events/).
+  'webhook.created',
+  'webhook.deleted',
+  'webhook.replayed',
+  'delivery.failed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
@@ -77,6 +82,8 @@ export class Audit {
      * as durable as its audit row; login endings write theirs inside their own transaction.
      */
     private readonly events?: SecurityEventStore,
+    /** A security event was written: fan it out now rather than at the next poll. */
+    private readonly onEvent: () => void = () => undefined,
   ) {
     this.#typedTextKey = runtime.randomBytes(32);
   }
@@ -123,6 +130,7 @@ export class Audit {
         userId: event.userId,
         data: JSON.stringify(data),
       });
+      this.onEvent();
     }
   }
 

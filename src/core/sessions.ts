@@ -71,6 +71,8 @@ export class Sessions {
     readonly policy: SessionPolicy,
     /** Hybrid mode: ending a login must also reach the in-memory state of every node. */
     private readonly revocations?: Revocations,
+    /** A `session.revoked` event was committed: fan it out now rather than at the next poll. */
+    private readonly onEvent: () => void = () => undefined,
   ) {}
 
   /** A session-mode login: the returned token is the credential, shown to the client once. */
@@ -270,6 +272,7 @@ export class Sessions {
 
   async #end(ending: LoginEnding): Promise<Ended> {
     const { sessions, apiKeys, revocation } = await this.stores.loginEndings.endLogins(ending);
+    if (ending.event && sessions > 0) this.onEvent();
     if (revocation) await this.revocations?.applied(revocation);
     return { sessions, apiKeys };
   }

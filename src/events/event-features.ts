@@ -1,4 +1,5 @@
 import type { TesseraConfig } from '../config.js';
+import type { Audit } from '../core/audit.js';
 import { AuthError } from '../core/errors.js';
 import type { Keyring } from '../core/keyring.js';
 import type { Runtime } from '../core/runtime.js';
@@ -15,8 +16,13 @@ import {
 } from './http-delivery.js';
 import { Webhooks } from './webhooks.js';
 
-/** Delivered and failed deliveries, and fanned-out events, are kept this long, then swept. */
-const EVENT_RETENTION_MS = 30 * 24 * 3_600_000;
+/** Delivered and failed deliveries are kept this long for operators, then swept. */
+const DELIVERY_RETENTION_MS = 30 * 24 * 3_600_000;
+/**
+ * A fanned-out event is only the queue's entry (its deliveries carry what was sent, the audit
+ * log what happened): kept a day for diagnosis, so a busy deployment's table stays small.
+ */
+const FANNED_OUT_EVENT_RETENTION_MS = 24 * 3_600_000;
 
 /**
  * Security events out of Tessera (issue 21), wired once for createTessera: the durable fan-out,
@@ -32,6 +38,8 @@ export interface EventFeatures {
   registerFanout(handler: FanoutHandler): () => void;
   /** DeliveryWorker.registerFormat. */
   registerFormat(name: string, format: DeliveryFormat): void;
+  /** The keyring formats sign with (session mode: opened on first use, as for OAuth). */
+  keyring(): Promise<Keyring>;
   /** Runs the fan-out and the deliveries it made until both are idle (tests). */
   drain(): Promise<void>;
   start(onError: (error: unknown) => void): void;
@@ -43,6 +51,7 @@ export function openEventFeatures(deps: {
   config: TesseraConfig;
   stores: Pick<Stores, 'securityEvents' | 'deliveries' | 'webhooks'>;
   runtime: Runtime;
+  audit: Audit;
   /** The keyring that signs SETs (session mode: opened lazily, as for OAuth). */
   keyring: () => Promise<Keyring>;
   fanoutPolicy?: FanoutPolicy;
@@ -72,7 +81,13 @@ export function openEventFeatures(deps: {
     deliveries: stores.deliveries,
     destinations,
     runtime,
+    audit: deps.audit,
     issuer: config.jwt.issuer,
+    // Receivers verify SETs with the public JWKS: an HMAC key is never published.
+    ...(config.jwt.algorithm === 'HS256' && {
+      setUnsupported:
+        'SETs are verified with public keys: set TESSERA_JWT_ALGORITHM to EdDSA, ES256 or RS256.',
+    }),
     onRetry: () => delivery.nudge(),
     kek: () => {
       // Every node must unseal what another sealed: a per-process key would not do.
@@ -84,6 +99,20 @@ export function openEventFeatures(deps: {
     },
   });
   fanout.registerFanout(webhooks.fanout);
+  // Given up after 24 h: audited (operators alert on it), with the receiver's host, never its path.
+  delivery.onGiveUp((failed, error) =>
+    deps.audit.record('delivery.failed', {
+      actorId: null,
+      detail: {
+        deliveryId: failed.id,
+        eventType: failed.eventType,
+        endpointId: failed.endpointId,
+        host: hostOf(failed.url),
+        attempts: failed.attempts,
+        error,
+      },
+    }),
+  );
   const now = () => runtime.now();
   delivery.registerFormat(
     'standard',
@@ -97,6 +126,7 @@ export function openEventFeatures(deps: {
     destinations,
     registerFanout: (handler) => fanout.registerFanout(handler),
     registerFormat: (name, format) => delivery.registerFormat(name, format),
+    keyring: () => deps.keyring(),
     async drain() {
       await fanout.run();
       await delivery.run();
@@ -107,9 +137,9 @@ export function openEventFeatures(deps: {
       delivery.start(onError);
     },
     async sweep() {
-      const before = runtime.now() - EVENT_RETENTION_MS;
-      await stores.securityEvents.deleteFannedOutEventsBefore(before);
-      await stores.deliveries.deleteDeliveriesBefore(before);
+      const now = runtime.now();
+      await stores.securityEvents.deleteFannedOutEventsBefore(now - FANNED_OUT_EVENT_RETENTION_MS);
+      await stores.deliveries.deleteDeliveriesBefore(now - DELIVERY_RETENTION_MS);
     },
     async close() {
       await fanout.close();
@@ -117,3 +147,11 @@ export function openEventFeatures(deps: {
     },
   };
 }
+
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
+};

@@ -27,6 +27,8 @@ export interface EncodedDelivery {
  */
 export type DeliveryFormat = (delivery: DeliveryRecord) => EncodedDelivery | Promise<EncodedDelivery>;
 
+export type DeliveryOutcome = 'delivered' | 'retry' | 'failed';
+
 /** An encoder's error that no retry can fix (the endpoint was deleted): the delivery fails now. */
 export class PermanentDeliveryError extends Error {
   readonly final = true;
@@ -85,6 +87,8 @@ export class DeliveryWorker {
   readonly #loop: PollingLoop;
   readonly #maxAttempts: number;
   #log: EventLog = { info() {}, warn() {}, error() {} };
+  #onGiveUp: (delivery: DeliveryRecord, error: string) => Promise<void> = async () => undefined;
+  readonly #outcomeListeners = new Set<(outcome: DeliveryOutcome, delivery: DeliveryRecord) => void>();
 
   constructor(
     private readonly store: DeliveryOutboxStore,
@@ -100,6 +104,24 @@ export class DeliveryWorker {
   /** Adds (or replaces) the encoder of a delivery format. */
   registerFormat(name: string, format: DeliveryFormat): void {
     this.#formats.set(name, format);
+  }
+
+  /** Called once per delivery given up on (after its final failure was recorded): the audit row. */
+  onGiveUp(listener: (delivery: DeliveryRecord, error: string) => Promise<void>): void {
+    this.#onGiveUp = listener;
+  }
+
+  /**
+   * Every attempt's outcome (metrics: deliveries by outcome and format): `delivered`, `retry`
+   * (failed, will retry) or `failed` (given up). Listeners must not throw or block.
+   */
+  onOutcome(listener: (outcome: DeliveryOutcome, delivery: DeliveryRecord) => void): () => void {
+    this.#outcomeListeners.add(listener);
+    return () => this.#outcomeListeners.delete(listener);
+  }
+
+  #report(outcome: DeliveryOutcome, delivery: DeliveryRecord): void {
+    for (const listener of this.#outcomeListeners) listener(outcome, delivery);
   }
 
   useLogger(log: EventLog): void {
@@ -179,6 +201,7 @@ export class DeliveryWorker {
       if (status >= 200 && status < 300) {
         await this.store.markDelivered(delivery.id, this.owner, this.runtime.now(), status);
         this.#log.info({ ...fields, status }, 'event delivered');
+        this.#report('delivered', delivery);
         return;
       }
       failure = `HTTP ${status}`;
@@ -196,8 +219,11 @@ export class DeliveryWorker {
       status,
       final,
     });
-    if (final) this.#log.error({ ...fields, status, error: failure }, 'event delivery failed for good');
-    else
+    this.#report(final ? 'failed' : 'retry', delivery);
+    if (final) {
+      this.#log.error({ ...fields, status, error: failure }, 'event delivery failed for good');
+      await this.#onGiveUp({ ...delivery, attempts }, failure);
+    } else
       this.#log.warn(
         { ...fields, status, error: failure, retryInMs: wait },
         'event delivery failed, will retry',

@@ -1,3 +1,5 @@
+import type { Audit } from '../core/audit.js';
+import type { Actor } from '../core/control.js';
 import { AuthError } from '../core/errors.js';
 import { open, seal } from '../core/jwt/seal.js';
 import type { Runtime } from '../core/runtime.js';
@@ -34,9 +36,12 @@ export class Webhooks {
       deliveries: DeliveryOutboxStore;
       destinations: Destinations;
       runtime: Runtime;
+      audit: Audit;
       /** The KEK; throws AuthError('webhooks_unavailable') where no shared KEK is configured. */
       kek: () => Buffer;
       issuer: string;
+      /** Why SET endpoints cannot work here (an HS256 keyring publishes no key), or undefined. */
+      setUnsupported?: string;
       /** Nudges the delivery worker (a replay). */
       onRetry: () => void;
     },
@@ -44,7 +49,7 @@ export class Webhooks {
 
   async create(
     input: { url: string; events: string[]; format: 'standard' | 'set' },
-    createdBy: string | null,
+    actor: Actor,
   ): Promise<{ endpoint: WebhookEndpointView; secret: string | null }> {
     const allowed: readonly string[] = input.format === 'set' ? SET_EVENT_TYPES : SECURITY_EVENT_TYPES;
     const unknown = input.events.filter((type) => !allowed.includes(type));
@@ -55,6 +60,9 @@ export class Webhooks {
           ? 'events: name at least one event type.'
           : `events: ${unknown.join(', ')} cannot be delivered as ${input.format === 'set' ? 'a SET' : 'a webhook'}; known: ${allowed.join(', ')}.`,
       );
+    }
+    if (input.format === 'set' && this.deps.setUnsupported) {
+      throw new AuthError('invalid_request', `format: ${this.deps.setUnsupported}`);
     }
     try {
       await this.deps.destinations.check(input.url);
@@ -82,9 +90,13 @@ export class Webhooks {
         ? seal(Buffer.from(secret, 'utf8'), kek, associatedData(id), this.deps.runtime)
         : '',
       createdAt: this.deps.runtime.now(),
-      createdBy,
+      createdBy: actor.actorId ?? null,
     };
     await this.deps.endpoints.createWebhookEndpoint(record);
+    await this.deps.audit.record('webhook.created', {
+      ...actor,
+      detail: { endpointId: id, url: record.url, events: record.events, format: record.format },
+    });
     return { endpoint: view(record), secret };
   }
 
@@ -93,9 +105,14 @@ export class Webhooks {
   }
 
   /** Deletes the endpoint; its pending deliveries stop (failed, "endpoint deleted"). */
-  async delete(id: string): Promise<boolean> {
-    if (!(await this.deps.endpoints.deleteWebhookEndpoint(id))) return false;
+  async delete(id: string, actor: Actor): Promise<boolean> {
+    const endpoint = await this.deps.endpoints.findWebhookEndpoint(id);
+    if (!endpoint || !(await this.deps.endpoints.deleteWebhookEndpoint(id))) return false;
     await this.deps.deliveries.abandonEndpointDeliveries(id, 'the webhook endpoint was deleted');
+    await this.deps.audit.record('webhook.deleted', {
+      ...actor,
+      detail: { endpointId: id, url: endpoint.url },
+    });
     return true;
   }
 
@@ -112,13 +129,27 @@ export class Webhooks {
   }
 
   /** Replays one delivery of this endpoint now (any status); false when it is not this endpoint's. */
-  async retry(endpointId: string, deliveryId: string): Promise<boolean> {
+  async retry(endpointId: string, deliveryId: string, actor: Actor): Promise<boolean> {
     const delivery = await this.deps.deliveries.findDelivery(deliveryId);
     if (delivery?.endpointId !== endpointId) return false;
     if (!(await this.deps.endpoints.findWebhookEndpoint(endpointId))) return false;
     await this.deps.deliveries.retryDelivery(deliveryId, this.deps.runtime.now());
+    await this.deps.audit.record('webhook.replayed', { ...actor, detail: { endpointId, deliveryId } });
     this.deps.onRetry();
     return true;
+  }
+
+  /** An endpoint's latest delivery and latest failure (the console's list). */
+  async lastOf(
+    endpointId: string,
+  ): Promise<{ last: DeliveryRecord | undefined; lastFailure: DeliveryRecord | undefined }> {
+    const [last] = await this.deps.deliveries.listDeliveries({ endpointId, limit: 1 });
+    const [lastFailure] = await this.deps.deliveries.listDeliveries({
+      endpointId,
+      status: 'failed',
+      limit: 1,
+    });
+    return { last, lastFailure };
   }
 
   /** The endpoint's signing secret, for the Standard Webhooks encoder at send time. */

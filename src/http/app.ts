@@ -18,6 +18,7 @@ import { adminApiRoutes } from './routes/admin-api.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
 import { adminMailRoutes } from './routes/admin-mail.js';
 import { adminOAuthRoutes } from './routes/admin-oauth.js';
+import { adminWebhookRoutes } from './routes/admin-webhooks.js';
 import { authRoutes } from './routes/auth.js';
 import { emailRoutes } from './routes/email.js';
 import { emailPageRoutes } from './routes/email-pages.js';
@@ -121,6 +122,7 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.register(oauthRoutes(tessera));
   await app.register(oauthAccountRoutes(tessera));
   await app.register(adminOAuthRoutes(tessera));
+  await app.register(adminWebhookRoutes(tessera));
   // Account recovery and verification by email: JSON routes, the pages links open, the outbox's log.
   tessera.email.delivery.useLogger(app.log);
   tessera.events.delivery.useLogger(app.log);

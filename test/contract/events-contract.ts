@@ -241,6 +241,27 @@ export function eventsContract(engine: string, openStores: () => Promise<Stores>
       expect(await stores.deliveries.deleteDeliveriesBefore(1_000_000)).toBe(3);
     });
 
+    it('claimants racing for one outbox never share a delivery (compare-and-set in one statement)', async () => {
+      await stores.securityEvents.appendSecurityEvent(event({ id: 'race' }));
+      await stores.securityEvents.claimSecurityEvents(0, 'n', 100, 1);
+      const rows = Array.from({ length: 60 }, (_, i) => delivery('race', { nextAttemptAt: i }));
+      await stores.securityEvents.completeFanout('race', 'n', 5, rows);
+      const claims = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => stores.deliveries.claimDeliveries(1_000, `w${i}`, 9_000, 25)),
+      );
+      const ids = claims.flat().map((d) => d.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.length).toBeLessThanOrEqual(60);
+      for (const [i, claim] of claims.entries()) {
+        for (const d of claim) expect((await stores.deliveries.findDelivery(d.id))?.leaseOwner).toBe(`w${i}`);
+      }
+      // Oldest due first within a claim.
+      for (const claim of claims) {
+        const due = claim.map((d) => d.nextAttemptAt);
+        expect(due).toEqual([...due].sort((a, b) => a - b));
+      }
+    });
+
     it('webhook endpoints: create, list, find, delete', async () => {
       const endpoint = {
         id: 'wh_a',

@@ -30,7 +30,7 @@ describe('security events → fan-out → deliveries', () => {
         events: ['session.revoked', 'user.registered', 'login.succeeded'],
         format: 'standard',
       },
-      null,
+      { actorId: null, client: { ip: 'test', userAgent: 'vitest' } },
     );
     receiver.state.secret = secret ?? undefined;
     const { token, userId } = await registerAndLogin(server.app);

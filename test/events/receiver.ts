@@ -17,7 +17,7 @@ export interface Received {
  * Webhooks signature with the standardwebhooks library, as a customer's receiver would, and
  * answers 401 when it does not verify.
  */
-export async function startReceiver(options: { status?: number } = {}) {
+export async function startReceiver(options: { status?: number; port?: number } = {}) {
   const received: Received[] = [];
   const state = { status: options.status ?? 202, hang: false, secret: undefined as string | undefined };
   const waiters: Array<() => void> = [];
@@ -45,10 +45,11 @@ export async function startReceiver(options: { status?: number } = {}) {
       for (const wake of waiters.splice(0)) wake();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/hook`,
+    port,
     received,
     state,
     /** Resolves once `count` requests were answered with the current status. */

@@ -47,6 +47,11 @@ const SENTENCES = {
   'login.new_device': ({ s }) => `${s} signed in from a new device`,
   'account.not_me': ({ s }) => `${s} said a sign-in was not theirs: their logins were ended`,
   'mail.failed': ({ s }) => `A message to ${s} could not be delivered`,
+  'webhook.created': ({ a, d }) => `${a} added the webhook endpoint ${d.url ?? ''}`.trim(),
+  'webhook.deleted': ({ a, d }) => `${a} deleted the webhook endpoint ${d.url ?? ''}`.trim(),
+  'webhook.replayed': ({ a }) => `${a} sent a webhook delivery again`,
+  'delivery.failed': ({ d }) =>
+    `An event (${d.eventType ?? 'unknown'}) could not be delivered to ${d.host ?? 'its receiver'} for 24 hours`,
 };
 
 /** The event types the console knows, for the filter. */
@@ -73,6 +78,15 @@ const LABELS = {
   refreshTokenId: 'Refresh token id',
   retiredAt: 'Retired at',
   unlocked: 'Unlocked',
+  endpointId: 'Webhook endpoint id',
+  deliveryId: 'Delivery id',
+  eventType: 'Event type',
+  url: 'URL',
+  host: 'Receiver',
+  attempts: 'Attempts',
+  error: 'Last error',
+  events: 'Events',
+  format: 'Format',
 };
 
 const personOf = (email, id, none) => email ?? (id ? `deleted user ${id}` : none);

@@ -7,6 +7,7 @@ import * as audit from './audit.js';
 import { confirmAction, runDialog } from './dialogs.js';
 import { MAX_LIMIT, renderClients, renderSessions, renderUsers } from './people.js';
 import { $, cell, fill, hooks, notify } from './ui.js';
+import { refreshWebhooks, wireWebhookDialog } from './webhooks.js';
 
 const REFRESH_MS = 2000;
 /** Rows asked per page: lists send `?limit=`; when the API answers a `next` cursor, "Load more" asks for the next page. */
@@ -104,6 +105,7 @@ async function refresh({ background = false } = {}) {
     }),
   );
   renderClients(clients);
+  await refreshWebhooks(get);
   if (state.me.mode !== 'session') {
     const { keys } = await get('/admin/api/keys');
     $('keys-section').hidden = false;
@@ -150,6 +152,8 @@ $('new-client').addEventListener('click', async () => {
   });
   await refresh().catch(showError);
 });
+
+wireWebhookDialog(() => refresh().catch(showError));
 
 $('rotate-keys').addEventListener('click', async () => {
   await call('POST', '/admin/api/keys/rotate')

@@ -12,7 +12,16 @@ import { sendHtml } from '../plugins/security-headers.js';
 const asset = (name: string) => readFileSync(new URL(`../../admin/assets/${name}`, import.meta.url), 'utf8');
 
 /** The console's files: the stylesheet and its ES modules (console.js imports the others). */
-const ASSETS = ['console.css', 'console.js', 'api.js', 'ui.js', 'dialogs.js', 'people.js', 'audit.js'];
+const ASSETS = [
+  'console.css',
+  'console.js',
+  'api.js',
+  'ui.js',
+  'dialogs.js',
+  'people.js',
+  'audit.js',
+  'webhooks.js',
+];
 
 export function adminConsoleRoutes() {
   const files = ASSETS.map((name) => ({

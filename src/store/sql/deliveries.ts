@@ -1,6 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { DeliveryOutboxStore, DeliveryRecord, DeliveryStatus } from '../ports/index.js';
-import { claimLeasedIds } from './leases.js';
+import { claimLeased } from './leases.js';
 import type { Database } from './schema.js';
 import { type EventDatabase, withEventTables } from './schema-events.js';
 
@@ -20,7 +20,7 @@ export class SqlDeliveryOutbox implements DeliveryOutboxStore {
     leaseUntil: number,
     limit: number,
   ): Promise<DeliveryRecord[]> {
-    const ids = await claimLeasedIds(this.#db, 'event_deliveries', {
+    const rows = await claimLeased<DeliveryRow>(this.#db, 'event_deliveries', {
       now,
       owner,
       leaseUntil,
@@ -31,14 +31,6 @@ export class SqlDeliveryOutbox implements DeliveryOutboxStore {
       ],
       orderBy: 'next_attempt_at',
     });
-    if (ids.length === 0) return [];
-    const rows = await this.#db
-      .selectFrom('event_deliveries')
-      .selectAll()
-      .where('id', 'in', ids)
-      .where('lease_owner', '=', owner)
-      .orderBy('next_attempt_at')
-      .execute();
     return rows.map(fromDeliveryRow);
   }
 

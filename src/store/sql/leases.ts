@@ -5,12 +5,14 @@ export type LeaseCondition = readonly [column: string, op: '=' | '<=' | 'is', va
 
 /**
  * The portable compare-and-set lease every outbox here uses (mail, security events' fan-out,
- * HTTP deliveries): select up to `limit` candidate ids, then take each with an UPDATE whose WHERE
- * repeats the test, so of several nodes on one database exactly one wins a row, on SQLite and
- * PostgreSQL alike (no `SKIP LOCKED`). A row is free when its lease is null or ran out (a crashed
- * holder). Returns the ids this owner now holds, in `orderBy` order.
+ * HTTP deliveries): one UPDATE takes up to `limit` free rows (lease null or run out: a crashed
+ * holder) meeting `where`, oldest by `orderBy` first, and returns them. The WHERE that tests
+ * the lease is part of the UPDATE itself, so of several nodes on one database exactly one wins
+ * a row: SQLite runs one writer at a time, and PostgreSQL re-checks the WHERE on a row another
+ * transaction changed meanwhile (READ COMMITTED), skipping it once leased. No `SKIP LOCKED`, one
+ * round trip and one commit per claim, whatever `limit` is.
  */
-export async function claimLeasedIds(
+export async function claimLeased<Row extends { id: string }>(
   // biome-ignore lint/suspicious/noExplicitAny: one helper over several tables' kysely types
   db: Kysely<any>,
   table: string,
@@ -22,27 +24,24 @@ export async function claimLeasedIds(
     where: readonly LeaseCondition[];
     orderBy: string;
   },
-): Promise<string[]> {
+): Promise<Row[]> {
   const { now } = claim;
-  let select = db.selectFrom(table).select('id');
-  for (const [column, op, value] of claim.where) select = select.where(column, op, value);
-  const due = await select
+  let candidates = db.selectFrom(table).select('id');
+  for (const [column, op, value] of claim.where) candidates = candidates.where(column, op, value);
+  candidates = candidates
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
     .orderBy(claim.orderBy)
-    .limit(claim.limit)
-    .execute();
-  const claimed: string[] = [];
-  for (const { id } of due as Array<{ id: string }>) {
-    // Another node may have leased it since the select: the WHERE repeats the test.
-    let update = db
-      .updateTable(table)
-      .set({ lease_owner: claim.owner, lease_until: claim.leaseUntil })
-      .where('id', '=', id);
-    for (const [column, op, value] of claim.where) update = update.where(column, op, value);
-    const result = await update
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 1) claimed.push(id);
-  }
-  return claimed;
+    .limit(claim.limit);
+  let update = db
+    .updateTable(table)
+    .set({ lease_owner: claim.owner, lease_until: claim.leaseUntil })
+    .where('id', 'in', candidates);
+  // Repeated on the row being updated: what makes the claim a compare-and-set.
+  for (const [column, op, value] of claim.where) update = update.where(column, op, value);
+  const rows = (await update
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
+    .returningAll()
+    .execute()) as Row[];
+  const key = claim.orderBy as keyof Row;
+  return rows.sort((a, b) => Number(a[key]) - Number(b[key]));
 }

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { MailOutboxStore, MailRecord, MailStatus } from '../ports/mail-outbox.js';
-import { claimLeasedIds } from './leases.js';
+import { claimLeased } from './leases.js';
 import type { Database } from './schema.js';
 import { type EmailDatabase, withEmailTables } from './schema-email.js';
 
@@ -38,7 +38,7 @@ export class SqlMailOutbox implements MailOutboxStore {
   }
 
   async claimMail(now: number, owner: string, leaseUntil: number, limit: number): Promise<MailRecord[]> {
-    const ids = await claimLeasedIds(this.#db, 'mail_outbox', {
+    const rows = await claimLeased<MailRow>(this.#db, 'mail_outbox', {
       now,
       owner,
       leaseUntil,
@@ -49,16 +49,7 @@ export class SqlMailOutbox implements MailOutboxStore {
       ],
       orderBy: 'next_attempt_at',
     });
-    const claimed: MailRecord[] = [];
-    for (const id of ids) {
-      const row = await this.#db
-        .selectFrom('mail_outbox')
-        .selectAll()
-        .where('id', '=', id)
-        .executeTakeFirst();
-      if (row) claimed.push(fromMailRow(row));
-    }
-    return claimed;
+    return rows.map(fromMailRow);
   }
 
   async markMailSent(id: string, owner: string, sentAt: number): Promise<boolean> {

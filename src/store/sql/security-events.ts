@@ -6,7 +6,7 @@ import type {
   SecurityEventStore,
 } from '../ports/index.js';
 import { toDeliveryRow } from './deliveries.js';
-import { claimLeasedIds } from './leases.js';
+import { claimLeased } from './leases.js';
 import type { Database } from './schema.js';
 import { type EventDatabase, withEventTables } from './schema-events.js';
 import { inTransaction } from './transaction.js';
@@ -31,7 +31,7 @@ export class SqlSecurityEventStore implements SecurityEventStore {
     leaseUntil: number,
     limit: number,
   ): Promise<ClaimedSecurityEvent[]> {
-    const ids = await claimLeasedIds(this.#db, 'security_events', {
+    const rows = await claimLeased<EventRow>(this.#db, 'security_events', {
       now,
       owner,
       leaseUntil,
@@ -39,14 +39,6 @@ export class SqlSecurityEventStore implements SecurityEventStore {
       where: [['fanned_out_at', 'is', null]],
       orderBy: 'at',
     });
-    if (ids.length === 0) return [];
-    const rows = await this.#db
-      .selectFrom('security_events')
-      .selectAll()
-      .where('id', 'in', ids)
-      .where('lease_owner', '=', owner)
-      .orderBy('at')
-      .execute();
     return rows.map((row) => ({ ...fromEventRow(row), leaseOwner: owner }));
   }
 
