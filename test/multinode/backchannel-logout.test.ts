@@ -33,7 +33,7 @@ const PASSWORD = 'correct horse battery staple';
 const ADMIN = `bcl-admin.${process.pid}@example.com`;
 const ISSUER = 'https://auth.example.test';
 const CALLBACK = 'https://rp.example/callback';
-/** The bound this test states: fan-out poll (250 ms) + delivery, on a busy 2-core machine. */
+/** The bound this test states: fan-out (nudged, or a 250 ms poll) + delivery, on a busy 2-core machine. */
 const LOCK_TO_RP_BOUND_MS = 2_000;
 
 describe.skipIf(pgUrl === undefined || redisUrl === undefined)(
