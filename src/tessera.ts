@@ -14,6 +14,11 @@ import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
 import { TokenLogins } from './core/token-logins.js';
 import { UserEmails } from './core/user-emails.js';
+import {
+  backchannelLogoutFanout,
+  LOGOUT_TOKEN_FORMAT,
+  logoutTokenFormat,
+} from './events/backchannel-logout.js';
 import { type EventFeatures, openEventFeatures } from './events/event-features.js';
 import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
 import { lazyKeyring, openKeyring } from './open-keyring.js';
@@ -235,6 +240,7 @@ export async function createTessera(
     scopes: config.oauth.scopes,
     issuer: config.jwt.issuer,
     firstPartyAudience: config.jwt.audience,
+    signingAlg: config.jwt.algorithm,
     rotation,
     codeRetentionMs: config.session.absoluteTimeoutMs,
     revocations,
@@ -262,6 +268,9 @@ export async function createTessera(
   }
   const events = openEventFeatures({ config, stores, runtime, audit, keyring: keyringOf });
   eventWritten = () => events.fanout.nudge();
+  // OpenID Connect back-channel logout rides the outbox: every ending → a logout token per relying party.
+  events.registerFanout(backchannelLogoutFanout(oauth));
+  events.registerFormat(LOGOUT_TOKEN_FORMAT, logoutTokenFormat(oauth));
   const timers: NodeJS.Timeout[] = [];
   return {
     config,

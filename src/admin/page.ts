@@ -124,6 +124,14 @@ export const ADMIN_PAGE = `<!doctype html>
     <input id="client-scopes" name="scopes" required autocomplete="off" value="accounts:read">
     <label for="client-audience">Audience: the resource server its tokens are for</label>
     <input id="client-audience" name="audience" required autocomplete="off" value="https://api.example.com">
+    <fieldset><legend>OpenID Connect (when the scopes include openid)</legend>
+      <label for="client-subject-type">Subject (sub) the app sees</label>
+      <select id="client-subject-type" name="subjectType"><option value="public">public: the user id</option><option value="pairwise">pairwise: one per app, apps cannot match users</option></select>
+      <label for="client-post-logout">Post-logout redirect URIs, exact, one per line</label>
+      <textarea id="client-post-logout" name="postLogoutRedirectUris" rows="2" autocomplete="off"></textarea>
+      <label for="client-backchannel">Back-channel logout URI (told when a login ends)</label>
+      <input id="client-backchannel" name="backchannelLogoutUri" type="url" autocomplete="off">
+    </fieldset>
     <p class="error" role="alert"></p>
     <div class="buttons"><button type="button" value="cancel">Cancel</button><button class="primary" value="ok">Register</button></div>
   </form>

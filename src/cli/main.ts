@@ -294,6 +294,13 @@ clients
   .requiredOption('--scope <scope...>', 'scopes it may ask for (TESSERA_OAUTH_SCOPES)')
   .requiredOption('--audience <resource>', 'the resource server its tokens are for (their aud)')
   .option('--grant <grant...>', 'authorization_code and/or client_credentials (default: by redirect URIs)')
+  .option('--subject-type <type>', 'OpenID Connect: public (the user id) or pairwise (per sector)')
+  .option('--id-token-alg <alg>', "OpenID Connect: the ID tokens' alg (must be TESSERA_JWT_ALGORITHM)")
+  .option(
+    '--post-logout-redirect-uri <uri...>',
+    'OpenID Connect: exact URIs RP-initiated logout may return to',
+  )
+  .option('--backchannel-logout-uri <uri>', 'OpenID Connect: where back-channel logout tokens are POSTed')
   .action(
     (options: {
       name: string;
@@ -302,6 +309,10 @@ clients
       scope: string[];
       audience: string;
       grant?: string[];
+      subjectType?: string;
+      idTokenAlg?: string;
+      postLogoutRedirectUri?: string[];
+      backchannelLogoutUri?: string;
     }) =>
       withTessera(async (tessera) => {
         if (options.type !== 'confidential' && options.type !== 'public') {
@@ -321,6 +332,12 @@ clients
             ...(grants.length > 0 && {
               grantTypes: grants as Array<'authorization_code' | 'client_credentials'>,
             }),
+            oidc: {
+              ...(options.subjectType && { subjectType: options.subjectType as 'public' | 'pairwise' }),
+              ...(options.idTokenAlg && { idTokenSignedResponseAlg: options.idTokenAlg }),
+              ...(options.postLogoutRedirectUri && { postLogoutRedirectUris: options.postLogoutRedirectUri }),
+              ...(options.backchannelLogoutUri && { backchannelLogoutUri: options.backchannelLogoutUri }),
+            },
           },
           CLI_ACTOR,
         );
@@ -337,7 +354,7 @@ clients
     withTessera(async (tessera) => {
       for (const c of await tessera.oauth.clients.list()) {
         console.log(
-          `${c.id}\t${c.name}\t${c.type}\tgrants=[${c.grantTypes.join(',')}]\tscopes=[${c.scopes.join(',')}]\taudience=${c.audience}\tredirect_uris=[${c.redirectUris.join(',')}]\tcreated=${iso(c.createdAt)}`,
+          `${c.id}\t${c.name}\t${c.type}\tgrants=[${c.grantTypes.join(',')}]\tscopes=[${c.scopes.join(',')}]\taudience=${c.audience}\tredirect_uris=[${c.redirectUris.join(',')}]\tcreated=${iso(c.createdAt)}${c.oidc ? `\tsubject_type=${c.oidc.subjectType}\tbackchannel_logout_uri=${c.oidc.backchannelLogoutUri ?? ''}\tpost_logout_redirect_uris=[${c.oidc.postLogoutRedirectUris.join(',')}]` : ''}`,
         );
       }
     }),

@@ -1,10 +1,13 @@
+import { hkdfSync } from 'node:crypto';
 import type { SigningKeyStore, StoredSigningKey } from '../store/ports/index.js';
 import type { JwsAlgorithm } from './jwt/algorithms.js';
 import type { AccessTokenClaims } from './jwt/claims.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './jwt/claims.js';
+import type { JsonObject } from './jwt/json.js';
 import { type PublicJwk, publicJwks } from './jwt/jwk.js';
-import type { SigningKey } from './jwt/key-objects.js';
+import type { SigningKey, VerificationKey } from './jwt/key-objects.js';
 import { generateSigningKey, openSigningKey, type SigningKeyRecord, verificationKeyOf } from './jwt/keys.js';
+import { verifyOwnJwt } from './jwt/oidc-jwt.js';
 import { type AccessTokenSigner, type AccessTokenSubject, createAccessTokenSigner } from './jwt/signer.js';
 import { createTypedJwtSigner } from './jwt/typed-signer.js';
 import { type AccessTokenVerifier, createAccessTokenVerifier } from './jwt/verifier.js';
@@ -44,6 +47,8 @@ export class Keyring {
   #activeKey: SigningKey | undefined;
   /** Signers of other JWT types (typ → signer) with the active key; rebuilt with it. */
   #typedSigners = new Map<string, (payload: Record<string, unknown>) => string>();
+  /** Every usable key's public half: OpenID Connect's id_token_hint is checked against them. */
+  #verificationKeys: VerificationKey[] = [];
   #verifier: AccessTokenVerifier | undefined;
   /** OAuth (delegated) tokens: any `aud`, `client_id` required (introspection, revocation). */
   #delegatedVerifier: AccessTokenVerifier | undefined;
@@ -79,6 +84,7 @@ export class Keyring {
     }
     this.#activeKey = openSigningKey(toKeyRecord(active), this.options.kek);
     this.#typedSigners.clear();
+    this.#verificationKeys = usable.map((k) => verificationKeyOf(toKeyRecord(k), this.options.kek));
     this.#signer = createAccessTokenSigner({
       key: this.#activeKey,
       issuer: this.options.issuer,
@@ -126,6 +132,25 @@ export class Keyring {
       this.#typedSigners.set(typ, signer);
     }
     return signer(payload);
+  }
+
+  /**
+   * A 256-bit secret for `purpose`, derived from the key-encryption key (HKDF-SHA256), the same
+   * on every node: OpenID Connect's pairwise subjects and `sid`s. The KEK cannot change without
+   * re-sealing every signing key, so these are as stable as the keys themselves.
+   */
+  deriveSecret(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.options.kek, Buffer.alloc(0), `tessera ${purpose}`, 32));
+  }
+
+  /** The algorithm the active key signs with: ID tokens' `alg`. */
+  signingAlgorithm(): JwsAlgorithm {
+    return this.#ready(this.#activeKey).alg;
+  }
+
+  /** The payload of an ID token this keyring signed (signature only: the caller checks claims). */
+  verifyOwnIdToken(token: string): JsonObject {
+    return verifyOwnJwt(token, this.#verificationKeys, this.options.allowedAlgorithms, 'JWT');
   }
 
   /** The issuer the keyring's tokens carry (`iss`). */

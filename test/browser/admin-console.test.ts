@@ -226,6 +226,28 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
           await confirmDialog.locator('button[value=ok]').click();
           await clientRow.waitFor({ state: 'detached', ...WAIT });
 
+          // An OpenID Connect relying party: subject type, post-logout and back-channel URIs.
+          await page.click('#new-client');
+          await page.fill('#client-name', 'Ledger Lens');
+          await page.fill('#client-redirects', 'https://ledger.example/callback');
+          await page.fill('#client-scopes', 'openid email');
+          await page.fill('#client-audience', 'https://ledger.example');
+          await page.selectOption('#client-subject-type', 'pairwise');
+          await page.fill('#client-post-logout', 'https://ledger.example/');
+          await page.fill('#client-backchannel', 'https://ledger.example/backchannel-logout');
+          await page.locator('#client-dialog button[value=ok]').click();
+          await expect
+            .poll(() => page.locator('#client-secret').textContent(), WAIT)
+            .toMatch(/Registered Ledger Lens: client_id \S+/);
+          const relyingParty = (await server.tessera.oauth.clients.list()).find(
+            (c) => c.name === 'Ledger Lens',
+          );
+          expect(relyingParty?.oidc).toMatchObject({
+            subjectType: 'pairwise',
+            postLogoutRedirectUris: ['https://ledger.example/'],
+            backchannelLogoutUri: 'https://ledger.example/backchannel-logout',
+          });
+
           // The audit log in words, with the acting admin, the subject's email and labelled details.
           const locked = page.locator('#audit li[data-type="user.locked"]');
           await locked.waitFor(WAIT);

@@ -953,6 +953,87 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         ).toBe(false);
       });
 
+      it('OpenID Connect: keeps client and code settings, records the relying-party login with the redemption, lists and forgets by browser login', async () => {
+        const alice = user();
+        await stores.users.createUser(alice);
+        const oidc = {
+          subjectType: 'pairwise' as const,
+          sectorIdentifier: 'rp.example',
+          idTokenSignedResponseAlg: 'EdDSA',
+          postLogoutRedirectUris: ['https://rp.example/bye'],
+          backchannelLogoutUri: 'https://rp.example/backchannel',
+          backchannelLogoutSessionRequired: true,
+        };
+        const rp = client({ oidc });
+        const plain = client();
+        await stores.oauthClients.createOAuthClient(rp);
+        await stores.oauthClients.createOAuthClient(plain);
+        expect(await stores.oauthClients.findOAuthClient(rp.id)).toEqual(rp);
+        expect(await stores.oauthClients.findOAuthClient(plain.id)).toEqual(plain);
+        const c = code(alice.id, rp.id, {
+          oidc: { nonce: 'n-0S6', authSessionId: 'browser-1', authTime: 900, amr: ['pwd'], acr: '1' },
+        });
+        await stores.authorizationCodes.createAuthorizationCode(c);
+        expect(await stores.authorizationCodes.findAuthorizationCode(c.id)).toEqual(c);
+        const oauth = { clientId: rp.id, scopes: c.scopes, audience: c.audience };
+        const login = session(alice.id, { id: c.sessionId, mode: 'oauth', secretHash: '', oauth });
+        const rpLogin = {
+          delegationId: login.id,
+          sessionId: 'browser-1',
+          clientId: rp.id,
+          userId: alice.id,
+          authTime: 900,
+          createdAt: 2_000,
+        };
+        expect(
+          await stores.authorizationCodes.redeemAuthorizationCode(
+            c.id,
+            2_000,
+            login,
+            refreshToken(login.id),
+            rpLogin,
+          ),
+        ).toBe(true);
+        // A replay stores nothing, the relying-party login included.
+        expect(
+          await stores.authorizationCodes.redeemAuthorizationCode(
+            c.id,
+            2_001,
+            login,
+            refreshToken(login.id),
+            {
+              ...rpLogin,
+              delegationId: 'other',
+            },
+          ),
+        ).toBe(false);
+        expect(await stores.relyingPartyLogins.findRelyingPartyLogin(login.id)).toEqual(rpLogin);
+        expect(await stores.relyingPartyLogins.findRelyingPartyLogin('other')).toBeUndefined();
+        const second = { ...rpLogin, delegationId: 'd-2', sessionId: 'browser-2', createdAt: 3_000 };
+        await stores.relyingPartyLogins.recordRelyingPartyLogin(second);
+        await expect(stores.relyingPartyLogins.recordRelyingPartyLogin(second)).rejects.toThrow();
+        expect(await stores.relyingPartyLogins.listRelyingPartyLogins(['browser-1', 'browser-2'])).toEqual([
+          rpLogin,
+          second,
+        ]);
+        expect(await stores.relyingPartyLogins.listRelyingPartyLogins([])).toEqual([]);
+        // Ending the delegation does not forget the browser login's relying parties.
+        await stores.sessions.deleteSession(login.id);
+        expect(await stores.relyingPartyLogins.deleteRelyingPartyLogins(['browser-1'])).toBe(1);
+        expect(await stores.relyingPartyLogins.listRelyingPartyLogins(['browser-1'])).toEqual([]);
+        expect(await stores.relyingPartyLogins.deleteRelyingPartyLoginsBefore(3_000)).toBe(0);
+        await stores.relyingPartyLogins.recordRelyingPartyLogin({ ...second, delegationId: 'd-3' });
+        // Deleting the client forgets its relying-party logins (foreign key).
+        expect(await stores.oauthClients.deleteOAuthClient(rp.id)).toBe(true);
+        expect(await stores.relyingPartyLogins.listRelyingPartyLogins(['browser-2'])).toEqual([]);
+        await stores.relyingPartyLogins.recordRelyingPartyLogin({
+          ...second,
+          clientId: plain.id,
+          createdAt: 10,
+        });
+        expect(await stores.relyingPartyLogins.deleteRelyingPartyLoginsBefore(11)).toBe(1);
+      });
+
       it("keeps an OAuth login's client, scopes and resource, and lists a client's logins by user", async () => {
         const [alice, bob] = [user(), user()];
         await stores.users.createUser(alice);

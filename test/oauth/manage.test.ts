@@ -228,6 +228,35 @@ describe('tessera clients (CLI)', () => {
     );
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('plain http is allowed for loopback addresses only');
+    // An OpenID Connect relying party: its settings checked like redirect URIs, then listed.
+    const rpArgs = [
+      'create',
+      '--name',
+      'Ledger Lens',
+      '--redirect-uri',
+      REDIRECT_URI,
+      '--scope',
+      'openid',
+      'email',
+    ];
+    const badLogout = run(...rpArgs, '--audience', API, '--backchannel-logout-uri', 'http://rp.example/bc');
+    expect(badLogout.code).toBe(1);
+    expect(badLogout.err).toContain('Back-channel logout URI');
+    const rp = run(
+      ...rpArgs,
+      '--audience',
+      API,
+      '--subject-type',
+      'pairwise',
+      '--post-logout-redirect-uri',
+      'https://app.example/bye',
+      '--backchannel-logout-uri',
+      'https://app.example/backchannel-logout',
+    );
+    expect(rp.code, rp.err).toBe(0);
+    expect(run('list').out).toContain(
+      'subject_type=pairwise\tbackchannel_logout_uri=https://app.example/backchannel-logout\tpost_logout_redirect_uris=[https://app.example/bye]',
+    );
     expect(run('delete', id).code).toBe(0);
     expect(run('list').out).not.toContain(id);
     expect(run('delete', id).code).toBe(1);

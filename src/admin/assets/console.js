@@ -127,12 +127,23 @@ $('new-client').addEventListener('click', async () => {
     prepare: (form) => form.reset(),
     action: async (form) => {
       const f = form.elements;
+      const scopes = words(f.scopes.value);
+      const backchannel = f.backchannelLogoutUri.value.trim();
+      // OpenID Connect settings only for a relying party (the API refuses them on other clients).
+      const oidc = scopes.includes('openid')
+        ? {
+            subjectType: f.subjectType.value,
+            postLogoutRedirectUris: words(f.postLogoutRedirectUris.value),
+            ...(backchannel && { backchannelLogoutUri: backchannel }),
+          }
+        : {};
       const { client, clientSecret } = await call('POST', '/admin/api/clients', {
         name: f.name.value.trim(),
         type: f.type.value,
         redirectUris: words(f.redirectUris.value),
-        scopes: words(f.scopes.value),
+        scopes,
         audience: f.audience.value.trim(),
+        ...oidc,
       });
       $('client-secret').textContent = clientSecret
         ? `Registered ${client.name}: client_id ${client.id}, client_secret ${clientSecret} (shown once: copy it now).`

@@ -11,6 +11,7 @@ import type { Runtime } from '../runtime.js';
 import type { ClientContext, Sessions } from '../sessions.js';
 import { parseToken, secretMatches } from '../tokens.js';
 import { OAuthError } from './errors.js';
+import type { OidcGrants } from './oidc-grants.js';
 import { formatScope, isSubset, parseScope } from './scopes.js';
 
 /** The successful token response (RFC 6749 5.1). */
@@ -20,6 +21,8 @@ export interface TokenResponse {
   expires_in: number;
   refresh_token?: string;
   scope: string;
+  /** scope=openid: OIDC Core 3.1.3.3. */
+  id_token?: string;
 }
 
 /** RFC 7662 2.2: `{active: false}` and nothing else, or what the token says. */
@@ -47,6 +50,8 @@ export class OAuthTokens {
       stores: Pick<AggregateStores, 'authorizationCodes' | 'oauthGrants' | 'oauthClients' | 'sessions'>;
       /** Rotation, grace and theft detection, shared with first-party logins. */
       rotation: RefreshRotation;
+      /** OpenID Connect: the sign-in behind a grant, and ID tokens. */
+      oidc: OidcGrants;
       sessions: Sessions;
       accounts: Accounts;
       audit: Audit;
@@ -107,9 +112,19 @@ export class OAuthTokens {
       audience: record.audience,
     });
     const refresh = this.deps.rotation.firstOfFamily(session.id);
-    if (!(await stores.authorizationCodes.redeemAuthorizationCode(record.id, now, session, refresh.record))) {
+    const rpLogin = await this.deps.oidc.beforeRedeem(record, session, now);
+    if (
+      !(await stores.authorizationCodes.redeemAuthorizationCode(
+        record.id,
+        now,
+        session,
+        refresh.record,
+        rpLogin,
+      ))
+    ) {
       return this.#codeReused(record.sessionId, record.userId, client, context);
     }
+    await this.deps.oidc.afterRedeem(record, session.id);
     await stores.oauthGrants.touchOAuthGrant(user.id, client.id, now);
     await this.deps.audit.record('oauth.code_exchanged', {
       userId: user.id,
@@ -117,7 +132,9 @@ export class OAuthTokens {
       client: context,
       detail: { clientId: client.id, scopes: record.scopes },
     });
-    return this.#issueWithRefreshToken(session, record.scopes, refresh.token);
+    const response = await this.#issueWithRefreshToken(session, record.scopes, refresh.token);
+    const idToken = await this.deps.oidc.forCode(client, record, response.access_token);
+    return idToken === undefined ? response : { ...response, id_token: idToken };
   }
 
   /** refresh_token (RFC 6749 6): rotation, reuse detection, bound to the client, never wider. */
@@ -148,6 +165,7 @@ export class OAuthTokens {
       await sessions.revoke(session.id, 'locked');
       throw invalidGrant('The refresh token is invalid or has expired.');
     }
+    const signIn = await this.deps.oidc.beforeRefresh(session);
     const now = runtime.now();
     const exchanged = await rotation.exchange(token);
     if (exchanged.outcome === 'reused') {
@@ -173,7 +191,8 @@ export class OAuthTokens {
       refresh_token: exchanged.refreshToken,
     };
     await stores.oauthGrants.touchOAuthGrant(user.id, client.id, now);
-    return response;
+    const idToken = await this.deps.oidc.forRefresh(client, user.id, signIn, scopes, response.access_token);
+    return idToken === undefined ? response : { ...response, id_token: idToken };
   }
 
   /** client_credentials (RFC 6749 4.4): a confidential client acting for itself; no refresh token. */
@@ -232,6 +251,19 @@ export class OAuthTokens {
       iat: Math.floor(record.createdAt / 1000),
       exp: Math.floor(this.deps.sessions.expiresAt(session) / 1000),
     };
+  }
+
+  /**
+   * A user's live delegated access token (the UserInfo endpoint's bearer): its claims and
+   * login, or undefined when it is not valid, revoked, or its login or account is gone.
+   */
+  async bearer(token: string): Promise<{ claims: AccessTokenClaims; login: SessionRecord } | undefined> {
+    const claims = token.split('.').length === 3 ? await this.#verify(token) : undefined;
+    if (!claims || claims.sub === claims.client_id) return undefined;
+    const login = await this.#liveLogin(claims.sid);
+    return login?.userId === claims.sub && login.oauth?.clientId === claims.client_id
+      ? { claims, login }
+      : undefined;
   }
 
   async #introspectAccessToken(caller: OAuthClientRecord, token: string): Promise<Introspection> {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Actor } from '../../core/control.js';
 import { AuthError } from '../../core/errors.js';
+import { LOGOUT_TOKEN_FORMAT, logoutDeliveryView } from '../../events/backchannel-logout.js';
 import type { OAuthClientRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import { clientContext, requireAuth } from '../credentials.js';
@@ -23,6 +24,12 @@ const newClientBody = z.strictObject({
     .min(1)
     .max(2)
     .optional(),
+  /** OpenID Connect (clients allowed `openid`): core/oauth/oidc-clients.ts checks them. */
+  subjectType: z.enum(['public', 'pairwise']).optional(),
+  idTokenSignedResponseAlg: text(20).optional(),
+  postLogoutRedirectUris: z.array(text(2000)).max(10).optional(),
+  backchannelLogoutUri: text(2000).optional(),
+  backchannelLogoutSessionRequired: z.boolean().optional(),
 });
 const apiKeysQuery = z.strictObject({ user: text(320).optional() });
 
@@ -36,6 +43,13 @@ export const clientView = (client: OAuthClientRecord) => ({
   grantTypes: client.grantTypes,
   audience: client.audience,
   createdAt: iso(client.createdAt),
+  ...(client.oidc && {
+    subjectType: client.oidc.subjectType,
+    idTokenSignedResponseAlg: client.oidc.idTokenSignedResponseAlg,
+    postLogoutRedirectUris: client.oidc.postLogoutRedirectUris,
+    backchannelLogoutUri: client.oidc.backchannelLogoutUri,
+    backchannelLogoutSessionRequired: client.oidc.backchannelLogoutSessionRequired,
+  }),
 });
 
 /**
@@ -62,11 +76,40 @@ export function adminOAuthRoutes(tessera: Tessera) {
 
     app.get('/admin/api/clients', async () => ({ clients: (await oauth.clients.list()).map(clientView) }));
 
+    // Back-channel logout deliveries to one relying party, newest first: status, attempts, the
+    // last error, and the delay from the login's end to the relying party's acceptance.
+    app.get('/admin/api/clients/:id/backchannel-logouts', async (request) => {
+      const { id } = parseInput(idParams, request.params);
+      if (!(await oauth.clients.find(id)))
+        throw new AuthError('not_found', 'There is no client with this id.');
+      const deliveries = await tessera.stores.deliveries.listDeliveries({ endpointId: id, limit: 100 });
+      return {
+        deliveries: deliveries.filter((d) => d.format === LOGOUT_TOKEN_FORMAT).map(logoutDeliveryView),
+      };
+    });
+
     // The secret is in this answer and nowhere else: it is stored only as a hash.
     app.post('/admin/api/clients', async (request, reply) => {
       const body = parseInput(newClientBody, request.body);
+      const { subjectType, idTokenSignedResponseAlg, postLogoutRedirectUris } = body;
+      const { backchannelLogoutUri, backchannelLogoutSessionRequired } = body;
+      const oidc = {
+        ...(subjectType && { subjectType }),
+        ...(idTokenSignedResponseAlg && { idTokenSignedResponseAlg }),
+        ...(postLogoutRedirectUris && { postLogoutRedirectUris }),
+        ...(backchannelLogoutUri && { backchannelLogoutUri }),
+        ...(backchannelLogoutSessionRequired !== undefined && { backchannelLogoutSessionRequired }),
+      };
       const { client, clientSecret } = await oauth.clients.create(
-        { ...body, ...(body.grantTypes && { grantTypes: body.grantTypes }) },
+        {
+          name: body.name,
+          type: body.type,
+          redirectUris: body.redirectUris,
+          scopes: body.scopes,
+          audience: body.audience,
+          ...(body.grantTypes && { grantTypes: body.grantTypes }),
+          oidc,
+        },
         actorOf(request),
       );
       return reply.code(201).send({ client: clientView(client), ...(clientSecret && { clientSecret }) });

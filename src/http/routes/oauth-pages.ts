@@ -56,7 +56,17 @@ form.addEventListener('submit', async (event) => {
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ email: form.elements.email.value, password: form.elements.password.value }),
     });
-    if (response.ok) return location.reload();
+    if (response.ok) {
+      // A forced sign-in (prompt=login, max_age) is now fresh: ask again without forcing it,
+      // or this page would come back for ever. The ID token's auth_time says when it was.
+      if (!form.dataset.fresh) return location.reload();
+      const url = new URL(location.href);
+      const prompts = (url.searchParams.get('prompt') || '').split(' ').filter((p) => p && p !== 'login');
+      if (prompts.length > 0) url.searchParams.set('prompt', prompts.join(' '));
+      else url.searchParams.delete('prompt');
+      if (url.searchParams.has('max_age')) url.searchParams.set('max_age', String(Math.max(60, Number(url.searchParams.get('max_age')) || 0)));
+      return location.replace(url.href);
+    }
     const data = await response.json().catch(() => ({}));
     error.textContent = data.message || 'Signing in failed.';
   } catch {
@@ -72,10 +82,15 @@ export function sendErrorPage(reply: FastifyReply, status: number, message: stri
   return sendPage(reply.code(status), page('Authorization error', body));
 }
 
-export function sendLoginPage(reply: FastifyReply, clientName: string) {
+export function sendLoginPage(
+  reply: FastifyReply,
+  clientName: string,
+  options: { fresh?: boolean; loginHint?: string | undefined } = {},
+) {
+  const hint = options.loginHint ? ` value="${escapeHtml(options.loginHint)}"` : '';
   const body = `<h1>Sign in to continue to ${escapeHtml(clientName)}</h1>
-<form id="login-form">
-<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required>
+${options.fresh ? '<p class="muted">The application asks you to confirm it is you: sign in again.</p>\n' : ''}<form id="login-form"${options.fresh ? ' data-fresh="1"' : ''}>
+<label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username"${hint} required>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <div class="actions"><button class="primary" type="submit">Sign in</button></div>
 <p class="error" id="login-error" role="alert"></p>
@@ -102,6 +117,7 @@ export function sendConsentPage(
     response_type: 'code',
     scope: formatScope(request.scopes),
     state: request.state,
+    nonce: request.oidc?.nonce ?? undefined,
     code_challenge: request.codeChallenge,
     code_challenge_method: 'S256',
     csrf_token: context.csrfToken,
@@ -148,4 +164,47 @@ function formActionSource(redirectUri: string): string {
 function redirectHost(redirectUri: string): string {
   const url = new URL(redirectUri);
   return url.host || url.protocol;
+}
+
+/** RP-initiated logout without a matching id_token_hint: the user confirms (CSRF-safe form). */
+export function sendLogoutConfirmPage(
+  reply: FastifyReply,
+  context: {
+    csrfToken: string;
+    clientName: string | undefined;
+    params: { postLogoutRedirectUri?: string; state?: string; clientId?: string };
+  },
+) {
+  const hidden: Record<string, string | undefined> = {
+    post_logout_redirect_uri: context.params.postLogoutRedirectUri,
+    state: context.params.state,
+    client_id: context.params.clientId,
+    csrf_token: context.csrfToken,
+  };
+  const fields = Object.entries(hidden)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`)
+    .join('\n');
+  const who = context.clientName ? `${escapeHtml(context.clientName)} asks to sign you out.` : 'Sign out?';
+  const body = `<h1>${who}</h1>
+<p>Signing out here ends your login on this device, and every application you signed in to with it is told.</p>
+<form method="post" action="/oauth/logout">
+${fields}
+<div class="actions"><button class="primary" type="submit" name="decision" value="logout">Sign out</button><button type="submit" name="decision" value="stay">Stay signed in</button></div>
+</form>`;
+  const target = context.params.postLogoutRedirectUri;
+  const csp = target
+    ? htmlContentSecurityPolicy().replace(
+        "form-action 'self'",
+        `form-action 'self' ${formActionSource(target)}`,
+      )
+    : undefined;
+  return sendPage(reply, page('Sign out?', body), csp);
+}
+
+export function sendSignedOutPage(reply: FastifyReply, signedOut: boolean) {
+  const body = signedOut
+    ? '<h1>You are signed out</h1>\n<p class="muted">You can close this page.</p>'
+    : '<h1>You are still signed in</h1>\n<p class="muted">Nothing was changed. You can close this page.</p>';
+  return sendPage(reply, page(signedOut ? 'Signed out' : 'Still signed in', body));
 }

@@ -4,11 +4,15 @@ import { API_KEY_PREFIX } from '../../core/oauth/api-keys.js';
 import type { AuthorizationRequest, RawParams } from '../../core/oauth/authorization.js';
 import type { PresentedClient } from '../../core/oauth/clients.js';
 import { OAuthError } from '../../core/oauth/errors.js';
+import { signInOf } from '../../core/oauth/oidc-identity.js';
+import { decideSignIn } from '../../core/oauth/oidc-sign-in.js';
 import type { TokenResponse } from '../../core/oauth/tokens.js';
 import { isStoreUnavailable } from '../../store/errors.js';
 import type { Tessera } from '../../tessera.js';
 import { clientContext, optionalAuth } from '../credentials.js';
+import { authorizationServerMetadata } from './oauth-metadata.js';
 import { LOGIN_SCRIPT, PAGES_CSS, sendConsentPage, sendErrorPage, sendLoginPage } from './oauth-pages.js';
+import { oidcRoutes } from './oidc.js';
 
 /**
  * The OAuth 2.1 authorization server: /oauth/authorize (sign in, consent), /oauth/token,
@@ -27,45 +31,39 @@ type Form = Record<string, string | string[]>;
 
 export function oauthRoutes(tessera: Tessera) {
   const { oauth } = tessera;
-  const base = oauth.issuer.replace(/\/+$/, '');
-  const metadata = {
-    issuer: oauth.issuer,
-    authorization_endpoint: `${base}/oauth/authorize`,
-    token_endpoint: `${base}/oauth/token`,
-    revocation_endpoint: `${base}/oauth/revoke`,
-    introspection_endpoint: `${base}/oauth/introspect`,
-    jwks_uri: `${base}/.well-known/jwks.json`,
-    scopes_supported: Object.keys(oauth.scopes),
-    response_types_supported: ['code'],
-    response_modes_supported: ['query'],
-    grant_types_supported: [...GRANT_TYPES],
-    code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-    authorization_response_iss_parameter_supported: true,
-  };
+  const metadata = authorizationServerMetadata(tessera);
 
-  /** Answers a checked authorization request for a signed-in user: a code, consent, or an error. */
+  /** Answers a checked authorization request: sign in, consent, a code, or an error. */
   const authorize = async (request: FastifyRequest, reply: FastifyReply, checked: AuthorizationRequest) => {
     const client = clientContext(request);
     const auth = await optionalAuth(request);
-    if (!auth) {
-      if (checked.prompt === 'none') {
-        return reply.redirect(
-          await oauth.authorization.deny(null, checked, { client, error: 'login_required' }),
-          302,
-        );
-      }
-      return sendLoginPage(reply, checked.client.name);
-    }
-    if (!(await oauth.authorization.needsConsent(auth.userId, checked))) {
+    const session = auth && (auth.session ?? (await tessera.sessions.find(auth.sessionId)));
+    const decision = await decideSignIn(checked, auth && session && { userId: auth.userId, session }, {
+      identity: oauth.identity,
+      keyring: oauth.keyring,
+      issuer: oauth.issuer,
+      now: tessera.runtime.now(),
+    });
+    if (decision.kind === 'error') {
       return reply.redirect(
-        await oauth.authorization.approve(auth.userId, checked, { client, consented: false }),
+        oauth.authorization.errorRedirect(checked, decision.error, decision.description),
         302,
       );
     }
-    if (checked.prompt === 'none') {
+    if (decision.kind === 'sign-in' || !auth) {
+      return sendLoginPage(reply, checked.client.name, {
+        fresh: decision.kind === 'sign-in' && decision.fresh,
+        loginHint: checked.oidc?.loginHint,
+      });
+    }
+    const signIn = decision.signIn;
+    if (!(await oauth.authorization.needsConsent(auth.userId, checked))) {
+      return reply.redirect(
+        await oauth.authorization.approve(auth.userId, checked, { client, consented: false, signIn }),
+        302,
+      );
+    }
+    if (checked.prompt.none) {
       return reply.redirect(
         await oauth.authorization.deny(auth.userId, checked, { client, error: 'consent_required' }),
         302,
@@ -94,10 +92,12 @@ export function oauthRoutes(tessera: Tessera) {
       return sendOAuthError(request, reply, error);
     });
 
-    app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
-      reply.header('cache-control', 'public, max-age=300');
-      return metadata;
-    });
+    for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+      app.get(path, async (_request, reply) => {
+        reply.header('cache-control', 'public, max-age=300');
+        return metadata;
+      });
+    }
 
     // The public keys (jwks_uri) are the mode's route in every mode (modes/).
 
@@ -141,8 +141,16 @@ export function oauthRoutes(tessera: Tessera) {
       }
       const client = clientContext(request);
       if (form.decision === 'approve') {
+        const session = auth.session ?? (await tessera.sessions.find(auth.sessionId));
+        if (!session)
+          return sendErrorPage(
+            reply,
+            401,
+            'Your login has ended: go back to the application and start again.',
+          );
+        const signIn = signInOf(session);
         return reply.redirect(
-          await oauth.authorization.approve(auth.userId, check.request, { client, consented: true }),
+          await oauth.authorization.approve(auth.userId, check.request, { client, consented: true, signIn }),
           303,
         );
       }
@@ -151,6 +159,8 @@ export function oauthRoutes(tessera: Tessera) {
       }
       return sendErrorPage(reply, 400, 'Choose Allow or Deny.');
     });
+
+    oidcRoutes(tessera, app);
 
     app.post('/oauth/token', async (request, reply) => {
       const param = params(request);

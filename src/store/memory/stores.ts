@@ -8,6 +8,7 @@ import { MemoryLoginEndingStore } from './login-endings.js';
 import { MemoryOAuthClientStore } from './oauth-clients.js';
 import { MemoryOAuthGrantStore } from './oauth-grants.js';
 import { MemoryRefreshTokenStore } from './refresh-tokens.js';
+import { MemoryRelyingPartyLoginStore } from './relying-party-logins.js';
 import { MemoryRevocationStore } from './revocations.js';
 import { MemorySecurityEventStore } from './security-events.js';
 import { MemorySessionStore } from './sessions.js';
@@ -36,6 +37,7 @@ export class MemoryStores implements Stores {
   readonly authorizationCodes = new MemoryAuthorizationCodeStore(this.#tables);
   readonly apiKeys = new MemoryApiKeyStore(this.#tables);
   readonly consentTickets = new MemoryConsentTicketStore(this.#tables);
+  readonly relyingPartyLogins = new MemoryRelyingPartyLoginStore(this.#tables);
   readonly loginEndings = new MemoryLoginEndingStore(this.#tables);
   readonly securityEvents = new MemorySecurityEventStore(this.#tables);
   readonly deliveries = new MemoryDeliveryOutbox(this.#tables);

@@ -7,6 +7,7 @@ import type {
   OAuthClientRecord,
   OAuthGrantRecord,
   RefreshTokenRecord,
+  RelyingPartyLoginRecord,
   RevocationRecord,
   SecurityEventRecord,
   SessionRecord,
@@ -47,6 +48,17 @@ export class MemoryTables {
   readonly securityEvents = new Map<string, StoredSecurityEvent>();
   readonly deliveries = new Map<string, DeliveryRecord>();
   readonly webhooks = new Map<string, WebhookEndpointRecord>();
+  /** delegation id → relying-party login (OpenID Connect). */
+  readonly relyingPartyLogins = new Map<string, RelyingPartyLoginRecord>();
+
+  /** As the SQL primary key and foreign key: unique delegation, an existing client. */
+  addRelyingPartyLogin(login: RelyingPartyLoginRecord): void {
+    if (this.relyingPartyLogins.has(login.delegationId)) {
+      throw new Error(`duplicate relying-party login ${login.delegationId}`);
+    }
+    if (!this.oauthClients.has(login.clientId)) throw new Error(`no oauth client ${login.clientId}`);
+    this.relyingPartyLogins.set(login.delegationId, { ...login });
+  }
 
   /** Deletes matching sessions and, like the SQL foreign key's cascade, their refresh tokens. */
   deleteSessionsWhere(predicate: (session: SessionRecord) => boolean): number {
@@ -75,6 +87,9 @@ export class MemoryTables {
       if (grant.clientId === clientId) this.oauthGrants.delete(key);
     for (const [key, code] of this.authorizationCodes) {
       if (code.clientId === clientId) this.authorizationCodes.delete(key);
+    }
+    for (const [key, login] of this.relyingPartyLogins) {
+      if (login.clientId === clientId) this.relyingPartyLogins.delete(key);
     }
     return true;
   }

@@ -7,6 +7,7 @@ import type { LoginEndingStore } from './login-endings.js';
 import type { OAuthClientStore } from './oauth-clients.js';
 import type { OAuthGrantStore } from './oauth-grants.js';
 import type { RefreshTokenStore } from './refresh-tokens.js';
+import type { RelyingPartyLoginStore } from './relying-party-logins.js';
 import type { RevocationStore } from './revocations.js';
 import type { SecurityEventStore } from './security-events.js';
 import type { SessionStore } from './sessions.js';
@@ -27,6 +28,8 @@ export interface AggregateStores {
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly apiKeys: ApiKeyStore;
   readonly consentTickets: ConsentTicketStore;
+  /** OpenID Connect: which relying parties each browser login signed into. */
+  readonly relyingPartyLogins: RelyingPartyLoginStore;
   /** Ending logins across users, sessions, API keys and revocations in one transaction. */
   readonly loginEndings: LoginEndingStore;
   /** Security events and their durable fan-out (endLogins writes the login endings' own). */

@@ -4,6 +4,7 @@ import type {
   LoginEndingStore,
   LoginsEnded,
   RefreshTokenRecord,
+  RelyingPartyLoginRecord,
   SessionRecord,
   SessionStore,
 } from '../ports/index.js';
@@ -59,11 +60,12 @@ export function withCachedRedemption(
       usedAt: number,
       login: SessionRecord,
       refreshToken: RefreshTokenRecord,
+      relyingPartyLogin?: RelyingPartyLoginRecord,
     ): Promise<boolean> {
       await cache.putCopy(login);
       let redeemed = false;
       try {
-        redeemed = await inner.redeemAuthorizationCode(id, usedAt, login, refreshToken);
+        redeemed = await inner.redeemAuthorizationCode(id, usedAt, login, refreshToken, relyingPartyLogin);
         return redeemed;
       } finally {
         if (!redeemed) await cache.forgetCopies([login.id]).catch(() => undefined);

@@ -10,7 +10,7 @@ import { RedisCachedSessionStore, type RedisCachedStoreOptions } from './session
 export function withRedisSessionCache(stores: Stores, options: RedisCachedStoreOptions): Stores {
   const sessions = new RedisCachedSessionStore(stores.sessions, stores.users, options);
   const { users, refreshTokens, signingKeys, audit, revocations } = stores;
-  const { oauthClients, oauthGrants, apiKeys, consentTickets } = stores;
+  const { oauthClients, oauthGrants, apiKeys, consentTickets, relyingPartyLogins } = stores;
   const { securityEvents, deliveries, webhooks } = stores;
   return {
     engine: `${stores.engine}+redis`,
@@ -25,6 +25,7 @@ export function withRedisSessionCache(stores: Stores, options: RedisCachedStoreO
     authorizationCodes: withCachedRedemption(stores.authorizationCodes, sessions),
     apiKeys,
     consentTickets,
+    relyingPartyLogins,
     loginEndings: new RedisCachedLoginEndingStore(stores.loginEndings, sessions, stores.sessions),
     securityEvents,
     deliveries,

@@ -84,6 +84,8 @@ export interface Database {
     grant_types: string;
     audience: string;
     created_at: number;
+    /** JSON OidcClientSettings; null: a plain OAuth client (0013_openid_connect). */
+    oidc: string | null;
   };
   oauth_grants: {
     user_id: string;
@@ -107,6 +109,16 @@ export interface Database {
     created_at: number;
     expires_at: number;
     used_at: number | null;
+    /** JSON OidcCodeContext; null without scope=openid. */
+    oidc: string | null;
+  };
+  oidc_rp_logins: {
+    delegation_id: string;
+    session_id: string;
+    client_id: string;
+    user_id: string;
+    auth_time: number;
+    created_at: number;
   };
   oauth_consent_tickets: {
     id: string;

@@ -9,6 +9,7 @@ import { SqlLoginEndingStore } from './login-endings.js';
 import { SqlOAuthClientStore } from './oauth-clients.js';
 import { SqlOAuthGrantStore } from './oauth-grants.js';
 import { SqlRefreshTokenStore } from './refresh-tokens.js';
+import { SqlRelyingPartyLoginStore } from './relying-party-logins.js';
 import { SqlRevocationStore } from './revocations.js';
 import type { Database } from './schema.js';
 import { SqlSecurityEventStore } from './security-events.js';
@@ -42,6 +43,7 @@ export function sqlAggregateStores(db: Kysely<Database>, engine: SqlEngine): Agg
     authorizationCodes: new SqlAuthorizationCodeStore(db),
     apiKeys: new SqlApiKeyStore(db),
     consentTickets: new SqlConsentTicketStore(db),
+    relyingPartyLogins: new SqlRelyingPartyLoginStore(db),
     loginEndings: new SqlLoginEndingStore(db, engine.name),
     securityEvents: new SqlSecurityEventStore(db),
     deliveries: new SqlDeliveryOutbox(db),
@@ -67,6 +69,7 @@ export class SqlStores implements Stores {
   readonly authorizationCodes;
   readonly apiKeys;
   readonly consentTickets;
+  readonly relyingPartyLogins;
   readonly loginEndings;
   readonly securityEvents;
   readonly deliveries;
@@ -91,6 +94,7 @@ export class SqlStores implements Stores {
     this.authorizationCodes = stores.authorizationCodes;
     this.apiKeys = stores.apiKeys;
     this.consentTickets = stores.consentTickets;
+    this.relyingPartyLogins = stores.relyingPartyLogins;
     this.loginEndings = stores.loginEndings;
     this.securityEvents = stores.securityEvents;
     this.deliveries = stores.deliveries;
