@@ -12,9 +12,11 @@ import { RefreshRotation } from './core/refresh-rotation.js';
 import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js';
 import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
+import { silentTelemetry, type Telemetry } from './core/telemetry.js';
 import { TokenLogins } from './core/token-logins.js';
 import { UserEmails } from './core/user-emails.js';
 import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
+import { OUTBOX_DEPTH_CAP, TesseraMetrics } from './metrics/metrics.js';
 import { lazyKeyring, openKeyring } from './open-keyring.js';
 import { openStores } from './open-stores.js';
 import type { RevocationBus } from './store/bus.js';
@@ -79,6 +81,10 @@ export interface TesseraParts {
   readonly oauth: OAuth;
   /** Account recovery and verification by email: the flows, the outbox and its delivery worker. */
   readonly email: EmailFeatures;
+  /** TESSERA_METRICS_*: this instance's Prometheus registry (src/metrics/); undefined when off. */
+  readonly metrics: TesseraMetrics | undefined;
+  /** What core and the workers report to the metrics (a no-op when they are off). */
+  readonly telemetry: Telemetry;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
   /** TESSERA_BREACHED_PASSWORDS=hibp: the breach check, for its skip listeners; undefined when off. */
@@ -144,6 +150,14 @@ export async function createTessera(
     await redis?.close();
     throw error;
   }
+  // One registry per instance; the outbox gauge reads the email stores, opened further down.
+  let email: EmailFeatures | undefined;
+  const metrics =
+    config.metrics &&
+    new TesseraMetrics(async () =>
+      email ? (await email.stores.outbox.listMail({ status: 'pending', limit: OUTBOX_DEPTH_CAP })).length : 0,
+    );
+  const telemetry: Telemetry = metrics ?? silentTelemetry;
   const writesRevocationLog = config.mode === 'hybrid' || options.operator === true;
   const bus = options.bus ?? revocationBus(config, redis, writesRevocationLog);
   let revocations: Revocations | undefined;
@@ -152,7 +166,7 @@ export async function createTessera(
     // operator's tool cannot know the servers' lifetime, so it assumes the longest allowed.
     const ttlMs = options.operator ? MAX_ACCESS_TOKEN_TTL_MS : config.jwt.accessTokenTtlMs;
     const horizonMs = ttlMs + MAX_CLOCK_SKEW_SECONDS * 1000;
-    revocations = new Revocations(stores.revocations, bus, runtime, horizonMs);
+    revocations = new Revocations(stores.revocations, bus, runtime, horizonMs, telemetry);
     try {
       await revocations.start();
     } catch (error) {
@@ -164,14 +178,14 @@ export async function createTessera(
   }
   const sessions = new Sessions(stores, runtime, config.session, revocations);
   const releasePasswordHashing = usePasswordHashing(config.passwordHashThreads);
-  const audit = new Audit(stores.audit, runtime);
+  const audit = new Audit(stores.audit, runtime, telemetry);
   const breachedPasswords =
     config.breachedPasswords && new HibpBreachedPasswords({ rangeUrl: config.breachedPasswords.rangeUrl });
   // Each skipped check (service unreachable: fail open) leaves an audit row; app.ts logs it too.
   breachedPasswords?.onUnavailable((reason) => {
     audit.record('password.breach_check_skipped', { detail: { reason } }).catch(() => undefined);
   });
-  const accounts = new Accounts(stores.users, runtime, breachedPasswords);
+  const accounts = new Accounts(stores.users, runtime, breachedPasswords, telemetry);
   const control = new Control({
     users: stores.users,
     sessions,
@@ -230,7 +244,6 @@ export async function createTessera(
     revocations,
   });
   // Email flows (issue 17): their stores share the database's connection, not the Redis cache.
-  let email: EmailFeatures;
   try {
     email = openEmailFeatures({
       config,
@@ -248,8 +261,10 @@ export async function createTessera(
     if (!options.stores) await stores.close().catch(() => undefined);
     await redis?.close();
     await releasePasswordHashing();
+    metrics?.close();
     throw error;
   }
+  email.delivery.useTelemetry(telemetry);
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
@@ -265,6 +280,8 @@ export async function createTessera(
     userEmails,
     oauth,
     email,
+    metrics,
+    telemetry,
     warnings,
     breachedPasswords,
     storedMode,
@@ -300,6 +317,7 @@ export async function createTessera(
       await stores.close();
       await redis?.close();
       await releasePasswordHashing();
+      metrics?.close();
     },
   };
 }

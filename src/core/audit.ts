@@ -3,6 +3,7 @@ import type { AuditEvent, AuditStore } from '../store/ports/index.js';
 import { isValidEmail } from './email.js';
 import type { Runtime } from './runtime.js';
 import type { ClientContext } from './sessions.js';
+import { silentTelemetry, type Telemetry } from './telemetry.js';
 import { newRandomId } from './tokens.js';
 
 /** The auth events Tessera records. Stable names: operators filter and alert on them. */
@@ -70,6 +71,8 @@ export class Audit {
   constructor(
     private readonly store: AuditStore,
     private readonly runtime: Runtime,
+    /** Every recorded event is counted too (metrics by event type: logins, refreshes, revocations). */
+    private readonly telemetry: Telemetry = silentTelemetry,
   ) {
     this.#typedTextKey = runtime.randomBytes(32);
   }
@@ -100,6 +103,7 @@ export class Audit {
       detail: JSON.stringify(facts.detail ?? {}),
     };
     await this.store.appendAuditEvent(event);
+    this.telemetry.event(type);
   }
 
   /** Newest first; `before` (the last event's at and id) gives the next page. */

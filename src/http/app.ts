@@ -10,6 +10,7 @@ import { CONNECTION_TIMEOUTS, capConnectionsPerIp, MAX_CONNECTIONS_PER_IP } from
 import { corsPlugin } from './plugins/cors.js';
 import { csrfPlugin } from './plugins/csrf.js';
 import { jsonLimitsPlugin } from './plugins/limits.js';
+import { metricsPlugin } from './plugins/metrics.js';
 import { originPlugin } from './plugins/origin.js';
 import { type RateLimitOptions, rateLimitPlugin } from './plugins/rate-limit.js';
 import { securityHeadersPlugin, setSecurityHeaders } from './plugins/security-headers.js';
@@ -87,7 +88,9 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
       'breached-password check skipped: the range API is unreachable; the password was accepted',
     ),
   );
-  registerErrorHandling(app);
+  registerErrorHandling(app, tessera.telemetry, tessera.metrics?.requests.series('*', 'unmatched'));
+  // GET /metrics and the per-route timing hooks, before any route (metrics.ts); nothing when off.
+  await app.register(metricsPlugin(tessera));
   app.decorateRequest('auth', null as never);
   await app.register(fastifyCookie);
   // JSON only: a text/plain body is a classic way to send a cross-site POST without a CORS
@@ -107,7 +110,8 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   if (tessera.config.rateLimit) {
     // With Redis the counts are shared by every node; otherwise each node counts alone.
     const counters = tessera.redis && redisCounters(tessera.redis.client);
-    await app.register(rateLimitPlugin({ ...(counters && { counters }), ...options.rateLimits }));
+    const onLimited = (action: string) => tessera.telemetry.rateLimited(action);
+    await app.register(rateLimitPlugin({ ...(counters && { counters }), onLimited, ...options.rateLimits }));
   }
 
   await app.register(healthRoutes(tessera));

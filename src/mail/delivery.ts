@@ -1,5 +1,6 @@
 import type { Audit } from '../core/audit.js';
 import type { Runtime } from '../core/runtime.js';
+import { silentTelemetry, type Telemetry } from '../core/telemetry.js';
 import { newRandomId } from '../core/tokens.js';
 import type { MailOutboxStore, MailRecord } from '../store/ports/mail-outbox.js';
 import type { MailLog, MailTransport } from './transports.js';
@@ -39,6 +40,7 @@ export class MailDelivery {
   #running: Promise<void> | undefined;
   #again = false;
   #log: MailLog = { info() {}, warn() {}, error() {} };
+  #telemetry: Telemetry = silentTelemetry;
 
   constructor(
     private readonly outbox: MailOutboxStore,
@@ -53,6 +55,11 @@ export class MailDelivery {
   /** Where delivery outcomes are logged (the server's logger). */
   useLogger(log: MailLog): void {
     this.#log = log;
+  }
+
+  /** Where delivery outcomes are counted (the instance's metrics). */
+  useTelemetry(telemetry: Telemetry): void {
+    this.#telemetry = telemetry;
   }
 
   get log(): MailLog {
@@ -139,6 +146,7 @@ export class MailDelivery {
         error: reason,
         final,
       });
+      this.#telemetry.mailDelivery(final ? 'failed' : 'retry');
       if (final) {
         this.#log.error({ ...fields, error: reason }, 'mail delivery failed for good');
         await this.audit.record('mail.failed', {
@@ -152,6 +160,7 @@ export class MailDelivery {
       return;
     }
     await this.outbox.markMailSent(mail.id, this.owner, this.runtime.now());
+    this.#telemetry.mailDelivery('sent');
     this.#log.info(fields, 'mail delivered');
   }
 }

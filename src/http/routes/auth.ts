@@ -71,6 +71,8 @@ export function authRoutes(tessera: Tessera) {
       const previous = await optionalAuth(request);
       if (previous) await tessera.sessions.revoke(previous.sessionId);
       const { session, credentials } = await app.loginMode.openLogin(request, reply, user, body.transport);
+      // Failures are counted by Accounts.authenticate (failure, locked), 429s by the rate limit.
+      tessera.telemetry.login('success');
       await tessera.audit.record('login.succeeded', { userId: user.id, sessionId: session.id, client });
       // The new-device alert must never fail a login that succeeded: a store error is logged.
       await tessera.email.alerts
