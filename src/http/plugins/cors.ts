@@ -34,7 +34,7 @@ export function corsPlugin(tessera: Tessera) {
         done();
       });
 
-      app.options('/*', async (request, reply) => {
+      app.options('/*', { config: { api: { hidden: 'CORS preflight (no body)' } } }, async (request, reply) => {
         const origin = request.headers.origin;
         if (request.headers['access-control-request-method'] === undefined) return reply.callNotFound();
         if (typeof origin !== 'string' || !allowed.has(origin)) throw originNotAllowed();

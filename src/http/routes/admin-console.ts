@@ -22,9 +22,15 @@ export function adminConsoleRoutes() {
   }));
   return async (app: FastifyInstance) => {
     // The strict page CSP (this origin's script and styles only, nothing inline, never framed).
-    app.get('/admin', async (_request, reply) => sendHtml(reply, ADMIN_PAGE));
+    app.get('/admin', { config: { api: { hidden: 'the console page (HTML)' } } }, async (_request, reply) =>
+      sendHtml(reply, ADMIN_PAGE),
+    );
     for (const file of files) {
-      app.get(`/admin/${file.name}`, async (_request, reply) => reply.type(file.type).send(file.body));
+      app.get(
+        `/admin/${file.name}`,
+        { config: { api: { hidden: 'a console file (script, CSS)' } } },
+        async (_request, reply) => reply.type(file.type).send(file.body),
+      );
     }
   };
 }

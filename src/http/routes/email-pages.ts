@@ -135,16 +135,23 @@ export function emailPageRoutes() {
   return async (app: FastifyInstance) => {
     for (const page of EMAIL_PAGES) {
       const html = render(page);
-      app.get(page.path, async (_request, reply) => {
-        reply.header('referrer-policy', 'no-referrer');
-        return sendHtml(reply, html);
-      });
+      app.get(
+        page.path,
+        { config: { api: { hidden: 'a page a mailed link opens (HTML)' } } },
+        async (_request, reply) => {
+          reply.header('referrer-policy', 'no-referrer');
+          return sendHtml(reply, html);
+        },
+      );
     }
-    app.get('/auth/email-pages.js', async (_request, reply) =>
-      reply
-        .type('text/javascript; charset=utf-8')
-        .header('cache-control', 'public, max-age=3600')
-        .send(EMAIL_PAGES_SCRIPT),
+    app.get(
+      '/auth/email-pages.js',
+      { config: { api: { hidden: "the email pages' script" } } },
+      async (_request, reply) =>
+        reply
+          .type('text/javascript; charset=utf-8')
+          .header('cache-control', 'public, max-age=3600')
+          .send(EMAIL_PAGES_SCRIPT),
     );
   };
 }

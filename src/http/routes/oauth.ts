@@ -7,6 +7,7 @@ import { OAuthError } from '../../core/oauth/errors.js';
 import type { TokenResponse } from '../../core/oauth/tokens.js';
 import { isStoreUnavailable } from '../../store/errors.js';
 import type { Tessera } from '../../tessera.js';
+import { oauthApi } from '../api/oauth-api.js';
 import { clientContext, optionalAuth } from '../credentials.js';
 import { LOGIN_SCRIPT, PAGES_CSS, sendConsentPage, sendErrorPage, sendLoginPage } from './oauth-pages.js';
 
@@ -94,21 +95,26 @@ export function oauthRoutes(tessera: Tessera) {
       return sendOAuthError(request, reply, error);
     });
 
-    app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
-      reply.header('cache-control', 'public, max-age=300');
-      return metadata;
-    });
+    app.get(
+      '/.well-known/oauth-authorization-server',
+      { config: { api: oauthApi.metadata } },
+      async (_request, reply) => {
+        reply.header('cache-control', 'public, max-age=300');
+        return metadata;
+      },
+    );
 
     // The public keys (jwks_uri) are the mode's route in every mode (modes/).
 
-    app.get('/oauth/pages.css', async (_request, reply) =>
+    const page = { config: { api: { hidden: 'an OAuth page, its script or stylesheet, or a redirect' } } };
+    app.get('/oauth/pages.css', page, async (_request, reply) =>
       reply.type('text/css; charset=utf-8').send(PAGES_CSS),
     );
-    app.get('/oauth/login.js', async (_request, reply) =>
+    app.get('/oauth/login.js', page, async (_request, reply) =>
       reply.type('text/javascript; charset=utf-8').send(LOGIN_SCRIPT),
     );
 
-    app.get('/oauth/authorize', async (request, reply) => {
+    app.get('/oauth/authorize', page, async (request, reply) => {
       const check = await oauth.authorization.check((request.query ?? {}) as RawParams);
       if (check.kind === 'page') return sendErrorPage(reply, 400, check.message);
       if (check.kind === 'redirect') return reply.redirect(check.to, 302);
@@ -117,7 +123,7 @@ export function oauthRoutes(tessera: Tessera) {
 
     // The consent form. The anti-CSRF token (its csrf_token field) is checked by the CSRF plugin;
     // the consent ticket binds the answer to the very page shown (single use, this login, this request).
-    app.post('/oauth/authorize', async (request, reply) => {
+    app.post('/oauth/authorize', page, async (request, reply) => {
       const form = formBody(request);
       const check = await oauth.authorization.check(form);
       if (check.kind === 'page') return sendErrorPage(reply, 400, check.message);
@@ -152,7 +158,7 @@ export function oauthRoutes(tessera: Tessera) {
       return sendErrorPage(reply, 400, 'Choose Allow or Deny.');
     });
 
-    app.post('/oauth/token', async (request, reply) => {
+    app.post('/oauth/token', { config: { api: oauthApi.token } }, async (request, reply) => {
       const param = params(request);
       const grantType = param('grant_type');
       if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required.');
@@ -185,7 +191,7 @@ export function oauthRoutes(tessera: Tessera) {
       return response;
     });
 
-    app.post('/oauth/revoke', async (request, reply) => {
+    app.post('/oauth/revoke', { config: { api: oauthApi.revoke } }, async (request, reply) => {
       const param = params(request);
       const client = await oauth.clients.authenticate(presentedClient(request, param));
       const token = param('token');
@@ -194,7 +200,7 @@ export function oauthRoutes(tessera: Tessera) {
       return reply.code(200).send();
     });
 
-    app.post('/oauth/introspect', async (request) => {
+    app.post('/oauth/introspect', { config: { api: oauthApi.introspect } }, async (request) => {
       const param = params(request);
       const caller = await oauth.clients.authenticate(presentedClient(request, param));
       if (caller.type !== 'confidential') {

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import { z } from 'zod';
+import type { Tessera } from '../../tessera.js';
+import { openApiDocument, type RegisteredRoute } from './openapi.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered, with its `config.api` (openapi-route.ts): the document's source, and the tests'. */
+    apiRoutes: readonly RegisteredRoute[];
+  }
+}
+
+const documentAnswer = z.looseObject({
+  openapi: z.literal('3.1.0'),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.unknown()),
+});
+
+/**
+ * GET /openapi.json: the OpenAPI 3.1 document of every route, built once (on first request,
+ * when every route is registered) from the routes' `config.api` (api/route-api.ts). Registered
+ * before the routes: it collects them with an onRoute hook, so routes added by any plugin later
+ * are in it too. Public, like the JWKS: it describes the API, never data.
+ */
+export function openApiPlugin(tessera: Tessera) {
+  return fp(
+    async (app: FastifyInstance) => {
+      const routes: RegisteredRoute[] = [];
+      app.decorate('apiRoutes', routes);
+      app.addHook('onRoute', (route: RouteOptions) => {
+        for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+          routes.push({ method, url: route.url, api: route.config?.api });
+        }
+      });
+      let document: string | undefined;
+      const api = {
+        summary: 'This document (OpenAPI 3.1)',
+        tags: ['discovery'],
+        responses: { 200: documentAnswer },
+      };
+      app.get('/openapi.json', { config: { api } }, async (_request, reply) => {
+        document ??= JSON.stringify(openApiDocument(routes, { version, issuer: tessera.config.jwt.issuer }));
+        reply.header('cache-control', 'public, max-age=300');
+        return reply.type('application/json; charset=utf-8').send(document);
+      });
+    },
+    { name: 'tessera-openapi' },
+  );
+}
