@@ -1,5 +1,5 @@
 import { appendFileSync } from 'node:fs';
-import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020.js';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -29,7 +29,7 @@ export function checkAnswersAgainstOpenApi(app: FastifyInstance): void {
   addFormats.default(ajv);
   let document: ReturnType<typeof openApiDocument> | undefined;
   const validators = new Map<string, ValidateFunction>();
-  const validatorFor = (key: string, schema: Schema) => {
+  const validatorFor = (key: string, schema: Schema): ValidateFunction => {
     let validate = validators.get(key);
     if (!validate) {
       validate = ajv.compile(schema);

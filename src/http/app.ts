@@ -4,7 +4,7 @@ import { errorBody } from '../core/errors.js';
 import { redisCounters } from '../store/redis/rate-limit-counters.js';
 import type { Tessera } from '../tessera.js';
 import { AccessLog } from './access-log.js';
-import { openApiPlugin } from './api/openapi-route.js';
+import { openApiPlugin, openApiRoute } from './api/openapi-route.js';
 import { registerErrorHandling } from './errors.js';
 import { chooseLoginMode } from './modes/choose-mode.js';
 import { CONNECTION_TIMEOUTS, capConnectionsPerIp, MAX_CONNECTIONS_PER_IP } from './plugins/connections.js';
@@ -90,10 +90,11 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
     ),
   );
   registerErrorHandling(app, tessera.telemetry, tessera.metrics?.requests.series('*', 'unmatched'));
-  // GET /metrics and the per-route timing hooks, before any route (metrics.ts); nothing when off.
+  // Every route's config.api, collected as routes are added, for GET /openapi.json (api/).
+  await app.register(openApiPlugin());
+  // GET /metrics and the per-route timing hooks, before any other route (metrics.ts); nothing when off.
   await app.register(metricsPlugin(tessera));
-  // GET /openapi.json, from every route's config.api, collected as routes are added (api/).
-  await app.register(openApiPlugin(tessera));
+  await app.register(openApiRoute(tessera));
   app.decorateRequest('auth', null as never);
   await app.register(fastifyCookie);
   // JSON only: a text/plain body is a classic way to send a cross-site POST without a CORS

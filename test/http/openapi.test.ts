@@ -84,8 +84,8 @@ describe('the document comes from the schemas the routes parse with', () => {
     expect(body.properties.transport?.enum).toEqual(['cookie', 'bearer']);
     expect(body.properties.email?.maxLength).toBe(320);
     // An optional body (refresh: the cookie may carry the token) is not required.
-    expect(document.paths['/auth/refresh']?.post.requestBody?.required).toBe(false);
-    const users = document.paths['/admin/api/users']?.get.parameters ?? [];
+    expect(document.paths['/auth/refresh']?.post?.requestBody?.required).toBe(false);
+    const users = document.paths['/admin/api/users']?.get?.parameters ?? [];
     expect(users.map((p) => `${p.in}:${p.name}:${p.required}`)).toEqual([
       'query:q:false',
       'query:limit:false',

@@ -23,12 +23,10 @@ const documentAnswer = z.looseObject({
 });
 
 /**
- * GET /openapi.json: the OpenAPI 3.1 document of every route, built once (on first request,
- * when every route is registered) from the routes' `config.api` (api/route-api.ts). Registered
- * before the routes: it collects them with an onRoute hook, so routes added by any plugin later
- * are in it too. Public, like the JWKS: it describes the API, never data.
+ * Collects every route as it is added (onRoute) with its `config.api` (api/route-api.ts):
+ * registered before any route, so routes added by any plugin later are in the document too.
  */
-export function openApiPlugin(tessera: Tessera) {
+export function openApiPlugin() {
   return fp(
     async (app: FastifyInstance) => {
       const routes: RegisteredRoute[] = [];
@@ -38,18 +36,27 @@ export function openApiPlugin(tessera: Tessera) {
           routes.push({ method, url: route.url, api: route.config?.api });
         }
       });
-      let document: string | undefined;
-      const api = {
-        summary: 'This document (OpenAPI 3.1)',
-        tags: ['discovery'],
-        responses: { 200: documentAnswer },
-      };
-      app.get('/openapi.json', { config: { api } }, async (_request, reply) => {
-        document ??= JSON.stringify(openApiDocument(routes, { version, issuer: tessera.config.jwt.issuer }));
-        reply.header('cache-control', 'public, max-age=300');
-        return reply.type('application/json; charset=utf-8').send(document);
-      });
     },
     { name: 'tessera-openapi' },
   );
+}
+
+/**
+ * GET /openapi.json: the OpenAPI 3.1 document of every route, built once (on first request,
+ * when every route is registered). Public, like the JWKS: it describes the API, never data.
+ */
+export function openApiRoute(tessera: Tessera) {
+  return async (app: FastifyInstance) => {
+    let document: string | undefined;
+    const api = {
+      summary: 'This document (OpenAPI 3.1)',
+      tags: ['discovery'],
+      responses: { 200: documentAnswer },
+    };
+    app.get('/openapi.json', { config: { api } }, async (_request, reply) => {
+      document ??= JSON.stringify(openApiDocument(app.apiRoutes, { version, issuer: tessera.config.jwt.issuer }));
+      reply.header('cache-control', 'public, max-age=300');
+      return reply.type('application/json; charset=utf-8').send(document);
+    });
+  };
 }

@@ -34,17 +34,21 @@ export function corsPlugin(tessera: Tessera) {
         done();
       });
 
-      app.options('/*', { config: { api: { hidden: 'CORS preflight (no body)' } } }, async (request, reply) => {
-        const origin = request.headers.origin;
-        if (request.headers['access-control-request-method'] === undefined) return reply.callNotFound();
-        if (typeof origin !== 'string' || !allowed.has(origin)) throw originNotAllowed();
-        return reply
-          .code(204)
-          .header('access-control-allow-methods', ALLOWED_METHODS)
-          .header('access-control-allow-headers', ALLOWED_HEADERS)
-          .header('access-control-max-age', String(PREFLIGHT_MAX_AGE_SECONDS))
-          .send();
-      });
+      app.options(
+        '/*',
+        { config: { api: { hidden: 'CORS preflight (no body)' } } },
+        async (request, reply) => {
+          const origin = request.headers.origin;
+          if (request.headers['access-control-request-method'] === undefined) return reply.callNotFound();
+          if (typeof origin !== 'string' || !allowed.has(origin)) throw originNotAllowed();
+          return reply
+            .code(204)
+            .header('access-control-allow-methods', ALLOWED_METHODS)
+            .header('access-control-allow-headers', ALLOWED_HEADERS)
+            .header('access-control-max-age', String(PREFLIGHT_MAX_AGE_SECONDS))
+            .send();
+        },
+      );
     },
     { name: 'tessera-cors' },
   );
