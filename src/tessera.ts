@@ -152,11 +152,15 @@ export async function createTessera(
   }
   // One registry per instance; the outbox gauge reads the email stores, opened further down.
   let email: EmailFeatures | undefined;
+  // An operator's CLI command serves nothing, so it has no metrics.
   const metrics =
-    config.metrics &&
-    new TesseraMetrics(async () =>
-      email ? (await email.stores.outbox.listMail({ status: 'pending', limit: OUTBOX_DEPTH_CAP })).length : 0,
-    );
+    config.metrics && !options.operator
+      ? new TesseraMetrics(async () =>
+          email
+            ? (await email.stores.outbox.listMail({ status: 'pending', limit: OUTBOX_DEPTH_CAP })).length
+            : 0,
+        )
+      : undefined;
   const telemetry: Telemetry = metrics ?? silentTelemetry;
   const writesRevocationLog = config.mode === 'hybrid' || options.operator === true;
   const bus = options.bus ?? revocationBus(config, redis, writesRevocationLog);
@@ -170,6 +174,7 @@ export async function createTessera(
     try {
       await revocations.start();
     } catch (error) {
+      metrics?.close();
       if (!options.bus) await bus.close().catch(() => undefined);
       if (!options.stores) await stores.close().catch(() => undefined);
       await redis?.close();

@@ -3,9 +3,9 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { openApiDocument, openApiPath } from '../src/http/api/openapi.js';
 import { isHidden } from '../src/http/api/route-api.js';
 import { errorAnswer } from '../src/http/api/schemas.js';
-import { openApiDocument, openApiPath } from '../src/http/api/openapi.js';
 
 /**
  * Every JSON answer the test suite receives, checked against GET /openapi.json's document
@@ -71,7 +71,8 @@ export function checkAnswersAgainstOpenApi(app: FastifyInstance): void {
       const declared = responses[String(reply.statusCode)];
       if (declared) {
         const content = declared.content as Record<string, { schema: Schema }> | undefined;
-        if (!content) return isEmpty(payload) ? undefined : `declared without a body, but sent ${type || 'a body'}`;
+        if (!content)
+          return isEmpty(payload) ? undefined : `declared without a body, but sent ${type || 'a body'}`;
         schema = content['application/json']?.schema;
       } else if (reply.statusCode >= 400) {
         schema = errorSchemaOf(document, responses);
@@ -99,8 +100,14 @@ function errorSchemaOf(
   responses: Record<string, Schema> | undefined,
 ): Schema {
   const content = responses?.default?.content as Record<string, { schema: Schema }> | undefined;
-  return content?.['application/json']?.schema ?? (z.toJSONSchema(errorAnswer, { target: 'draft-2020-12' }) as Schema);
+  return (
+    content?.['application/json']?.schema ??
+    (z.toJSONSchema(errorAnswer, { target: 'draft-2020-12' }) as Schema)
+  );
 }
 
 const isEmpty = (payload: unknown) =>
-  payload === undefined || payload === null || payload === '' || (Buffer.isBuffer(payload) && payload.length === 0);
+  payload === undefined ||
+  payload === null ||
+  payload === '' ||
+  (Buffer.isBuffer(payload) && payload.length === 0);

@@ -18,7 +18,11 @@ export default function setup() {
     } catch {}
     rmSync(dir, { recursive: true, force: true });
     if (found.trim() !== '') {
-      throw new Error(`answers that do not match GET /openapi.json (fix the route's config.api or the answer):\n${found}`);
+      // vitest reports an error thrown here but still exits 0: the exit code must say it too.
+      process.exitCode = 1;
+      throw new Error(
+        `answers that do not match GET /openapi.json (fix the route's config.api or the answer):\n${found}`,
+      );
     }
   };
 }

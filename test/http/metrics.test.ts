@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -332,5 +333,26 @@ describe('hybrid: revocation lag, catch-ups and bus disconnects per node', () =>
         status_class: '5xx',
       }),
     ).toBe(1);
+  });
+});
+
+describe('the documented dashboard and alert rules', () => {
+  it('name only metrics a scrape has (docs/grafana-dashboard.json, docs/DEPLOY.md "Metrics")', async () => {
+    const { base } = await serve({ env: { TESSERA_MODE: 'hybrid', TESSERA_METRICS_TOKEN: TOKEN } });
+    const { text } = await scrape(`${base}/metrics`);
+    const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    const dashboard = readFileSync(new URL('../../docs/grafana-dashboard.json', import.meta.url), 'utf8');
+    JSON.parse(dashboard);
+    const deploy = readFileSync(new URL('../../docs/DEPLOY.md', import.meta.url), 'utf8');
+    const metricsSection = deploy.slice(deploy.indexOf('### Metrics'));
+    const named = new Set(
+      [...`${dashboard}\n${metricsSection}`.matchAll(/\b((?:tessera|nodejs|process)_[a-z0-9_]+)/g)]
+        .map((m) => m[1] as string)
+        .filter((name) => !name.endsWith('_')),
+    );
+    expect(named.size).toBeGreaterThan(15);
+    const base_ = (name: string) => name.replace(/_(bucket|count|sum)$/, '');
+    const unknown = [...named].filter((name) => !exported.has(name) && !exported.has(base_(name)));
+    expect(unknown).toEqual([]);
   });
 });

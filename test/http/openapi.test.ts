@@ -4,8 +4,8 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isHidden } from '../../src/http/api/route-api.js';
-import { OPENAPI_CHECK_ENV, OPENAPI_MISMATCH_FILE_ENV } from '../openapi-check.js';
 import { startTessera, type TestServer, tempDir } from '../helpers.js';
+import { OPENAPI_CHECK_ENV, OPENAPI_MISMATCH_FILE_ENV } from '../openapi-check.js';
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -53,7 +53,9 @@ describe.each(['session', 'jwt', 'hybrid'])('GET /openapi.json in %s mode', (mod
       .map((r) => `${r.method} ${r.url}`);
     expect(missing).toEqual([]);
     // And nothing in it that the app does not serve.
-    const served = new Set(routes.map((r) => `${r.method.toLowerCase()} ${r.url.replace(/:(\w+)/g, '{$1}')}`));
+    const served = new Set(
+      routes.map((r) => `${r.method.toLowerCase()} ${r.url.replace(/:(\w+)/g, '{$1}')}`),
+    );
     const documented = Object.entries(document.paths).flatMap(([path, ops]) =>
       Object.keys(ops).map((method) => `${method} ${path}`),
     );

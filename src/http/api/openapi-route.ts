@@ -54,7 +54,9 @@ export function openApiRoute(tessera: Tessera) {
       responses: { 200: documentAnswer },
     };
     app.get('/openapi.json', { config: { api } }, async (_request, reply) => {
-      document ??= JSON.stringify(openApiDocument(app.apiRoutes, { version, issuer: tessera.config.jwt.issuer }));
+      document ??= JSON.stringify(
+        openApiDocument(app.apiRoutes, { version, issuer: tessera.config.jwt.issuer }),
+      );
       reply.header('cache-control', 'public, max-age=300');
       return reply.type('application/json; charset=utf-8').send(document);
     });
