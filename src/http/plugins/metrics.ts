@@ -52,8 +52,12 @@ export function metricsPlugin(tessera: Tessera) {
         server = await listenForScrapes(metrics, tokenMatches, tessera.config.host, port);
       });
       app.addHook('onClose', async () => {
-        await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-        server?.closeAllConnections();
+        const closing = server;
+        if (!closing) return;
+        // A scrape in flight or a scraper's kept-alive connection must not hold the shutdown.
+        const closed = new Promise<void>((resolve) => closing.close(() => resolve()));
+        closing.closeAllConnections();
+        await closed;
       });
     },
     { name: 'tessera-metrics' },

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { Actor } from '../../core/control.js';
 import { deviceLabel } from '../../core/device.js';
 import { AuthError } from '../../core/errors.js';
