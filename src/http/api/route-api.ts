@@ -41,3 +41,6 @@ export interface HiddenRoute {
 export type RouteApi = ApiDescription | HiddenRoute;
 
 export const isHidden = (api: RouteApi): api is HiddenRoute => 'hidden' in api;
+
+/** A route's options when its description is all it declares: `app.get(path, described(api), handler)`. */
+export const described = (api: RouteApi) => ({ config: { api } });

@@ -4,6 +4,7 @@ import { deviceLabel } from '../../core/device.js';
 import { AuthError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
 import { encodeCursor } from '../admin-cursor.js';
+import { described } from '../api/route-api.js';
 import { clientContext, requireAuth } from '../credentials.js';
 import { parseInput } from '../validation.js';
 import {
@@ -68,7 +69,7 @@ export function adminApiRoutes(tessera: Tessera) {
       }
     });
 
-    app.get('/admin/api/sessions', { config: { api: adminApi.sessions } }, async (request) => {
+    app.get('/admin/api/sessions', described(adminApi.sessions), async (request) => {
       const query = parseInput(sessionsQuery, request.query);
       const userId = query.user ? await userIdFrom(query.user) : undefined;
       // One indexed read of `limit` sessions with their owners' emails (never every session).
@@ -94,19 +95,15 @@ export function adminApiRoutes(tessera: Tessera) {
       };
     });
 
-    app.delete(
-      '/admin/api/sessions/:id',
-      { config: { api: adminApi.revokeSession } },
-      async (request, reply) => {
-        const { id } = parseInput(idParams, request.params);
-        if (!(await tessera.control.revokeSession(id, actorOf(request)))) {
-          throw new AuthError('session_not_found');
-        }
-        return reply.code(204).send();
-      },
-    );
+    app.delete('/admin/api/sessions/:id', described(adminApi.revokeSession), async (request, reply) => {
+      const { id } = parseInput(idParams, request.params);
+      if (!(await tessera.control.revokeSession(id, actorOf(request)))) {
+        throw new AuthError('session_not_found');
+      }
+      return reply.code(204).send();
+    });
 
-    app.get('/admin/api/users', { config: { api: adminApi.users } }, async (request) => {
+    app.get('/admin/api/users', described(adminApi.users), async (request) => {
       const query = parseInput(usersQuery, request.query);
       const users = await tessera.accounts.page({
         search: query.q,
@@ -129,19 +126,15 @@ export function adminApiRoutes(tessera: Tessera) {
       };
     });
 
-    app.delete(
-      '/admin/api/users/:id/sessions',
-      { config: { api: adminApi.endUserSessions } },
-      async (request) => {
-        const { id } = parseInput(idParams, request.params);
-        return {
-          revoked: await tessera.control.revokeUserSessions(await userIdFrom(id), actorOf(request)),
-          ...loginEndEffect(),
-        };
-      },
-    );
+    app.delete('/admin/api/users/:id/sessions', described(adminApi.endUserSessions), async (request) => {
+      const { id } = parseInput(idParams, request.params);
+      return {
+        revoked: await tessera.control.revokeUserSessions(await userIdFrom(id), actorOf(request)),
+        ...loginEndEffect(),
+      };
+    });
 
-    app.post('/admin/api/users/:id/lock', { config: { api: adminApi.lock } }, async (request) => {
+    app.post('/admin/api/users/:id/lock', described(adminApi.lock), async (request) => {
       const { id } = parseInput(idParams, request.params);
       const { reason } = parseInput(lockBody, request.body);
       const userId = await userIdFrom(id);
@@ -151,26 +144,26 @@ export function adminApiRoutes(tessera: Tessera) {
       return { ...(await tessera.control.lockUser(userId, reason, actorOf(request))), ...loginEndEffect() };
     });
 
-    app.post('/admin/api/users/:id/unlock', { config: { api: adminApi.unlock } }, async (request, reply) => {
+    app.post('/admin/api/users/:id/unlock', described(adminApi.unlock), async (request, reply) => {
       const { id } = parseInput(idParams, request.params);
       await tessera.control.unlockUser(await userIdFrom(id), actorOf(request));
       return reply.code(204).send();
     });
 
-    app.put('/admin/api/users/:id/roles', { config: { api: adminApi.roles } }, async (request) => {
+    app.put('/admin/api/users/:id/roles', described(adminApi.roles), async (request) => {
       const { id } = parseInput(idParams, request.params);
       const { roles } = parseInput(rolesBody, request.body);
       const effect = await tessera.control.setRoles(await userIdFrom(id), roles, actorOf(request));
       return { roles: [...new Set(roles)], ...effect };
     });
 
-    app.post('/admin/api/logout-everyone', { config: { api: adminApi.logoutEveryone } }, async (request) => ({
+    app.post('/admin/api/logout-everyone', described(adminApi.logoutEveryone), async (request) => ({
       revoked: await tessera.control.logoutEveryone(actorOf(request)),
       ...loginEndEffect(),
     }));
 
     // What the console needs to say how long things take: the mode and its timeouts.
-    app.get('/admin/api/settings', { config: { api: adminApi.settings } }, async () => ({
+    app.get('/admin/api/settings', described(adminApi.settings), async () => ({
       mode: tessera.config.mode,
       sessionIdleTimeoutSeconds: Math.round(tessera.config.session.idleTimeoutMs / 1000),
       sessionAbsoluteTimeoutSeconds: Math.round(tessera.config.session.absoluteTimeoutMs / 1000),
@@ -179,7 +172,7 @@ export function adminApiRoutes(tessera: Tessera) {
       loginEnd: loginEndEffect(),
     }));
 
-    app.get('/admin/api/audit', { config: { api: adminApi.audit } }, async (request) => {
+    app.get('/admin/api/audit', described(adminApi.audit), async (request) => {
       const query = parseInput(auditQuery, request.query);
       const userId = query.user ? await userIdFrom(query.user) : undefined;
       const events = await tessera.audit.list({
@@ -202,7 +195,7 @@ export function adminApiRoutes(tessera: Tessera) {
       };
     });
 
-    app.get('/admin/api/keys', { config: { api: adminApi.keys } }, async () => ({
+    app.get('/admin/api/keys', described(adminApi.keys), async () => ({
       keys: app.loginMode
         .signingKeys()
         .list()
@@ -215,13 +208,13 @@ export function adminApiRoutes(tessera: Tessera) {
         })),
     }));
 
-    app.post('/admin/api/keys/rotate', { config: { api: adminApi.rotateKeys } }, async (request) => {
+    app.post('/admin/api/keys/rotate', described(adminApi.rotateKeys), async (request) => {
       const result = await app.loginMode.signingKeys().rotate();
       await tessera.audit.record('key.rotated', { ...actorOf(request), detail: result });
       return result;
     });
 
-    app.delete('/admin/api/keys/:kid', { config: { api: adminApi.revokeKey } }, async (request, reply) => {
+    app.delete('/admin/api/keys/:kid', described(adminApi.revokeKey), async (request, reply) => {
       const { kid } = parseInput(kidParams, request.params);
       if (!(await app.loginMode.signingKeys().revoke(kid))) throw new AuthError('key_not_found');
       await tessera.audit.record('key.revoked', { ...actorOf(request), detail: { kid } });

@@ -41,6 +41,8 @@ const verificationApi: RouteApi = {
   responses: { 202: z.strictObject({ sent: z.boolean(), emailVerified: z.boolean() }) },
 };
 
+const verificationRoute = { config: { api: verificationApi } };
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /**
@@ -79,19 +81,15 @@ export function adminMailRoutes(tessera: Tessera) {
       };
     });
 
-    app.post(
-      '/admin/api/users/:id/verification',
-      { config: { api: verificationApi } },
-      async (request, reply) => {
-        const { id } = parseInput(idParams, request.params);
-        const user = await tessera.accounts.findById(id);
-        if (!user) throw new AuthError('user_not_found', 'There is no user with this id.');
-        const sent = await tessera.email.account.sendVerification(user, {
-          actorId: request.auth.userId,
-          client: clientContext(request),
-        });
-        return reply.code(202).send({ sent, emailVerified: !sent });
-      },
-    );
+    app.post('/admin/api/users/:id/verification', verificationRoute, async (request, reply) => {
+      const { id } = parseInput(idParams, request.params);
+      const user = await tessera.accounts.findById(id);
+      if (!user) throw new AuthError('user_not_found', 'There is no user with this id.');
+      const sent = await tessera.email.account.sendVerification(user, {
+        actorId: request.auth.userId,
+        client: clientContext(request),
+      });
+      return reply.code(202).send({ sent, emailVerified: !sent });
+    });
   };
 }

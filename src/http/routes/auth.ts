@@ -58,29 +58,28 @@ const passwordApi: RouteApi = {
 
 // Each route's web defences (route-policy.ts): every one counts attempts against its limits, and
 // the ways in take no anti-CSRF token (there is no login yet to bind one to).
-const registerPolicy: RoutePolicy = { rateLimitAction: 'register', csrfExempt: true };
-const loginPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true };
-const passwordPolicy: RoutePolicy = { rateLimitAction: 'password' };
+// Each also carries the route's OpenAPI description (above).
+const registerPolicy: RoutePolicy = { rateLimitAction: 'register', csrfExempt: true, api: registerApi };
+const loginPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true, api: loginApi };
+const passwordPolicy: RoutePolicy = { rateLimitAction: 'password', api: passwordApi };
 
 /** register, login, session, logout, logout-all, password: the same routes in every mode. */
 export function authRoutes(tessera: Tessera) {
   const authenticated = { preHandler: requireAuth() };
+  const sessionRoute = { ...authenticated, config: { tokenAlone: true, api: sessionApi } };
+  const logoutAllRoute = { ...authenticated, config: { api: logoutAllApi } };
 
   return async (app: FastifyInstance) => {
-    app.post(
-      '/auth/register',
-      { config: { ...registerPolicy, api: registerApi } },
-      async (request, reply) => {
-        const body = parseInput(credentialsBody, request.body);
-        const user = await tessera.accounts.register(body);
-        await tessera.audit.record('user.registered', { userId: user.id, client: clientContext(request) });
-        // Proving the address: the link goes out through the outbox; the answer never waits for it.
-        await tessera.email.account.sendVerification(user, { client: clientContext(request) });
-        return reply.code(201).send({ user: { id: user.id, email: user.email } });
-      },
-    );
+    app.post('/auth/register', { config: registerPolicy }, async (request, reply) => {
+      const body = parseInput(credentialsBody, request.body);
+      const user = await tessera.accounts.register(body);
+      await tessera.audit.record('user.registered', { userId: user.id, client: clientContext(request) });
+      // Proving the address: the link goes out through the outbox; the answer never waits for it.
+      await tessera.email.account.sendVerification(user, { client: clientContext(request) });
+      return reply.code(201).send({ user: { id: user.id, email: user.email } });
+    });
 
-    app.post('/auth/login', { config: { ...loginPolicy, api: loginApi } }, async (request, reply) => {
+    app.post('/auth/login', { config: loginPolicy }, async (request, reply) => {
       const body = parseInput(loginBody, request.body);
       const client = clientContext(request);
       let user: UserRecord;
@@ -114,24 +113,20 @@ export function authRoutes(tessera: Tessera) {
 
     // The one route that may answer from a verified access token alone (jwt: no store read;
     // hybrid: the in-memory revocation check). Every other route checks the login is live.
-    app.get(
-      '/auth/session',
-      { ...authenticated, config: { tokenAlone: true, api: sessionApi } },
-      async (request) => {
-        const { account } = tessera.email;
-        if (request.auth.user) {
-          const view = callerView(tessera, request.auth);
-          return {
-            ...view,
-            user: { ...view.user, emailVerified: await account.isVerified(request.auth.user) },
-          };
-        }
-        const email = tessera.userEmails.emailOf(request.auth.userId);
-        const view = callerView(tessera, request.auth, typeof email === 'string' ? email : await email);
-        const emailVerified = await account.isVerifiedById(request.auth.userId);
-        return { ...view, user: { ...view.user, emailVerified } };
-      },
-    );
+    app.get('/auth/session', sessionRoute, async (request) => {
+      const { account } = tessera.email;
+      if (request.auth.user) {
+        const view = callerView(tessera, request.auth);
+        return {
+          ...view,
+          user: { ...view.user, emailVerified: await account.isVerified(request.auth.user) },
+        };
+      }
+      const email = tessera.userEmails.emailOf(request.auth.userId);
+      const view = callerView(tessera, request.auth, typeof email === 'string' ? email : await email);
+      const emailVerified = await account.isVerifiedById(request.auth.userId);
+      return { ...view, user: { ...view.user, emailVerified } };
+    });
 
     // Cookie clients: idempotent, a dead or missing login still clears the cookies and succeeds
     // (the browser's cookies are what is left to end). A bearer client has nothing to clear: a
@@ -155,56 +150,48 @@ export function authRoutes(tessera: Tessera) {
       return reply.code(204).send();
     });
 
-    app.post(
-      '/auth/logout-all',
-      { ...authenticated, config: { api: logoutAllApi } },
-      async (request, reply) => {
-        const { userId, sessionId } = request.auth;
-        // Every login of the user and every API key (a key belongs to the user, not to a login).
-        const ended = await tessera.sessions.endUserLogins(userId);
-        await tessera.audit.record('logout.all', {
-          userId,
-          sessionId,
-          client: clientContext(request),
-          detail: { revoked: ended.sessions, revokedApiKeys: ended.apiKeys },
-        });
-        clearCredentialCookies(request, reply);
-        app.loginMode.clearOnLogout(reply);
-        return { revoked: ended.sessions, revokedApiKeys: ended.apiKeys };
-      },
-    );
+    app.post('/auth/logout-all', logoutAllRoute, async (request, reply) => {
+      const { userId, sessionId } = request.auth;
+      // Every login of the user and every API key (a key belongs to the user, not to a login).
+      const ended = await tessera.sessions.endUserLogins(userId);
+      await tessera.audit.record('logout.all', {
+        userId,
+        sessionId,
+        client: clientContext(request),
+        detail: { revoked: ended.sessions, revokedApiKeys: ended.apiKeys },
+      });
+      clearCredentialCookies(request, reply);
+      app.loginMode.clearOnLogout(reply);
+      return { revoked: ended.sessions, revokedApiKeys: ended.apiKeys };
+    });
 
-    app.post(
-      '/auth/password',
-      { ...authenticated, config: { ...passwordPolicy, api: passwordApi } },
-      async (request, reply) => {
-        const body = parseInput(changePasswordBody, request.body);
-        const { userId, sessionId, transport } = request.auth;
-        const passwordHash = await tessera.accounts.newPasswordHash(
-          userId,
-          body.currentPassword,
-          body.newPassword,
-        );
-        // Whoever else holds a login or an API key (maybe the reason for the change) is out, in
-        // the same transaction as the new password; this device stays in, under new credentials.
-        const ended = await tessera.sessions.endUserLogins(userId, {
-          except: sessionId,
-          account: { passwordHash, updatedAt: tessera.runtime.now() },
-        });
-        const revokedOtherSessions = ended.sessions;
-        const [session, user] = await Promise.all([
-          tessera.sessions.find(sessionId),
-          tessera.accounts.findById(userId),
-        ]);
-        await tessera.audit.record('password.changed', {
-          userId,
-          sessionId,
-          client: clientContext(request),
-          detail: { revokedOtherSessions, revokedApiKeys: ended.apiKeys },
-        });
-        if (!session || !user) return { revokedOtherSessions };
-        return { revokedOtherSessions, ...(await app.loginMode.reissue(reply, transport, session, user)) };
-      },
-    );
+    app.post('/auth/password', { ...authenticated, config: passwordPolicy }, async (request, reply) => {
+      const body = parseInput(changePasswordBody, request.body);
+      const { userId, sessionId, transport } = request.auth;
+      const passwordHash = await tessera.accounts.newPasswordHash(
+        userId,
+        body.currentPassword,
+        body.newPassword,
+      );
+      // Whoever else holds a login or an API key (maybe the reason for the change) is out, in
+      // the same transaction as the new password; this device stays in, under new credentials.
+      const ended = await tessera.sessions.endUserLogins(userId, {
+        except: sessionId,
+        account: { passwordHash, updatedAt: tessera.runtime.now() },
+      });
+      const revokedOtherSessions = ended.sessions;
+      const [session, user] = await Promise.all([
+        tessera.sessions.find(sessionId),
+        tessera.accounts.findById(userId),
+      ]);
+      await tessera.audit.record('password.changed', {
+        userId,
+        sessionId,
+        client: clientContext(request),
+        detail: { revokedOtherSessions, revokedApiKeys: ended.apiKeys },
+      });
+      if (!session || !user) return { revokedOtherSessions };
+      return { revokedOtherSessions, ...(await app.loginMode.reissue(reply, transport, session, user)) };
+    });
   };
 }

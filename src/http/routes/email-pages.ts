@@ -131,27 +131,24 @@ ${password}<div class="actions"><button class="primary" type="submit">${escapeHt
 `;
 }
 
+// Pages and their script are not JSON: outside GET /openapi.json (api/route-api.ts).
+const pageRoute = { config: { api: { hidden: 'a page a mailed link opens (HTML)' } } };
+const scriptRoute = { config: { api: { hidden: "the email pages' script" } } };
+
 export function emailPageRoutes() {
   return async (app: FastifyInstance) => {
     for (const page of EMAIL_PAGES) {
       const html = render(page);
-      app.get(
-        page.path,
-        { config: { api: { hidden: 'a page a mailed link opens (HTML)' } } },
-        async (_request, reply) => {
-          reply.header('referrer-policy', 'no-referrer');
-          return sendHtml(reply, html);
-        },
-      );
+      app.get(page.path, pageRoute, async (_request, reply) => {
+        reply.header('referrer-policy', 'no-referrer');
+        return sendHtml(reply, html);
+      });
     }
-    app.get(
-      '/auth/email-pages.js',
-      { config: { api: { hidden: "the email pages' script" } } },
-      async (_request, reply) =>
-        reply
-          .type('text/javascript; charset=utf-8')
-          .header('cache-control', 'public, max-age=3600')
-          .send(EMAIL_PAGES_SCRIPT),
+    app.get('/auth/email-pages.js', scriptRoute, async (_request, reply) =>
+      reply
+        .type('text/javascript; charset=utf-8')
+        .header('cache-control', 'public, max-age=3600')
+        .send(EMAIL_PAGES_SCRIPT),
     );
   };
 }

@@ -88,6 +88,7 @@ export function emailRoutes(tessera: Tessera) {
   const flows = tessera.email.account;
   return async (app: FastifyInstance) => {
     const limits = mailRateLimits(tessera);
+    const changeRoute = { preHandler: requireAuth(), config: { api: api.change } };
 
     /** Work the answer must not wait for (nor reveal by its duration); failures are logged. */
     const afterAnswer = (request: FastifyRequest, work: () => Promise<unknown>) => {
@@ -140,22 +141,18 @@ export function emailRoutes(tessera: Tessera) {
       return { revokedSessions, ...(await openLogin(tessera, request, reply, user, body.transport)) };
     });
 
-    app.post(
-      '/auth/email/change',
-      { preHandler: requireAuth(), config: { api: api.change } },
-      async (request, reply) => {
-        const body = parseInput(changeBody, request.body);
-        if (await limits.sending(request, reply, body.newEmail)) {
-          await flows.requestEmailChange(
-            request.auth.userId,
-            body.newEmail,
-            body.password,
-            clientContext(request),
-          );
-        }
-        return reply.code(202).send({});
-      },
-    );
+    app.post('/auth/email/change', changeRoute, async (request, reply) => {
+      const body = parseInput(changeBody, request.body);
+      if (await limits.sending(request, reply, body.newEmail)) {
+        await flows.requestEmailChange(
+          request.auth.userId,
+          body.newEmail,
+          body.password,
+          clientContext(request),
+        );
+      }
+      return reply.code(202).send({});
+    });
 
     app.post('/auth/email/change/confirm', { config: { api: api.confirm } }, async (request, reply) => {
       await limits.usingToken(request, reply);

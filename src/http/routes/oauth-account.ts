@@ -58,6 +58,7 @@ const api = {
   },
   revokeKey: { summary: 'Revoke one of the caller’s API keys', params: keyParams, responses: { 204: null } },
 } satisfies Record<string, RouteApi>;
+const newKeyRoute = { config: { rateLimitAction: 'password' as const, api: api.createKey } };
 
 /** What the owner and the admin see of an API key: never its hash. */
 export const apiKeyView = (key: ApiKeyRecord, now: number) => ({
@@ -102,29 +103,25 @@ export function oauthAccountRoutes(tessera: Tessera) {
       return reply.code(204).send();
     });
 
-    app.post(
-      '/auth/api-keys',
-      { config: { rateLimitAction: 'password', api: api.createKey } },
-      async (request, reply) => {
-        const body = parseInput(newKeyBody, request.body);
-        const expiresInMs = body.expiresIn === undefined ? undefined : parseDuration(body.expiresIn);
-        if (body.expiresIn !== undefined && expiresInMs === undefined) {
-          throw new AuthError(
-            'invalid_request',
-            'The request is invalid (expiresIn: a duration like 30d or 12h).',
-          );
-        }
-        // After the body parses, so a malformed request costs no password hash.
-        await tessera.accounts.confirmPassword(request.auth.userId, body.password);
-        const { key, record } = await oauth.apiKeys.create(
-          request.auth.userId,
-          { name: body.name, scopes: body.scopes, ...(expiresInMs !== undefined && { expiresInMs }) },
-          { actorId: request.auth.userId, client: clientContext(request) },
+    app.post('/auth/api-keys', newKeyRoute, async (request, reply) => {
+      const body = parseInput(newKeyBody, request.body);
+      const expiresInMs = body.expiresIn === undefined ? undefined : parseDuration(body.expiresIn);
+      if (body.expiresIn !== undefined && expiresInMs === undefined) {
+        throw new AuthError(
+          'invalid_request',
+          'The request is invalid (expiresIn: a duration like 30d or 12h).',
         );
-        // The key itself appears here once and is stored nowhere.
-        return reply.code(201).send({ apiKey: apiKeyView(record, tessera.runtime.now()), key });
-      },
-    );
+      }
+      // After the body parses, so a malformed request costs no password hash.
+      await tessera.accounts.confirmPassword(request.auth.userId, body.password);
+      const { key, record } = await oauth.apiKeys.create(
+        request.auth.userId,
+        { name: body.name, scopes: body.scopes, ...(expiresInMs !== undefined && { expiresInMs }) },
+        { actorId: request.auth.userId, client: clientContext(request) },
+      );
+      // The key itself appears here once and is stored nowhere.
+      return reply.code(201).send({ apiKey: apiKeyView(record, tessera.runtime.now()), key });
+    });
 
     app.get('/auth/api-keys', { config: { api: api.keys } }, async (request) => {
       const now = tessera.runtime.now();

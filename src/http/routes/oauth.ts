@@ -81,6 +81,10 @@ export function oauthRoutes(tessera: Tessera) {
     });
   };
 
+  // OpenAPI (api/oauth-api.ts): the JSON endpoints described; the pages and their files left out.
+  const metadataRoute = { config: { api: oauthApi.metadata } };
+  const page = { config: { api: { hidden: 'an OAuth page, its script or stylesheet, or a redirect' } } };
+
   return async (app: FastifyInstance) => {
     app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => {
       done(null, parseForm(body as string));
@@ -95,18 +99,13 @@ export function oauthRoutes(tessera: Tessera) {
       return sendOAuthError(request, reply, error);
     });
 
-    app.get(
-      '/.well-known/oauth-authorization-server',
-      { config: { api: oauthApi.metadata } },
-      async (_request, reply) => {
-        reply.header('cache-control', 'public, max-age=300');
-        return metadata;
-      },
-    );
+    app.get('/.well-known/oauth-authorization-server', metadataRoute, async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return metadata;
+    });
 
     // The public keys (jwks_uri) are the mode's route in every mode (modes/).
 
-    const page = { config: { api: { hidden: 'an OAuth page, its script or stylesheet, or a redirect' } } };
     app.get('/oauth/pages.css', page, async (_request, reply) =>
       reply.type('text/css; charset=utf-8').send(PAGES_CSS),
     );
