@@ -235,6 +235,17 @@ export const environmentSchema = z.object({
   // Built-in HTTPS: PEM certificate chain and private key files, both or neither.
   TESSERA_TLS_CERT: z.string().min(1).optional(),
   TESSERA_TLS_KEY: z.string().min(1).optional(),
+  // Prometheus metrics (GET /metrics) on their own listener at this port, on TESSERA_HOST. The
+  // port is meant for the scraper's network only (firewall it): then the main port has no /metrics.
+  TESSERA_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  // Without TESSERA_METRICS_PORT: GET /metrics on the main port, only with this bearer token
+  // (and with it, the metrics port asks for it too). Neither set: no metrics at all (404).
+  TESSERA_METRICS_TOKEN: z
+    .string()
+    .min(32)
+    .max(1024)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (openssl rand -hex 32)')
+    .optional(),
   ...mailEnvironment,
 });
 

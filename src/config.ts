@@ -64,6 +64,11 @@ export interface TesseraConfig {
   breachedPasswords: { rangeUrl: string } | undefined;
   /** Email delivery and the account-recovery flows (config-mail.ts). */
   mail: MailConfig;
+  /**
+   * TESSERA_METRICS_PORT / TESSERA_METRICS_TOKEN: where GET /metrics answers (its own listener,
+   * or the main port with the bearer token); undefined when neither is set (no metrics at all).
+   */
+  metrics: { port: number | undefined; token: string | undefined } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -107,6 +112,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
   if (database.engine === 'postgres' && e.TESSERA_MODE !== 'session' && !e.TESSERA_KEY_ENCRYPTION_KEY) {
     throw new ConfigError(
       `TESSERA_KEY_ENCRYPTION_KEY is required with PostgreSQL in ${e.TESSERA_MODE} mode: every node must unseal the same signing keys (generate one: openssl rand -hex 32)`,
+    );
+  }
+  if (e.TESSERA_METRICS_PORT !== undefined && e.TESSERA_METRICS_PORT === e.TESSERA_PORT) {
+    throw new ConfigError(
+      `TESSERA_METRICS_PORT must differ from TESSERA_PORT (got ${JSON.stringify(env.TESSERA_METRICS_PORT)})`,
     );
   }
   const tls = parseTls(e.TESSERA_TLS_CERT, e.TESSERA_TLS_KEY);
@@ -158,6 +168,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
         ? { rangeUrl: e.TESSERA_BREACHED_PASSWORDS_URL }
         : undefined,
     mail: mailConfig(e, production, issuer),
+    metrics:
+      e.TESSERA_METRICS_PORT === undefined && e.TESSERA_METRICS_TOKEN === undefined
+        ? undefined
+        : { port: e.TESSERA_METRICS_PORT, token: e.TESSERA_METRICS_TOKEN },
   };
 }
 
@@ -211,6 +225,7 @@ function shownValue(variable: string, value: string): string {
   if (variable === 'TESSERA_SMTP_URL') return redactDatabaseUrl(value);
   if (variable === 'TESSERA_CSRF_SECRET') return `<${value.length} characters, not shown>`;
   if (variable === 'TESSERA_KEY_ENCRYPTION_KEY') return `<${value.length} characters, not shown>`;
+  if (variable === 'TESSERA_METRICS_TOKEN') return `<${value.length} characters, not shown>`;
   return value;
 }
 

@@ -12,6 +12,7 @@ import { RefreshRotation } from './core/refresh-rotation.js';
 import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js';
 import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
+import { silentTelemetry, type Telemetry } from './core/telemetry.js';
 import { TokenLogins } from './core/token-logins.js';
 import { UserEmails } from './core/user-emails.js';
 import {
@@ -21,6 +22,7 @@ import {
 } from './events/backchannel-logout.js';
 import { type EventFeatures, openEventFeatures } from './events/event-features.js';
 import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
+import { OUTBOX_DEPTH_CAP, TesseraMetrics } from './metrics/metrics.js';
 import { lazyKeyring, openKeyring } from './open-keyring.js';
 import { openStores } from './open-stores.js';
 import type { RevocationBus } from './store/bus.js';
@@ -90,6 +92,10 @@ export interface TesseraParts {
    * outbox and its worker (`registerFormat`), webhooks and Shared Signals (src/events/).
    */
   readonly events: EventFeatures;
+  /** TESSERA_METRICS_*: this instance's Prometheus registry (src/metrics/); undefined when off. */
+  readonly metrics: TesseraMetrics | undefined;
+  /** What core and the workers report to the metrics (a no-op when they are off). */
+  readonly telemetry: Telemetry;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
   /** TESSERA_BREACHED_PASSWORDS=hibp: the breach check, for its skip listeners; undefined when off. */
@@ -155,6 +161,18 @@ export async function createTessera(
     await redis?.close();
     throw error;
   }
+  // One registry per instance; the outbox gauge reads the email stores, opened further down.
+  let email: EmailFeatures | undefined;
+  // An operator's CLI command serves nothing, so it has no metrics.
+  const metrics =
+    config.metrics && !options.operator
+      ? new TesseraMetrics(async () =>
+          email
+            ? (await email.stores.outbox.listMail({ status: 'pending', limit: OUTBOX_DEPTH_CAP })).length
+            : 0,
+        )
+      : undefined;
+  const telemetry: Telemetry = metrics ?? silentTelemetry;
   const writesRevocationLog = config.mode === 'hybrid' || options.operator === true;
   const bus = options.bus ?? revocationBus(config, redis, writesRevocationLog);
   let revocations: Revocations | undefined;
@@ -163,10 +181,11 @@ export async function createTessera(
     // operator's tool cannot know the servers' lifetime, so it assumes the longest allowed.
     const ttlMs = options.operator ? MAX_ACCESS_TOKEN_TTL_MS : config.jwt.accessTokenTtlMs;
     const horizonMs = ttlMs + MAX_CLOCK_SKEW_SECONDS * 1000;
-    revocations = new Revocations(stores.revocations, bus, runtime, horizonMs);
+    revocations = new Revocations(stores.revocations, bus, runtime, horizonMs, telemetry);
     try {
       await revocations.start();
     } catch (error) {
+      metrics?.close();
       if (!options.bus) await bus.close().catch(() => undefined);
       if (!options.stores) await stores.close().catch(() => undefined);
       await redis?.close();
@@ -178,14 +197,14 @@ export async function createTessera(
   const nudgeEvents = () => eventWritten();
   const sessions = new Sessions(stores, runtime, config.session, revocations, nudgeEvents);
   const releasePasswordHashing = usePasswordHashing(config.passwordHashThreads);
-  const audit = new Audit(stores.audit, runtime, stores.securityEvents, nudgeEvents);
+  const audit = new Audit(stores.audit, runtime, stores.securityEvents, nudgeEvents, telemetry);
   const breachedPasswords =
     config.breachedPasswords && new HibpBreachedPasswords({ rangeUrl: config.breachedPasswords.rangeUrl });
   // Each skipped check (service unreachable: fail open) leaves an audit row; app.ts logs it too.
   breachedPasswords?.onUnavailable((reason) => {
     audit.record('password.breach_check_skipped', { detail: { reason } }).catch(() => undefined);
   });
-  const accounts = new Accounts(stores.users, runtime, breachedPasswords);
+  const accounts = new Accounts(stores.users, runtime, breachedPasswords, telemetry);
   const control = new Control({
     users: stores.users,
     sessions,
@@ -246,7 +265,6 @@ export async function createTessera(
     revocations,
   });
   // Email flows (issue 17): their stores share the database's connection, not the Redis cache.
-  let email: EmailFeatures;
   try {
     email = openEmailFeatures({
       config,
@@ -264,6 +282,7 @@ export async function createTessera(
     if (!options.stores) await stores.close().catch(() => undefined);
     await redis?.close();
     await releasePasswordHashing();
+    metrics?.close();
     throw error;
   }
   const events = openEventFeatures({ config, stores, runtime, audit, keyring: keyringOf });
@@ -271,6 +290,7 @@ export async function createTessera(
   // OpenID Connect back-channel logout rides the outbox: every ending → a logout token per relying party.
   events.registerFanout(backchannelLogoutFanout(oauth));
   events.registerFormat(LOGOUT_TOKEN_FORMAT, logoutTokenFormat(oauth));
+  email.delivery.useTelemetry(telemetry);
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
@@ -287,6 +307,8 @@ export async function createTessera(
     oauth,
     email,
     events,
+    metrics,
+    telemetry,
     warnings,
     breachedPasswords,
     storedMode,
@@ -325,6 +347,7 @@ export async function createTessera(
       await stores.close();
       await redis?.close();
       await releasePasswordHashing();
+      metrics?.close();
     },
   };
 }

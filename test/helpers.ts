@@ -12,6 +12,7 @@ import { CSRF_HEADER } from '../src/http/plugins/csrf.js';
 import type { RevocationBus } from '../src/store/bus.js';
 import type { Stores } from '../src/store/ports/index.js';
 import { createTessera, type Tessera } from '../src/tessera.js';
+import { checkAnswersAgainstOpenApi, OPENAPI_CHECK_ENV } from './openapi-check.js';
 
 const tempDirs: string[] = [];
 afterAll(() => {
@@ -65,6 +66,8 @@ export async function startTessera(
     bus: options.bus,
   });
   const app = await buildApp(tessera, { logger: false, ...options.app });
+  // The whole suite's answers are checked against GET /openapi.json (vitest.config.ts turns it on).
+  if (process.env[OPENAPI_CHECK_ENV]) checkAnswersAgainstOpenApi(app);
   return {
     tessera,
     app,

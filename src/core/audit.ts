@@ -4,6 +4,7 @@ import { isValidEmail } from './email.js';
 import type { Runtime } from './runtime.js';
 import { isSecurityEventType } from './security-events.js';
 import type { ClientContext } from './sessions.js';
+import { silentTelemetry, type Telemetry } from './telemetry.js';
 import { newRandomId } from './tokens.js';
 
 /** The auth events Tessera records. Stable names: operators filter and alert on them. */
@@ -84,6 +85,8 @@ export class Audit {
     private readonly events?: SecurityEventStore,
     /** A security event was written: fan it out now rather than at the next poll. */
     private readonly onEvent: () => void = () => undefined,
+    /** Every recorded event is counted too (metrics by event type: logins, refreshes, revocations). */
+    private readonly telemetry: Telemetry = silentTelemetry,
   ) {
     this.#typedTextKey = runtime.randomBytes(32);
   }
@@ -132,6 +135,7 @@ export class Audit {
       });
       this.onEvent();
     }
+    this.telemetry.event(type);
   }
 
   /** Newest first; `before` (the last event's at and id) gives the next page. */

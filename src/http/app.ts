@@ -4,12 +4,14 @@ import { errorBody } from '../core/errors.js';
 import { redisCounters } from '../store/redis/rate-limit-counters.js';
 import type { Tessera } from '../tessera.js';
 import { AccessLog } from './access-log.js';
+import { openApiPlugin, openApiRoute } from './api/openapi-route.js';
 import { registerErrorHandling } from './errors.js';
 import { chooseLoginMode } from './modes/choose-mode.js';
 import { CONNECTION_TIMEOUTS, capConnectionsPerIp, MAX_CONNECTIONS_PER_IP } from './plugins/connections.js';
 import { corsPlugin } from './plugins/cors.js';
 import { csrfPlugin } from './plugins/csrf.js';
 import { jsonLimitsPlugin } from './plugins/limits.js';
+import { metricsPlugin } from './plugins/metrics.js';
 import { originPlugin } from './plugins/origin.js';
 import { type RateLimitOptions, rateLimitPlugin } from './plugins/rate-limit.js';
 import { securityHeadersPlugin, setSecurityHeaders } from './plugins/security-headers.js';
@@ -88,7 +90,12 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
       'breached-password check skipped: the range API is unreachable; the password was accepted',
     ),
   );
-  registerErrorHandling(app);
+  registerErrorHandling(app, tessera.telemetry, tessera.metrics?.requests.series('*', 'unmatched'));
+  // Every route's config.api, collected as routes are added, for GET /openapi.json (api/).
+  await app.register(openApiPlugin());
+  // GET /metrics and the per-route timing hooks, before any other route (metrics.ts); nothing when off.
+  await app.register(metricsPlugin(tessera));
+  await app.register(openApiRoute(tessera));
   app.decorateRequest('auth', null as never);
   await app.register(fastifyCookie);
   // JSON only: a text/plain body is a classic way to send a cross-site POST without a CORS
@@ -108,7 +115,8 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   if (tessera.config.rateLimit) {
     // With Redis the counts are shared by every node; otherwise each node counts alone.
     const counters = tessera.redis && redisCounters(tessera.redis.client);
-    await app.register(rateLimitPlugin({ ...(counters && { counters }), ...options.rateLimits }));
+    const onLimited = (action: string) => tessera.telemetry.rateLimited(action);
+    await app.register(rateLimitPlugin({ ...(counters && { counters }), onLimited, ...options.rateLimits }));
   }
 
   await app.register(healthRoutes(tessera));

@@ -10,6 +10,8 @@
  * request, and the Origin check on every state-changing request that is not bearer-authenticated.
  */
 
+import type { RouteApi } from './api/route-api.js';
+
 /** The routes that check a secret or create something, each with its own limits (rate-limit.ts). */
 export type RateLimitedAction = 'login' | 'register' | 'refresh' | 'password';
 
@@ -33,6 +35,8 @@ export interface RoutePolicy {
    * every other route asks.
    */
   tokenAlone?: boolean;
+  /** The route in GET /openapi.json (api/route-api.ts): every route declares one. */
+  api?: RouteApi;
 }
 
 declare module 'fastify' {

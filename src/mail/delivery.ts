@@ -1,6 +1,7 @@
 import type { Audit } from '../core/audit.js';
 import { backoffMs, PollingLoop } from '../core/polling-loop.js';
 import type { Runtime } from '../core/runtime.js';
+import { silentTelemetry, type Telemetry } from '../core/telemetry.js';
 import { newRandomId } from '../core/tokens.js';
 import type { MailOutboxStore, MailRecord } from '../store/ports/mail-outbox.js';
 import type { MailLog, MailTransport } from './transports.js';
@@ -38,6 +39,7 @@ export class MailDelivery {
   readonly owner: string;
   readonly #loop: PollingLoop;
   #log: MailLog = { info() {}, warn() {}, error() {} };
+  #telemetry: Telemetry = silentTelemetry;
 
   constructor(
     private readonly outbox: MailOutboxStore,
@@ -53,6 +55,11 @@ export class MailDelivery {
   /** Where delivery outcomes are logged (the server's logger). */
   useLogger(log: MailLog): void {
     this.#log = log;
+  }
+
+  /** Where delivery outcomes are counted (the instance's metrics). */
+  useTelemetry(telemetry: Telemetry): void {
+    this.#telemetry = telemetry;
   }
 
   get log(): MailLog {
@@ -119,6 +126,7 @@ export class MailDelivery {
         error: reason,
         final,
       });
+      this.#telemetry.mailDelivery(final ? 'failed' : 'retry');
       if (final) {
         this.#log.error({ ...fields, error: reason }, 'mail delivery failed for good');
         await this.audit.record('mail.failed', {
@@ -132,6 +140,7 @@ export class MailDelivery {
       return;
     }
     await this.outbox.markMailSent(mail.id, this.owner, this.runtime.now());
+    this.#telemetry.mailDelivery('sent');
     this.#log.info(fields, 'mail delivered');
   }
 }

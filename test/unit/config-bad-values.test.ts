@@ -46,6 +46,8 @@ const BAD_VALUES: Record<string, Array<string | Record<string, string>>> = {
   TESSERA_CORS_ORIGINS: ['*', 'null', 'https://app.example.com/path', 'app.example.com'],
   TESSERA_COOKIE_SAMESITE: ['none', 'Lax'],
   TESSERA_CSRF_SECRET: ['too-short'],
+  TESSERA_METRICS_PORT: ['abc', '0', '70000', '9090.5', { TESSERA_METRICS_PORT: '3000' }],
+  TESSERA_METRICS_TOKEN: ['too-short', `${'a'.repeat(40)} b`],
   TESSERA_RATE_LIMIT: ['maybe', 'true'],
   TESSERA_OAUTH_SCOPES: ['not json', '{}', '{"Bad Scope":"x"}', '{"profile":""}', '["profile"]'],
   TESSERA_PASSWORD_HASH_THREADS: ['0', 'two', '1.5', '1000'],
@@ -69,7 +71,7 @@ const BAD_VALUES: Record<string, Array<string | Record<string, string>>> = {
   ],
 };
 
-const SECRETS = new Set(['TESSERA_KEY_ENCRYPTION_KEY', 'TESSERA_CSRF_SECRET']);
+const SECRETS = new Set(['TESSERA_KEY_ENCRYPTION_KEY', 'TESSERA_CSRF_SECRET', 'TESSERA_METRICS_TOKEN']);
 
 function configErrorOf(env: Record<string, string>): Error {
   try {
@@ -121,5 +123,10 @@ describe('every configuration variable refuses a bad value with one line naming 
     expect(loadConfig({ TESSERA_HOST: 'auth-1.internal' }).host).toBe('auth-1.internal');
     expect(loadConfig({ TESSERA_HOST: '::' }).host).toBe('::');
     expect(loadConfig({ TESSERA_ISSUER: 'http://localhost:3000' }).jwt.issuer).toBe('http://localhost:3000');
+    // Metrics: off unless asked for; a port, a token, or both.
+    expect(loadConfig({}).metrics).toBeUndefined();
+    expect(loadConfig({ TESSERA_METRICS_PORT: '9464' }).metrics).toEqual({ port: 9464, token: undefined });
+    const token = 'f'.repeat(64);
+    expect(loadConfig({ TESSERA_METRICS_TOKEN: token }).metrics).toEqual({ port: undefined, token });
   });
 });

@@ -6,6 +6,7 @@ import type { Tessera } from '../../tessera.js';
 import { SESSION_COOKIE } from '../../wire/credentials.js';
 import { activityOf, clientContext, setSessionCookie } from '../credentials.js';
 import { sendErrorPage } from '../routes/oauth-pages.js';
+import { jwksApi } from '../routes/tokens.js';
 import type { LoginMode, Transport } from './login-mode.js';
 
 /**
@@ -62,7 +63,7 @@ export function sessionMode(tessera: Tessera): LoginMode {
     // (tessera.oauth.keyring), so session mode publishes its public keys here. Its failures
     // (503 oauth_unavailable without a shareable key-encryption key) answer as the OAuth pages do.
     async routes(app: FastifyInstance) {
-      app.get('/.well-known/jwks.json', async (_request, reply) => {
+      app.get('/.well-known/jwks.json', { config: { api: jwksApi } }, async (_request, reply) => {
         let keys: { keys: PublicJwk[] };
         try {
           keys = (await tessera.oauth.keyring()).jwks();

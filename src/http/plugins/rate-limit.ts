@@ -175,6 +175,8 @@ export interface RateLimitOptions {
   policy?: Partial<Record<RateLimitedAction, ActionPolicy>>;
   /** Where counts live; memory by default (see backoff.ts for Redis). */
   counters?: CounterFactory;
+  /** Told each refused attempt's action (metrics: tessera_rate_limited_total, logins rate_limited). */
+  onLimited?: (action: RateLimitedAction) => void;
 }
 
 interface Counted {
@@ -230,6 +232,7 @@ export function rateLimitPlugin(options: RateLimitOptions = {}) {
             await settle(counted, 'neutral');
             const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
             reply.header('retry-after', String(seconds));
+            options.onLimited?.(action);
             throw rateLimited(seconds);
           }
           counted.push(entry);

@@ -23,6 +23,10 @@ const ASSETS = [
   'webhooks.js',
 ];
 
+/** Pages and files are not JSON: outside GET /openapi.json (api/route-api.ts). */
+const hidden = (why: string) => ({ config: { api: { hidden: why } } });
+const consoleFile = hidden('a console file (script, CSS)');
+
 export function adminConsoleRoutes() {
   const files = ASSETS.map((name) => ({
     name,
@@ -31,9 +35,13 @@ export function adminConsoleRoutes() {
   }));
   return async (app: FastifyInstance) => {
     // The strict page CSP (this origin's script and styles only, nothing inline, never framed).
-    app.get('/admin', async (_request, reply) => sendHtml(reply, ADMIN_PAGE));
+    app.get('/admin', hidden('the console page (HTML)'), async (_request, reply) =>
+      sendHtml(reply, ADMIN_PAGE),
+    );
     for (const file of files) {
-      app.get(`/admin/${file.name}`, async (_request, reply) => reply.type(file.type).send(file.body));
+      app.get(`/admin/${file.name}`, consoleFile, async (_request, reply) =>
+        reply.type(file.type).send(file.body),
+      );
     }
   };
 }

@@ -5,6 +5,8 @@ import { AuthError } from '../../core/errors.js';
 import { LOGOUT_TOKEN_FORMAT, logoutDeliveryView } from '../../events/backchannel-logout.js';
 import type { OAuthClientRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
+import type { RouteApi } from '../api/route-api.js';
+import { apiKeyAnswer, clientAnswer } from '../api/schemas.js';
 import { clientContext, requireAuth } from '../credentials.js';
 import { parseInput, text } from '../validation.js';
 import { apiKeyView } from './oauth-account.js';
@@ -32,6 +34,29 @@ const newClientBody = z.strictObject({
   backchannelLogoutSessionRequired: z.boolean().optional(),
 });
 const apiKeysQuery = z.strictObject({ user: text(320).optional() });
+
+const api = {
+  clients: {
+    summary: 'Registered OAuth clients',
+    responses: { 200: z.strictObject({ clients: z.array(clientAnswer) }) },
+  },
+  createClient: {
+    summary: 'Register an OAuth client (a confidential one gets its secret here, once)',
+    body: newClientBody,
+    responses: { 201: z.strictObject({ client: clientAnswer, clientSecret: z.string().optional() }) },
+  },
+  deleteClient: {
+    summary: 'Delete a client: its grants and tokens end',
+    params: idParams,
+    responses: { 204: null },
+  },
+  apiKeys: {
+    summary: "Every user's API keys (user: one user's, by id or email)",
+    query: apiKeysQuery,
+    responses: { 200: z.strictObject({ apiKeys: z.array(apiKeyAnswer.extend({ userId: z.string() })) }) },
+  },
+  revokeApiKey: { summary: 'Revoke any API key', params: idParams, responses: { 204: null } },
+} satisfies Record<string, RouteApi>;
 
 /** What an operator sees of a client: never its secret's hash. */
 export const clientView = (client: OAuthClientRecord) => ({
@@ -74,7 +99,9 @@ export function adminOAuthRoutes(tessera: Tessera) {
       }
     });
 
-    app.get('/admin/api/clients', async () => ({ clients: (await oauth.clients.list()).map(clientView) }));
+    app.get('/admin/api/clients', { config: { api: api.clients } }, async () => ({
+      clients: (await oauth.clients.list()).map(clientView),
+    }));
 
     // Back-channel logout deliveries to one relying party, newest first: status, attempts, the
     // last error, and the delay from the login's end to the relying party's acceptance.
@@ -89,7 +116,7 @@ export function adminOAuthRoutes(tessera: Tessera) {
     });
 
     // The secret is in this answer and nowhere else: it is stored only as a hash.
-    app.post('/admin/api/clients', async (request, reply) => {
+    app.post('/admin/api/clients', { config: { api: api.createClient } }, async (request, reply) => {
       const body = parseInput(newClientBody, request.body);
       const { subjectType, idTokenSignedResponseAlg, postLogoutRedirectUris } = body;
       const { backchannelLogoutUri, backchannelLogoutSessionRequired } = body;
@@ -115,7 +142,7 @@ export function adminOAuthRoutes(tessera: Tessera) {
       return reply.code(201).send({ client: clientView(client), ...(clientSecret && { clientSecret }) });
     });
 
-    app.delete('/admin/api/clients/:id', async (request, reply) => {
+    app.delete('/admin/api/clients/:id', { config: { api: api.deleteClient } }, async (request, reply) => {
       const { id } = parseInput(idParams, request.params);
       if (!(await oauth.clients.delete(id, actorOf(request)))) {
         throw new AuthError('client_not_found');
@@ -123,7 +150,7 @@ export function adminOAuthRoutes(tessera: Tessera) {
       return reply.code(204).send();
     });
 
-    app.get('/admin/api/api-keys', async (request) => {
+    app.get('/admin/api/api-keys', { config: { api: api.apiKeys } }, async (request) => {
       const query = parseInput(apiKeysQuery, request.query);
       let userId: string | undefined;
       if (query.user) {
@@ -136,7 +163,7 @@ export function adminOAuthRoutes(tessera: Tessera) {
       return { apiKeys: keys.map((k) => ({ ...apiKeyView(k, now), userId: k.userId })) };
     });
 
-    app.delete('/admin/api/api-keys/:id', async (request, reply) => {
+    app.delete('/admin/api/api-keys/:id', { config: { api: api.revokeApiKey } }, async (request, reply) => {
       const { id } = parseInput(idParams, request.params);
       if (!(await oauth.apiKeys.revoke(id, undefined, actorOf(request)))) {
         throw new AuthError('api_key_not_found');

@@ -4,6 +4,8 @@ import { AuthError } from '../../core/errors.js';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
 import type { UserRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
+import type { RouteApi } from '../api/route-api.js';
+import { callerAnswer, credentialsAnswer, loginAnswer, userAnswer } from '../api/schemas.js';
 import {
   authenticate,
   clearCredentialCookies,
@@ -29,15 +31,43 @@ const loginBody = z.strictObject({
 });
 const changePasswordBody = z.strictObject({ currentPassword: password, newPassword: password });
 
+// Each route's OpenAPI description (api/route-api.ts): the bodies above, and the answers' shapes.
+const registerApi: RouteApi = {
+  summary: 'Create an account (a verification mail goes out through the outbox)',
+  body: credentialsBody,
+  responses: { 201: z.strictObject({ user: userAnswer.omit({ roles: true }) }) },
+};
+const loginApi: RouteApi = {
+  summary: 'Log in with email and password: credentials in cookies, or in the body (transport bearer)',
+  body: loginBody,
+  responses: { 200: loginAnswer },
+};
+const sessionApi: RouteApi = { summary: 'Who is calling, and their login', responses: { 200: callerAnswer } };
+const logoutApi: RouteApi = { summary: 'End this login', responses: { 204: null } };
+const logoutAllApi: RouteApi = {
+  summary: "End every login and API key of the caller's account",
+  responses: { 200: z.strictObject({ revoked: z.number().int(), revokedApiKeys: z.number().int() }) },
+};
+const passwordApi: RouteApi = {
+  summary: 'Change the password: every other login ends, this one gets new credentials',
+  body: changePasswordBody,
+  responses: {
+    200: z.strictObject({ revokedOtherSessions: z.number().int(), ...credentialsAnswer.shape }),
+  },
+};
+
 // Each route's web defences (route-policy.ts): every one counts attempts against its limits, and
 // the ways in take no anti-CSRF token (there is no login yet to bind one to).
-const registerPolicy: RoutePolicy = { rateLimitAction: 'register', csrfExempt: true };
-const loginPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true };
-const passwordPolicy: RoutePolicy = { rateLimitAction: 'password' };
+// Each also carries the route's OpenAPI description (above).
+const registerPolicy: RoutePolicy = { rateLimitAction: 'register', csrfExempt: true, api: registerApi };
+const loginPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true, api: loginApi };
+const passwordPolicy: RoutePolicy = { rateLimitAction: 'password', api: passwordApi };
 
 /** register, login, session, logout, logout-all, password: the same routes in every mode. */
 export function authRoutes(tessera: Tessera) {
   const authenticated = { preHandler: requireAuth() };
+  const sessionRoute = { ...authenticated, config: { tokenAlone: true, api: sessionApi } };
+  const logoutAllRoute = { ...authenticated, config: { api: logoutAllApi } };
 
   return async (app: FastifyInstance) => {
     app.post('/auth/register', { config: registerPolicy }, async (request, reply) => {
@@ -71,6 +101,8 @@ export function authRoutes(tessera: Tessera) {
       const previous = await optionalAuth(request);
       if (previous) await tessera.sessions.revoke(previous.sessionId, 'replaced');
       const { session, credentials } = await app.loginMode.openLogin(request, reply, user, body.transport);
+      // Failures are counted by Accounts.authenticate (failure, locked), 429s by the rate limit.
+      tessera.telemetry.login('success');
       await tessera.audit.record('login.succeeded', { userId: user.id, sessionId: session.id, client });
       // The new-device alert must never fail a login that succeeded: a store error is logged.
       await tessera.email.alerts
@@ -81,7 +113,7 @@ export function authRoutes(tessera: Tessera) {
 
     // The one route that may answer from a verified access token alone (jwt: no store read;
     // hybrid: the in-memory revocation check). Every other route checks the login is live.
-    app.get('/auth/session', { ...authenticated, config: { tokenAlone: true } }, async (request) => {
+    app.get('/auth/session', sessionRoute, async (request) => {
       const { account } = tessera.email;
       if (request.auth.user) {
         const view = callerView(tessera, request.auth);
@@ -100,7 +132,7 @@ export function authRoutes(tessera: Tessera) {
     // (the browser's cookies are what is left to end). A bearer client has nothing to clear: a
     // refused token (malformed, expired, already ended) gets the 401 any route gives it, so a
     // client that sent the wrong thing learns that nothing was logged out.
-    app.post('/auth/logout', async (request, reply) => {
+    app.post('/auth/logout', { config: { api: logoutApi } }, async (request, reply) => {
       const auth =
         request.headers.authorization === undefined
           ? await optionalAuth(request)
@@ -118,7 +150,7 @@ export function authRoutes(tessera: Tessera) {
       return reply.code(204).send();
     });
 
-    app.post('/auth/logout-all', authenticated, async (request, reply) => {
+    app.post('/auth/logout-all', logoutAllRoute, async (request, reply) => {
       const { userId, sessionId } = request.auth;
       // Every login of the user and every API key (a key belongs to the user, not to a login).
       const ended = await tessera.sessions.endUserLogins(userId, { cause: 'logout_all' });

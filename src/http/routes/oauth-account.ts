@@ -7,6 +7,8 @@ import { describeScopes } from '../../core/oauth/scopes.js';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
 import type { ApiKeyRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
+import type { RouteApi } from '../api/route-api.js';
+import { apiKeyAnswer } from '../api/schemas.js';
 import { clientContext, requireAuth } from '../credentials.js';
 import { parseInput, text } from '../validation.js';
 
@@ -22,6 +24,41 @@ const newKeyBody = z.strictObject({
   /** The account's password, again: a key outlives the login that makes it (401 without it). */
   password: text(MAX_PASSWORD_LENGTH * 4).optional(),
 });
+
+const api = {
+  grants: {
+    summary: 'The applications the caller authorised, with the scopes granted',
+    responses: {
+      200: z.strictObject({
+        grants: z.array(
+          z.strictObject({
+            clientId: z.string(),
+            clientName: z.string(),
+            scopes: z.array(z.strictObject({ name: z.string(), description: z.string() })),
+            createdAt: z.iso.datetime({ offset: true }),
+            lastUsedAt: z.iso.datetime({ offset: true }).nullable(),
+          }),
+        ),
+      }),
+    },
+  },
+  revokeGrant: {
+    summary: "Withdraw an application's access (its tokens end)",
+    params: clientParams,
+    responses: { 204: null },
+  },
+  createKey: {
+    summary: 'Create an API key (shown once); needs the password again',
+    body: newKeyBody,
+    responses: { 201: z.strictObject({ apiKey: apiKeyAnswer, key: z.string() }) },
+  },
+  keys: {
+    summary: "The caller's API keys (never the keys themselves)",
+    responses: { 200: z.strictObject({ apiKeys: z.array(apiKeyAnswer) }) },
+  },
+  revokeKey: { summary: 'Revoke one of the caller’s API keys', params: keyParams, responses: { 204: null } },
+} satisfies Record<string, RouteApi>;
+const newKeyRoute = { config: { rateLimitAction: 'password' as const, api: api.createKey } };
 
 /** What the owner and the admin see of an API key: never its hash. */
 export const apiKeyView = (key: ApiKeyRecord, now: number) => ({
@@ -45,7 +82,7 @@ export function oauthAccountRoutes(tessera: Tessera) {
   return async (app: FastifyInstance) => {
     app.addHook('preHandler', requireAuth());
 
-    app.get('/auth/grants', async (request) => {
+    app.get('/auth/grants', { config: { api: api.grants } }, async (request) => {
       const grants = await oauth.authorization.listGrants(request.auth.userId);
       return {
         grants: grants.map(({ grant, client }) => ({
@@ -58,7 +95,7 @@ export function oauthAccountRoutes(tessera: Tessera) {
       };
     });
 
-    app.delete('/auth/grants/:client', async (request, reply) => {
+    app.delete('/auth/grants/:client', { config: { api: api.revokeGrant } }, async (request, reply) => {
       const { client } = parseInput(clientParams, request.params);
       if (!(await oauth.authorization.revokeGrant(request.auth.userId, client, clientContext(request)))) {
         throw new AuthError('grant_not_found');
@@ -66,7 +103,7 @@ export function oauthAccountRoutes(tessera: Tessera) {
       return reply.code(204).send();
     });
 
-    app.post('/auth/api-keys', { config: { rateLimitAction: 'password' } }, async (request, reply) => {
+    app.post('/auth/api-keys', newKeyRoute, async (request, reply) => {
       const body = parseInput(newKeyBody, request.body);
       const expiresInMs = body.expiresIn === undefined ? undefined : parseDuration(body.expiresIn);
       if (body.expiresIn !== undefined && expiresInMs === undefined) {
@@ -86,13 +123,13 @@ export function oauthAccountRoutes(tessera: Tessera) {
       return reply.code(201).send({ apiKey: apiKeyView(record, tessera.runtime.now()), key });
     });
 
-    app.get('/auth/api-keys', async (request) => {
+    app.get('/auth/api-keys', { config: { api: api.keys } }, async (request) => {
       const now = tessera.runtime.now();
       const keys = await oauth.apiKeys.list({ userId: request.auth.userId });
       return { apiKeys: keys.map((k) => apiKeyView(k, now)) };
     });
 
-    app.delete('/auth/api-keys/:id', async (request, reply) => {
+    app.delete('/auth/api-keys/:id', { config: { api: api.revokeKey } }, async (request, reply) => {
       const { id } = parseInput(keyParams, request.params);
       const actor = { actorId: request.auth.userId, client: clientContext(request) };
       // Another user's key id gets the same 404 as a missing one.

@@ -9,6 +9,7 @@ import { decideSignIn } from '../../core/oauth/oidc-sign-in.js';
 import type { TokenResponse } from '../../core/oauth/tokens.js';
 import { isStoreUnavailable } from '../../store/errors.js';
 import type { Tessera } from '../../tessera.js';
+import { oauthApi } from '../api/oauth-api.js';
 import { clientContext, optionalAuth } from '../credentials.js';
 import { authorizationServerMetadata } from './oauth-metadata.js';
 import { LOGIN_SCRIPT, PAGES_CSS, sendConsentPage, sendErrorPage, sendLoginPage } from './oauth-pages.js';
@@ -78,6 +79,10 @@ export function oauthRoutes(tessera: Tessera) {
     });
   };
 
+  // OpenAPI (api/oauth-api.ts): the JSON endpoints described; the pages and their files left out.
+  const metadataRoute = { config: { api: oauthApi.metadata } };
+  const page = { config: { api: { hidden: 'an OAuth page, its script or stylesheet, or a redirect' } } };
+
   return async (app: FastifyInstance) => {
     app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => {
       done(null, parseForm(body as string));
@@ -93,7 +98,7 @@ export function oauthRoutes(tessera: Tessera) {
     });
 
     for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
-      app.get(path, async (_request, reply) => {
+      app.get(path, metadataRoute, async (_request, reply) => {
         reply.header('cache-control', 'public, max-age=300');
         return metadata;
       });
@@ -101,14 +106,14 @@ export function oauthRoutes(tessera: Tessera) {
 
     // The public keys (jwks_uri) are the mode's route in every mode (modes/).
 
-    app.get('/oauth/pages.css', async (_request, reply) =>
+    app.get('/oauth/pages.css', page, async (_request, reply) =>
       reply.type('text/css; charset=utf-8').send(PAGES_CSS),
     );
-    app.get('/oauth/login.js', async (_request, reply) =>
+    app.get('/oauth/login.js', page, async (_request, reply) =>
       reply.type('text/javascript; charset=utf-8').send(LOGIN_SCRIPT),
     );
 
-    app.get('/oauth/authorize', async (request, reply) => {
+    app.get('/oauth/authorize', page, async (request, reply) => {
       const check = await oauth.authorization.check((request.query ?? {}) as RawParams);
       if (check.kind === 'page') return sendErrorPage(reply, 400, check.message);
       if (check.kind === 'redirect') return reply.redirect(check.to, 302);
@@ -117,7 +122,7 @@ export function oauthRoutes(tessera: Tessera) {
 
     // The consent form. The anti-CSRF token (its csrf_token field) is checked by the CSRF plugin;
     // the consent ticket binds the answer to the very page shown (single use, this login, this request).
-    app.post('/oauth/authorize', async (request, reply) => {
+    app.post('/oauth/authorize', page, async (request, reply) => {
       const form = formBody(request);
       const check = await oauth.authorization.check(form);
       if (check.kind === 'page') return sendErrorPage(reply, 400, check.message);
@@ -162,7 +167,7 @@ export function oauthRoutes(tessera: Tessera) {
 
     oidcRoutes(tessera, app);
 
-    app.post('/oauth/token', async (request, reply) => {
+    app.post('/oauth/token', { config: { api: oauthApi.token } }, async (request, reply) => {
       const param = params(request);
       const grantType = param('grant_type');
       if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required.');
@@ -195,7 +200,7 @@ export function oauthRoutes(tessera: Tessera) {
       return response;
     });
 
-    app.post('/oauth/revoke', async (request, reply) => {
+    app.post('/oauth/revoke', { config: { api: oauthApi.revoke } }, async (request, reply) => {
       const param = params(request);
       const client = await oauth.clients.authenticate(presentedClient(request, param));
       const token = param('token');
@@ -204,7 +209,7 @@ export function oauthRoutes(tessera: Tessera) {
       return reply.code(200).send();
     });
 
-    app.post('/oauth/introspect', async (request) => {
+    app.post('/oauth/introspect', { config: { api: oauthApi.introspect } }, async (request) => {
       const param = params(request);
       const caller = await oauth.clients.authenticate(presentedClient(request, param));
       if (caller.type !== 'confidential') {
