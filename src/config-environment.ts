@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isExactOrigin, isIssuerUrl, isListenHost, isProxyAddress } from './config-checks.js';
 import { mailEnvironment } from './config-mail.js';
+import { webauthnEnvironment } from './config-webauthn.js';
 import { JWS_ALGORITHMS } from './core/jwt/algorithms.js';
 import { parseKeyEncryptionKey } from './core/jwt/seal.js';
 
@@ -229,6 +230,7 @@ export const environmentSchema = z.object({
   TESSERA_TLS_CERT: z.string().min(1).optional(),
   TESSERA_TLS_KEY: z.string().min(1).optional(),
   ...mailEnvironment,
+  ...webauthnEnvironment,
 });
 
 /** Every TESSERA_* variable loadConfig reads (the tests give each a bad value). */

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { environmentSchema, POSTGRES_URL } from './config-environment.js';
 import { type MailConfig, mailConfig } from './config-mail.js';
+import { type WebAuthnConfig, webauthnConfig } from './config-webauthn.js';
 import type { JwsAlgorithm } from './core/jwt/algorithms.js';
 
 /**
@@ -62,6 +63,8 @@ export interface TesseraConfig {
   breachedPasswords: { rangeUrl: string } | undefined;
   /** Email delivery and the account-recovery flows (config-mail.ts). */
   mail: MailConfig;
+  /** Passkeys' relying party (config-webauthn.ts); undefined: passkeys are off. */
+  webauthn: WebAuthnConfig | undefined;
 }
 
 export class ConfigError extends Error {
@@ -155,6 +158,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
         ? { rangeUrl: e.TESSERA_BREACHED_PASSWORDS_URL }
         : undefined,
     mail: mailConfig(e, production, issuer),
+    webauthn: webauthnConfig(e, issuer, (message) => {
+      throw new ConfigError(message);
+    }),
   };
 }
 
