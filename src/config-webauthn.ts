@@ -80,7 +80,9 @@ export function webauthnConfig(
     const { protocol, hostname } = new URL(origin);
     // The browser refuses an RP id that is not the origin's host or a parent domain of it.
     if (hostname !== rpId && !hostname.endsWith(`.${rpId}`)) {
-      fail(`TESSERA_WEBAUTHN_ORIGINS must be on the RP id ${rpId} or a subdomain of it: ${origin} is not ${got}`);
+      fail(
+        `TESSERA_WEBAUTHN_ORIGINS must be on the RP id ${rpId} or a subdomain of it: ${origin} is not ${got}`,
+      );
     }
     // WebAuthn runs only in secure contexts: https, or http on localhost.
     if (protocol !== 'https:' && hostname !== 'localhost' && !hostname.endsWith('.localhost')) {

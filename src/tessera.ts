@@ -7,6 +7,7 @@ import { Control } from './core/control.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
 import { KEY_RELOAD_INTERVAL_MS, type Keyring } from './core/keyring.js';
 import { createOAuth, type OAuth } from './core/oauth/oauth.js';
+import { Passkeys } from './core/passkeys/passkeys.js';
 import { usePasswordHashing } from './core/passwords.js';
 import { RefreshRotation } from './core/refresh-rotation.js';
 import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js';
@@ -19,6 +20,7 @@ import { lazyKeyring, openKeyring } from './open-keyring.js';
 import { openStores } from './open-stores.js';
 import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
+import { openPasskeyStores } from './store/passkey-stores.js';
 import type { Stores } from './store/ports/index.js';
 import { RedisConnection } from './store/redis/connection.js';
 import { RedisRevocationBus } from './store/redis/redis-bus.js';
@@ -79,6 +81,8 @@ export interface TesseraParts {
   readonly oauth: OAuth;
   /** Account recovery and verification by email: the flows, the outbox and its delivery worker. */
   readonly email: EmailFeatures;
+  /** Passkeys (WebAuthn): registration, passwordless login, second factor and step-up proofs. */
+  readonly passkeys: Passkeys;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
   /** TESSERA_BREACHED_PASSWORDS=hibp: the breach check, for its skip listeners; undefined when off. */
@@ -250,6 +254,14 @@ export async function createTessera(
     await releasePasswordHashing();
     throw error;
   }
+  // Passkeys (issue 18): their stores share the database's connection, like the email ones.
+  const passkeys = new Passkeys({
+    stores: openPasskeyStores(databaseStores),
+    users: stores.users,
+    audit,
+    runtime,
+    relyingParty: config.webauthn,
+  });
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
@@ -265,6 +277,7 @@ export async function createTessera(
     userEmails,
     oauth,
     email,
+    passkeys,
     warnings,
     breachedPasswords,
     storedMode,
@@ -276,6 +289,7 @@ export async function createTessera(
         await stores.revocations.deleteExpiredRevocations(runtime.now());
         await oauth.sweep();
         await email.sweep();
+        await passkeys.sweep();
       };
       timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));
       if (modeParts.mode !== 'session') {

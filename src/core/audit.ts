@@ -45,6 +45,11 @@ export const AUDIT_EVENT_TYPES = [
   'login.new_device',
   'account.not_me',
   'mail.failed',
+  // Passkeys (core/passkeys/).
+  'passkey.registered',
+  'passkey.renamed',
+  'passkey.removed',
+  'passkey.clone_detected',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -33,6 +33,10 @@ export const ERROR_CODES = {
   link_expired: { status: 400, message: 'This link has expired: ask for a new one.' },
   email_unchanged: { status: 400, message: 'This is already the address of your account.' },
   invalid_api_key_request: { status: 400, message: 'The API key request is invalid.' },
+  passkey_registration_invalid: {
+    status: 400,
+    message: 'The new passkey could not be verified: try again, or use another device.',
+  },
   // 401: the credential is missing or refused; the cure is a new one.
   unauthenticated: { status: 401, message: 'No valid session: log in first.' },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
@@ -48,6 +52,15 @@ export const ERROR_CODES = {
   password_required: { status: 401, message: 'Confirm your password (the `password` field) to do this.' },
   invalid_password: { status: 401, message: 'The password is incorrect.' },
   token_revoked: { status: 401, message: 'This access token has been revoked: refresh it or log in again.' },
+  passkey_invalid: {
+    status: 401,
+    message:
+      'The passkey could not be verified: it is not registered here, or the sign-in came from another site.',
+  },
+  passkey_challenge_invalid: {
+    status: 401,
+    message: 'This passkey request has expired or was already used: start again.',
+  },
   // 401: a presented JWT was refused (core/jwt/errors.ts); `token_expired` means refresh.
   token_malformed: { status: 401, message: 'The token is malformed.' },
   token_alg_not_allowed: { status: 401, message: 'The algorithm of the token is not allowed.' },
@@ -85,6 +98,7 @@ export const ERROR_CODES = {
   client_not_found: { status: 404, message: 'There is no client with this id.' },
   grant_not_found: { status: 404, message: 'You have not authorised an application with this id.' },
   api_key_not_found: { status: 404, message: 'There is no live API key with this id.' },
+  passkey_not_found: { status: 404, message: 'You have no passkey with this id.' },
   // 409
   email_taken: { status: 409, message: 'An account with this email already exists; log in instead.' },
   last_admin: {
@@ -93,6 +107,15 @@ export const ERROR_CODES = {
       'This would leave no unlocked account with the admin role: give another account the admin role first.',
   },
   not_in_token_mode: { status: 409, message: 'Signing keys exist in jwt and hybrid modes only.' },
+  passkey_exists: { status: 409, message: 'This passkey is already registered.' },
+  passkey_limit_reached: {
+    status: 409,
+    message: 'You have the most passkeys an account may have: remove one first.',
+  },
+  passkeys_unavailable: {
+    status: 409,
+    message: 'Passkeys are not configured on this server (TESSERA_WEBAUTHN_RP_ID).',
+  },
   // 413, 414, 415, 429
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   uri_too_long: { status: 414, message: 'The request URL is too long.' },

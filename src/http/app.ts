@@ -24,6 +24,7 @@ import { emailPageRoutes } from './routes/email-pages.js';
 import { healthRoutes } from './routes/health.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { oauthAccountRoutes } from './routes/oauth-account.js';
+import { passkeyRoutes } from './routes/passkeys.js';
 import { sessionRoutes } from './routes/sessions.js';
 
 /**
@@ -113,6 +114,8 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.register(healthRoutes(tessera));
   await app.register(authRoutes(tessera));
   await app.register(sessionRoutes(tessera));
+  // Passkeys (WebAuthn): registration, the user's list, and the passwordless way in.
+  await app.register(passkeyRoutes(tessera));
   await app.register(adminApiRoutes(tessera));
   await app.register(adminConsoleRoutes());
   // The mode's own routes: jwt and hybrid's refresh and public keys; session mode's public keys (OAuth).

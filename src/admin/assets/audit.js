@@ -47,6 +47,11 @@ const SENTENCES = {
   'login.new_device': ({ s }) => `${s} signed in from a new device`,
   'account.not_me': ({ s }) => `${s} said a sign-in was not theirs: their logins were ended`,
   'mail.failed': ({ s }) => `A message to ${s} could not be delivered`,
+  'passkey.registered': ({ s, d }) => `${s} added a passkey${d.name ? ` (${d.name})` : ''}`,
+  'passkey.renamed': ({ s }) => `${s} renamed a passkey`,
+  'passkey.removed': ({ a, s, same }) => (same ? `${s} removed a passkey` : `${a} removed a passkey of ${s}`),
+  'passkey.clone_detected': ({ s }) =>
+    `A passkey of ${s} was refused: its counter went back, so the key may have been copied`,
 };
 
 /** The event types the console knows, for the filter. */

@@ -1,0 +1,125 @@
+import type { FastifyInstance } from 'fastify';
+import { AuthError } from '../../core/errors.js';
+import type { PasskeyProof } from '../../core/passkeys/passkeys.js';
+import type { PasskeyRecord } from '../../store/ports/passkeys.js';
+import type { Tessera } from '../../tessera.js';
+import { clientContext, optionalAuth, requireAuth } from '../credentials.js';
+import { passkeyLoginBody, passkeyParams, registerBody, renameBody } from '../passkey-input.js';
+import type { RoutePolicy } from '../route-policy.js';
+import { parseInput } from '../validation.js';
+import { sessionView, userView } from '../views.js';
+
+// A passkey login is a way in like POST /auth/login: no anti-CSRF token (no login yet to bind
+// one to; the Origin check still applies) and the same brute-force limits. Its options route
+// only draws a challenge (one row, five minutes), so it is a way in without a limit.
+const loginPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true };
+const loginOptionsPolicy: RoutePolicy = { csrfExempt: true };
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** What the owner sees of a passkey: never the public key or the credential id. */
+export const passkeyView = (passkey: PasskeyRecord) => ({
+  id: passkey.id,
+  name: passkey.name,
+  createdAt: iso(passkey.createdAt),
+  lastUsedAt: iso(passkey.lastUsedAt),
+  /** singleDevice (device-bound: amr hwk) or multiDevice (synced: amr swk). */
+  deviceType: passkey.deviceType,
+  backupEligible: passkey.backupEligible,
+  backedUp: passkey.backedUp,
+  transports: passkey.transports,
+});
+
+/** Passkeys: register, list, rename, remove, and sign in with one alone (usernameless). */
+export function passkeyRoutes(tessera: Tessera) {
+  const { passkeys } = tessera;
+  const authenticated = { preHandler: requireAuth() };
+
+  return async (app: FastifyInstance) => {
+    app.post('/auth/passkeys/register/options', authenticated, async (request) => {
+      const user = await tessera.accounts.findById(request.auth.userId);
+      if (!user) throw new AuthError('unauthenticated');
+      return passkeys.registrationOptions(user, request.auth.sessionId);
+    });
+
+    app.post('/auth/passkeys/register', authenticated, async (request, reply) => {
+      const body = parseInput(registerBody, request.body);
+      const user = await tessera.accounts.findById(request.auth.userId);
+      if (!user) throw new AuthError('unauthenticated');
+      const passkey = await passkeys.register(
+        user,
+        body.response,
+        body.name,
+        request.auth.sessionId,
+        clientContext(request),
+      );
+      return reply.code(201).send({ passkey: passkeyView(passkey) });
+    });
+
+    app.get('/auth/passkeys', authenticated, async (request) => ({
+      passkeys: (await passkeys.list(request.auth.userId)).map(passkeyView),
+    }));
+
+    app.patch('/auth/passkeys/:id', authenticated, async (request) => {
+      const { id } = parseParams(request.params);
+      const { name } = parseInput(renameBody, request.body);
+      const { userId, sessionId } = request.auth;
+      await passkeys.rename(userId, id, name, sessionId, clientContext(request));
+      const renamed = (await passkeys.list(userId)).find((p) => p.id === id);
+      if (!renamed) throw new AuthError('passkey_not_found');
+      return { passkey: passkeyView(renamed) };
+    });
+
+    app.delete('/auth/passkeys/:id', authenticated, async (request, reply) => {
+      const { id } = parseParams(request.params);
+      const { userId, sessionId } = request.auth;
+      await passkeys.remove(userId, id, sessionId, clientContext(request));
+      return reply.code(204).send();
+    });
+
+    app.post('/auth/passkeys/login/options', { config: loginOptionsPolicy }, async () =>
+      passkeys.loginOptions(),
+    );
+
+    app.post('/auth/passkeys/login', { config: loginPolicy }, async (request, reply) => {
+      const body = parseInput(passkeyLoginBody, request.body);
+      const client = clientContext(request);
+      let proof: PasskeyProof;
+      try {
+        proof = await passkeys.login(body.response, client);
+      } catch (error) {
+        if (error instanceof AuthError && error.code !== 'passkeys_unavailable') {
+          await tessera.audit.record('login.failed', {
+            client,
+            detail: { method: 'passkey', reason: error.code },
+          });
+        }
+        throw error;
+      }
+      const { user } = proof;
+      // TESSERA_REQUIRE_VERIFIED_EMAIL: a passkey does not prove the address either.
+      await tessera.email.account.assertMayLogIn(user);
+      // Session fixation: as POST /auth/login, a login the client already holds ends.
+      const previous = await optionalAuth(request);
+      if (previous) await tessera.sessions.revoke(previous.sessionId);
+      const { session, credentials } = await app.loginMode.openLogin(request, reply, user, body.transport);
+      await tessera.audit.record('login.succeeded', {
+        userId: user.id,
+        sessionId: session.id,
+        client,
+        detail: { method: 'passkey', passkeyId: proof.passkey.id, amr: proof.amr },
+      });
+      await tessera.email.alerts
+        .noteLogin(user, client)
+        .catch((error: unknown) => request.log.error({ err: error }, 'new-device alert failed'));
+      return { user: userView(user), session: sessionView(tessera, session), ...credentials };
+    });
+  };
+}
+
+/** An id that cannot be a passkey's is the same 404 as another user's: ids are not an oracle. */
+function parseParams(params: unknown): { id: string } {
+  const parsed = passkeyParams.safeParse(params);
+  if (!parsed.success) throw new AuthError('passkey_not_found');
+  return parsed.data;
+}
