@@ -80,7 +80,7 @@ export class Passkeys {
       userName: user.email,
       // The user handle: the opaque user id, never the email (authenticators may show or sync it).
       userID: userHandleOf(user.id),
-      challenge,
+      challenge: bytesOf(challenge),
       timeout: CHALLENGE_TTL_MS,
       attestationType: 'none',
       // The same authenticator twice would be one factor counted twice.
@@ -153,7 +153,7 @@ export class Passkeys {
     const challenge = await this.#challenges.issue({ purpose: 'login', userId: null, bindingId: null });
     return generateAuthenticationOptions({
       rpID: rp.rpId,
-      challenge,
+      challenge: bytesOf(challenge),
       timeout: CHALLENGE_TTL_MS,
       userVerification: 'required',
     });
@@ -175,7 +175,7 @@ export class Passkeys {
     const challenge = await this.#challenges.issue({ purpose, userId, bindingId });
     return generateAuthenticationOptions({
       rpID: rp.rpId,
-      challenge,
+      challenge: bytesOf(challenge),
       timeout: CHALLENGE_TTL_MS,
       userVerification: 'preferred',
       allowCredentials: passkeys.map((p) => ({ id: p.credentialId, transports: p.transports })),
@@ -305,6 +305,11 @@ export class Passkeys {
     if (!this.options.relyingParty) throw new AuthError('passkeys_unavailable');
     return this.options.relyingParty;
   }
+}
+
+/** The challenge's bytes: the library base64url-encodes them into the options (a string it would UTF-8 encode first). */
+function bytesOf(challenge: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(Buffer.from(challenge, 'base64url'));
 }
 
 /** The WebAuthn user handle: the user id's bytes (opaque, at most 64 bytes, no personal data). */
