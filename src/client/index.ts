@@ -22,11 +22,24 @@
  *   codes without a sentence there keep Tessera's own message.
  */
 
+import { browser, type Channel, readCookie } from './globals.js';
+import { createPasskeyCredential, getPasskeyCredential } from './passkeys.js';
+
+export {
+  base64urlToBytes,
+  bytesToBase64url,
+  conditionalMediationAvailable,
+  credentialToJSON,
+  PasskeyUnsupportedError,
+} from './passkeys.js';
+
 const CSRF_COOKIE = '__Host-tessera_csrf'; // = CSRF_COOKIE in src/wire/credentials.ts
 const CSRF_HEADER = 'x-csrf-token';
 const UNSAFE = /^(POST|PUT|PATCH|DELETE)$/i;
 /** 401 codes a refresh can cure. */
 const REFRESHABLE = ['token_expired', 'token_revoked', 'unauthenticated'];
+/** The routes that open a login take no anti-CSRF token (there is no login to bind one to). */
+const WAYS_IN = ['/auth/login', '/auth/passkeys/login/options', '/auth/passkeys/login'];
 /** Without Web Locks: how long a tab waits for another tab's announced refresh. */
 const PEER_WAIT_MS = 5_000;
 
@@ -67,6 +80,9 @@ export const DEFAULT_MESSAGES: Readonly<Record<string, string>> = Object.freeze(
   store_unavailable: 'Signing in is not available right now. Please try again in a moment.',
   tessera_unavailable: 'Signing in is not available right now. Please try again in a moment.',
   busy: 'Signing in is busy right now. Please try again in a moment.',
+  passkey_invalid:
+    'That passkey did not work here. Use a passkey saved for this site, or sign in with your password.',
+  passkey_challenge_invalid: 'The passkey request timed out. Please try again.',
 });
 
 export interface TesseraClientOptions {
@@ -110,27 +126,6 @@ type Message =
   | { type: 'logged-in' }
   | { type: 'logged-out'; reason: string };
 
-/** The browser globals used, typed here so that this file needs no DOM library to compile. */
-interface Channel {
-  postMessage(message: unknown): void;
-  close(): void;
-  onmessage: ((event: { data: unknown }) => void) | null;
-}
-interface Locks {
-  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
-  request<T>(
-    name: string,
-    options: { ifAvailable: true },
-    callback: (lock: unknown) => Promise<T>,
-  ): Promise<T>;
-}
-const browser = globalThis as unknown as {
-  document?: { cookie: string };
-  location?: { href: string };
-  navigator?: { locks?: Locks };
-  BroadcastChannel?: new (name: string) => Channel;
-};
-
 export class TesseraClient extends EventTarget {
   readonly #base: URL;
   readonly #fetch: typeof fetch;
@@ -158,14 +153,35 @@ export class TesseraClient extends EventTarget {
 
   /** Logs in with cookies (Tessera sets them); resolves to the user, or throws a TesseraError. */
   async login(email: string, password: string): Promise<{ user: TesseraUser; session: TesseraSession }> {
-    const response = await this.#call('POST', '/auth/login', { email, password });
-    if (!response.ok) throw await this.#errorOf(response);
-    this.#csrf = undefined;
-    this.#refreshedAt = Date.now();
-    this.#state = 'in';
-    this.#post({ type: 'logged-in' });
-    this.dispatchEvent(new Event('logged-in'));
-    return (await response.json()) as { user: TesseraUser; session: TesseraSession };
+    return this.#loggedIn(await this.#call('POST', '/auth/login', { email, password }));
+  }
+
+  /**
+   * Signs in with a passkey alone (usernameless: the browser offers the passkeys it holds).
+   * `conditional`: offer them in the autofill of `<input autocomplete="username webauthn">`
+   * instead of a dialog; the promise settles when the user picks one (abort with `signal`).
+   */
+  async signInWithPasskey(
+    options: { conditional?: boolean; signal?: AbortSignal } = {},
+  ): Promise<{ user: TesseraUser; session: TesseraSession }> {
+    const challenge = await this.#call('POST', '/auth/passkeys/login/options', {});
+    if (!challenge.ok) throw await this.#errorOf(challenge);
+    const response = await getPasskeyCredential((await challenge.json()) as Record<string, unknown>, options);
+    return this.#loggedIn(await this.#call('POST', '/auth/passkeys/login', { response }));
+  }
+
+  /** Registers a passkey on this device for the logged-in user; resolves to it as GET /auth/passkeys lists it. */
+  async registerPasskey(name?: string): Promise<{ id: string; name: string }> {
+    const options = await this.fetch(this.#url('/auth/passkeys/register/options'), { method: 'POST' });
+    if (!options.ok) throw await this.#errorOf(options);
+    const response = await createPasskeyCredential((await options.json()) as Record<string, unknown>);
+    const registered = await this.fetch(this.#url('/auth/passkeys/register'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(name === undefined ? { response } : { response, name }),
+    });
+    if (!registered.ok) throw await this.#errorOf(registered);
+    return ((await registered.json()) as { passkey: { id: string; name: string } }).passkey;
   }
 
   /** Ends this login (Tessera clears the cookies); every tab gets `logged-out`. */
@@ -217,6 +233,17 @@ export class TesseraClient extends EventTarget {
 
   close(): void {
     this.#channel?.close();
+  }
+
+  /** A way in answered: on success this tab (and every other) is logged in. */
+  async #loggedIn(response: Response): Promise<{ user: TesseraUser; session: TesseraSession }> {
+    if (!response.ok) throw await this.#errorOf(response);
+    this.#csrf = undefined;
+    this.#refreshedAt = Date.now();
+    this.#state = 'in';
+    this.#post({ type: 'logged-in' });
+    this.dispatchEvent(new Event('logged-in'));
+    return (await response.json()) as { user: TesseraUser; session: TesseraSession };
   }
 
   async #errorOf(response: Response): Promise<TesseraError> {
@@ -339,7 +366,7 @@ export class TesseraClient extends EventTarget {
     const sameOrigin = this.#base.origin === new URL(browser.location?.href ?? this.#base.href).origin;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body) headers['content-type'] = 'application/json';
-    if (method === 'POST' && path !== '/auth/login') {
+    if (method === 'POST' && !WAYS_IN.includes(path)) {
       const token = await this.#csrfToken();
       if (token) headers[CSRF_HEADER] = token;
     }
@@ -354,14 +381,6 @@ export class TesseraClient extends EventTarget {
 
 export function createTesseraClient(options?: TesseraClientOptions): TesseraClient {
   return new TesseraClient(options);
-}
-
-function readCookie(name: string): string | undefined {
-  for (const part of (browser.document?.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
 }
 
 async function codeOf(response: Response): Promise<string> {
