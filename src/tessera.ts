@@ -6,6 +6,7 @@ import { Audit } from './core/audit.js';
 import { Control } from './core/control.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
 import { KEY_RELOAD_INTERVAL_MS, type Keyring } from './core/keyring.js';
+import { SecondFactors } from './core/mfa/second-factors.js';
 import { createOAuth, type OAuth } from './core/oauth/oauth.js';
 import { usePasswordHashing } from './core/passwords.js';
 import { RefreshRotation } from './core/refresh-rotation.js';
@@ -79,6 +80,11 @@ export interface TesseraParts {
   readonly oauth: OAuth;
   /** Account recovery and verification by email: the flows, the outbox and its delivery worker. */
   readonly email: EmailFeatures;
+  /**
+   * Second factors (issue 18). `secondFactors`: the registry the login challenge and step-up ask;
+   * a new kind of factor (passkeys) is `secondFactors.register(method)` here in createTessera.
+   */
+  readonly secondFactors: SecondFactors;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
   /** TESSERA_BREACHED_PASSWORDS=hibp: the breach check, for its skip listeners; undefined when off. */
@@ -250,6 +256,7 @@ export async function createTessera(
     await releasePasswordHashing();
     throw error;
   }
+  const secondFactors = new SecondFactors();
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
@@ -265,6 +272,7 @@ export async function createTessera(
     userEmails,
     oauth,
     email,
+    secondFactors,
     warnings,
     breachedPasswords,
     storedMode,

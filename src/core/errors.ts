@@ -48,6 +48,19 @@ export const ERROR_CODES = {
   password_required: { status: 401, message: 'Confirm your password (the `password` field) to do this.' },
   invalid_password: { status: 401, message: 'The password is incorrect.' },
   token_revoked: { status: 401, message: 'This access token has been revoked: refresh it or log in again.' },
+  // 401: second factors and step-up (issue 18).
+  mfa_code_invalid: {
+    status: 401,
+    message: 'The code is incorrect, expired or was already used: enter the current code.',
+  },
+  mfa_challenge_invalid: {
+    status: 401,
+    message: 'The sign-in step has expired or was already used: log in again.',
+  },
+  step_up_required: {
+    status: 401,
+    message: 'Confirm who you are again (POST /auth/reauthenticate) to do this.',
+  },
   // 401: a presented JWT was refused (core/jwt/errors.ts); `token_expired` means refresh.
   token_malformed: { status: 401, message: 'The token is malformed.' },
   token_alg_not_allowed: { status: 401, message: 'The algorithm of the token is not allowed.' },
@@ -63,6 +76,10 @@ export const ERROR_CODES = {
   token_claims_invalid: { status: 401, message: 'The claims of the token are invalid.' },
   // 403: who the caller is is known; this is not theirs to do.
   forbidden: { status: 403, message: 'This needs the admin role.' },
+  mfa_required: {
+    status: 403,
+    message: 'This needs a login with a second factor: set one up and log in with it.',
+  },
   insufficient_scope: { status: 403, message: 'The token was not granted the scope this needs.' },
   invalid_current_password: { status: 403, message: 'The current password is incorrect.' },
   email_unverified: {
@@ -92,6 +109,11 @@ export const ERROR_CODES = {
     message:
       'This would leave no unlocked account with the admin role: give another account the admin role first.',
   },
+  mfa_already_enrolled: {
+    status: 409,
+    message: 'An authenticator app is already set up: remove it first to set up another.',
+  },
+  mfa_not_enrolled: { status: 409, message: 'No such second factor is set up (or it is not confirmed yet).' },
   not_in_token_mode: { status: 409, message: 'Signing keys exist in jwt and hybrid modes only.' },
   // 413, 414, 415, 429
   payload_too_large: { status: 413, message: 'The request body is too large.' },
