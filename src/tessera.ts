@@ -6,8 +6,10 @@ import { Audit } from './core/audit.js';
 import { Control } from './core/control.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
 import { KEY_RELOAD_INTERVAL_MS, type Keyring } from './core/keyring.js';
+import { SecondFactors } from './core/mfa/second-factors.js';
 import { createOAuth, type OAuth } from './core/oauth/oauth.js';
 import { Passkeys } from './core/passkeys/passkeys.js';
+import { passkeySecondFactor } from './core/passkeys/second-factor.js';
 import { usePasswordHashing } from './core/passwords.js';
 import { RefreshRotation } from './core/refresh-rotation.js';
 import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js';
@@ -81,6 +83,11 @@ export interface TesseraParts {
   readonly oauth: OAuth;
   /** Account recovery and verification by email: the flows, the outbox and its delivery worker. */
   readonly email: EmailFeatures;
+  /**
+   * Second factors (issue 18). `secondFactors`: the registry the login challenge and step-up ask;
+   * a new kind of factor (passkeys) is `secondFactors.register(method)` here in createTessera.
+   */
+  readonly secondFactors: SecondFactors;
   /** Passkeys (WebAuthn): registration, passwordless login, second factor and step-up proofs. */
   readonly passkeys: Passkeys;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
@@ -254,6 +261,7 @@ export async function createTessera(
     await releasePasswordHashing();
     throw error;
   }
+  const secondFactors = new SecondFactors();
   // Passkeys (issue 18): their stores share the database's connection, like the email ones.
   const passkeys = new Passkeys({
     stores: openPasskeyStores(databaseStores),
@@ -262,6 +270,8 @@ export async function createTessera(
     runtime,
     relyingParty: config.webauthn,
   });
+  // A passkey is also a second factor and a step-up proof (core/passkeys/second-factor.ts).
+  secondFactors.register(passkeySecondFactor(passkeys));
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
@@ -277,6 +287,7 @@ export async function createTessera(
     userEmails,
     oauth,
     email,
+    secondFactors,
     passkeys,
     warnings,
     breachedPasswords,

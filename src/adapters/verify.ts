@@ -206,6 +206,9 @@ function delegatedCheck(options: VerifierOptions, tesseraUrl: URL) {
         mode: options.mode,
         transport: 'bearer',
         expiresAt: token.expiresAt,
+        authTime: token.authTime,
+        amr: token.amr,
+        acr: token.acr,
       };
       return { ok: true, principal };
     } catch (error) {
@@ -271,6 +274,9 @@ function tokenCheck(
       mode: options.mode,
       transport: credential.transport,
       expiresAt: claims.exp * 1000,
+      authTime: claims.auth_time === undefined ? undefined : claims.auth_time * 1000,
+      amr: claims.amr ?? [],
+      acr: claims.acr,
     };
     return { ok: true, principal };
   }

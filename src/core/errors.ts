@@ -61,6 +61,19 @@ export const ERROR_CODES = {
     status: 401,
     message: 'This passkey request has expired or was already used: start again.',
   },
+  // 401: second factors and step-up (issue 18).
+  mfa_code_invalid: {
+    status: 401,
+    message: 'The code is incorrect, expired or was already used: enter the current code.',
+  },
+  mfa_challenge_invalid: {
+    status: 401,
+    message: 'The sign-in step has expired or was already used: log in again.',
+  },
+  step_up_required: {
+    status: 401,
+    message: 'Confirm who you are again (POST /auth/reauthenticate) to do this.',
+  },
   // 401: a presented JWT was refused (core/jwt/errors.ts); `token_expired` means refresh.
   token_malformed: { status: 401, message: 'The token is malformed.' },
   token_alg_not_allowed: { status: 401, message: 'The algorithm of the token is not allowed.' },
@@ -76,6 +89,10 @@ export const ERROR_CODES = {
   token_claims_invalid: { status: 401, message: 'The claims of the token are invalid.' },
   // 403: who the caller is is known; this is not theirs to do.
   forbidden: { status: 403, message: 'This needs the admin role.' },
+  mfa_required: {
+    status: 403,
+    message: 'This needs a login with a second factor: set one up and log in with it.',
+  },
   insufficient_scope: { status: 403, message: 'The token was not granted the scope this needs.' },
   invalid_current_password: { status: 403, message: 'The current password is incorrect.' },
   email_unverified: {
@@ -106,6 +123,11 @@ export const ERROR_CODES = {
     message:
       'This would leave no unlocked account with the admin role: give another account the admin role first.',
   },
+  mfa_already_enrolled: {
+    status: 409,
+    message: 'An authenticator app is already set up: remove it first to set up another.',
+  },
+  mfa_not_enrolled: { status: 409, message: 'No such second factor is set up (or it is not confirmed yet).' },
   not_in_token_mode: { status: 409, message: 'Signing keys exist in jwt and hybrid modes only.' },
   passkey_exists: { status: 409, message: 'This passkey is already registered.' },
   passkey_limit_reached: {

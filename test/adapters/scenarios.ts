@@ -75,6 +75,10 @@ export function adapterContract(framework: string, startApp: StartApp): void {
           mode,
           transport: 'bearer',
           expiresAt: expect.any(Number),
+          // How and when the user proved who they are: a password login, just now (ms).
+          authTime: expect.any(Number),
+          amr: ['pwd'],
+          acr: 'aal1',
         });
         const transfer = await call('/transfers', { method: 'POST', headers: bearer(customer.token) });
         expect(transfer.status).toBe(200);

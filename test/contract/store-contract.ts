@@ -48,6 +48,9 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
       expiresAt: 50_000,
       ip: '203.0.113.7',
       userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
+      authTime: 10_000 + seq,
+      amr: ['pwd'],
+      acr: 'aal1',
       ...overrides,
     });
     const refreshToken = (
@@ -230,6 +233,25 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         expect(await stores.sessions.deleteSession(s.id)).toBe(true);
         expect(await stores.sessions.deleteSession(s.id)).toBe(false);
         expect(await stores.sessions.findSession(s.id)).toBeUndefined();
+      });
+
+      it("records a login's authentication context and replaces it on a fresh proof, touching nothing else", async () => {
+        const alice = await storedUser();
+        const s = session(alice.id, { authTime: 12_345, amr: ['mfa', 'otp', 'pwd'], acr: 'aal2' });
+        const other = session(alice.id);
+        await stores.sessions.createSession(s);
+        await stores.sessions.createSession(other);
+        expect(await stores.sessions.findSession(s.id)).toEqual(s);
+        expect((await stores.sessions.findSessionWithUser(s.id))?.session).toEqual(s);
+        const proof = { authTime: 99_000, amr: ['hwk'], acr: 'aal2' };
+        expect(await stores.sessions.setSessionAuthContext(s.id, proof)).toBe(true);
+        expect(await stores.sessions.findSession(s.id)).toEqual({ ...s, ...proof });
+        expect((await stores.sessions.findSessionWithUser(s.id))?.session).toEqual({ ...s, ...proof });
+        expect(await stores.sessions.findSession(other.id)).toEqual(other);
+        // The stored list is a copy: changing the argument afterwards changes nothing.
+        proof.amr.push('pwd');
+        expect((await stores.sessions.findSession(s.id))?.amr).toEqual(['hwk']);
+        expect(await stores.sessions.setSessionAuthContext('no-such-session', proof)).toBe(false);
       });
 
       it('pages sessions newest first by (createdAt, id), each exactly once, with owner emails, filtered by user', async () => {
@@ -755,6 +777,8 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         clientId,
         userId,
         sessionId: `family${seq}`,
+        authTime: 7,
+        amr: ['otp', 'pwd'],
         redirectUri: 'https://app.example/callback',
         codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
         scopes: ['accounts:read'],

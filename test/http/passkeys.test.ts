@@ -85,6 +85,8 @@ for (const mode of ['session', 'jwt', 'hybrid'] as const) {
       const session = await app.inject({ method: 'GET', url: '/auth/session', headers: { cookie: cookies } });
       expect(session.statusCode, session.body).toBe(200);
       expect(session.json().user.id).toBe(userId);
+      // RFC 8176: a device-bound key (hwk) and a verified user; a passkey alone is aal2.
+      expect(session.json()).toMatchObject({ session: { amr: ['hwk', 'user'], acr: 'aal2' } });
 
       const bearer = await post(app, '/auth/passkeys/login', {
         response: authenticator.assert(await loginOptions(app)),
@@ -101,8 +103,28 @@ for (const mode of ['session', 'jwt', 'hybrid'] as const) {
       });
       expect(me.json().user.id).toBe(userId);
 
+      // A synced passkey (backup-eligible) proves swk instead.
+      const synced = new SoftAuthenticator({ origin: ORIGIN, rpId: RP_ID, backupEligible: true });
+      const second = await registerPasskey(app, headers, synced);
+      expect(second.registered.json().passkey).toMatchObject({
+        deviceType: 'multiDevice',
+        backupEligible: true,
+        backedUp: true,
+      });
+      const viaSynced = await post(app, '/auth/passkeys/login', {
+        response: synced.assert(await loginOptions(app)),
+        transport: 'bearer',
+      });
+      const syncedToken = viaSynced.json().token ?? viaSynced.json().accessToken;
+      const syncedSession = await app.inject({
+        method: 'GET',
+        url: '/auth/session',
+        headers: { authorization: `Bearer ${syncedToken}` },
+      });
+      expect(syncedSession.json()).toMatchObject({ session: { amr: ['swk', 'user'], acr: 'aal2' } });
+
       const listed = (await app.inject({ method: 'GET', url: '/auth/passkeys', headers })).json().passkeys;
-      expect(listed).toHaveLength(1);
+      expect(listed).toHaveLength(2);
       expect(listed[0].lastUsedAt).not.toBeNull();
       expect(JSON.stringify(listed)).not.toContain(authenticator.id);
     });

@@ -203,7 +203,12 @@ export class OAuthAuthorization {
   async approve(
     userId: string,
     request: AuthorizationRequest,
-    context: { client: ClientContext; consented: boolean },
+    context: {
+      client: ClientContext;
+      consented: boolean;
+      /** The consenting login's proof (auth_time, amr): the delegation inherits it. */
+      proof: { authTime: number; amr: readonly string[] };
+    },
   ): Promise<string> {
     const { stores, runtime } = this.deps;
     const now = runtime.now();
@@ -230,6 +235,8 @@ export class OAuthAuthorization {
       createdAt: now,
       expiresAt: now + AUTHORIZATION_CODE_TTL_MS,
       usedAt: null,
+      authTime: context.proof.authTime,
+      amr: [...context.proof.amr],
     });
     if (context.consented) {
       await this.deps.audit.record('oauth.consent_granted', {

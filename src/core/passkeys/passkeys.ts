@@ -168,11 +168,12 @@ export class Passkeys {
   async optionsFor(
     userId: string,
     purpose: KnownUserPurpose,
-    bindingId: string,
   ): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const rp = this.#rp();
     const passkeys = await this.options.stores.passkeys.listPasskeys(userId);
-    const challenge = await this.#challenges.issue({ purpose, userId, bindingId });
+    // Bound to the user and the purpose: a step-up challenge cannot finish a login, nor one
+    // user's challenge another user's proof. (The registry hands verify no login id to bind to.)
+    const challenge = await this.#challenges.issue({ purpose, userId, bindingId: null });
     return generateAuthenticationOptions({
       rpID: rp.rpId,
       challenge: bytesOf(challenge),
@@ -182,15 +183,14 @@ export class Passkeys {
     });
   }
 
-  /** A passkey of this very user, answering a challenge issued by optionsFor for the same purpose and binding. */
+  /** A passkey of this very user, answering a challenge optionsFor issued for the same purpose. */
   verifyFor(
     userId: string,
     response: AuthenticationResponseJSON,
     purpose: KnownUserPurpose,
-    bindingId: string,
     client?: ClientContext,
   ): Promise<PasskeyProof> {
-    return this.#verify(response, { purpose, userId, bindingId }, client);
+    return this.#verify(response, { purpose, userId, bindingId: null }, client);
   }
 
   list(userId: string): Promise<PasskeyRecord[]> {

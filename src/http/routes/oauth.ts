@@ -61,7 +61,7 @@ export function oauthRoutes(tessera: Tessera) {
     }
     if (!(await oauth.authorization.needsConsent(auth.userId, checked))) {
       return reply.redirect(
-        await oauth.authorization.approve(auth.userId, checked, { client, consented: false }),
+        await oauth.authorization.approve(auth.userId, checked, { client, consented: false, proof: auth }),
         302,
       );
     }
@@ -142,7 +142,11 @@ export function oauthRoutes(tessera: Tessera) {
       const client = clientContext(request);
       if (form.decision === 'approve') {
         return reply.redirect(
-          await oauth.authorization.approve(auth.userId, check.request, { client, consented: true }),
+          await oauth.authorization.approve(auth.userId, check.request, {
+            client,
+            consented: true,
+            proof: auth,
+          }),
           303,
         );
       }

@@ -77,6 +77,11 @@ export function passkeyRoutes(tessera: Tessera) {
       return reply.code(204).send();
     });
 
+    // Step-up: a challenge for POST /auth/reauthenticate {passkey}, listing the user's passkeys.
+    app.post('/auth/passkeys/reauthenticate/options', authenticated, async (request) =>
+      passkeys.optionsFor(request.auth.userId, 'reauthenticate'),
+    );
+
     app.post('/auth/passkeys/login/options', { config: loginOptionsPolicy }, async () =>
       passkeys.loginOptions(),
     );
@@ -102,7 +107,14 @@ export function passkeyRoutes(tessera: Tessera) {
       // Session fixation: as POST /auth/login, a login the client already holds ends.
       const previous = await optionalAuth(request);
       if (previous) await tessera.sessions.revoke(previous.sessionId);
-      const { session, credentials } = await app.loginMode.openLogin(request, reply, user, body.transport);
+      // The login's proof: hwk or swk, and user when the authenticator verified the user.
+      const { session, credentials } = await app.loginMode.openLogin(
+        request,
+        reply,
+        user,
+        body.transport,
+        proof.amr,
+      );
       await tessera.audit.record('login.succeeded', {
         userId: user.id,
         sessionId: session.id,

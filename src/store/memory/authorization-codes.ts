@@ -13,12 +13,12 @@ export class MemoryAuthorizationCodeStore implements AuthorizationCodeStore {
     const { authorizationCodes, oauthClients } = this.tables;
     if (authorizationCodes.has(code.id)) throw new Error(`duplicate authorization code id ${code.id}`);
     if (!oauthClients.has(code.clientId)) throw new Error(`no oauth client ${code.clientId}`);
-    authorizationCodes.set(code.id, { ...code, scopes: [...code.scopes] });
+    authorizationCodes.set(code.id, { ...code, scopes: [...code.scopes], amr: [...code.amr] });
   }
 
   async findAuthorizationCode(id: string): Promise<AuthorizationCodeRecord | undefined> {
     const code = this.tables.authorizationCodes.get(id);
-    return code && { ...code, scopes: [...code.scopes] };
+    return code && { ...code, scopes: [...code.scopes], amr: [...code.amr] };
   }
 
   async useAuthorizationCode(id: string, usedAt: number): Promise<boolean> {

@@ -18,6 +18,9 @@ export interface AuthorizationCodeRecord {
   expiresAt: number;
   /** When it was exchanged; null while unused. */
   usedAt: number | null;
+  /** Migration 0011: the consenting browser login's proof, inherited by the delegation. */
+  authTime: number;
+  amr: string[];
 }
 
 export interface AuthorizationCodeStore {

@@ -31,6 +31,8 @@ export class SqlAuthorizationCodeStore implements AuthorizationCodeStore {
         created_at: code.createdAt,
         expires_at: code.expiresAt,
         used_at: code.usedAt,
+        auth_time: code.authTime,
+        amr: JSON.stringify(code.amr),
       })
       .execute();
   }
@@ -95,4 +97,6 @@ const fromAuthorizationCodeRow = (row: AuthorizationCodeRow): AuthorizationCodeR
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
   usedAt: row.used_at === null ? null : Number(row.used_at),
+  authTime: Number(row.auth_time),
+  amr: JSON.parse(row.amr) as string[],
 });

@@ -353,6 +353,35 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_events_at_id').on('audit_events').columns(['at', 'id']).execute();
     },
   },
+  '0011_login_context_mfa': {
+    async up(db: Kysely<unknown>) {
+      // How and when each login's user proved who they are (auth_time, RFC 8176 amr, acr).
+      // Logins made before this migration were password logins: auth_time is their creation.
+      await db.schema
+        .alterTable('sessions')
+        .addColumn('auth_time', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('sessions')
+        .addColumn('amr', 'text', (c) => c.notNull().defaultTo('["pwd"]'))
+        .execute();
+      await db.schema
+        .alterTable('sessions')
+        .addColumn('acr', 'text', (c) => c.notNull().defaultTo('aal1'))
+        .execute();
+      await sql`update sessions set auth_time = created_at`.execute(db);
+      // An authorization code carries the consenting login's proof to the delegation it makes.
+      await db.schema
+        .alterTable('oauth_codes')
+        .addColumn('auth_time', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('oauth_codes')
+        .addColumn('amr', 'text', (c) => c.notNull().defaultTo('["pwd"]'))
+        .execute();
+      await sql`update oauth_codes set auth_time = created_at`.execute(db);
+    },
+  },
   '0012_passkeys': {
     async up(db: Kysely<unknown>) {
       // WebAuthn credentials (public keys only) and their single-use challenges, stored as the

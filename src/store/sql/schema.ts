@@ -34,6 +34,10 @@ export interface Database {
     client_id: string | null;
     scopes: string | null;
     audience: string | null;
+    /** Migration 0011: the login's authentication context; amr is a JSON array. */
+    auth_time: number;
+    amr: string;
+    acr: string;
   };
   refresh_tokens: {
     id: string;
@@ -107,6 +111,9 @@ export interface Database {
     created_at: number;
     expires_at: number;
     used_at: number | null;
+    /** Migration 0011: the consenting login's auth_time and amr (JSON array). */
+    auth_time: number;
+    amr: string;
   };
   oauth_consent_tickets: {
     id: string;
