@@ -91,7 +91,8 @@ export class SoftAuthenticator {
   }
 
   /** navigator.credentials.create() for these creation options (JSON), as toJSON() gives it. */
-  register(creation: Json, overrides: AssertOptions = {}) {
+  register(options: object, overrides: AssertOptions = {}) {
+    const creation = options as Json;
     const challenge = creation.challenge as string;
     this.userHandle = (creation.user as { id: string }).id;
     const jwk = this.#publicKey.export({ format: 'jwk' });
@@ -141,7 +142,8 @@ export class SoftAuthenticator {
   }
 
   /** navigator.credentials.get() for these request options (JSON). */
-  assert(request: Json, overrides: AssertOptions = {}) {
+  assert(options: object, overrides: AssertOptions = {}) {
+    const request = options as Json;
     const counter = overrides.counter ?? (this.options.counting ? ++this.#counter : 0);
     const authData = this.#authData(
       overrides.rpId ?? this.options.rpId,
