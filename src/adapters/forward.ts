@@ -77,15 +77,7 @@ export function createForwarder(options: ForwardOptions): Forwarder {
   }
   const prefixes = (options.paths ?? DEFAULT_FORWARDED_PATHS).map((p) => p.replace(/\/+$/, ''));
   const clientPath = options.clientScriptPath ?? DEFAULT_CLIENT_SCRIPT_PATH;
-  // The SDK's own modules, which index.js imports by relative path, served beside it.
-  const clientFiles = new Map<string, string>(
-    clientPath === false
-      ? []
-      : [
-          [clientPath, 'index.js'],
-          ...CLIENT_MODULES.map((file): [string, string] => [clientPath.replace(/[^/]*$/, file), file]),
-        ],
-  );
+  const clientFiles = clientScriptFiles(clientPath);
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const isTessera = (path: string) => prefixes.some((p) => path === p || path.startsWith(`${p}/`));
 
@@ -138,6 +130,13 @@ export function createForwarder(options: ForwardOptions): Forwarder {
 
 /** The modules dist/client/index.js imports (relative paths), served beside it. */
 const CLIENT_MODULES = ['globals.js', 'passkeys.js'];
+
+/** Path → dist/client file: the SDK at `clientPath`, its modules in the same folder. */
+function clientScriptFiles(clientPath: string | false): Map<string, string> {
+  if (clientPath === false) return new Map();
+  const sibling = (file: string): [string, string] => [clientPath.replace(/[^/]*$/, file), file];
+  return new Map([[clientPath, 'index.js'], ...CLIENT_MODULES.map(sibling)]);
+}
 const clientScripts = new Map<string, Promise<string | undefined>>();
 /** dist/client/*.js: dependency-free ES modules (absent when running from the sources). */
 async function clientScriptResponse(file: string): Promise<Response> {
@@ -244,16 +243,7 @@ export async function fastifyForwardToTessera(app: FastifyInstance, options: For
     app.all(`${base}/*`, handler);
   }
   const clientPath = options.clientScriptPath ?? DEFAULT_CLIENT_SCRIPT_PATH;
-  // The SDK's own modules, which index.js imports by relative path, served beside it.
-  const clientFiles = new Map<string, string>(
-    clientPath === false
-      ? []
-      : [
-          [clientPath, 'index.js'],
-          ...CLIENT_MODULES.map((file): [string, string] => [clientPath.replace(/[^/]*$/, file), file]),
-        ],
-  );
-  if (clientPath !== false) app.get(clientPath, handler);
+  for (const path of clientScriptFiles(clientPath).keys()) app.get(path, handler);
 }
 
 /** hono: `app.use(honoForwardToTessera({ tesseraUrl }))`. */

@@ -137,7 +137,7 @@ describe.skipIf(!browserAvailable('the passkey browser tests'))('passkeys in a r
         expect(passkey?.lastUsedAt).not.toBeNull();
         const removed = await inPage(
           page,
-          'return (await client.fetch(`/auth/passkeys/${arg}`, { method: "DELETE" })).status',
+          "return (await client.fetch('/auth/passkeys/' + arg, { method: 'DELETE' })).status",
           passkey?.id,
         );
         expect(removed).toEqual({ ok: true, value: 204 });

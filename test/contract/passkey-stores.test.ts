@@ -41,7 +41,10 @@ const passkey = (id: string, userId: string, overrides: Partial<PasskeyRecord> =
   ...overrides,
 });
 
-const challenge = (hash: string, overrides: Partial<WebAuthnChallengeRecord> = {}): WebAuthnChallengeRecord => ({
+const challenge = (
+  hash: string,
+  overrides: Partial<WebAuthnChallengeRecord> = {},
+): WebAuthnChallengeRecord => ({
   challengeHash: hash,
   purpose: 'register',
   userId: 'u1',
