@@ -6,6 +6,7 @@ import { Audit } from './core/audit.js';
 import { Control } from './core/control.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
 import { KEY_RELOAD_INTERVAL_MS, type Keyring } from './core/keyring.js';
+import type { Mfa } from './core/mfa/mfa.js';
 import { SecondFactors } from './core/mfa/second-factors.js';
 import { createOAuth, type OAuth } from './core/oauth/oauth.js';
 import { usePasswordHashing } from './core/passwords.js';
@@ -17,6 +18,7 @@ import { TokenLogins } from './core/token-logins.js';
 import { UserEmails } from './core/user-emails.js';
 import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
 import { lazyKeyring, openKeyring } from './open-keyring.js';
+import { openMfa } from './open-mfa.js';
 import { openStores } from './open-stores.js';
 import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
@@ -85,6 +87,8 @@ export interface TesseraParts {
    * a new kind of factor (passkeys) is `secondFactors.register(method)` here in createTessera.
    */
   readonly secondFactors: SecondFactors;
+  /** TOTP, recovery codes, login challenges, the attempt limit and the role policy (core/mfa/mfa.ts). */
+  readonly mfa: Mfa;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
   /** TESSERA_BREACHED_PASSWORDS=hibp: the breach check, for its skip listeners; undefined when off. */
@@ -256,7 +260,19 @@ export async function createTessera(
     await releasePasswordHashing();
     throw error;
   }
+  // Second factors: TOTP and recovery codes register themselves in openMfa; another kind of
+  // factor (passkeys) is `secondFactors.register(method)` here, and `mfa.onReset(...)` for resets.
   const secondFactors = new SecondFactors();
+  const mfa = openMfa({
+    config,
+    stores: databaseStores,
+    runtime,
+    audit,
+    mail: email.mail,
+    factors: secondFactors,
+    sessions,
+    warnings,
+  });
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
@@ -273,6 +289,7 @@ export async function createTessera(
     oauth,
     email,
     secondFactors,
+    mfa,
     warnings,
     breachedPasswords,
     storedMode,
@@ -284,6 +301,7 @@ export async function createTessera(
         await stores.revocations.deleteExpiredRevocations(runtime.now());
         await oauth.sweep();
         await email.sweep();
+        await mfa.challenges.sweep();
       };
       timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));
       if (modeParts.mode !== 'session') {

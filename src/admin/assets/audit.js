@@ -47,6 +47,14 @@ const SENTENCES = {
   'login.new_device': ({ s }) => `${s} signed in from a new device`,
   'account.not_me': ({ s }) => `${s} said a sign-in was not theirs: their logins were ended`,
   'mail.failed': ({ s }) => `A message to ${s} could not be delivered`,
+  'login.mfa_challenged': ({ s }) => `${s} entered their password and was asked for a second factor`,
+  'mfa.failed': ({ s }) => `A second-factor code for ${s} was refused`,
+  'mfa.totp_enrolled': ({ s }) => `${s} set up an authenticator app`,
+  'mfa.totp_removed': ({ s }) => `${s} removed their authenticator app`,
+  'mfa.recovery_code_used': ({ s }) => `${s} used a recovery code`,
+  'mfa.recovery_codes_regenerated': ({ s }) => `${s} made new recovery codes`,
+  'mfa.reset': ({ a, s }) => `${a} reset the second factors of ${s}`,
+  'login.step_up': ({ s }) => `${s} confirmed who they are again (step-up)`,
 };
 
 /** The event types the console knows, for the filter. */
