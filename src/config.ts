@@ -63,6 +63,8 @@ export interface TesseraConfig {
   breachedPasswords: { rangeUrl: string } | undefined;
   /** Email delivery and the account-recovery flows (config-mail.ts). */
   mail: MailConfig;
+  /** Second factors: roles that must have one (TESSERA_MFA_REQUIRED_ROLES), the step-up age (TESSERA_STEP_UP_MAX_AGE). */
+  mfa: { requiredRoles: string[]; stepUpMaxAgeMs: number };
   /** Passkeys' relying party (config-webauthn.ts); undefined: passkeys are off. */
   webauthn: WebAuthnConfig | undefined;
 }
@@ -158,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
         ? { rangeUrl: e.TESSERA_BREACHED_PASSWORDS_URL }
         : undefined,
     mail: mailConfig(e, production, issuer),
+    mfa: { requiredRoles: e.TESSERA_MFA_REQUIRED_ROLES, stepUpMaxAgeMs: e.TESSERA_STEP_UP_MAX_AGE },
     webauthn: webauthnConfig(e, issuer, (message) => {
       throw new ConfigError(message);
     }),

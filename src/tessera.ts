@@ -6,6 +6,7 @@ import { Audit } from './core/audit.js';
 import { Control } from './core/control.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
 import { KEY_RELOAD_INTERVAL_MS, type Keyring } from './core/keyring.js';
+import type { Mfa } from './core/mfa/mfa.js';
 import { SecondFactors } from './core/mfa/second-factors.js';
 import { createOAuth, type OAuth } from './core/oauth/oauth.js';
 import { Passkeys } from './core/passkeys/passkeys.js';
@@ -19,6 +20,7 @@ import { TokenLogins } from './core/token-logins.js';
 import { UserEmails } from './core/user-emails.js';
 import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
 import { lazyKeyring, openKeyring } from './open-keyring.js';
+import { openMfa } from './open-mfa.js';
 import { openStores } from './open-stores.js';
 import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
@@ -88,6 +90,8 @@ export interface TesseraParts {
    * a new kind of factor (passkeys) is `secondFactors.register(method)` here in createTessera.
    */
   readonly secondFactors: SecondFactors;
+  /** TOTP, recovery codes, login challenges, the attempt limit and the role policy (core/mfa/mfa.ts). */
+  readonly mfa: Mfa;
   /** Passkeys (WebAuthn): registration, passwordless login, second factor and step-up proofs. */
   readonly passkeys: Passkeys;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
@@ -261,7 +265,19 @@ export async function createTessera(
     await releasePasswordHashing();
     throw error;
   }
+  // Second factors: TOTP and recovery codes register themselves in openMfa; another kind of
+  // factor (passkeys) is `secondFactors.register(method)` here, and `mfa.onReset(...)` for resets.
   const secondFactors = new SecondFactors();
+  const mfa = openMfa({
+    config,
+    stores: databaseStores,
+    runtime,
+    audit,
+    mail: email.mail,
+    factors: secondFactors,
+    sessions,
+    warnings,
+  });
   // Passkeys (issue 18): their stores share the database's connection, like the email ones.
   const passkeys = new Passkeys({
     stores: openPasskeyStores(databaseStores),
@@ -272,6 +288,8 @@ export async function createTessera(
   });
   // A passkey is also a second factor and a step-up proof (core/passkeys/second-factor.ts).
   secondFactors.register(passkeySecondFactor(passkeys));
+  // An operator's factor reset removes the user's passkeys too.
+  mfa.onReset((userId) => passkeys.removeAll(userId));
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
@@ -288,6 +306,7 @@ export async function createTessera(
     oauth,
     email,
     secondFactors,
+    mfa,
     passkeys,
     warnings,
     breachedPasswords,
@@ -300,6 +319,7 @@ export async function createTessera(
         await stores.revocations.deleteExpiredRevocations(runtime.now());
         await oauth.sweep();
         await email.sweep();
+        await mfa.challenges.sweep();
         await passkeys.sweep();
       };
       timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));

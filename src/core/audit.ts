@@ -45,6 +45,15 @@ export const AUDIT_EVENT_TYPES = [
   'login.new_device',
   'account.not_me',
   'mail.failed',
+  // Second factors and step-up (issue 18).
+  'login.mfa_challenged',
+  'mfa.failed',
+  'mfa.totp_enrolled',
+  'mfa.totp_removed',
+  'mfa.recovery_code_used',
+  'mfa.recovery_codes_regenerated',
+  'mfa.reset',
+  'login.step_up',
   // Passkeys (core/passkeys/).
   'passkey.registered',
   'passkey.renamed',

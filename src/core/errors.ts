@@ -163,6 +163,11 @@ export const ERROR_CODES = {
     message:
       'OAuth signs tokens: set TESSERA_KEY_ENCRYPTION_KEY (openssl rand -hex 32) on every node to use it in session mode.',
   },
+  mfa_unavailable: {
+    status: 503,
+    message:
+      'Second factors are sealed with the key-encryption key: set TESSERA_KEY_ENCRYPTION_KEY (openssl rand -hex 32) on every node.',
+  },
   tessera_unavailable: { status: 503, message: 'Tessera cannot be reached right now; try again shortly.' },
   // OAuth 2.1 (RFC 6749 4.1.2.1 and 5.2, RFC 7009, RFC 6750 3.1): the codes OAuth's own shape carries.
   invalid_client: { status: 401, message: 'The client is unknown or its authentication failed.' },

@@ -27,3 +27,6 @@ export const renameBody = z.strictObject({ name: passkeyName });
 
 /** Tessera's passkey ids are newRandomId()s: 22 base64url characters. */
 export const passkeyParams = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_-]{22}$/) });
+
+/** The second step's challenge comes as the cookie, or as `mfaToken` (bearer clients). */
+export const mfaOptionsBody = z.strictObject({ mfaToken: text(200).optional() });

@@ -46,6 +46,8 @@ const BAD_VALUES: Record<string, Array<string | Record<string, string>>> = {
   TESSERA_COOKIE_SAMESITE: ['none', 'Lax'],
   TESSERA_CSRF_SECRET: ['too-short'],
   TESSERA_RATE_LIMIT: ['maybe', 'true'],
+  TESSERA_MFA_REQUIRED_ROLES: ['Admin', 'admin,bad role'],
+  TESSERA_STEP_UP_MAX_AGE: ['5s', 'soon', '2d'],
   TESSERA_OAUTH_SCOPES: ['not json', '{}', '{"Bad Scope":"x"}', '{"profile":""}', '["profile"]'],
   TESSERA_PASSWORD_HASH_THREADS: ['0', 'two', '1.5', '1000'],
   TESSERA_SQLITE_SYNCHRONOUS: ['off', 'FULL', 'extra'],

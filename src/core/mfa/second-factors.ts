@@ -70,16 +70,21 @@ export class SecondFactors {
    * with no proof, or more than one, is 400 invalid_request; a method the user has not enrolled
    * is 401 mfa_code_invalid (as a wrong code: nothing tells which factors someone lacks).
    */
+  /** The one method whose field the body carries; 400 invalid_request for none or several. */
+  methodFor(body: Readonly<Record<string, unknown>>): SecondFactorMethod {
+    const present = this.all().filter((method) => body[method.field] !== undefined);
+    if (present.length !== 1) {
+      throw new AuthError('invalid_request', `Send exactly one of: ${this.fields().join(', ')}.`);
+    }
+    return present[0] as SecondFactorMethod;
+  }
+
   async verify(
     user: UserRecord,
     body: Readonly<Record<string, unknown>>,
     context: { client: ClientContext; purpose: 'login' | 'step-up' },
   ): Promise<{ method: string; amr: string[] }> {
-    const present = this.all().filter((method) => body[method.field] !== undefined);
-    if (present.length !== 1) {
-      throw new AuthError('invalid_request', `Send exactly one of: ${this.fields().join(', ')}.`);
-    }
-    const method = present[0] as SecondFactorMethod;
+    const method = this.methodFor(body);
     if (!(await method.enrolled(user))) throw new AuthError('mfa_code_invalid');
     return { method: method.name, amr: await method.verify(user, body[method.field], context) };
   }

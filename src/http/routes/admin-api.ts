@@ -5,7 +5,8 @@ import { deviceLabel } from '../../core/device.js';
 import { AuthError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
 import { cursorField, emailKeyPosition, encodeCursor, pageLimit, timeIdKey } from '../admin-cursor.js';
-import { clientContext, requireAuth } from '../credentials.js';
+import { clientContext } from '../credentials.js';
+import { requireAdmin, requireFreshProof } from '../guards.js';
 import { parseInput, text } from '../validation.js';
 
 const idParams = z.strictObject({ id: text(64).pipe(z.string().min(1)) });
@@ -37,8 +38,6 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * even in jwt mode, so stripping an admin's role stops their control-plane access at once.
  */
 export function adminApiRoutes(tessera: Tessera) {
-  const requireCaller = requireAuth();
-
   const actorOf = (request: FastifyRequest): Actor => ({
     actorId: request.auth.userId,
     client: clientContext(request),
@@ -71,14 +70,12 @@ export function adminApiRoutes(tessera: Tessera) {
     return new Map(users.flatMap((u) => (u ? [[u.id, u.email] as const] : [])));
   };
 
+  // Locking, unlocking, roles and revocations need a proof at most TESSERA_STEP_UP_MAX_AGE old.
+  const fresh = { preHandler: requireFreshProof(tessera) };
+
   return async (app: FastifyInstance) => {
-    app.addHook('preHandler', async (request, reply) => {
-      await requireCaller(request, reply);
-      const admin = await tessera.accounts.findById(request.auth.userId);
-      if (!admin || admin.lockedAt !== null || !admin.roles.includes('admin')) {
-        throw new AuthError('forbidden');
-      }
-    });
+    // The stored admin role, unlocked, and a second factor on this login (guards.ts).
+    app.addHook('preHandler', requireAdmin(tessera));
 
     app.get('/admin/api/sessions', async (request) => {
       const query = parseInput(sessionsQuery, request.query);
@@ -106,7 +103,7 @@ export function adminApiRoutes(tessera: Tessera) {
       };
     });
 
-    app.delete('/admin/api/sessions/:id', async (request, reply) => {
+    app.delete('/admin/api/sessions/:id', fresh, async (request, reply) => {
       const { id } = parseInput(idParams, request.params);
       if (!(await tessera.control.revokeSession(id, actorOf(request)))) {
         throw new AuthError('session_not_found');
@@ -122,10 +119,11 @@ export function adminApiRoutes(tessera: Tessera) {
         afterEmailKey: query.cursor?.k,
       });
       const verified = await tessera.email.account.verifiedUserIds(users);
+      const mfaMethods = await Promise.all(users.map((u) => tessera.mfa.methodsOf(u)));
       const last = users.length === query.limit ? users[users.length - 1] : undefined;
       return {
         next: last ? encodeCursor({ k: last.emailKey }) : null,
-        users: users.map((u) => ({
+        users: users.map((u, index) => ({
           id: u.id,
           email: u.email,
           emailVerified: verified.has(u.id),
@@ -133,11 +131,13 @@ export function adminApiRoutes(tessera: Tessera) {
           lockedAt: iso(u.lockedAt),
           lockReason: u.lockReason,
           createdAt: iso(u.createdAt),
+          // The second factors the user has (names only, never a secret).
+          mfa: mfaMethods[index] ?? [],
         })),
       };
     });
 
-    app.delete('/admin/api/users/:id/sessions', async (request) => {
+    app.delete('/admin/api/users/:id/sessions', fresh, async (request) => {
       const { id } = parseInput(idParams, request.params);
       return {
         revoked: await tessera.control.revokeUserSessions(await userIdFrom(id), actorOf(request)),
@@ -145,7 +145,7 @@ export function adminApiRoutes(tessera: Tessera) {
       };
     });
 
-    app.post('/admin/api/users/:id/lock', async (request) => {
+    app.post('/admin/api/users/:id/lock', fresh, async (request) => {
       const { id } = parseInput(idParams, request.params);
       const { reason } = parseInput(lockBody, request.body);
       const userId = await userIdFrom(id);
@@ -155,20 +155,29 @@ export function adminApiRoutes(tessera: Tessera) {
       return { ...(await tessera.control.lockUser(userId, reason, actorOf(request))), ...loginEndEffect() };
     });
 
-    app.post('/admin/api/users/:id/unlock', async (request, reply) => {
+    app.post('/admin/api/users/:id/unlock', fresh, async (request, reply) => {
       const { id } = parseInput(idParams, request.params);
       await tessera.control.unlockUser(await userIdFrom(id), actorOf(request));
       return reply.code(204).send();
     });
 
-    app.put('/admin/api/users/:id/roles', async (request) => {
+    app.put('/admin/api/users/:id/roles', fresh, async (request) => {
       const { id } = parseInput(idParams, request.params);
       const { roles } = parseInput(rolesBody, request.body);
       const effect = await tessera.control.setRoles(await userIdFrom(id), roles, actorOf(request));
       return { roles: [...new Set(roles)], ...effect };
     });
 
-    app.post('/admin/api/logout-everyone', async (request) => ({
+    // A user who lost their authenticator: every factor removed and every login ended (audited).
+    app.post('/admin/api/users/:id/mfa/reset', fresh, async (request) => {
+      const { id } = parseInput(idParams, request.params);
+      return {
+        ...(await tessera.mfa.resetByOperator(await userIdFrom(id), actorOf(request))),
+        ...loginEndEffect(),
+      };
+    });
+
+    app.post('/admin/api/logout-everyone', fresh, async (request) => ({
       revoked: await tessera.control.logoutEveryone(actorOf(request)),
       ...loginEndEffect(),
     }));

@@ -4,7 +4,8 @@ import type { Actor } from '../../core/control.js';
 import { AuthError } from '../../core/errors.js';
 import type { OAuthClientRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
-import { clientContext, requireAuth } from '../credentials.js';
+import { clientContext } from '../credentials.js';
+import { requireAdmin, requireFreshProof } from '../guards.js';
 import { parseInput, text } from '../validation.js';
 import { apiKeyView } from './oauth-account.js';
 
@@ -45,25 +46,19 @@ export const clientView = (client: OAuthClientRecord) => ({
  */
 export function adminOAuthRoutes(tessera: Tessera) {
   const { oauth } = tessera;
-  const requireCaller = requireAuth();
   const actorOf = (request: FastifyRequest): Actor => ({
     actorId: request.auth.userId,
     client: clientContext(request),
   });
 
   return async (app: FastifyInstance) => {
-    app.addHook('preHandler', async (request, reply) => {
-      await requireCaller(request, reply);
-      const admin = await tessera.accounts.findById(request.auth.userId);
-      if (!admin || admin.lockedAt !== null || !admin.roles.includes('admin')) {
-        throw new AuthError('forbidden');
-      }
-    });
+    // The stored admin role, unlocked, and a second factor on this login (guards.ts).
+    app.addHook('preHandler', requireAdmin(tessera));
 
     app.get('/admin/api/clients', async () => ({ clients: (await oauth.clients.list()).map(clientView) }));
 
     // The secret is in this answer and nowhere else: it is stored only as a hash.
-    app.post('/admin/api/clients', async (request, reply) => {
+    app.post('/admin/api/clients', { preHandler: requireFreshProof(tessera) }, async (request, reply) => {
       const body = parseInput(newClientBody, request.body);
       const { client, clientSecret } = await oauth.clients.create(
         { ...body, ...(body.grantTypes && { grantTypes: body.grantTypes }) },

@@ -4,9 +4,11 @@ import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
 import type { UserRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import { clientContext, optionalAuth, requireAuth, type Transport } from '../credentials.js';
+import { requireFreshProof } from '../guards.js';
 import { mailRateLimits } from '../plugins/mail-rate-limit.js';
 import { parseInput, text } from '../validation.js';
-import { sessionView, userView } from '../views.js';
+import { userView } from '../views.js';
+import { answerFirstFactor } from './login-answer.js';
 
 // A mailed token is 66 characters; anything much longer is not one (and is refused unread).
 const token = text(200);
@@ -87,18 +89,22 @@ export function emailRoutes(tessera: Tessera) {
       return { revokedSessions, ...(await openLogin(tessera, request, reply, user, body.transport)) };
     });
 
-    app.post('/auth/email/change', { preHandler: requireAuth() }, async (request, reply) => {
-      const body = parseInput(changeBody, request.body);
-      if (await limits.sending(request, reply, body.newEmail)) {
-        await flows.requestEmailChange(
-          request.auth.userId,
-          body.newEmail,
-          body.password,
-          clientContext(request),
-        );
-      }
-      return reply.code(202).send({});
-    });
+    app.post(
+      '/auth/email/change',
+      { preHandler: [requireAuth(), requireFreshProof(tessera)] },
+      async (request, reply) => {
+        const body = parseInput(changeBody, request.body);
+        if (await limits.sending(request, reply, body.newEmail)) {
+          await flows.requestEmailChange(
+            request.auth.userId,
+            body.newEmail,
+            body.password,
+            clientContext(request),
+          );
+        }
+        return reply.code(202).send({});
+      },
+    );
 
     app.post('/auth/email/change/confirm', async (request, reply) => {
       await limits.usingToken(request, reply);
@@ -131,11 +137,10 @@ async function openLogin(
   user: UserRecord,
   transport: Transport,
 ) {
-  const { session, credentials } = await request.server.loginMode.openLogin(request, reply, user, transport);
-  await tessera.audit.record('login.succeeded', {
-    userId: user.id,
-    sessionId: session.id,
-    client: clientContext(request),
-  });
-  return { session: sessionView(tessera, session), ...credentials };
+  // A user with a second factor still needs it: the emailed link proves the address, not the
+  // factor, so the answer is the login's challenge, never a login that skipped it.
+  const answer = await answerFirstFactor(tessera, request, reply, user, transport);
+  if (!('session' in answer)) return answer;
+  const { user: _user, ...login } = answer;
+  return login;
 }

@@ -4,16 +4,26 @@ import type { PasskeyProof } from '../../core/passkeys/passkeys.js';
 import type { PasskeyRecord } from '../../store/ports/passkeys.js';
 import type { Tessera } from '../../tessera.js';
 import { clientContext, optionalAuth, requireAuth } from '../credentials.js';
-import { passkeyLoginBody, passkeyParams, registerBody, renameBody } from '../passkey-input.js';
+import { requireFreshProof } from '../guards.js';
+import {
+  mfaOptionsBody,
+  passkeyLoginBody,
+  passkeyParams,
+  registerBody,
+  renameBody,
+} from '../passkey-input.js';
 import type { RoutePolicy } from '../route-policy.js';
 import { parseInput } from '../validation.js';
-import { sessionView, userView } from '../views.js';
+import { finishLogin, presentedChallenge } from './login-answer.js';
 
 // A passkey login is a way in like POST /auth/login: no anti-CSRF token (no login yet to bind
 // one to; the Origin check still applies) and the same brute-force limits. Its options route
 // only draws a challenge (one row, five minutes), so it is a way in without a limit.
 const loginPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true };
 const loginOptionsPolicy: RoutePolicy = { csrfExempt: true };
+// The second step's challenge: like POST /auth/mfa/verify, a way in (no login yet) whose
+// refusals (a dead MFA challenge) count against the login limits.
+const mfaOptionsPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -34,15 +44,18 @@ export const passkeyView = (passkey: PasskeyRecord) => ({
 export function passkeyRoutes(tessera: Tessera) {
   const { passkeys } = tessera;
   const authenticated = { preHandler: requireAuth() };
+  // Adding or removing a factor needs a fresh proof (TESSERA_STEP_UP_MAX_AGE): a stolen session
+  // alone cannot plant the thief's passkey on the account, nor remove the owner's.
+  const fresh = { preHandler: [requireAuth(), requireFreshProof(tessera)] };
 
   return async (app: FastifyInstance) => {
-    app.post('/auth/passkeys/register/options', authenticated, async (request) => {
+    app.post('/auth/passkeys/register/options', fresh, async (request) => {
       const user = await tessera.accounts.findById(request.auth.userId);
       if (!user) throw new AuthError('unauthenticated');
       return passkeys.registrationOptions(user, request.auth.sessionId);
     });
 
-    app.post('/auth/passkeys/register', authenticated, async (request, reply) => {
+    app.post('/auth/passkeys/register', fresh, async (request, reply) => {
       const body = parseInput(registerBody, request.body);
       const user = await tessera.accounts.findById(request.auth.userId);
       if (!user) throw new AuthError('unauthenticated');
@@ -70,7 +83,7 @@ export function passkeyRoutes(tessera: Tessera) {
       return { passkey: passkeyView(renamed) };
     });
 
-    app.delete('/auth/passkeys/:id', authenticated, async (request, reply) => {
+    app.delete('/auth/passkeys/:id', fresh, async (request, reply) => {
       const { id } = parseParams(request.params);
       const { userId, sessionId } = request.auth;
       await passkeys.remove(userId, id, sessionId, clientContext(request));
@@ -81,6 +94,15 @@ export function passkeyRoutes(tessera: Tessera) {
     app.post('/auth/passkeys/reauthenticate/options', authenticated, async (request) =>
       passkeys.optionsFor(request.auth.userId, 'reauthenticate'),
     );
+
+    // A login's second step: a challenge listing the passkeys of the user the pending MFA
+    // challenge (cookie, or mfaToken) names, for POST /auth/mfa/verify {passkey}.
+    app.post('/auth/passkeys/mfa/options', { config: mfaOptionsPolicy }, async (request) => {
+      const body = parseInput(mfaOptionsBody, request.body ?? {});
+      const presented = presentedChallenge(request, body.mfaToken);
+      const challenge = await tessera.mfa.challenges.find(presented.token, 'verify');
+      return passkeys.optionsFor(challenge.userId, 'second_factor');
+    });
 
     app.post('/auth/passkeys/login/options', { config: loginOptionsPolicy }, async () =>
       passkeys.loginOptions(),
@@ -107,24 +129,9 @@ export function passkeyRoutes(tessera: Tessera) {
       // Session fixation: as POST /auth/login, a login the client already holds ends.
       const previous = await optionalAuth(request);
       if (previous) await tessera.sessions.revoke(previous.sessionId);
-      // The login's proof: hwk or swk, and user when the authenticator verified the user.
-      const { session, credentials } = await app.loginMode.openLogin(
-        request,
-        reply,
-        user,
-        body.transport,
-        proof.amr,
-      );
-      await tessera.audit.record('login.succeeded', {
-        userId: user.id,
-        sessionId: session.id,
-        client,
-        detail: { method: 'passkey', passkeyId: proof.passkey.id, amr: proof.amr },
-      });
-      await tessera.email.alerts
-        .noteLogin(user, client)
-        .catch((error: unknown) => request.log.error({ err: error }, 'new-device alert failed'));
-      return { user: userView(user), session: sessionView(tessera, session), ...credentials };
+      // The answer of POST /auth/login; the login's proof: hwk or swk, and user when the
+      // authenticator verified the user. A passkey is itself beyond a password: no second step.
+      return finishLogin(tessera, request, reply, user, body.transport, proof.amr);
     });
   };
 }

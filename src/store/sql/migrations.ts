@@ -380,6 +380,46 @@ const migrations: Record<string, Migration> = {
         .addColumn('amr', 'text', (c) => c.notNull().defaultTo('["pwd"]'))
         .execute();
       await sql`update oauth_codes set auth_time = created_at`.execute(db);
+      // Second factors (src/store/ports/second-factors.ts, mfa-challenges.ts). The TOTP secret
+      // is sealed with the key-encryption key; recovery codes and challenges are hashes only.
+      await db.schema
+        .createTable('mfa_totp')
+        .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+        .addColumn('secret_sealed', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('confirmed_at', 'bigint')
+        .addColumn('last_used_step', 'bigint')
+        .execute();
+      await db.schema
+        .createTable('mfa_recovery_codes')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addPrimaryKeyConstraint('mfa_recovery_codes_pk', ['user_id', 'code_hash'])
+        .execute();
+      await db.schema
+        .createTable('mfa_attempts')
+        .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('blocked_until', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('mfa_challenges')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('amr', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('mfa_challenges_user_id').on('mfa_challenges').column('user_id').execute();
+      await db.schema
+        .createIndex('mfa_challenges_expires_at')
+        .on('mfa_challenges')
+        .column('expires_at')
+        .execute();
     },
   },
   '0012_passkeys': {
