@@ -23,13 +23,16 @@
  */
 
 import { browser, type Channel, readCookie } from './globals.js';
-import { createPasskeyCredential, getPasskeyCredential } from './passkeys.js';
+import { DEFAULT_MESSAGES } from './messages.js';
+import { createPasskeyCredential, getPasskeyCredential, type PasskeyPrompt } from './passkeys.js';
 
+export { DEFAULT_MESSAGES } from './messages.js';
 export {
   base64urlToBytes,
   bytesToBase64url,
   conditionalMediationAvailable,
   credentialToJSON,
+  type PasskeyPrompt,
   PasskeyUnsupportedError,
 } from './passkeys.js';
 
@@ -39,7 +42,8 @@ const UNSAFE = /^(POST|PUT|PATCH|DELETE)$/i;
 /** 401 codes a refresh can cure. */
 const REFRESHABLE = ['token_expired', 'token_revoked', 'unauthenticated'];
 /** The routes that open a login take no anti-CSRF token (there is no login to bind one to). */
-const WAYS_IN = ['/auth/login', '/auth/passkeys/login/options', '/auth/passkeys/login'];
+const WAY_IN =
+  /^\/auth\/(login|mfa\/verify|passkeys\/login|passkeys\/login\/options|passkeys\/mfa\/options)$/;
 /** Without Web Locks: how long a tab waits for another tab's announced refresh. */
 const PEER_WAIT_MS = 5_000;
 
@@ -55,35 +59,6 @@ export interface TesseraSession {
   mode: 'session' | 'jwt' | 'hybrid';
   expiresAt: string;
 }
-
-/**
- * Sentences for a customer, by Tessera's error code (and `logout`). Tessera never says that an
- * account was locked (a login of a locked account is `invalid_credentials`, like a wrong
- * password, so attackers learn nothing), so the sentences after a forced sign-out say what may
- * have happened and what to do.
- */
-export const DEFAULT_MESSAGES: Readonly<Record<string, string>> = Object.freeze({
-  logout: 'You logged out.',
-  invalid_credentials: 'The email or password is not right, or this account cannot sign in right now.',
-  unauthenticated:
-    'You were signed out: your login ended. It may have expired, been ended from another device, or been ended by our staff (for example when an account is locked). Please sign in again; if you cannot, contact support.',
-  token_revoked:
-    'You were signed out: your login was ended, from another device or by our staff (for example when an account is locked). Please sign in again; if you cannot, contact support.',
-  invalid_refresh_token: 'You were signed out: your login ended. Please sign in again.',
-  token_expired: 'Your login expired. Please sign in again.',
-  token_reused:
-    'You were signed out to protect your account: your login was used from two places at once. Please sign in again and consider changing your password.',
-  email_unverified: 'Please confirm your email address first: follow the link we sent you.',
-  rate_limited: 'Too many attempts. Please wait a moment and try again.',
-  forbidden: 'Your account is not allowed to do this.',
-  csrf_token_invalid: 'This page is out of date. Please reload it and try again.',
-  store_unavailable: 'Signing in is not available right now. Please try again in a moment.',
-  tessera_unavailable: 'Signing in is not available right now. Please try again in a moment.',
-  busy: 'Signing in is busy right now. Please try again in a moment.',
-  passkey_invalid:
-    'That passkey did not work here. Use a passkey saved for this site, or sign in with your password.',
-  passkey_challenge_invalid: 'The passkey request timed out. Please try again.',
-});
 
 export interface TesseraClientOptions {
   /** Sentences by error code, over DEFAULT_MESSAGES (e.g. in another language). */
@@ -157,31 +132,34 @@ export class TesseraClient extends EventTarget {
   }
 
   /**
-   * Signs in with a passkey alone (usernameless: the browser offers the passkeys it holds).
-   * `conditional`: offer them in the autofill of `<input autocomplete="username webauthn">`
-   * instead of a dialog; the promise settles when the user picks one (abort with `signal`).
+   * Signs in with a passkey alone (usernameless). `conditional`: the passkeys are offered in the
+   * autofill of `<input autocomplete="username webauthn">`, not a dialog; settles on a pick.
    */
-  async signInWithPasskey(
-    options: { conditional?: boolean; signal?: AbortSignal } = {},
-  ): Promise<{ user: TesseraUser; session: TesseraSession }> {
-    const challenge = await this.#call('POST', '/auth/passkeys/login/options', {});
-    if (!challenge.ok) throw await this.#errorOf(challenge);
-    const response = await getPasskeyCredential((await challenge.json()) as Record<string, unknown>, options);
-    return this.#loggedIn(await this.#call('POST', '/auth/passkeys/login', { response }));
+  signInWithPasskey(options: PasskeyPrompt = {}): Promise<{ user: TesseraUser; session: TesseraSession }> {
+    return this.#passkeyLogin('/auth/passkeys/login/options', '/auth/passkeys/login', 'response', options);
   }
 
-  /** Registers a passkey on this device for the logged-in user; resolves to it as GET /auth/passkeys lists it. */
+  /** The second step of a password login that answered `{mfaRequired, methods: [… 'passkey']}`. */
+  verifyWithPasskey(options: PasskeyPrompt = {}): Promise<{ user: TesseraUser; session: TesseraSession }> {
+    return this.#passkeyLogin('/auth/passkeys/mfa/options', '/auth/mfa/verify', 'passkey', options);
+  }
+
+  /** Registers a passkey on this device for the logged-in user (needs a fresh proof: step-up). */
   async registerPasskey(name?: string): Promise<{ id: string; name: string }> {
-    const options = await this.fetch(this.#url('/auth/passkeys/register/options'), { method: 'POST' });
-    if (!options.ok) throw await this.#errorOf(options);
-    const response = await createPasskeyCredential((await options.json()) as Record<string, unknown>);
-    const registered = await this.fetch(this.#url('/auth/passkeys/register'), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(name === undefined ? { response } : { response, name }),
-    });
-    if (!registered.ok) throw await this.#errorOf(registered);
-    return ((await registered.json()) as { passkey: { id: string; name: string } }).passkey;
+    const response = await createPasskeyCredential(await this.#json('/auth/passkeys/register/options', {}));
+    return (await this.#json('/auth/passkeys/register', { response, name })).passkey as {
+      id: string;
+      name: string;
+    };
+  }
+
+  /** Step-up with a passkey (POST /auth/reauthenticate): the login's auth_time becomes now. */
+  async reauthenticateWithPasskey(options: PasskeyPrompt = {}): Promise<{ authTime: string; amr: string[] }> {
+    const passkey = await getPasskeyCredential(
+      await this.#json('/auth/passkeys/reauthenticate/options', {}),
+      options,
+    );
+    return (await this.#json('/auth/reauthenticate', { passkey })) as { authTime: string; amr: string[] };
   }
 
   /** Ends this login (Tessera clears the cookies); every tab gets `logged-out`. */
@@ -233,6 +211,29 @@ export class TesseraClient extends EventTarget {
 
   close(): void {
     this.#channel?.close();
+  }
+
+  /** A passkey way in: its challenge, the browser's assertion, the login it opens. */
+  async #passkeyLogin(optionsPath: string, path: string, field: string, prompt: PasskeyPrompt) {
+    const challenge = await this.#call('POST', optionsPath, {});
+    if (!challenge.ok) throw await this.#errorOf(challenge);
+    const credential = await getPasskeyCredential(
+      (await challenge.json()) as Record<string, unknown>,
+      prompt,
+    );
+    return this.#loggedIn(await this.#call('POST', path, { [field]: credential }));
+  }
+
+  /** POST through `fetch` (anti-CSRF header, refresh): the JSON answer, or a TesseraError. */
+  async #json(path: string, body: object): Promise<Record<string, unknown>> {
+    const headers = { 'content-type': 'application/json' };
+    const response = await this.fetch(this.#url(path), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw await this.#errorOf(response);
+    return (await response.json()) as Record<string, unknown>;
   }
 
   /** A way in answered: on success this tab (and every other) is logged in. */
@@ -366,7 +367,7 @@ export class TesseraClient extends EventTarget {
     const sameOrigin = this.#base.origin === new URL(browser.location?.href ?? this.#base.href).origin;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body) headers['content-type'] = 'application/json';
-    if (method === 'POST' && !WAYS_IN.includes(path)) {
+    if (method === 'POST' && !WAY_IN.test(path)) {
       const token = await this.#csrfToken();
       if (token) headers[CSRF_HEADER] = token;
     }

@@ -8,6 +8,12 @@
 
 type Json = Record<string, unknown>;
 
+/** How a passkey is asked for: `conditional` (autofill, not a dialog), `signal` to abort. */
+export interface PasskeyPrompt {
+  conditional?: boolean;
+  signal?: AbortSignal;
+}
+
 interface CredentialLike {
   id: string;
   rawId: ArrayBuffer;
@@ -130,7 +136,7 @@ export async function createPasskeyCredential(options: Json, signal?: AbortSigna
  */
 export async function getPasskeyCredential(
   options: Json,
-  { conditional = false, signal }: { conditional?: boolean; signal?: AbortSignal } = {},
+  { conditional = false, signal }: PasskeyPrompt = {},
 ): Promise<Json> {
   const credential = await credentials().get({
     publicKey: requestOptionsFromJSON(options),

@@ -177,7 +177,7 @@ describe('tessera/forward keeps every request on Tessera', () => {
 });
 
 describe('tessera/forward serves the browser SDK (built dist/)', () => {
-  it('serves index.js at /tessera/client.js and the modules it imports (passkeys.js, globals.js) beside it', async () => {
+  it('serves index.js at /tessera/client.js and the modules it imports (passkeys.js, globals.js, messages.js) beside it', async () => {
     // From dist/: running from the sources there is no built SDK to serve (404).
     const dist = '../../dist/adapters/forward.js';
     const { createForwarder: built } = (await import(dist)) as typeof import('../../src/adapters/forward.js');
@@ -195,6 +195,7 @@ describe('tessera/forward serves the browser SDK (built dist/)', () => {
       ['/tessera/client.js', /export function createTesseraClient/],
       ['/tessera/passkeys.js', /export async function getPasskeyCredential/],
       ['/tessera/globals.js', /export function readCookie/],
+      ['/tessera/messages.js', /export const DEFAULT_MESSAGES/],
     ] as const) {
       expect(forwarder.handles(path), path).toBe(true);
       const answer = await get(path);

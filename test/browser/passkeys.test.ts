@@ -17,7 +17,7 @@ import { browserAvailable, launchBrowser } from './browser.js';
  * RP id `localhost`; a second server on another port is the phishing site.
  */
 
-const SDK_FILES = ['index.js', 'passkeys.js', 'globals.js'];
+const SDK_FILES = ['index.js', 'passkeys.js', 'globals.js', 'messages.js'];
 const sdk = (file: string) => readFileSync(new URL(`../../dist/client/${file}`, import.meta.url), 'utf8');
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>passkeys</title></head>
 <body><input id="username" autocomplete="username webauthn"></body></html>`;
@@ -148,6 +148,64 @@ describe.skipIf(!browserAvailable('the passkey browser tests'))('passkeys in a r
           code: 'passkey_invalid',
           name: 'TesseraError',
         });
+      } finally {
+        await context.close();
+        await server.close();
+      }
+    }, 60_000);
+  }
+
+  for (const mode of ['session', 'jwt', 'hybrid'] as const) {
+    it(`${mode} mode: the passkey as second factor after the password (verifyWithPasskey), and as step-up proof`, async () => {
+      const port = await freePort();
+      const origin = `http://localhost:${port}`;
+      const server = await startTessera({
+        env: { TESSERA_MODE: mode, TESSERA_ISSUER: origin },
+        runtime: systemRuntime,
+      });
+      servePage(server.app);
+      await server.app.listen({ port, host: 'localhost' });
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(`${origin}/test/page`);
+        await virtualAuthenticator(page);
+        const email = newEmail();
+        const credentials = { email, password: PASSWORD };
+        await post(server.app, '/auth/register', credentials);
+        await inPage(page, 'await client.login(arg.email, arg.password)', credentials);
+        expect(await inPage(page, "return client.registerPasskey('Laptop')")).toMatchObject({ ok: true });
+        await inPage(page, 'await client.logout()');
+
+        // The password alone no longer opens a login: the passkey is asked for.
+        const first = await inPage(page, 'return client.login(arg.email, arg.password)', credentials);
+        expect(first).toEqual({ ok: true, value: { mfaRequired: true, methods: ['passkey'] } });
+        expect(await inPage(page, 'return client.currentUser()')).toEqual({ ok: true, value: null });
+        const second = await inPage(page, 'return (await client.verifyWithPasskey()).session.amr');
+        expect(second).toEqual({ ok: true, value: ['hwk', 'mfa', 'pwd', 'user'] });
+        expect(await inPage(page, 'return (await client.currentUser()).email')).toEqual({
+          ok: true,
+          value: email,
+        });
+
+        // Step-up with the passkey: auth_time now, amr the passkey's; then removal is allowed.
+        const stepped = await inPage(page, 'return client.reauthenticateWithPasskey()');
+        expect(stepped).toMatchObject({ ok: true, value: { amr: ['hwk', 'user'] } });
+        const session = await inPage(
+          page,
+          "return (await (await client.fetch('/auth/session')).json()).session",
+        );
+        expect(session).toMatchObject({ ok: true, value: { amr: ['hwk', 'user'], acr: 'aal2' } });
+        const id = (await inPage(
+          page,
+          "return (await (await client.fetch('/auth/passkeys')).json()).passkeys[0].id",
+        )) as { value: string };
+        const removed = await inPage(
+          page,
+          "return (await client.fetch('/auth/passkeys/' + arg, { method: 'DELETE' })).status",
+          id.value,
+        );
+        expect(removed).toEqual({ ok: true, value: 204 });
       } finally {
         await context.close();
         await server.close();
