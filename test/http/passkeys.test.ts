@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_CLIENT } from '../../src/core/audit.js';
+import { DEFAULT_RATE_LIMITS } from '../../src/http/plugins/rate-limit.js';
 import { newEmail, PASSWORD, post, sessionCookieOf, startTessera, type TestServer } from '../helpers.js';
 import { SoftAuthenticator } from '../passkeys/soft-authenticator.js';
 
@@ -408,6 +409,62 @@ describe('passkeys are off when no relying party can be derived', () => {
       const answer = await post(server.app, '/auth/passkeys/login/options', {});
       expect(answer.statusCode).toBe(409);
       expect(answer.json().error).toBe('passkeys_unavailable');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('passkey logins count against the login limits', () => {
+  it('refused passkey logins from one IP back off to 429 rate_limited; another IP is not affected', async () => {
+    const ip = {
+      free: 3,
+      baseSeconds: 60,
+      maxSeconds: 3600,
+      windowSeconds: 3600,
+      onSuccess: 'refund' as const,
+    };
+    const policy = { ...DEFAULT_RATE_LIMITS, login: { ...DEFAULT_RATE_LIMITS.login, ip } };
+    const server = await startTessera({ env: { TESSERA_RATE_LIMIT: 'on' }, app: { rateLimits: { policy } } });
+    try {
+      const { app } = server;
+      const stranger = new SoftAuthenticator({ origin: ORIGIN, rpId: RP_ID });
+      const attempt = async (remoteAddress: string) =>
+        app.inject({
+          method: 'POST',
+          url: '/auth/passkeys/login',
+          remoteAddress,
+          payload: { response: stranger.assert(await loginOptions(app)) },
+        });
+      // free: 3 failures, then the attempt that exceeds them, then backoff.
+      for (let i = 0; i < 4; i++) expect((await attempt('203.0.113.5')).json().error).toBe('passkey_invalid');
+      const blocked = await attempt('203.0.113.5');
+      expect(blocked.statusCode).toBe(429);
+      expect(blocked.json().error).toBe('rate_limited');
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await attempt('198.51.100.7')).json().error).toBe('passkey_invalid');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('a passkey does not prove the email address', () => {
+  it('TESSERA_REQUIRE_VERIFIED_EMAIL=on: a passkey login of an unproven address is 403 email_unverified', async () => {
+    const server = await startTessera({ env: { TESSERA_REQUIRE_VERIFIED_EMAIL: 'on' } });
+    try {
+      const { app, tessera } = server;
+      const email = newEmail();
+      const user = await tessera.accounts.register({ email, password: PASSWORD });
+      // The login route would refuse this account, so its passkey is registered through core.
+      const authenticator = new SoftAuthenticator({ origin: ORIGIN, rpId: RP_ID });
+      const creation = await tessera.passkeys.registrationOptions(user, 'operator');
+      await tessera.passkeys.register(user, authenticator.register(creation) as never, 'Key', 'operator');
+      const answer = await post(app, '/auth/passkeys/login', {
+        response: authenticator.assert(await loginOptions(app)),
+      });
+      expect(answer.statusCode).toBe(403);
+      expect(answer.json().error).toBe('email_unverified');
     } finally {
       await server.close();
     }
