@@ -1,6 +1,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Secret, TOTP } from 'otpauth';
 import { MFA_CHALLENGE_COOKIE } from '../src/http/routes/login-answer.js';
+import { nowOf } from './helpers.js';
 
 /**
  * Second factors as a person with an authenticator app uses them: codes are computed with
@@ -130,7 +131,7 @@ export async function verifyChallenge(
 export async function loginWithSecondFactor(
   app: FastifyInstance,
   body: { email: string; password: string; transport?: 'cookie' | 'bearer' },
-  now: number,
+  now: number = nowOf(app),
   headers: Record<string, string> = {},
 ): Promise<LightMyRequestResponse> {
   const login = await app.inject({ method: 'POST', url: '/auth/login', payload: body, headers });
