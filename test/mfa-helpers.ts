@@ -54,6 +54,16 @@ export function nextProof(email: string, now: number): { code: string } | { reco
   return { recoveryCode };
 }
 
+/** Remembers an authenticator enrolled some other way (the console in a browser). */
+export function rememberAuthenticator(
+  email: string,
+  secret: string,
+  lastStep: number,
+  recoveryCodes: string[],
+) {
+  authenticators.set(email.toLowerCase(), { secret, lastStep, recoveryCodes });
+}
+
 const challengeCookie = (response: LightMyRequestResponse) =>
   response.cookies.find((c) => c.name === MFA_CHALLENGE_COOKIE)?.value;
 
