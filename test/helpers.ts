@@ -65,6 +65,7 @@ export async function startTessera(
     bus: options.bus,
   });
   const app = await buildApp(tessera, { logger: false, ...options.app });
+  appClocks.set(app, options.runtime ?? clock);
   return {
     tessera,
     app,
@@ -74,6 +75,16 @@ export async function startTessera(
       await tessera.close();
     },
   };
+}
+
+// Each test server's clock, so helpers given only the app (codes of an authenticator app) read it.
+const appClocks = new WeakMap<FastifyInstance, Runtime>();
+
+/** The clock of a server startTessera built (the manual clock unless a runtime was passed). */
+export function nowOf(app: FastifyInstance): number {
+  const runtime = appClocks.get(app);
+  if (!runtime) throw new Error('not a startTessera app: pass the clock explicitly');
+  return runtime.now();
 }
 
 export const PASSWORD = 'correct horse battery staple';

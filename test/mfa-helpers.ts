@@ -1,6 +1,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Secret, TOTP } from 'otpauth';
 import { MFA_CHALLENGE_COOKIE } from '../src/http/routes/login-answer.js';
+import { nowOf } from './helpers.js';
 
 /**
  * Second factors as a person with an authenticator app uses them: codes are computed with
@@ -51,6 +52,16 @@ export function nextProof(email: string, now: number): { code: string } | { reco
   const recoveryCode = authenticators.get(email.toLowerCase())?.recoveryCodes.shift();
   if (!recoveryCode) throw new Error(`no code or recovery code left for ${email}`);
   return { recoveryCode };
+}
+
+/** Remembers an authenticator enrolled some other way (the console in a browser). */
+export function rememberAuthenticator(
+  email: string,
+  secret: string,
+  lastStep: number,
+  recoveryCodes: string[],
+) {
+  authenticators.set(email.toLowerCase(), { secret, lastStep, recoveryCodes });
 }
 
 const challengeCookie = (response: LightMyRequestResponse) =>
@@ -130,7 +141,7 @@ export async function verifyChallenge(
 export async function loginWithSecondFactor(
   app: FastifyInstance,
   body: { email: string; password: string; transport?: 'cookie' | 'bearer' },
-  now: number,
+  now: number = nowOf(app),
   headers: Record<string, string> = {},
 ): Promise<LightMyRequestResponse> {
   const login = await app.inject({ method: 'POST', url: '/auth/login', payload: body, headers });

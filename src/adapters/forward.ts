@@ -129,7 +129,7 @@ export function createForwarder(options: ForwardOptions): Forwarder {
 }
 
 /** The modules dist/client/index.js imports (relative paths), served beside it. */
-const CLIENT_MODULES = ['globals.js', 'messages.js', 'passkeys.js'];
+const CLIENT_MODULES = ['events.js', 'globals.js', 'messages.js', 'passkeys.js'];
 
 /** Path → dist/client file: the SDK at `clientPath`, its modules in the same folder. */
 function clientScriptFiles(clientPath: string | false): Map<string, string> {

@@ -87,6 +87,8 @@ export interface VerifierOptions {
 
 export interface Verifier {
   readonly mode: VerifierMode;
+  /** The verifier's clock (ms since the epoch): `requireAuth({ freshWithin })` compares auth_time with it. */
+  now(): number;
   /** Whether cookie-authenticated state changes can be checked (a csrfSecret was given). */
   readonly csrfConfigured: boolean;
   /** The credential on a request (bearer header or the mode's cookie), then `verify`. */
@@ -148,6 +150,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const credentialOf = (headers: CredentialHeaders) => presentedCredential(headers, cookieName);
   return {
     mode: options.mode,
+    now,
     csrfConfigured: csrf !== undefined,
     credentialOf,
     verify,

@@ -1,31 +1,24 @@
 /**
- * `tessera/client`: the browser SDK. No dependencies; bundle it or load dist/client/index.js as
- * an ES module. Type-checked against the DOM library by src/client/tsconfig.json; browser-only
- * globals are reached through `globalThis` so this file also compiles with the server's types.
- *
- * - Credentials stay in Tessera's HttpOnly cookies. This code never sees, stores or sends a
- *   token itself: nothing here is worth stealing by an injected script beyond the anti-CSRF
- *   token, which is useless without the cookies.
- * - `client.fetch` adds `x-csrf-token` to state-changing requests to its own origin, and on a 401
- *   that a refresh can cure (`token_expired`, `token_revoked`, or `unauthenticated` once the
- *   access cookie's Max-Age has dropped it) refreshes once and retries.
- * - One refresh for everyone: concurrent callers in a tab share one promise; tabs share the Web
- *   Lock `tessera-refresh` (a tab that finds it held waits for the holder, then retries without
- *   refreshing), and announce refreshes on a BroadcastChannel. Without Web Locks the channel
- *   alone coordinates (a tab that hears "refreshing" waits for "refreshed"); two tabs starting
- *   in the same instant may then both refresh, which Tessera's reuse grace window accepts.
- * - A refresh Tessera refuses (`token_reused`, `invalid_refresh_token`, a revoked or locked
- *   login; 404 in session mode, which has no refresh) ends the login: a `logged-out` event here
- *   and in every other tab.
- * - What a person reads is a sentence, never a raw code: `TesseraError.message` and
- *   `LoggedOutEvent.message` come from DEFAULT_MESSAGES (override with the `messages` option);
- *   codes without a sentence there keep Tessera's own message.
+ * `tessera/client`: the browser SDK, dependency-free ES modules (dist/client/index.js, which imports
+ * events.js, globals.js, messages.js and passkeys.js beside it: tessera/forward serves all five).
+ * Type-checked against the DOM library by src/client/tsconfig.json.
+ * - Credentials stay in Tessera's HttpOnly cookies; this code never sees a token.
+ * - `client.fetch` adds `x-csrf-token` to state changes to its own origin, and on a 401 a refresh
+ *   can cure (`token_expired`, `token_revoked`, `unauthenticated`) refreshes once and retries.
+ * - One refresh for everyone: a shared promise per tab, the Web Lock `tessera-refresh` across
+ *   tabs, announcements on a BroadcastChannel (alone when Web Locks are missing; Tessera's reuse
+ *   grace window absorbs two tabs refreshing in the same instant).
+ * - A refused refresh ends the login: `logged-out` here and in every other tab.
+ * - A 401 `step_up_required` (RFC 9470) is no logout: `step-up-required` fires; `reauthenticate`, retry.
+ * - People read sentences (DEFAULT_MESSAGES, override with `messages`), never raw codes.
  */
 
+import { LoggedOutEvent, StepUpRequiredEvent, TesseraError } from './events.js';
 import { browser, type Channel, readCookie } from './globals.js';
 import { DEFAULT_MESSAGES } from './messages.js';
 import { createPasskeyCredential, getPasskeyCredential, type PasskeyPrompt } from './passkeys.js';
 
+export { LoggedOutEvent, StepUpRequiredEvent, TesseraError } from './events.js';
 export { DEFAULT_MESSAGES } from './messages.js';
 export {
   base64urlToBytes,
@@ -46,20 +39,25 @@ const WAY_IN =
   /^\/auth\/(login|mfa\/verify|passkeys\/login|passkeys\/login\/options|passkeys\/mfa\/options)$/;
 /** Without Web Locks: how long a tab waits for another tab's announced refresh. */
 const PEER_WAIT_MS = 5_000;
-
 export interface TesseraUser {
   id: string;
   /** From Tessera's store in every mode (never from the token). */
   email: string;
   roles: string[];
 }
-
 export interface TesseraSession {
   id: string;
   mode: 'session' | 'jwt' | 'hybrid';
   expiresAt: string;
+  /** When and how the user last proved who they are (RFC 8176 amr, e.g. ["mfa","otp","pwd"]). */
+  authTime?: string;
+  amr?: string[];
 }
-
+/** A login's answer: the login, or the second step it needs first (`verifySecondFactor`). */
+export type LoginAnswer =
+  | { user: TesseraUser; session: TesseraSession; mfaRequired?: undefined }
+  | { mfaRequired: true; methods: string[] }
+  | { mfaEnrollmentRequired: true; methods: string[] };
 export interface TesseraClientOptions {
   /** Sentences by error code, over DEFAULT_MESSAGES (e.g. in another language). */
   messages?: Readonly<Record<string, string>>;
@@ -69,38 +67,12 @@ export interface TesseraClientOptions {
   name?: string;
   fetch?: typeof fetch;
 }
-
-/** A refusal from Tessera: its stable error code, HTTP status, a sentence for a person, Tessera's own. */
-export class TesseraError extends Error {
-  constructor(
-    readonly code: string,
-    readonly status: number,
-    message: string,
-    /** Tessera's message (for developers: it may name fields). */
-    readonly detail: string = message,
-  ) {
-    super(message);
-    this.name = 'TesseraError';
-  }
-}
-
-/** `logged-out`: the login ended (`reason`: Tessera's error code, or `logout`; `message`: in words). */
-export class LoggedOutEvent extends Event {
-  constructor(
-    readonly reason: string,
-    readonly message: string,
-  ) {
-    super('logged-out');
-  }
-}
-
+type ClientEvent = 'logged-out' | 'logged-in' | 'refreshed' | 'step-up-required';
 type Outcome = 'refreshed' | 'waited' | 'failed' | 'unavailable';
 type Message =
-  | { type: 'refreshing'; at: number }
-  | { type: 'refreshed'; at: number }
+  | { type: 'refreshing' | 'refreshed'; at: number }
   | { type: 'logged-in' }
   | { type: 'logged-out'; reason: string };
-
 export class TesseraClient extends EventTarget {
   readonly #base: URL;
   readonly #fetch: typeof fetch;
@@ -126,21 +98,47 @@ export class TesseraClient extends EventTarget {
     if (this.#channel) this.#channel.onmessage = (event) => this.#receive(event.data as Message);
   }
 
-  /** Logs in with cookies (Tessera sets them); resolves to the user, or throws a TesseraError. */
-  async login(email: string, password: string): Promise<{ user: TesseraUser; session: TesseraSession }> {
-    return this.#loggedIn(await this.#call('POST', '/auth/login', { email, password }));
+  /** Logs in with cookies (Tessera sets them): the login, or `{mfaRequired, methods}`; throws a TesseraError. */
+  async login(email: string, password: string): Promise<LoginAnswer> {
+    return this.#opened(await this.#call('POST', '/auth/login', { email, password }));
+  }
+
+  /** A login's second step: `{ code }` or `{ recoveryCode }` (or another factor's field). */
+  async verifySecondFactor(proof: Record<string, unknown>): Promise<LoginAnswer> {
+    return this.#opened(await this.#call('POST', '/auth/mfa/verify', proof));
+  }
+
+  /** Step-up on this login (`{ password }`, `{ code }`, …): new credentials carry the new auth_time/amr. */
+  async reauthenticate(proof: Record<string, unknown>): Promise<{ authTime: string; amr: string[] }> {
+    return this.#answer(await this.#call('POST', '/auth/reauthenticate', proof));
+  }
+
+  async #answer<T>(response: Response): Promise<T> {
+    if (!response.ok) throw await this.#errorOf(response);
+    return (await response.json()) as T;
+  }
+
+  async #opened(response: Response): Promise<LoginAnswer> {
+    const answer = await this.#answer<LoginAnswer>(response);
+    if (!('session' in answer)) return answer;
+    this.#csrf = undefined;
+    this.#refreshedAt = Date.now();
+    this.#state = 'in';
+    this.#post({ type: 'logged-in' });
+    this.dispatchEvent(new Event('logged-in'));
+    return answer;
   }
 
   /**
    * Signs in with a passkey alone (usernameless). `conditional`: the passkeys are offered in the
    * autofill of `<input autocomplete="username webauthn">`, not a dialog; settles on a pick.
    */
-  signInWithPasskey(options: PasskeyPrompt = {}): Promise<{ user: TesseraUser; session: TesseraSession }> {
+  signInWithPasskey(options: PasskeyPrompt = {}): Promise<LoginAnswer> {
     return this.#passkeyLogin('/auth/passkeys/login/options', '/auth/passkeys/login', 'response', options);
   }
 
   /** The second step of a password login that answered `{mfaRequired, methods: [… 'passkey']}`. */
-  verifyWithPasskey(options: PasskeyPrompt = {}): Promise<{ user: TesseraUser; session: TesseraSession }> {
+  verifyWithPasskey(options: PasskeyPrompt = {}): Promise<LoginAnswer> {
     return this.#passkeyLogin('/auth/passkeys/mfa/options', '/auth/mfa/verify', 'passkey', options);
   }
 
@@ -190,14 +188,21 @@ export class TesseraClient extends EventTarget {
       response = await this.#send(request);
       if (outcome === 'refreshed') break;
     }
-    if (response.status === 401 && this.#state !== 'out') {
-      this.#loggedOut(await codeOf(response), true);
-    }
+    const code = response.status === 401 ? await codeOf(response) : undefined;
+    if (code === 'step_up_required') {
+      const maxAge = /max_age=(\d+)/.exec(response.headers.get('www-authenticate') ?? '')?.[1];
+      const event = new StepUpRequiredEvent(
+        request.url,
+        maxAge ? Number(maxAge) : undefined,
+        this.messageFor(code),
+      );
+      this.dispatchEvent(event);
+    } else if (code !== undefined && this.#state !== 'out') this.#loggedOut(code, true);
     return response;
   }
 
-  /** Subscribes to `logged-out`, `logged-in` or `refreshed`; returns the unsubscribe function. */
-  on(type: 'logged-out' | 'logged-in' | 'refreshed', listener: (event: Event) => void): () => void {
+  /** Subscribes to `logged-out`, `logged-in`, `refreshed` or `step-up-required`; returns the unsubscribe function. */
+  on(type: ClientEvent, listener: (event: Event) => void): () => void {
     this.addEventListener(type, listener);
     return () => this.removeEventListener(type, listener);
   }
@@ -215,36 +220,19 @@ export class TesseraClient extends EventTarget {
 
   /** A passkey way in: its challenge, the browser's assertion, the login it opens. */
   async #passkeyLogin(optionsPath: string, path: string, field: string, prompt: PasskeyPrompt) {
-    const challenge = await this.#call('POST', optionsPath, {});
-    if (!challenge.ok) throw await this.#errorOf(challenge);
-    const credential = await getPasskeyCredential(
-      (await challenge.json()) as Record<string, unknown>,
-      prompt,
-    );
-    return this.#loggedIn(await this.#call('POST', path, { [field]: credential }));
+    const options = await this.#answer<Record<string, unknown>>(await this.#call('POST', optionsPath, {}));
+    const credential = await getPasskeyCredential(options, prompt);
+    return this.#opened(await this.#call('POST', path, { [field]: credential }));
   }
 
   /** POST through `fetch` (anti-CSRF header, refresh): the JSON answer, or a TesseraError. */
   async #json(path: string, body: object): Promise<Record<string, unknown>> {
-    const headers = { 'content-type': 'application/json' };
-    const response = await this.fetch(this.#url(path), {
+    const init = {
       method: 'POST',
-      headers,
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
-    });
-    if (!response.ok) throw await this.#errorOf(response);
-    return (await response.json()) as Record<string, unknown>;
-  }
-
-  /** A way in answered: on success this tab (and every other) is logged in. */
-  async #loggedIn(response: Response): Promise<{ user: TesseraUser; session: TesseraSession }> {
-    if (!response.ok) throw await this.#errorOf(response);
-    this.#csrf = undefined;
-    this.#refreshedAt = Date.now();
-    this.#state = 'in';
-    this.#post({ type: 'logged-in' });
-    this.dispatchEvent(new Event('logged-in'));
-    return (await response.json()) as { user: TesseraUser; session: TesseraSession };
+    };
+    return this.#answer(await this.fetch(this.#url(path), init));
   }
 
   async #errorOf(response: Response): Promise<TesseraError> {

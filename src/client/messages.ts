@@ -25,6 +25,10 @@ export const DEFAULT_MESSAGES: Readonly<Record<string, string>> = Object.freeze(
   store_unavailable: 'Signing in is not available right now. Please try again in a moment.',
   tessera_unavailable: 'Signing in is not available right now. Please try again in a moment.',
   busy: 'Signing in is busy right now. Please try again in a moment.',
+  mfa_code_invalid: 'That code is not right or was already used. Enter the current code from your app.',
+  mfa_challenge_invalid: 'This sign-in took too long. Please enter your email and password again.',
+  step_up_required: 'Please confirm it is you to continue.',
+  mfa_required: 'This needs a sign-in with your authenticator app.',
   passkey_invalid:
     'That passkey did not work here. Use a passkey saved for this site, or sign in with your password.',
   passkey_challenge_invalid: 'The passkey request timed out. Please try again.',

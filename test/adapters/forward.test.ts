@@ -196,6 +196,7 @@ describe('tessera/forward serves the browser SDK (built dist/)', () => {
       ['/tessera/passkeys.js', /export async function getPasskeyCredential/],
       ['/tessera/globals.js', /export function readCookie/],
       ['/tessera/messages.js', /export const DEFAULT_MESSAGES/],
+      ['/tessera/events.js', /export class StepUpRequiredEvent/],
     ] as const) {
       expect(forwarder.handles(path), path).toBe(true);
       const answer = await get(path);

@@ -17,7 +17,7 @@ import { browserAvailable, launchBrowser } from './browser.js';
  * RP id `localhost`; a second server on another port is the phishing site.
  */
 
-const SDK_FILES = ['index.js', 'passkeys.js', 'globals.js', 'messages.js'];
+const SDK_FILES = ['index.js', 'passkeys.js', 'globals.js', 'messages.js', 'events.js'];
 const sdk = (file: string) => readFileSync(new URL(`../../dist/client/${file}`, import.meta.url), 'utf8');
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>passkeys</title></head>
 <body><input id="username" autocomplete="username webauthn"></body></html>`;
