@@ -470,3 +470,26 @@ describe('a passkey does not prove the email address', () => {
     }
   });
 });
+
+describe('passkey login challenges are limited per IP', () => {
+  it('POST /auth/passkeys/login/options: after the free draws, 429 with Retry-After; another IP draws on', async () => {
+    const ip = { free: 2, baseSeconds: 10, maxSeconds: 600, windowSeconds: 600, onSuccess: 'keep' as const };
+    const policy = { ...DEFAULT_RATE_LIMITS, challenge: { ip, account: ip } };
+    const server = await startTessera({ env: { TESSERA_RATE_LIMIT: 'on' }, app: { rateLimits: { policy } } });
+    try {
+      const draw = (remoteAddress: string) =>
+        server.app.inject({
+          method: 'POST',
+          url: '/auth/passkeys/login/options',
+          payload: {},
+          remoteAddress,
+        });
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await draw('203.0.113.9')).statusCode);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      expect((await draw('198.51.100.1')).statusCode).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -18,9 +18,9 @@ import { finishLogin, presentedChallenge } from './login-answer.js';
 
 // A passkey login is a way in like POST /auth/login: no anti-CSRF token (no login yet to bind
 // one to; the Origin check still applies) and the same brute-force limits. Its options route
-// only draws a challenge (one row, five minutes), so it is a way in without a limit.
+// draws a challenge (one row, five minutes) for anyone: limited per IP so nobody fills the table.
 const loginPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true };
-const loginOptionsPolicy: RoutePolicy = { csrfExempt: true };
+const loginOptionsPolicy: RoutePolicy = { rateLimitAction: 'challenge', csrfExempt: true };
 // The second step's challenge: like POST /auth/mfa/verify, a way in (no login yet) whose
 // refusals (a dead MFA challenge) count against the login limits.
 const mfaOptionsPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true };
