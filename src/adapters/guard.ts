@@ -56,7 +56,8 @@ export function createGuard(verifier: Verifier, requirements: AuthRequirements =
   const roles = names(requirements.roles, 'roles');
   const scopes = names(requirements.scopes, 'scopes');
   const methods = names(requirements.amr, 'amr');
-  const maxAgeSeconds = requirements.freshWithin === undefined ? undefined : secondsOf(requirements.freshWithin);
+  const maxAgeSeconds =
+    requirements.freshWithin === undefined ? undefined : secondsOf(requirements.freshWithin);
   return async (request) => {
     const result = await verifier.authenticate({
       authorization: request.authorization,
@@ -96,7 +97,11 @@ export function createGuard(verifier: Verifier, requirements: AuthRequirements =
 }
 
 /** RFC 9470 3: the challenge names what would satisfy the resource (max_age; the methods in words). */
-function refuseStepUp(stale: boolean, methods: readonly string[], maxAgeSeconds: number | undefined): GuardOutcome {
+function refuseStepUp(
+  stale: boolean,
+  methods: readonly string[],
+  maxAgeSeconds: number | undefined,
+): GuardOutcome {
   const message = stale
     ? `Confirm who you are again: this needs a proof from the last ${maxAgeSeconds} seconds (POST /auth/reauthenticate).`
     : `Confirm who you are with ${methods.join(' or ')} (POST /auth/reauthenticate).`;
@@ -110,7 +115,11 @@ function refuseStepUp(stale: boolean, methods: readonly string[], maxAgeSeconds:
 function secondsOf(value: string | number): number {
   const match = typeof value === 'string' ? /^(\d{1,6})(s|m|h)$/.exec(value) : undefined;
   const seconds =
-    typeof value === 'number' ? value : match ? Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h'] : Number.NaN;
+    typeof value === 'number'
+      ? value
+      : match
+        ? Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h']
+        : Number.NaN;
   if (!Number.isSafeInteger(seconds) || seconds < 1) {
     throw new TypeError("requireAuth: freshWithin must be like '90s', '5m', '1h', or whole seconds (≥ 1).");
   }
