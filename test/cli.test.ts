@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRuntime } from '../src/core/runtime.js';
 import { CLI, cleanEnv, runCli as runCliIn } from './cli-process.js';
-import { PASSWORD, post, startTessera, tempDir, withSession } from './helpers.js';
-import { totpAt } from './mfa-helpers.js';
+import { PASSWORD, post, sessionCookieOf, startTessera, tempDir, withSession } from './helpers.js';
+import { loginWithSecondFactor, totpAt } from './mfa-helpers.js';
 
 /** Each command runs in a fresh temp dir, so relative defaults (./data) never touch the repo. */
 const runCli = (args: string[], env: Record<string, string>, stdin = '') =>
@@ -81,10 +81,11 @@ describe('operator commands', () => {
 
     // The real clock: the CLI judges expiry by it too.
     const server = await startTessera({ env, runtime: systemRuntime });
-    const login = await post(server.app, '/auth/login', { email: 'Ops@example.com', password: PASSWORD });
+    // An admin enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+    const login = await loginWithSecondFactor(server.app, { email: 'Ops@example.com', password: PASSWORD });
     expect(login.statusCode).toBe(200);
     expect(login.json().user.roles).toEqual(['admin']);
-    const token = login.cookies[0]?.value as string;
+    const token = sessionCookieOf(login) as string;
     const sessionId = token.split('.')[0] as string;
 
     const list = await runCli(['sessions', 'list', '--user', 'Ops@example.com'], env);

@@ -43,25 +43,49 @@ button.primary{background:#0a66d8;border-color:#0a66d8;color:#fff}.error{color:#
  * Signs the user in through POST /auth/login (with its rate limits, backoff and audit), then
  * reloads the authorization URL. A script, because /auth/login takes JSON.
  */
+// The second step (a code or recovery code) appears in place when the login asks for it; the
+// consent page (a reload of /oauth/authorize) is reached only once the login exists.
 export const LOGIN_SCRIPT = `'use strict';
 const form = document.getElementById('login-form');
-form.addEventListener('submit', async (event) => {
+const mfa = document.getElementById('mfa-form');
+const post = (path, body) =>
+  fetch(path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+  });
+async function submit(event, errorId, request) {
   event.preventDefault();
-  const error = document.getElementById('login-error');
+  const error = document.getElementById(errorId);
   error.textContent = '';
   try {
-    const response = await fetch('/auth/login', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ email: form.elements.email.value, password: form.elements.password.value }),
-    });
-    if (response.ok) return location.reload();
+    const response = await request();
     const data = await response.json().catch(() => ({}));
-    error.textContent = data.message || 'Signing in failed.';
+    if (!response.ok) {
+      error.textContent = data.message || 'Signing in failed.';
+    } else if (data.mfaRequired) {
+      form.hidden = true;
+      mfa.hidden = false;
+      mfa.elements.code.focus();
+    } else if (data.mfaEnrollmentRequired) {
+      error.textContent = 'Your account needs a second factor: set up an authenticator app first, then come back.';
+    } else {
+      location.reload();
+    }
   } catch {
     error.textContent = 'Tessera cannot be reached.';
   }
+}
+form.addEventListener('submit', (event) =>
+  submit(event, 'login-error', () =>
+    post('/auth/login', { email: form.elements.email.value, password: form.elements.password.value }),
+  ),
+);
+mfa.addEventListener('submit', (event) => {
+  const typed = mfa.elements.code.value.trim();
+  const proof = /^\\d{6}$/.test(typed) ? { code: typed } : { recoveryCode: typed };
+  return submit(event, 'mfa-error', () => post('/auth/mfa/verify', proof));
 });
 `;
 
@@ -79,6 +103,11 @@ export function sendLoginPage(reply: FastifyReply, clientName: string) {
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <div class="actions"><button class="primary" type="submit">Sign in</button></div>
 <p class="error" id="login-error" role="alert"></p>
+</form>
+<form id="mfa-form" hidden>
+<label for="mfa-code">Code from your authenticator app (or a recovery code)</label><input id="mfa-code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="32">
+<div class="actions"><button class="primary" type="submit">Continue</button></div>
+<p class="error" id="mfa-error" role="alert"></p>
 </form>
 <noscript><p class="error">Signing in here needs JavaScript.</p></noscript>`;
   return sendPage(reply, page('Sign in', body, '/oauth/login.js'));
