@@ -34,6 +34,15 @@ async function userWithPasskey(app: FastifyInstance, authenticator: SoftAuthenti
   return { email, headers, userId: login.json().user.id as string };
 }
 
+/** A full login of a passkey user: the password, then the passkey as second step (bearer). */
+async function userLogin(app: FastifyInstance, email: string, authenticator: SoftAuthenticator) {
+  const { mfaToken } = (
+    await post(app, '/auth/login', { email, password: PASSWORD, transport: 'bearer' })
+  ).json();
+  const options = (await post(app, '/auth/passkeys/mfa/options', { mfaToken })).json();
+  const done = await post(app, '/auth/mfa/verify', { mfaToken, passkey: authenticator.assert(options) });
+  return { headers: bearerOf(done.json()) };
+}
 for (const mode of ['session', 'jwt', 'hybrid'] as const) {
   describe(`a passkey as second factor and step-up proof, ${mode} mode`, () => {
     let server: TestServer;
@@ -47,6 +56,14 @@ for (const mode of ['session', 'jwt', 'hybrid'] as const) {
       const { app } = server;
       const authenticator = new SoftAuthenticator({ origin: ORIGIN, rpId: RP_ID });
       const { email, userId } = await userWithPasskey(app, authenticator);
+
+      // The user's factors (GET /auth/mfa) list the passkey.
+      const factors = await app.inject({
+        method: 'GET',
+        url: '/auth/mfa',
+        headers: (await userLogin(app, email, authenticator)).headers,
+      });
+      expect(factors.json().methods).toEqual(['passkey']);
 
       // Bearer: the mfaToken travels in the bodies.
       const first = await post(app, '/auth/login', { email, password: PASSWORD, transport: 'bearer' });
