@@ -213,6 +213,78 @@ describe.skipIf(!browserAvailable('the passkey browser tests'))('passkeys in a r
     }, 60_000);
   }
 
+  it('OAuth sign-in page: a passkey as the second step after the password, and alone; consent only after it', async () => {
+    const port = await freePort();
+    const origin = `http://localhost:${port}`;
+    const server = await startTessera({ env: { TESSERA_ISSUER: origin }, runtime: systemRuntime });
+    servePage(server.app);
+    await server.app.listen({ port, host: 'localhost' });
+    const context = await browser.newContext();
+    await context.route('https://app.example/**', (route) =>
+      route.fulfill({ status: 200, body: 'callback' }),
+    );
+    try {
+      const page = await context.newPage();
+      const failures: string[] = [];
+      page.on('pageerror', (error) => failures.push(error.message));
+      await page.goto(`${origin}/test/page`);
+      await virtualAuthenticator(page);
+      const email = newEmail();
+      await post(server.app, '/auth/register', { email, password: PASSWORD });
+      await inPage(page, 'await client.login(arg.email, arg.password)', { email, password: PASSWORD });
+      expect(await inPage(page, 'return client.registerPasskey()')).toMatchObject({ ok: true });
+      await inPage(page, 'await client.logout()');
+      const { client } = await server.tessera.oauth.clients.create(
+        {
+          name: 'Budget Buddy',
+          type: 'public',
+          redirectUris: ['https://app.example/callback'],
+          scopes: ['accounts:read'],
+          audience: 'https://api.example',
+        },
+        { actorId: null, client: { ip: 'test', userAgent: 'test' } },
+      );
+      const authorize = new URL('/oauth/authorize', origin);
+      authorize.search = new URLSearchParams({
+        client_id: client.id,
+        redirect_uri: 'https://app.example/callback',
+        response_type: 'code',
+        scope: 'accounts:read',
+        state: 's',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      }).toString();
+      const consent = page.getByRole('heading', { name: 'Budget Buddy wants access to your account' });
+
+      // Password, then the passkey in place of a code: the consent page only after it.
+      await page.goto(authorize.href);
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.getByRole('button', { name: 'Use a passkey' }).waitFor();
+      expect(await page.getByLabel('Code from your authenticator app (or a recovery code)').isVisible()).toBe(
+        false,
+      );
+      expect(await consent.count()).toBe(0);
+      await page.getByRole('button', { name: 'Use a passkey' }).click();
+      await consent.waitFor();
+      const user = await server.tessera.accounts.findByEmail(email);
+      const logins = await server.tessera.sessions.listOfUser(user?.id as string);
+      // The login the consent page stands on: password, then the passkey (RFC 8176 mfa).
+      expect(logins.map((login) => login.amr)).toContainEqual(['hwk', 'mfa', 'pwd', 'user']);
+
+      // Signed out again: the passkey alone, no email typed.
+      await context.clearCookies();
+      await page.goto(authorize.href);
+      await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      await consent.waitFor();
+      expect(failures).toEqual([]);
+    } finally {
+      await context.close();
+      await server.close();
+    }
+  }, 60_000);
+
   it('a browser-made assertion is refused when replayed, and when signed on another origin (a phishing page)', async () => {
     const port = await freePort();
     const origin = `http://localhost:${port}`;

@@ -43,8 +43,9 @@ button.primary{background:#0a66d8;border-color:#0a66d8;color:#fff}.error{color:#
  * Signs the user in through POST /auth/login (with its rate limits, backoff and audit), then
  * reloads the authorization URL. A script, because /auth/login takes JSON.
  */
-// The second step (a code or recovery code) appears in place when the login asks for it; the
-// consent page (a reload of /oauth/authorize) is reached only once the login exists.
+// The second step (a code, a recovery code or a passkey) appears in place when the login asks
+// for it; the consent page (a reload of /oauth/authorize) is reached only once the login exists.
+// A passkey may also sign in alone (usernameless).
 export const LOGIN_SCRIPT = `'use strict';
 const form = document.getElementById('login-form');
 const mfa = document.getElementById('mfa-form');
@@ -67,7 +68,12 @@ async function submit(event, errorId, request) {
     } else if (data.mfaRequired) {
       form.hidden = true;
       mfa.hidden = false;
-      mfa.elements.code.focus();
+      // A user whose only factor is a passkey sees no code field.
+      const codes = data.methods.some((m) => m !== 'passkey');
+      document.getElementById('mfa-code-part').hidden = !codes;
+      mfa.elements.code.required = codes;
+      document.getElementById('mfa-passkey').hidden = !data.methods.includes('passkey');
+      if (codes) mfa.elements.code.focus();
     } else if (data.mfaEnrollmentRequired) {
       error.textContent = 'Your account needs a second factor: set up an authenticator app first, then come back.';
     } else {
@@ -87,6 +93,35 @@ mfa.addEventListener('submit', (event) => {
   const proof = /^\\d{6}$/.test(typed) ? { code: typed } : { recoveryCode: typed };
   return submit(event, 'mfa-error', () => post('/auth/mfa/verify', proof));
 });
+// Passkeys: alone (the sign-in form's button) or as the second step. Byte fields travel as base64url.
+const toBytes = (text) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+const toText = (buffer) =>
+  btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+async function passkeyRequest(optionsPath, path, field) {
+  const answer = await post(optionsPath, {});
+  if (!answer.ok) return answer;
+  const options = await answer.json();
+  let credential;
+  try {
+    const allow = (options.allowCredentials || []).map((c) => ({ ...c, id: toBytes(c.id) }));
+    credential = await navigator.credentials.get({
+      publicKey: { ...options, challenge: toBytes(options.challenge), allowCredentials: allow },
+    });
+  } catch {
+    return Response.json({ message: 'No passkey was used. Try again, or use another way.' }, { status: 400 });
+  }
+  const r = credential.response;
+  const response = { clientDataJSON: toText(r.clientDataJSON), authenticatorData: toText(r.authenticatorData),
+    signature: toText(r.signature), ...(r.userHandle ? { userHandle: toText(r.userHandle) } : {}) };
+  const json = { id: credential.id, rawId: toText(credential.rawId), type: credential.type, response, clientExtensionResults: {} };
+  return post(path, { [field]: json });
+}
+document.getElementById('login-passkey').addEventListener('click', (event) =>
+  submit(event, 'login-error', () => passkeyRequest('/auth/passkeys/login/options', '/auth/passkeys/login', 'response')),
+);
+document.getElementById('mfa-passkey').addEventListener('click', (event) =>
+  submit(event, 'mfa-error', () => passkeyRequest('/auth/passkeys/mfa/options', '/auth/mfa/verify', 'passkey')),
+);
 `;
 
 export function sendErrorPage(reply: FastifyReply, status: number, message: string) {
@@ -101,12 +136,13 @@ export function sendLoginPage(reply: FastifyReply, clientName: string) {
 <form id="login-form">
 <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<div class="actions"><button class="primary" type="submit">Sign in</button></div>
+<div class="actions"><button class="primary" type="submit">Sign in</button><button type="button" id="login-passkey">Sign in with a passkey</button></div>
 <p class="error" id="login-error" role="alert"></p>
 </form>
 <form id="mfa-form" hidden>
-<label for="mfa-code">Code from your authenticator app (or a recovery code)</label><input id="mfa-code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="32">
-<div class="actions"><button class="primary" type="submit">Continue</button></div>
+<div id="mfa-code-part"><label for="mfa-code">Code from your authenticator app (or a recovery code)</label><input id="mfa-code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="32">
+<div class="actions"><button class="primary" type="submit">Continue</button></div></div>
+<div class="actions"><button type="button" id="mfa-passkey" hidden>Use a passkey</button></div>
 <p class="error" id="mfa-error" role="alert"></p>
 </form>
 <noscript><p class="error">Signing in here needs JavaScript.</p></noscript>`;
