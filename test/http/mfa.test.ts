@@ -442,6 +442,45 @@ describe.each<Mode>(['session', 'jwt', 'hybrid'])('second factors in %s mode', (
     expect(status.json()).toMatchObject({ methods: [], recoveryCodes: { remaining: 0 } });
   });
 
+  it('a password reset by email does not skip the factor: signIn answers with the challenge', async () => {
+    const server = await start(mode);
+    const { app } = server;
+    const alice = await customer(server);
+    const { secret } = await enrol(server, alice.headers);
+    expect((await post(app, '/auth/password/forgot', { email: alice.email })).statusCode).toBe(202);
+    const outbox = server.tessera.email.stores.outbox;
+    let token: string | undefined;
+    for (let tries = 0; token === undefined && tries < 100; tries++) {
+      const now = server.clock.now();
+      const mail = (await outbox.claimMail(now, 'mfa-test', now + 60_000, 50)).find(
+        (m) => m.to === alice.email && m.kind === 'reset',
+      );
+      const link = mail && /token=([^\s&"]+)/.exec(mail.text)?.[1];
+      if (link) token = decodeURIComponent(link);
+      else await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const reset = await post(app, '/auth/password/reset', {
+      token,
+      newPassword: 'another long passphrase 42',
+      signIn: true,
+      transport: 'bearer',
+    });
+    expect(reset.statusCode, reset.body).toBe(200);
+    expect(reset.json()).toEqual({
+      revokedSessions: 1,
+      mfaRequired: true,
+      methods: ['totp', 'recovery_code'],
+      mfaToken: expect.any(String),
+    });
+    server.clock.advance(30_000);
+    const verified = await post(app, '/auth/mfa/verify', {
+      code: totpAt(secret, server.clock.now()),
+      mfaToken: reset.json().mfaToken,
+    });
+    expect(verified.statusCode, verified.body).toBe(200);
+    expect(verified.json().session.amr).toEqual(['mfa', 'otp', 'pwd']);
+  });
+
   it('admins: no second factor, no control plane; enrolment is forced at login; a stale proof gets step_up_required', async () => {
     const server = await start(mode);
     const { app } = server;
