@@ -116,7 +116,9 @@ export function adapterContract(framework: string, startApp: StartApp): void {
         expect(stepped.statusCode, stepped.body).toBe(200);
         device = { ...device, token: stepped.json().token ?? stepped.json().accessToken };
         expect((await send('/wires')).status).toBe(200);
-        const me = await (await call('/me', { headers: bearer(device.token) })).json();
+        const me = (await (await call('/me', { headers: bearer(device.token) })).json()) as {
+          authTime: number;
+        };
         expect(me).toMatchObject({ sessionId: device.sessionId, amr: ['otp'], acr: 'aal2' });
         // auth_time: whole seconds in a token, milliseconds from the store (session mode).
         expect(Math.floor(me.authTime / 1000)).toBe(Math.floor(server.clock.now() / 1000));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/store/errors.js';
-import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { newEmail, PASSWORD, startTessera, type TestServer } from '../helpers.js';
 import { loginWithSecondFactor } from '../mfa-helpers.js';
 
 /**

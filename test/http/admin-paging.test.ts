@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { canonicalEmailKey } from '../../src/core/email-key.js';
-import { newEmail, PASSWORD, post, startTessera, type TestServer, tempDir } from '../helpers.js';
+import { newEmail, PASSWORD, startTessera, type TestServer, tempDir } from '../helpers.js';
 import { loginWithSecondFactor } from '../mfa-helpers.js';
 
 /**

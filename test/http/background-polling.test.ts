@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BACKGROUND_HEADER } from '../../src/http/credentials.js';
-import { csrfFor, newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { csrfFor, newEmail, PASSWORD, startTessera, type TestServer } from '../helpers.js';
 import { loginWithSecondFactor } from '../mfa-helpers.js';
 
 const MINUTE = 60_000;

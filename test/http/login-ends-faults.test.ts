@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { newEmail, PASSWORD, startTessera, type TestServer } from '../helpers.js';
 import { loginWithSecondFactor } from '../mfa-helpers.js';
 import {
   deleteRedisKeys,

@@ -415,9 +415,8 @@ describe.each<Mode>(['session', 'jwt', 'hybrid'])('second factors in %s mode', (
     server.clock.advance(6 * 60_000);
     const stale = await app.inject({ method: 'DELETE', url: '/auth/mfa/totp', headers });
     expect(stale.json().error).toBe('step_up_required');
-    const secret = (await server.tessera.mfa.status((await server.tessera.accounts.findByEmail(email))!))
-      .totp;
-    expect(secret.enrolled).toBe(true);
+    const owner = await server.tessera.accounts.findByEmail(email);
+    expect(owner && (await server.tessera.mfa.status(owner)).totp.enrolled).toBe(true);
     const reauth = await app.inject({
       method: 'POST',
       url: '/auth/reauthenticate',
@@ -440,6 +439,45 @@ describe.each<Mode>(['session', 'jwt', 'hybrid'])('second factors in %s mode', (
     expect(plain.json().session.amr).toEqual(['pwd']);
     const status = await app.inject({ method: 'GET', url: '/auth/mfa', headers: bearerOf(plain) });
     expect(status.json()).toMatchObject({ methods: [], recoveryCodes: { remaining: 0 } });
+  });
+
+  it('a password reset by email does not skip the factor: signIn answers with the challenge', async () => {
+    const server = await start(mode);
+    const { app } = server;
+    const alice = await customer(server);
+    const { secret } = await enrol(server, alice.headers);
+    expect((await post(app, '/auth/password/forgot', { email: alice.email })).statusCode).toBe(202);
+    const outbox = server.tessera.email.stores.outbox;
+    let token: string | undefined;
+    for (let tries = 0; token === undefined && tries < 100; tries++) {
+      const now = server.clock.now();
+      const mail = (await outbox.claimMail(now, 'mfa-test', now + 60_000, 50)).find(
+        (m) => m.to === alice.email && m.kind === 'reset',
+      );
+      const link = mail && /token=([^\s&"]+)/.exec(mail.text)?.[1];
+      if (link) token = decodeURIComponent(link);
+      else await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const reset = await post(app, '/auth/password/reset', {
+      token,
+      newPassword: 'another long passphrase 42',
+      signIn: true,
+      transport: 'bearer',
+    });
+    expect(reset.statusCode, reset.body).toBe(200);
+    expect(reset.json()).toEqual({
+      revokedSessions: 1,
+      mfaRequired: true,
+      methods: ['totp', 'recovery_code'],
+      mfaToken: expect.any(String),
+    });
+    server.clock.advance(30_000);
+    const verified = await post(app, '/auth/mfa/verify', {
+      code: totpAt(secret, server.clock.now()),
+      mfaToken: reset.json().mfaToken,
+    });
+    expect(verified.statusCode, verified.body).toBe(200);
+    expect(verified.json().session.amr).toEqual(['mfa', 'otp', 'pwd']);
   });
 
   it('admins: no second factor, no control plane; enrolment is forced at login; a stale proof gets step_up_required', async () => {
