@@ -10,6 +10,7 @@ import type { Tessera } from '../../tessera.js';
 import type { RouteApi } from '../api/route-api.js';
 import { apiKeyAnswer } from '../api/schemas.js';
 import { clientContext, requireAuth } from '../credentials.js';
+import { requireFreshProof } from '../guards.js';
 import { parseInput, text } from '../validation.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -103,7 +104,7 @@ export function oauthAccountRoutes(tessera: Tessera) {
       return reply.code(204).send();
     });
 
-    app.post('/auth/api-keys', newKeyRoute, async (request, reply) => {
+    app.post('/auth/api-keys', { ...newKeyRoute, preHandler: requireFreshProof(tessera) }, async (request, reply) => {
       const body = parseInput(newKeyBody, request.body);
       const expiresInMs = body.expiresIn === undefined ? undefined : parseDuration(body.expiresIn);
       if (body.expiresIn !== undefined && expiresInMs === undefined) {

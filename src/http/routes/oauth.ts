@@ -60,7 +60,12 @@ export function oauthRoutes(tessera: Tessera) {
     const signIn = decision.signIn;
     if (!(await oauth.authorization.needsConsent(auth.userId, checked))) {
       return reply.redirect(
-        await oauth.authorization.approve(auth.userId, checked, { client, consented: false, signIn }),
+        await oauth.authorization.approve(auth.userId, checked, {
+          client,
+          consented: false,
+          signIn,
+          proof: auth,
+        }),
         302,
       );
     }
@@ -155,7 +160,12 @@ export function oauthRoutes(tessera: Tessera) {
           );
         const signIn = signInOf(session);
         return reply.redirect(
-          await oauth.authorization.approve(auth.userId, check.request, { client, consented: true, signIn }),
+          await oauth.authorization.approve(auth.userId, check.request, {
+            client,
+            consented: true,
+            signIn,
+            proof: auth,
+          }),
           303,
         );
       }
