@@ -90,7 +90,10 @@ export function emailRoutes(tessera: Tessera) {
   const flows = tessera.email.account;
   return async (app: FastifyInstance) => {
     const limits = mailRateLimits(tessera);
-    const changeRoute = { preHandler: [requireAuth(), requireFreshProof(tessera)], config: { api: api.change } };
+    const changeRoute = {
+      preHandler: [requireAuth(), requireFreshProof(tessera)],
+      config: { api: api.change },
+    };
 
     /** Work the answer must not wait for (nor reveal by its duration); failures are logged. */
     const afterAnswer = (request: FastifyRequest, work: () => Promise<unknown>) => {
