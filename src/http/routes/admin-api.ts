@@ -92,13 +92,17 @@ export function adminApiRoutes(tessera: Tessera) {
       };
     });
 
-    app.delete('/admin/api/sessions/:id', { ...fresh, ...described(adminApi.revokeSession) }, async (request, reply) => {
-      const { id } = parseInput(idParams, request.params);
-      if (!(await tessera.control.revokeSession(id, actorOf(request)))) {
-        throw new AuthError('session_not_found');
-      }
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/admin/api/sessions/:id',
+      { ...fresh, ...described(adminApi.revokeSession) },
+      async (request, reply) => {
+        const { id } = parseInput(idParams, request.params);
+        if (!(await tessera.control.revokeSession(id, actorOf(request)))) {
+          throw new AuthError('session_not_found');
+        }
+        return reply.code(204).send();
+      },
+    );
 
     app.get('/admin/api/users', described(adminApi.users), async (request) => {
       const query = parseInput(usersQuery, request.query);
@@ -126,13 +130,17 @@ export function adminApiRoutes(tessera: Tessera) {
       };
     });
 
-    app.delete('/admin/api/users/:id/sessions', { ...fresh, ...described(adminApi.endUserSessions) }, async (request) => {
-      const { id } = parseInput(idParams, request.params);
-      return {
-        revoked: await tessera.control.revokeUserSessions(await userIdFrom(id), actorOf(request)),
-        ...loginEndEffect(),
-      };
-    });
+    app.delete(
+      '/admin/api/users/:id/sessions',
+      { ...fresh, ...described(adminApi.endUserSessions) },
+      async (request) => {
+        const { id } = parseInput(idParams, request.params);
+        return {
+          revoked: await tessera.control.revokeUserSessions(await userIdFrom(id), actorOf(request)),
+          ...loginEndEffect(),
+        };
+      },
+    );
 
     app.post('/admin/api/users/:id/lock', { ...fresh, ...described(adminApi.lock) }, async (request) => {
       const { id } = parseInput(idParams, request.params);
@@ -144,11 +152,15 @@ export function adminApiRoutes(tessera: Tessera) {
       return { ...(await tessera.control.lockUser(userId, reason, actorOf(request))), ...loginEndEffect() };
     });
 
-    app.post('/admin/api/users/:id/unlock', { ...fresh, ...described(adminApi.unlock) }, async (request, reply) => {
-      const { id } = parseInput(idParams, request.params);
-      await tessera.control.unlockUser(await userIdFrom(id), actorOf(request));
-      return reply.code(204).send();
-    });
+    app.post(
+      '/admin/api/users/:id/unlock',
+      { ...fresh, ...described(adminApi.unlock) },
+      async (request, reply) => {
+        const { id } = parseInput(idParams, request.params);
+        await tessera.control.unlockUser(await userIdFrom(id), actorOf(request));
+        return reply.code(204).send();
+      },
+    );
 
     app.put('/admin/api/users/:id/roles', { ...fresh, ...described(adminApi.roles) }, async (request) => {
       const { id } = parseInput(idParams, request.params);
@@ -158,18 +170,26 @@ export function adminApiRoutes(tessera: Tessera) {
     });
 
     // A user who lost their authenticator: every factor removed and every login ended (audited).
-    app.post('/admin/api/users/:id/mfa/reset', { ...fresh, ...described(adminApi.mfaReset) }, async (request) => {
-      const { id } = parseInput(idParams, request.params);
-      return {
-        ...(await tessera.mfa.resetByOperator(await userIdFrom(id), actorOf(request))),
-        ...loginEndEffect(),
-      };
-    });
+    app.post(
+      '/admin/api/users/:id/mfa/reset',
+      { ...fresh, ...described(adminApi.mfaReset) },
+      async (request) => {
+        const { id } = parseInput(idParams, request.params);
+        return {
+          ...(await tessera.mfa.resetByOperator(await userIdFrom(id), actorOf(request))),
+          ...loginEndEffect(),
+        };
+      },
+    );
 
-    app.post('/admin/api/logout-everyone', { ...fresh, ...described(adminApi.logoutEveryone) }, async (request) => ({
-      revoked: await tessera.control.logoutEveryone(actorOf(request)),
-      ...loginEndEffect(),
-    }));
+    app.post(
+      '/admin/api/logout-everyone',
+      { ...fresh, ...described(adminApi.logoutEveryone) },
+      async (request) => ({
+        revoked: await tessera.control.logoutEveryone(actorOf(request)),
+        ...loginEndEffect(),
+      }),
+    );
 
     // What the console needs to say how long things take: the mode and its timeouts.
     app.get('/admin/api/settings', described(adminApi.settings), async () => ({
