@@ -27,6 +27,11 @@ const active = z.strictObject({
   client_id: z.string().optional(),
   scope: z.string(),
   sub: z.string(),
+  // The login's proof (core/auth-context.ts), a delegation's inherited from the consenting login;
+  // absent for a client's own token (client_credentials) and API keys.
+  auth_time: z.number().int().optional(),
+  amr: z.array(z.string()).optional(),
+  acr: z.enum(['aal1', 'aal2']).optional(),
   aud: z.union([z.string(), z.array(z.string())]).optional(),
   iss: z.string().optional(),
   jti: z.string().optional(),

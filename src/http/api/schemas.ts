@@ -24,12 +24,20 @@ export const oauthErrorAnswer = z.strictObject({
 export const userAnswer = z.strictObject({ id, email: z.string(), roles: z.array(z.string()) });
 export const verifiedUserAnswer = userAnswer.extend({ emailVerified: z.boolean() });
 
+/** How and when the user last proved who they are on a login (core/auth-context.ts). */
+const authContext = {
+  authTime: isoTime,
+  amr: z.array(z.string()).describe('RFC 8176 method references: pwd, otp, mfa, hwk, swk, user'),
+  acr: z.enum(['aal1', 'aal2']),
+};
+
 export const sessionAnswer = z.strictObject({
   id,
   mode: z.enum(['session', 'jwt', 'hybrid', 'oauth']),
   createdAt: isoTime,
   expiresAt: isoTime,
   absoluteExpiresAt: isoTime,
+  ...authContext,
 });
 
 /** The credentials a login opens: none in the body for cookie clients (they are in Set-Cookie). */
@@ -66,7 +74,7 @@ export const callerAnswer = z.union([
       roles: z.array(z.string()),
       emailVerified: z.boolean(),
     }),
-    session: z.strictObject({ id, mode: z.enum(['jwt', 'hybrid']), expiresAt: isoTime }),
+    session: z.strictObject({ id, mode: z.enum(['jwt', 'hybrid']), expiresAt: isoTime, ...authContext }),
   }),
 ]);
 

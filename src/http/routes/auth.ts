@@ -4,8 +4,9 @@ import { AuthError } from '../../core/errors.js';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
 import type { UserRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
+import { firstFactorAnswer } from '../api/factor-schemas.js';
 import type { RouteApi } from '../api/route-api.js';
-import { callerAnswer, credentialsAnswer, loginAnswer, userAnswer } from '../api/schemas.js';
+import { callerAnswer, credentialsAnswer, userAnswer } from '../api/schemas.js';
 import {
   authenticate,
   clearCredentialCookies,
@@ -42,7 +43,8 @@ const registerApi: RouteApi = {
 const loginApi: RouteApi = {
   summary: 'Log in with email and password: credentials in cookies, or in the body (transport bearer)',
   body: loginBody,
-  responses: { 200: loginAnswer },
+  // The login, or (a second factor, or a role that needs one) its pending second step.
+  responses: { 200: firstFactorAnswer },
 };
 const sessionApi: RouteApi = { summary: 'Who is calling, and their login', responses: { 200: callerAnswer } };
 const logoutApi: RouteApi = { summary: 'End this login', responses: { 204: null } };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
 import type { UserRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
+import { mfaEnrollmentRequiredAnswer, mfaRequiredAnswer } from '../api/factor-schemas.js';
 import type { RouteApi } from '../api/route-api.js';
 import { credentialsAnswer, emptyAnswer, sessionAnswer, verifiedUserAnswer } from '../api/schemas.js';
 import { clientContext, optionalAuth, requireAuth, type Transport } from '../credentials.js';
@@ -55,6 +56,9 @@ const api = {
       200: z.union([
         z.strictObject(revoked),
         z.strictObject({ ...revoked, session: sessionAnswer, ...credentialsAnswer.shape }),
+        // signIn for a user with a second factor (or a role that needs one): its pending step.
+        z.strictObject({ ...revoked, ...mfaRequiredAnswer.shape }),
+        z.strictObject({ ...revoked, ...mfaEnrollmentRequiredAnswer.shape }),
       ]),
     },
   },

@@ -5,6 +5,15 @@ import { AMR } from '../../core/auth-context.js';
 import { AuthError } from '../../core/errors.js';
 import type { UserRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
+import {
+  mfaStatusAnswer,
+  recoveryCodesAnswer,
+  totpConfirmAnswer,
+  totpEnrolmentAnswer,
+  verifyProofBody,
+} from '../api/factor-schemas.js';
+import { described, type RouteApi } from '../api/route-api.js';
+import { loginAnswer } from '../api/schemas.js';
 import { clientContext, optionalAuth, requireAuth, type Transport } from '../credentials.js';
 import { requireFreshProof } from '../guards.js';
 import type { RoutePolicy } from '../route-policy.js';
@@ -16,10 +25,36 @@ const mfaToken = text(200).optional();
 const enrolBody = z.strictObject({ mfaToken }).optional();
 const confirmBody = z.strictObject({ code: text(32), mfaToken });
 
+// Each route's OpenAPI description (api/route-api.ts). The verify body is read by proofBody
+// (the registry's fields); verifyProofBody documents the built-in ones.
+const api = {
+  verify: {
+    summary: "A login's second step: one proof (code, recoveryCode or passkey) for the pending challenge",
+    body: verifyProofBody,
+    responses: { 200: loginAnswer },
+  },
+  totp: {
+    summary: 'Begin TOTP enrolment (logged in with a fresh proof, or with an enrolment challenge)',
+    body: enrolBody,
+    responses: { 200: totpEnrolmentAnswer },
+  },
+  confirm: {
+    summary: "Confirm TOTP with a first code: the recovery codes (once), and an enrolment challenge's login",
+    body: confirmBody,
+    responses: { 200: totpConfirmAnswer },
+  },
+  removeTotp: { summary: 'Remove the authenticator app (fresh proof needed)', responses: { 204: null } },
+  recoveryCodes: {
+    summary: 'New recovery codes, shown once; the old ones stop working (fresh proof needed)',
+    responses: { 200: recoveryCodesAnswer },
+  },
+  status: { summary: "The caller's second factors", responses: { 200: mfaStatusAnswer } },
+} satisfies Record<string, RouteApi>;
+
 // The second step of a login counts against the login limits (per IP) like the first; the
 // account's own attempt limit is core's (core/mfa/attempts.ts). It is a way in: no anti-CSRF
 // token (no login yet); the challenge cookie is SameSite=Strict, so no other site can send it.
-const verifyPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true };
+const verifyPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true, api: api.verify };
 
 /**
  * Second factors over HTTP (issue 18): the login's second step, TOTP enrolment (by a logged-in
@@ -29,7 +64,10 @@ const verifyPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true }
  */
 export function mfaRoutes(tessera: Tessera) {
   const { mfa } = tessera;
-  const fresh = [requireAuth(), requireFreshProof(tessera)];
+  const fresh = (routeApi: RouteApi) => ({
+    preHandler: [requireAuth(), requireFreshProof(tessera)],
+    ...described(routeApi),
+  });
 
   /** The one proof field of a registered method, and mfaToken: anything else is 400. */
   const proofBody = (body: unknown): Record<string, unknown> => {
@@ -99,7 +137,7 @@ export function mfaRoutes(tessera: Tessera) {
       ]);
     });
 
-    app.post('/auth/mfa/totp', async (request, reply) => {
+    app.post('/auth/mfa/totp', described(api.totp), async (request, reply) => {
       const body = parseInput(enrolBody, request.body);
       const { user } = await enroller(request, reply, body?.mfaToken);
       const enrolment = await mfa.totp.begin(user);
@@ -107,7 +145,7 @@ export function mfaRoutes(tessera: Tessera) {
       return { ...enrolment, qrSvg: renderSVG(enrolment.uri, { ecc: 'M' }) };
     });
 
-    app.post('/auth/mfa/totp/confirm', async (request, reply) => {
+    app.post('/auth/mfa/totp/confirm', described(api.confirm), async (request, reply) => {
       const body = parseInput(confirmBody, request.body);
       const { user, pending } = await enroller(request, reply, body.mfaToken);
       const recoveryCodes = await mfa.confirmTotp(user, body.code, clientContext(request));
@@ -122,18 +160,18 @@ export function mfaRoutes(tessera: Tessera) {
       return { recoveryCodes, ...login };
     });
 
-    app.delete('/auth/mfa/totp', { preHandler: fresh }, async (request, reply) => {
+    app.delete('/auth/mfa/totp', fresh(api.removeTotp), async (request, reply) => {
       const user = await callerOf(tessera, request);
       await mfa.removeTotp(user, clientContext(request));
       return reply.code(204).send();
     });
 
-    app.post('/auth/mfa/recovery-codes', { preHandler: fresh }, async (request) => {
+    app.post('/auth/mfa/recovery-codes', fresh(api.recoveryCodes), async (request) => {
       const user = await callerOf(tessera, request);
       return { recoveryCodes: await mfa.regenerateRecoveryCodes(user, clientContext(request)) };
     });
 
-    app.get('/auth/mfa', { preHandler: requireAuth() }, async (request) => {
+    app.get('/auth/mfa', { preHandler: requireAuth(), ...described(api.status) }, async (request) => {
       const status = await mfa.status(await callerOf(tessera, request));
       const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
       return { ...status, totp: { ...status.totp, since: iso(status.totp.since) } };

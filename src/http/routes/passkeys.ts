@@ -1,8 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { AuthError } from '../../core/errors.js';
 import type { PasskeyProof } from '../../core/passkeys/passkeys.js';
 import type { PasskeyRecord } from '../../store/ports/passkeys.js';
 import type { Tessera } from '../../tessera.js';
+import { creationOptionsAnswer, passkeyAnswer, requestOptionsAnswer } from '../api/factor-schemas.js';
+import { described, type RouteApi } from '../api/route-api.js';
+import { loginAnswer } from '../api/schemas.js';
 import { clientContext, optionalAuth, requireAuth } from '../credentials.js';
 import { requireFreshProof } from '../guards.js';
 import {
@@ -16,14 +20,65 @@ import type { RoutePolicy } from '../route-policy.js';
 import { parseInput } from '../validation.js';
 import { finishLogin, presentedChallenge } from './login-answer.js';
 
+// Each route's OpenAPI description (api/route-api.ts), from the bodies the handlers parse.
+const onePasskey = z.strictObject({ passkey: passkeyAnswer });
+const api = {
+  registerOptions: {
+    summary: 'Creation options for a new passkey (fresh proof needed)',
+    responses: { 200: creationOptionsAnswer },
+  },
+  register: {
+    summary: "Register a passkey: the authenticator's answer to the creation options",
+    body: registerBody,
+    responses: { 201: onePasskey },
+  },
+  list: {
+    summary: "The caller's passkeys",
+    responses: { 200: z.strictObject({ passkeys: z.array(passkeyAnswer) }) },
+  },
+  rename: {
+    summary: 'Rename a passkey',
+    params: passkeyParams,
+    body: renameBody,
+    responses: { 200: onePasskey },
+  },
+  remove: {
+    summary: 'Remove a passkey (fresh proof needed)',
+    params: passkeyParams,
+    responses: { 204: null },
+  },
+  reauthenticateOptions: {
+    summary: 'Request options for a step-up with a passkey (POST /auth/reauthenticate {passkey})',
+    responses: { 200: requestOptionsAnswer },
+  },
+  mfaOptions: {
+    summary: "Request options for a login's second step with a passkey (POST /auth/mfa/verify {passkey})",
+    body: mfaOptionsBody,
+    responses: { 200: requestOptionsAnswer },
+  },
+  loginOptions: {
+    summary: 'Request options for a usernameless passkey login (no credential listed)',
+    responses: { 200: requestOptionsAnswer },
+  },
+  login: {
+    summary: 'Log in with a passkey alone: the answer of POST /auth/login',
+    body: passkeyLoginBody,
+    responses: { 200: loginAnswer },
+  },
+} satisfies Record<string, RouteApi>;
+
 // A passkey login is a way in like POST /auth/login: no anti-CSRF token (no login yet to bind
 // one to; the Origin check still applies) and the same brute-force limits. Its options route
 // draws a challenge (one row, five minutes) for anyone: limited per IP so nobody fills the table.
-const loginPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true };
-const loginOptionsPolicy: RoutePolicy = { rateLimitAction: 'challenge', csrfExempt: true };
+const loginPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true, api: api.login };
+const loginOptionsPolicy: RoutePolicy = {
+  rateLimitAction: 'challenge',
+  csrfExempt: true,
+  api: api.loginOptions,
+};
 // The second step's challenge: like POST /auth/mfa/verify, a way in (no login yet) whose
 // refusals (a dead MFA challenge) count against the login limits.
-const mfaOptionsPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true };
+const mfaOptionsPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true, api: api.mfaOptions };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -43,19 +98,22 @@ export const passkeyView = (passkey: PasskeyRecord) => ({
 /** Passkeys: register, list, rename, remove, and sign in with one alone (usernameless). */
 export function passkeyRoutes(tessera: Tessera) {
   const { passkeys } = tessera;
-  const authenticated = { preHandler: requireAuth() };
+  const authenticated = (routeApi: RouteApi) => ({ preHandler: requireAuth(), ...described(routeApi) });
   // Adding or removing a factor needs a fresh proof (TESSERA_STEP_UP_MAX_AGE): a stolen session
   // alone cannot plant the thief's passkey on the account, nor remove the owner's.
-  const fresh = { preHandler: [requireAuth(), requireFreshProof(tessera)] };
+  const fresh = (routeApi: RouteApi) => ({
+    preHandler: [requireAuth(), requireFreshProof(tessera)],
+    ...described(routeApi),
+  });
 
   return async (app: FastifyInstance) => {
-    app.post('/auth/passkeys/register/options', fresh, async (request) => {
+    app.post('/auth/passkeys/register/options', fresh(api.registerOptions), async (request) => {
       const user = await tessera.accounts.findById(request.auth.userId);
       if (!user) throw new AuthError('unauthenticated');
       return passkeys.registrationOptions(user, request.auth.sessionId);
     });
 
-    app.post('/auth/passkeys/register', fresh, async (request, reply) => {
+    app.post('/auth/passkeys/register', fresh(api.register), async (request, reply) => {
       const body = parseInput(registerBody, request.body);
       const user = await tessera.accounts.findById(request.auth.userId);
       if (!user) throw new AuthError('unauthenticated');
@@ -69,11 +127,11 @@ export function passkeyRoutes(tessera: Tessera) {
       return reply.code(201).send({ passkey: passkeyView(passkey) });
     });
 
-    app.get('/auth/passkeys', authenticated, async (request) => ({
+    app.get('/auth/passkeys', authenticated(api.list), async (request) => ({
       passkeys: (await passkeys.list(request.auth.userId)).map(passkeyView),
     }));
 
-    app.patch('/auth/passkeys/:id', authenticated, async (request) => {
+    app.patch('/auth/passkeys/:id', authenticated(api.rename), async (request) => {
       const { id } = parseParams(request.params);
       const { name } = parseInput(renameBody, request.body);
       const { userId, sessionId } = request.auth;
@@ -83,7 +141,7 @@ export function passkeyRoutes(tessera: Tessera) {
       return { passkey: passkeyView(renamed) };
     });
 
-    app.delete('/auth/passkeys/:id', fresh, async (request, reply) => {
+    app.delete('/auth/passkeys/:id', fresh(api.remove), async (request, reply) => {
       const { id } = parseParams(request.params);
       const { userId, sessionId } = request.auth;
       await passkeys.remove(userId, id, sessionId, clientContext(request));
@@ -91,8 +149,10 @@ export function passkeyRoutes(tessera: Tessera) {
     });
 
     // Step-up: a challenge for POST /auth/reauthenticate {passkey}, listing the user's passkeys.
-    app.post('/auth/passkeys/reauthenticate/options', authenticated, async (request) =>
-      passkeys.optionsFor(request.auth.userId, 'reauthenticate'),
+    app.post(
+      '/auth/passkeys/reauthenticate/options',
+      authenticated(api.reauthenticateOptions),
+      async (request) => passkeys.optionsFor(request.auth.userId, 'reauthenticate'),
     );
 
     // A login's second step: a challenge listing the passkeys of the user the pending MFA

@@ -3,13 +3,23 @@ import { AMR } from '../../core/auth-context.js';
 import { AuthError } from '../../core/errors.js';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
 import type { Tessera } from '../../tessera.js';
+import { stepUpAnswer, stepUpProofBody } from '../api/factor-schemas.js';
+import type { RouteApi } from '../api/route-api.js';
 import { clientContext, requireAuth } from '../credentials.js';
 import type { RoutePolicy } from '../route-policy.js';
 import { sessionView } from '../views.js';
 
 // Wrong passwords and codes count as password guesses do (per IP and per login); codes also
 // count against the account's second-factor limit (core/mfa/attempts.ts).
-const stepUpPolicy: RoutePolicy = { rateLimitAction: 'password' };
+// The body is read below (the password, or the registry's fields); stepUpProofBody documents
+// the built-in proofs.
+const stepUpApi: RouteApi = {
+  summary:
+    'Step-up: a fresh proof on this login (password, code, recoveryCode or passkey); credentials reissued',
+  body: stepUpProofBody,
+  responses: { 200: stepUpAnswer },
+};
+const stepUpPolicy: RoutePolicy = { rateLimitAction: 'password', api: stepUpApi };
 
 /**
  * `POST /auth/reauthenticate {password | code | recoveryCode | <other factor's field>}`: a
