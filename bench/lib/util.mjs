@@ -1,8 +1,9 @@
 // Small shared helpers for the bench: statistics, child processes pinned to a core, cookies.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const median = (xs) => {
   const sorted = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -95,8 +96,9 @@ export async function stopAll() {
 }
 
 /**
- * Starts a server script, pinned to core 0 once it listens. Its stdout (the request log) goes to /dev/null, not to a pipe
- * this process would have to drain; readiness is polled. stop() sends SIGTERM and resolves with
+ * Starts a server script, pinned to core 0 once it listens. Its stdout (the request log) goes to a
+ * file, as in production (not /dev/null, whose writes cost nearly nothing, nor a pipe this process
+ * would have to drain), deleted when the server stops; readiness is polled. stop() sends SIGTERM and resolves with
  * the exit code (a bench server exits non-zero when it measured nothing it was meant to).
  */
 export async function startServer(script, args, env, nodeOptions = []) {
@@ -115,14 +117,18 @@ async function startServerOnce(script, args, env, nodeOptions) {
   // Start-up (module loading, key generation) may use both cores, so that many servers start
   // side by side quickly; once listening, every thread of the server is moved to core 0.
   const [command, argv] = pinned('0,1', process.execPath, [...nodeOptions, script, ...args]);
+  const logDir = mkdtempSync(join(tmpdir(), 'tessera-bench-log-'));
+  const logFd = openSync(join(logDir, 'stdout.log'), 'a');
   const child = spawn(command, argv, {
     env: { ...process.env, TESSERA_PORT: String(port), ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', logFd, 'inherit'],
   });
+  closeSync(logFd);
   starting.add(child);
   const exited = new Promise((resolve) =>
     child.once('exit', (code, signal) => {
       starting.delete(child);
+      rmSync(logDir, { recursive: true, force: true });
       resolve(code ?? signal);
     }),
   );
