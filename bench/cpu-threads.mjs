@@ -6,19 +6,28 @@ import { join } from 'node:path';
 import { load } from './lib/load.mjs';
 import { sessionTargets } from './lib/targets.mjs';
 import { startServer, stopAll } from './lib/util.mjs';
+
 const [id, seconds = '3', filter = ''] = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), 'cpu-'));
 const t = sessionTargets(dir).find((x) => x.id === id);
 const prof = process.env.PROF === '1';
-const server = await startServer(t.script, t.args, t.env, prof ? ['--cpu-prof', `--cpu-prof-dir=${dir}/prof`] : []);
+const server = await startServer(
+  t.script,
+  t.args,
+  t.env,
+  prof ? ['--cpu-prof', `--cpu-prof-dir=${dir}/prof`] : [],
+);
 const cred = await t.login(server.url, true);
 const headers = cred ? { cookie: cred.cookie } : {};
 await load({ url: server.url, path: t.path, headers, seconds: 1 });
-const snap = () => Object.fromEntries(readdirSync(`/proc/${server.pid}/task`).map((tid) => {
-  const s = readFileSync(`/proc/${server.pid}/task/${tid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return [tid, [Number(f[11]), Number(f[12])]];
-}));
+const snap = () =>
+  Object.fromEntries(
+    readdirSync(`/proc/${server.pid}/task`).map((tid) => {
+      const s = readFileSync(`/proc/${server.pid}/task/${tid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      return [tid, [Number(f[11]), Number(f[12])]];
+    }),
+  );
 const io = () => Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${server.pid}/io`, 'utf8'))[1]);
 const a = snap();
 const io0 = io();
@@ -27,14 +36,20 @@ const r = await load({ url: server.url, path: t.path, headers, seconds: Number(s
 const w1 = Number(process.hrtime.bigint() / 1000n);
 const b = snap();
 const writesPerReq = (io() - io0) / r.requests;
-let tu = 0, ts = 0, main = 0;
+let tu = 0,
+  ts = 0,
+  main = 0;
 for (const k of Object.keys(b)) {
   const [u0, s0] = a[k] ?? [0, 0];
-  const du = (b[k][0] - u0) * 1e4 / r.requests, ds = (b[k][1] - s0) * 1e4 / r.requests;
-  tu += du; ts += ds;
+  const du = ((b[k][0] - u0) * 1e4) / r.requests,
+    ds = ((b[k][1] - s0) * 1e4) / r.requests;
+  tu += du;
+  ts += ds;
   if (k === String(server.pid)) main = du + ds;
 }
-console.log(`${id}: ${Math.round(r.rps)} req/s, CPU µs/req: total ${(tu + ts).toFixed(1)} (user ${tu.toFixed(1)}, sys ${ts.toFixed(1)}), main thread ${main.toFixed(1)}, write syscalls/req ${writesPerReq.toFixed(2)}`);
+console.log(
+  `${id}: ${Math.round(r.rps)} req/s, CPU µs/req: total ${(tu + ts).toFixed(1)} (user ${tu.toFixed(1)}, sys ${ts.toFixed(1)}), main thread ${main.toFixed(1)}, write syscalls/req ${writesPerReq.toFixed(2)}`,
+);
 await server.stop();
 await stopAll();
 if (prof) {
@@ -50,20 +65,29 @@ if (prof) {
     if (at < w0 || at > w1) return;
     self.set(nid, (self.get(nid) ?? 0) + (p.timeDeltas[i] ?? 0));
   });
-  const key = (n) => `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/')}:${n.callFrame.lineNumber + 1}`;
-  const incl = new Map(), selfK = new Map();
+  const key = (n) =>
+    `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/')}:${n.callFrame.lineNumber + 1}`;
+  const incl = new Map(),
+    selfK = new Map();
   for (const [nid, us] of self) {
     const k0 = key(nodes.get(nid));
     selfK.set(k0, (selfK.get(k0) ?? 0) + us);
     const seen = new Set();
     for (let up = nid; up !== undefined; up = parent.get(up)) {
-      const k = key(nodes.get(up)); if (seen.has(k)) continue; seen.add(k);
+      const k = key(nodes.get(up));
+      if (seen.has(k)) continue;
+      seen.add(k);
       incl.set(k, (incl.get(k) ?? 0) + us);
     }
   }
   const R = r.requests;
   console.log('--- self µs/req');
-  for (const [k, us] of [...selfK].sort((x, y) => y[1] - x[1]).slice(0, 25)) console.log((us / R).toFixed(2).padStart(7), k);
+  for (const [k, us] of [...selfK].sort((x, y) => y[1] - x[1]).slice(0, 25))
+    console.log((us / R).toFixed(2).padStart(7), k);
   console.log('--- inclusive µs/req');
-  for (const [k, us] of [...incl].filter(([k]) => k.includes(filter)).sort((x, y) => y[1] - x[1]).slice(0, 70)) console.log((us / R).toFixed(2).padStart(7), k);
+  for (const [k, us] of [...incl]
+    .filter(([k]) => k.includes(filter))
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, 70))
+    console.log((us / R).toFixed(2).padStart(7), k);
 }

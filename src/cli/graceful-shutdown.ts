@@ -55,7 +55,7 @@ export function gracefulShutdown(
       try {
         await afterServer();
       } finally {
-        await flushLog();
+        flushLog();
       }
     })();
     return done;
