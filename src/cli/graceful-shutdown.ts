@@ -27,12 +27,15 @@ export function gracefulShutdown(
   afterServer: () => Promise<void>,
 ): () => Promise<void> {
   let draining = false;
-  app.addHook('onRequest', async (request, reply) => {
-    if (!draining) return;
+  // Synchronous: every request passes here, and an async hook costs each one a promise.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!draining) return done();
     reply.header('connection', 'close');
     if (request.url === '/healthz') {
-      return reply.code(503).send({ error: 'shutting_down', message: 'This node is shutting down.' });
+      reply.code(503).send({ error: 'shutting_down', message: 'This node is shutting down.' });
+      return;
     }
+    done();
   });
   let done: Promise<void> | undefined;
   return () => {
