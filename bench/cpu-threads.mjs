@@ -46,6 +46,7 @@ for (const k of Object.keys(b)) {
   tu += du;
   ts += ds;
   if (k === String(server.pid)) main = du + ds;
+  else if (process.env.THREADS && du + ds > 0.2) console.log('  thread', k, (du + ds).toFixed(1));
 }
 console.log(
   `${id}: ${Math.round(r.rps)} req/s, CPU µs/req: total ${(tu + ts).toFixed(1)} (user ${tu.toFixed(1)}, sys ${ts.toFixed(1)}), main thread ${main.toFixed(1)}, write syscalls/req ${writesPerReq.toFixed(2)}`,
@@ -81,6 +82,17 @@ if (prof) {
     }
   }
   const R = r.requests;
+  if (process.env.CALLERS) {
+    const callers = new Map();
+    for (const [nid, us] of self) {
+      if (!key(nodes.get(nid)).startsWith(process.env.CALLERS)) continue;
+      const chain = [];
+      for (let up = parent.get(nid); up !== undefined && chain.length < 4; up = parent.get(up)) chain.push(key(nodes.get(up)));
+      const k = chain.join(' < ');
+      callers.set(k, (callers.get(k) ?? 0) + us);
+    }
+    for (const [k, us] of [...callers].sort((x, y) => y[1] - x[1]).slice(0, 8)) console.log('caller', (us / R).toFixed(2), k);
+  }
   console.log('--- self µs/req');
   for (const [k, us] of [...selfK].sort((x, y) => y[1] - x[1]).slice(0, 25))
     console.log((us / R).toFixed(2).padStart(7), k);
