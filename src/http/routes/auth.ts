@@ -86,21 +86,18 @@ export function authRoutes(tessera: Tessera) {
       const { account } = tessera.email;
       const { auth } = request;
       if (auth.user) {
-        const view = callerView(tessera, auth);
-        const known = account.knownVerified(auth.user.id, auth.user.email);
-        const withVerified = (emailVerified: boolean) => ({ ...view, user: { ...view.user, emailVerified } });
-        return known === undefined ? account.isVerified(auth.user).then(withVerified) : withVerified(known);
+        const { user } = auth;
+        const known = account.knownVerified(user.id, user.email);
+        return known === undefined
+          ? account.isVerified(user).then((verified) => callerView(tessera, auth, verified))
+          : callerView(tessera, auth, known);
       }
       const email = tessera.userEmails.emailOf(auth.userId);
       const known = account.knownVerified(auth.userId);
-      if (typeof email === 'string' && known !== undefined) {
-        const view = callerView(tessera, auth, email);
-        return { ...view, user: { ...view.user, emailVerified: known } };
-      }
+      if (typeof email === 'string' && known !== undefined) return callerView(tessera, auth, known, email);
       return (async () => {
-        const view = callerView(tessera, auth, await email);
-        const emailVerified = known ?? (await account.isVerifiedById(auth.userId));
-        return { ...view, user: { ...view.user, emailVerified } };
+        const verified = known ?? (await account.isVerifiedById(auth.userId));
+        return callerView(tessera, auth, verified, await email);
       })();
     });
 
