@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { loadConfig } from '../dist/config.js';
-import { parseToken, secretMatches, hashSecret } from '../dist/core/tokens.js';
+import { hashSecret, parseToken, secretMatches } from '../dist/core/tokens.js';
 import { buildApp } from '../dist/http/app.js';
 import { logDestination } from '../dist/http/log-destination.js';
 import { createTessera } from '../dist/tessera.js';
@@ -69,7 +69,10 @@ plain.get('/auth/session', async () => sessionBody);
 await plain.ready();
 const plainCost = await cost(() => plain.inject({ method: 'GET', url: '/auth/session' }));
 row('fastify + pino (default destination), same JSON', plainCost);
-const buffered = Fastify({ ...fastifyLogging, logger: { ...fastifyLogging.logger, stream: logDestination() } });
+const buffered = Fastify({
+  ...fastifyLogging,
+  logger: { ...fastifyLogging.logger, stream: logDestination() },
+});
 buffered.get('/auth/session', async () => sessionBody);
 await buffered.ready();
 const bufferedCost = await cost(() => buffered.inject({ method: 'GET', url: '/auth/session' }));
@@ -78,12 +81,22 @@ row('fastify + pino (buffered destination)', bufferedCost);
 // 2. Tessera's app: its defences, no authentication.
 const noAuth = await tesseraApp({ TESSERA_DATABASE_URL: 'memory:' }, '/bench/no-auth');
 const noAuthCost = await cost(noAuth.run);
-row("Tessera's app, route without auth", noAuthCost, `+${(noAuthCost - bufferedCost).toFixed(1)} over buffered fastify`);
+row(
+  "Tessera's app, route without auth",
+  noAuthCost,
+  `+${(noAuthCost - bufferedCost).toFixed(1)} over buffered fastify`,
+);
 
 // 3. Authentication, per mode and store.
 const targets = [
-  ['jwt EdDSA, cache hit', { TESSERA_MODE: 'jwt', TESSERA_DATABASE_URL: 'memory:', TESSERA_KEY_ENCRYPTION_KEY: KEK }],
-  ['hybrid EdDSA, cache hit + revocation check', { TESSERA_MODE: 'hybrid', TESSERA_DATABASE_URL: 'memory:', TESSERA_KEY_ENCRYPTION_KEY: KEK }],
+  [
+    'jwt EdDSA, cache hit',
+    { TESSERA_MODE: 'jwt', TESSERA_DATABASE_URL: 'memory:', TESSERA_KEY_ENCRYPTION_KEY: KEK },
+  ],
+  [
+    'hybrid EdDSA, cache hit + revocation check',
+    { TESSERA_MODE: 'hybrid', TESSERA_DATABASE_URL: 'memory:', TESSERA_KEY_ENCRYPTION_KEY: KEK },
+  ],
   ['session, memory store', { TESSERA_DATABASE_URL: 'memory:' }],
   ['session, SQLite', { TESSERA_DATABASE_URL: `sqlite://${join(dir, 'hot.db')}` }],
 ];
@@ -100,10 +113,27 @@ const sqlite = apps[3];
 const sessionToken = sqlite.token;
 const parsed = parseToken(sessionToken);
 const stored = hashSecret(parsed.secret);
-row('  parse the token + SHA-256 + constant-time compare', await cost(() => secretMatches(parseToken(sessionToken).secret, stored)));
-row('  SQLite: findSessionWithUser (prepared join, row mapping)', await cost(() => sqlite.tessera.stores.sessions.findSessionWithUser(parsed.id)));
-row('  Sessions.validate on SQLite (all of the above + renewal check)', await cost(() => sqlite.tessera.sessions.validate(sessionToken)));
-const line = { method: 'GET', url: '/auth/session', ip: '127.0.0.1', statusCode: 200, responseTime: 0.123, userId: 'kMdkNZWWXF_cw37t_F-usw', sessionId: 'rewaa_hi3yXi0owz-3nsmw' };
+row(
+  '  parse the token + SHA-256 + constant-time compare',
+  await cost(() => secretMatches(parseToken(sessionToken).secret, stored)),
+);
+row(
+  '  SQLite: findSessionWithUser (prepared join, row mapping)',
+  await cost(() => sqlite.tessera.stores.sessions.findSessionWithUser(parsed.id)),
+);
+row(
+  '  Sessions.validate on SQLite (all of the above + renewal check)',
+  await cost(() => sqlite.tessera.sessions.validate(sessionToken)),
+);
+const line = {
+  method: 'GET',
+  url: '/auth/session',
+  ip: '127.0.0.1',
+  statusCode: 200,
+  responseTime: 0.123,
+  userId: 'kMdkNZWWXF_cw37t_F-usw',
+  sessionId: 'rewaa_hi3yXi0owz-3nsmw',
+};
 const log = noAuth.app.log.child({ reqId: 'req-1' });
 row('  one access-log line (pino child, JSON, buffered write)', await cost(() => log.info(line, 'request')));
 
