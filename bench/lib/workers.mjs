@@ -13,18 +13,20 @@ export async function workersSection({ dir, rounds, seconds, warmupSeconds, fail
     { workers: 1, cores: '0' },
     { workers: 2, cores: '0,1' },
   ];
-  const servers = [];
-  for (const setup of setups) {
-    const env = {
-      TESSERA_DATABASE_URL: `sqlite://${join(dir, `workers-${setup.workers}.db`)}`,
-      TESSERA_WORKERS: String(setup.workers),
-    };
-    const server = await startServer('bench/servers/tessera.mjs', [], env, [], { cores: setup.cores });
-    // /healthz answers once the first worker listens; give the others their start-up.
-    await sleep(2_000);
-    const { cookie } = await tesseraLogin(server.url, true);
-    servers.push({ ...setup, server, cookie, runs: [] });
-  }
+  // Side by side: start-up is mostly waiting.
+  const servers = await Promise.all(
+    setups.map(async (setup) => {
+      const env = {
+        TESSERA_DATABASE_URL: `sqlite://${join(dir, `workers-${setup.workers}.db`)}`,
+        TESSERA_WORKERS: String(setup.workers),
+      };
+      const server = await startServer('bench/servers/tessera.mjs', [], env, [], { cores: setup.cores });
+      // /healthz answers once the first worker listens; give the others their start-up.
+      await sleep(2_000);
+      const { cookie } = await tesseraLogin(server.url, true);
+      return { ...setup, server, cookie, runs: [] };
+    }),
+  );
   for (const s of servers) {
     if (warmupSeconds > 0)
       await load({ url: s.server.url, headers: { cookie: s.cookie }, seconds: warmupSeconds });
