@@ -140,7 +140,13 @@ const config = {
   nodesJwtLogouts: quick ? 1 : 3,
   nodesJwtWindowMs: quick ? 100 : 250,
 };
-const sections = new Set((argv.only ?? 'session,nodes,micro,logins,growth,workers,code').split(','));
+// --quick leaves out the workers section (its servers need seconds to start): --only workers runs it.
+const sections = new Set(
+  (
+    argv.only ??
+    (quick ? 'session,nodes,micro,logins,growth,code' : 'session,nodes,micro,logins,growth,workers,code')
+  ).split(','),
+);
 const targetFilter = argv.targets?.split(',') ?? (quick ? QUICK_TARGETS : undefined);
 
 const started = performance.now();

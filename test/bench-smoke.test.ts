@@ -55,7 +55,6 @@ const EXPECTED_ROWS: Record<string, string[]> = {
   logins: ['argon2id-raw', 'tessera-login'],
   storm: ['idle', 'storm'],
   growth: ['sqlite-1000', 'sqlite-10000', 'postgres-1000', 'postgres-10000', 'redis-1000', 'redis-10000'],
-  workers: ['workers-1', 'workers-2'],
 };
 
 /** Rows that cannot exist without a service (every cross-node deployment is on PostgreSQL). */
@@ -73,7 +72,6 @@ const MEASURE: Record<string, string | undefined> = {
   storm: 'p99',
   growth: 'p99',
   crossNodeRevocation: undefined,
-  workers: 'cpuMicroseconds',
 };
 
 describe('npm run bench -- --quick', () => {
