@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cleanEnv } from './cli-process.js';
+import { CLI, cleanEnv, runCli } from './cli-process.js';
 import { PASSWORD, tempDir } from './helpers.js';
 
 /**
@@ -211,6 +211,21 @@ describe('tessera serve --workers 2 (hybrid, one SQLite file)', () => {
         .map((l) => l.pid),
     );
     expect(pids.size).toBe(2);
+  });
+});
+
+describe('bad worker counts stop `tessera serve` with one line, exit 1', () => {
+  it.each([
+    { args: ['serve', '--workers', 'many'], env: {}, shown: '"many"' },
+    { args: ['serve', '--workers', '0'], env: {}, shown: '"0"' },
+    { args: ['serve'], env: { TESSERA_WORKERS: '2', TESSERA_DATABASE_URL: 'memory:' }, shown: 'memory' },
+  ])('$args $env', async ({ args, env, shown }) => {
+    const { code, stderr } = await runCli(args, { TESSERA_PORT: '0', ...env }, '', tempDir());
+    expect(code).toBe(1);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^tessera: invalid configuration: TESSERA_WORKERS /);
+    expect(lines[0]).toContain(shown);
   });
 });
 
