@@ -215,7 +215,7 @@ describe('tessera serve --workers 2 (hybrid, one SQLite file)', () => {
 });
 
 describe('bad worker counts stop `tessera serve` with one line, exit 1', () => {
-  it.each([
+  it.each<{ args: string[]; env: Record<string, string>; shown: string }>([
     { args: ['serve', '--workers', 'many'], env: {}, shown: '"many"' },
     { args: ['serve', '--workers', '0'], env: {}, shown: '"0"' },
     { args: ['serve'], env: { TESSERA_WORKERS: '2', TESSERA_DATABASE_URL: 'memory:' }, shown: 'memory' },

@@ -6,6 +6,7 @@ import type { TesseraConfig } from '../config.js';
 import { flushLog, logDestination } from '../http/log-destination.js';
 import { CLUSTER_BUS_MESSAGE } from '../store/cluster-bus.js';
 import { createTessera } from '../tessera.js';
+import { DRAIN_MS, IN_FLIGHT_BOUND_MS } from './graceful-shutdown.js';
 
 /**
  * `tessera serve --workers N` (TESSERA_WORKERS): this process becomes the cluster primary and
@@ -73,6 +74,13 @@ export async function serveWorkers(config: TesseraConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    // Each worker's drain is bounded (graceful-shutdown.ts); one that outlives the bounds is killed.
+    setTimeout(
+      () => {
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+      },
+      DRAIN_MS + IN_FLIGHT_BOUND_MS + 5_000,
+    ).unref();
   };
 
   cluster.on('listening', (worker, address) => {
