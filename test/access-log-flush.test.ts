@@ -55,7 +55,8 @@ it('SIGTERM while clients send requests: every answered request has its access l
     }
   };
   const clients = Array.from({ length: 4 }, client);
-  await sleep(300);
+  // Some traffic first, however busy the machine: the signal lands among answered requests.
+  for (let waited = 0; answered.length < 40 && waited < 20_000; waited += 20) await sleep(20);
   child.kill('SIGTERM');
   await Promise.all(clients);
   const [code] = await exited;
@@ -66,7 +67,7 @@ it('SIGTERM while clients send requests: every answered request has its access l
     .map((line) => JSON.parse(line) as { url?: string; msg: string })
     .filter((line) => line.msg === 'request' && line.url?.startsWith('/flush-probe-'))
     .map((line) => line.url);
-  expect(answered.length).toBeGreaterThan(20);
+  expect(answered.length).toBeGreaterThanOrEqual(40);
   const logged = new Set(paths);
   expect(answered.filter((path) => !logged.has(path))).toEqual([]);
 });
