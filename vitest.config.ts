@@ -8,5 +8,9 @@ export default defineConfig({
     // argon2id at m=19 MiB is ~20 ms per hash by design; flows that hash several times need room.
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // Every JSON answer a startTessera server gives is checked against GET /openapi.json
+    // (test/openapi-check.ts); the teardown fails the run on any mismatch it recorded.
+    env: { OPENAPI_RESPONSE_CHECK: '1' },
+    globalSetup: ['test/openapi-teardown.ts'],
   },
 });

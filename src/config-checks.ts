@@ -46,3 +46,11 @@ export function isExactOrigin(text: string): boolean {
   const host = /^[a-z0-9.-]+$/.test(url.hostname) || /^\[[0-9a-f:.]+\]$/.test(url.hostname);
   return (url.protocol === 'https:' || url.protocol === 'http:') && host && url.origin === text;
 }
+
+/** An IPv4 or IPv6 network in CIDR form (TESSERA_WEBHOOK_ALLOWED_NETWORKS). */
+export function isCidr(text: string): boolean {
+  const [address, bits, ...rest] = text.split('/');
+  const type = address ? isIP(address) : 0;
+  if (rest.length > 0 || type === 0 || !/^\d{1,3}$/.test(bits ?? '')) return false;
+  return Number(bits) <= (type === 4 ? 32 : 128);
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { isExactOrigin, isIssuerUrl, isListenHost, isProxyAddress } from './config-checks.js';
+import { isCidr, isExactOrigin, isIssuerUrl, isListenHost, isProxyAddress } from './config-checks.js';
 import { mailEnvironment } from './config-mail.js';
+import { webauthnEnvironment } from './config-webauthn.js';
 import { JWS_ALGORITHMS } from './core/jwt/algorithms.js';
 import { parseKeyEncryptionKey } from './core/jwt/seal.js';
 
@@ -131,6 +132,13 @@ export const environmentSchema = z.object({
           ),
       ),
     ),
+  // Webhook and SET deliveries in production reach public addresses only (SSRF); a bank's SIEM
+  // on its own network is reached by naming that network here, explicitly, as CIDR ranges.
+  TESSERA_WEBHOOK_ALLOWED_NETWORKS: z
+    .string()
+    .default('')
+    .transform(commaSeparated)
+    .pipe(z.array(z.string().refine(isCidr, 'must list CIDR ranges, e.g. 10.20.0.0/16, fd00::/8'))),
   // jwt mode: an access token cannot be revoked before it expires, so its lifetime IS the
   // revocation delay. 5 minutes is the usual compromise; the signer refuses more than an hour.
   TESSERA_ACCESS_TOKEN_TTL: duration('5m', '10s').refine((ms) => ms <= 3_600_000, 'must be at most 1h'),
@@ -237,10 +245,39 @@ export const environmentSchema = z.object({
   TESSERA_BREACHED_PASSWORDS_URL: z
     .url({ protocol: /^https?$/ })
     .default('https://api.pwnedpasswords.com/range/'),
+  // Roles whose holders must have a second factor (comma-separated; empty: nobody). Default
+  // admin: the console can lock everyone out, so a stolen admin password alone must not open it.
+  TESSERA_MFA_REQUIRED_ROLES: z
+    .string()
+    .default('admin')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((role) => role.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(z.string().regex(/^[a-z][a-z0-9_:-]{0,63}$/, 'must list role names like admin,teller')).max(32),
+    ),
+  // How recent a proof Tessera's own sensitive actions demand (password change, factor removal,
+  // email change, API keys, OAuth clients, admin lock/unlock/roles/revoke). 5 minutes, as banks do.
+  TESSERA_STEP_UP_MAX_AGE: duration('5m', '30s').refine((ms) => ms <= 86_400_000, 'must be at most 1d'),
   // Built-in HTTPS: PEM certificate chain and private key files, both or neither.
   TESSERA_TLS_CERT: z.string().min(1).optional(),
   TESSERA_TLS_KEY: z.string().min(1).optional(),
+  // Prometheus metrics (GET /metrics) on their own listener at this port, on TESSERA_HOST. The
+  // port is meant for the scraper's network only (firewall it): then the main port has no /metrics.
+  TESSERA_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  // Without TESSERA_METRICS_PORT: GET /metrics on the main port, only with this bearer token
+  // (and with it, the metrics port asks for it too). Neither set: no metrics at all (404).
+  TESSERA_METRICS_TOKEN: z
+    .string()
+    .min(32)
+    .max(1024)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (openssl rand -hex 32)')
+    .optional(),
   ...mailEnvironment,
+  ...webauthnEnvironment,
 });
 
 /** Every TESSERA_* variable loadConfig reads (the tests give each a bad value). */

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { environmentSchema, POSTGRES_URL } from './config-environment.js';
 import { type MailConfig, mailConfig } from './config-mail.js';
+import { type WebAuthnConfig, webauthnConfig } from './config-webauthn.js';
 import type { JwsAlgorithm } from './core/jwt/algorithms.js';
 
 /**
@@ -45,6 +46,8 @@ export interface TesseraConfig {
   sweepIntervalMs: number;
   trustedProxies: string[];
   logLevel: string;
+  /** TESSERA_WEBHOOK_ALLOWED_NETWORKS: private networks webhook deliveries may reach in production. */
+  webhookAllowedNetworks: string[];
   /** Exact origins allowed to make credentialed cross-origin requests (TESSERA_CORS_ORIGINS). */
   corsOrigins: string[];
   cookieSameSite: 'lax' | 'strict';
@@ -64,6 +67,15 @@ export interface TesseraConfig {
   breachedPasswords: { rangeUrl: string } | undefined;
   /** Email delivery and the account-recovery flows (config-mail.ts). */
   mail: MailConfig;
+  /**
+   * TESSERA_METRICS_PORT / TESSERA_METRICS_TOKEN: where GET /metrics answers (its own listener,
+   * or the main port with the bearer token); undefined when neither is set (no metrics at all).
+   */
+  metrics: { port: number | undefined; token: string | undefined } | undefined;
+  /** Second factors: roles that must have one (TESSERA_MFA_REQUIRED_ROLES), the step-up age (TESSERA_STEP_UP_MAX_AGE). */
+  mfa: { requiredRoles: string[]; stepUpMaxAgeMs: number };
+  /** Passkeys' relying party (config-webauthn.ts); undefined: passkeys are off. */
+  webauthn: WebAuthnConfig | undefined;
 }
 
 export class ConfigError extends Error {
@@ -123,6 +135,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
       `TESSERA_WORKERS needs a database every process shares (got ${JSON.stringify(e.TESSERA_WORKERS)}), but TESSERA_DATABASE_URL is this process's own memory: use an SQLite file or PostgreSQL`,
     );
   }
+  if (e.TESSERA_METRICS_PORT !== undefined && e.TESSERA_METRICS_PORT === e.TESSERA_PORT) {
+    throw new ConfigError(
+      `TESSERA_METRICS_PORT must differ from TESSERA_PORT (got ${JSON.stringify(env.TESSERA_METRICS_PORT)})`,
+    );
+  }
   const tls = parseTls(e.TESSERA_TLS_CERT, e.TESSERA_TLS_KEY);
   // Cookies are Secure and passwords travel in bodies: production needs HTTPS here or at a proxy.
   if (production && !tls && e.TESSERA_TRUSTED_PROXIES.length === 0) {
@@ -156,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     trustedProxies: e.TESSERA_TRUSTED_PROXIES,
     logLevel: e.TESSERA_LOG_LEVEL,
     corsOrigins: e.TESSERA_CORS_ORIGINS,
+    webhookAllowedNetworks: e.TESSERA_WEBHOOK_ALLOWED_NETWORKS,
     cookieSameSite: e.TESSERA_COOKIE_SAMESITE,
     csrfSecret: e.TESSERA_CSRF_SECRET,
     rateLimit: e.TESSERA_RATE_LIMIT === 'on',
@@ -172,6 +190,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
         ? { rangeUrl: e.TESSERA_BREACHED_PASSWORDS_URL }
         : undefined,
     mail: mailConfig(e, production, issuer),
+    metrics:
+      e.TESSERA_METRICS_PORT === undefined && e.TESSERA_METRICS_TOKEN === undefined
+        ? undefined
+        : { port: e.TESSERA_METRICS_PORT, token: e.TESSERA_METRICS_TOKEN },
+    mfa: { requiredRoles: e.TESSERA_MFA_REQUIRED_ROLES, stepUpMaxAgeMs: e.TESSERA_STEP_UP_MAX_AGE },
+    webauthn: webauthnConfig(e, issuer, (message) => {
+      throw new ConfigError(message);
+    }),
   };
 }
 
@@ -225,6 +251,7 @@ function shownValue(variable: string, value: string): string {
   if (variable === 'TESSERA_SMTP_URL') return redactDatabaseUrl(value);
   if (variable === 'TESSERA_CSRF_SECRET') return `<${value.length} characters, not shown>`;
   if (variable === 'TESSERA_KEY_ENCRYPTION_KEY') return `<${value.length} characters, not shown>`;
+  if (variable === 'TESSERA_METRICS_TOKEN') return `<${value.length} characters, not shown>`;
   return value;
 }
 

@@ -6,19 +6,33 @@ import { Audit } from './core/audit.js';
 import { Control } from './core/control.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
 import { KEY_RELOAD_INTERVAL_MS, type Keyring } from './core/keyring.js';
+import type { Mfa } from './core/mfa/mfa.js';
+import { SecondFactors } from './core/mfa/second-factors.js';
 import { createOAuth, type OAuth } from './core/oauth/oauth.js';
+import { Passkeys } from './core/passkeys/passkeys.js';
+import { passkeySecondFactor } from './core/passkeys/second-factor.js';
 import { usePasswordHashing } from './core/passwords.js';
 import { RefreshRotation } from './core/refresh-rotation.js';
 import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js';
 import { type Runtime, systemRuntime } from './core/runtime.js';
 import { Sessions } from './core/sessions.js';
+import { silentTelemetry, type Telemetry } from './core/telemetry.js';
 import { TokenLogins } from './core/token-logins.js';
 import { UserEmails } from './core/user-emails.js';
+import {
+  backchannelLogoutFanout,
+  LOGOUT_TOKEN_FORMAT,
+  logoutTokenFormat,
+} from './events/backchannel-logout.js';
+import { type EventFeatures, openEventFeatures } from './events/event-features.js';
 import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
+import { OUTBOX_DEPTH_CAP, TesseraMetrics } from './metrics/metrics.js';
 import { lazyKeyring, openKeyring } from './open-keyring.js';
+import { openMfa } from './open-mfa.js';
 import { openStores } from './open-stores.js';
 import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
+import { openPasskeyStores } from './store/passkey-stores.js';
 import type { Stores } from './store/ports/index.js';
 import { RedisConnection } from './store/redis/connection.js';
 import { RedisRevocationBus } from './store/redis/redis-bus.js';
@@ -79,6 +93,24 @@ export interface TesseraParts {
   readonly oauth: OAuth;
   /** Account recovery and verification by email: the flows, the outbox and its delivery worker. */
   readonly email: EmailFeatures;
+  /**
+   * Security events out of Tessera: the durable fan-out (`registerFanout`), the HTTP delivery
+   * outbox and its worker (`registerFormat`), webhooks and Shared Signals (src/events/).
+   */
+  readonly events: EventFeatures;
+  /** TESSERA_METRICS_*: this instance's Prometheus registry (src/metrics/); undefined when off. */
+  readonly metrics: TesseraMetrics | undefined;
+  /** What core and the workers report to the metrics (a no-op when they are off). */
+  readonly telemetry: Telemetry;
+  /**
+   * Second factors (issue 18). `secondFactors`: the registry the login challenge and step-up ask;
+   * a new kind of factor (passkeys) is `secondFactors.register(method)` here in createTessera.
+   */
+  readonly secondFactors: SecondFactors;
+  /** TOTP, recovery codes, login challenges, the attempt limit and the role policy (core/mfa/mfa.ts). */
+  readonly mfa: Mfa;
+  /** Passkeys (WebAuthn): registration, passwordless login, second factor and step-up proofs. */
+  readonly passkeys: Passkeys;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
   /** TESSERA_BREACHED_PASSWORDS=hibp: the breach check, for its skip listeners; undefined when off. */
@@ -144,6 +176,18 @@ export async function createTessera(
     await redis?.close();
     throw error;
   }
+  // One registry per instance; the outbox gauge reads the email stores, opened further down.
+  let email: EmailFeatures | undefined;
+  // An operator's CLI command serves nothing, so it has no metrics.
+  const metrics =
+    config.metrics && !options.operator
+      ? new TesseraMetrics(async () =>
+          email
+            ? (await email.stores.outbox.listMail({ status: 'pending', limit: OUTBOX_DEPTH_CAP })).length
+            : 0,
+        )
+      : undefined;
+  const telemetry: Telemetry = metrics ?? silentTelemetry;
   const writesRevocationLog = config.mode === 'hybrid' || options.operator === true;
   const bus = options.bus ?? revocationBus(config, redis, writesRevocationLog);
   let revocations: Revocations | undefined;
@@ -152,26 +196,30 @@ export async function createTessera(
     // operator's tool cannot know the servers' lifetime, so it assumes the longest allowed.
     const ttlMs = options.operator ? MAX_ACCESS_TOKEN_TTL_MS : config.jwt.accessTokenTtlMs;
     const horizonMs = ttlMs + MAX_CLOCK_SKEW_SECONDS * 1000;
-    revocations = new Revocations(stores.revocations, bus, runtime, horizonMs);
+    revocations = new Revocations(stores.revocations, bus, runtime, horizonMs, telemetry);
     try {
       await revocations.start();
     } catch (error) {
+      metrics?.close();
       if (!options.bus) await bus.close().catch(() => undefined);
       if (!options.stores) await stores.close().catch(() => undefined);
       await redis?.close();
       throw error;
     }
   }
-  const sessions = new Sessions(stores, runtime, config.session, revocations);
+  // Bound once the event features exist (below): committed events are fanned out at once.
+  let eventWritten = () => {};
+  const nudgeEvents = () => eventWritten();
+  const sessions = new Sessions(stores, runtime, config.session, revocations, nudgeEvents);
   const releasePasswordHashing = usePasswordHashing(config.passwordHashThreads);
-  const audit = new Audit(stores.audit, runtime);
+  const audit = new Audit(stores.audit, runtime, stores.securityEvents, nudgeEvents, telemetry);
   const breachedPasswords =
     config.breachedPasswords && new HibpBreachedPasswords({ rangeUrl: config.breachedPasswords.rangeUrl });
   // Each skipped check (service unreachable: fail open) leaves an audit row; app.ts logs it too.
   breachedPasswords?.onUnavailable((reason) => {
     audit.record('password.breach_check_skipped', { detail: { reason } }).catch(() => undefined);
   });
-  const accounts = new Accounts(stores.users, runtime, breachedPasswords);
+  const accounts = new Accounts(stores.users, runtime, breachedPasswords, telemetry);
   const control = new Control({
     users: stores.users,
     sessions,
@@ -210,27 +258,28 @@ export async function createTessera(
         ? { mode: 'jwt', keyring, tokens }
         : { mode: 'hybrid', keyring, tokens, revocations: hybridRevocations(revocations) };
   }
-  // OAuth signs with the keyring: jwt and hybrid modes' own, or in session mode one opened when
-  // OAuth is first used (so a session-mode deployment that never uses OAuth is unchanged).
+  // OAuth and SETs sign with the keyring: jwt and hybrid modes' own, or in session mode one opened
+  // when first used (so a session-mode deployment that uses neither is unchanged).
+  const keyringOf =
+    modeParts.mode === 'session'
+      ? lazyKeyring(config, stores.signingKeys, runtime, warnings)
+      : () => Promise.resolve(modeParts.keyring);
   const oauth = createOAuth({
     stores,
     sessions,
     accounts,
     audit,
     runtime,
-    keyring:
-      modeParts.mode === 'session'
-        ? lazyKeyring(config, stores.signingKeys, runtime, warnings)
-        : () => Promise.resolve(modeParts.keyring),
+    keyring: keyringOf,
     scopes: config.oauth.scopes,
     issuer: config.jwt.issuer,
     firstPartyAudience: config.jwt.audience,
+    signingAlg: config.jwt.algorithm,
     rotation,
     codeRetentionMs: config.session.absoluteTimeoutMs,
     revocations,
   });
   // Email flows (issue 17): their stores share the database's connection, not the Redis cache.
-  let email: EmailFeatures;
   try {
     email = openEmailFeatures({
       config,
@@ -248,8 +297,40 @@ export async function createTessera(
     if (!options.stores) await stores.close().catch(() => undefined);
     await redis?.close();
     await releasePasswordHashing();
+    metrics?.close();
     throw error;
   }
+  const events = openEventFeatures({ config, stores, runtime, audit, keyring: keyringOf });
+  eventWritten = () => events.fanout.nudge();
+  // OpenID Connect back-channel logout rides the outbox: every ending → a logout token per relying party.
+  events.registerFanout(backchannelLogoutFanout(oauth));
+  events.registerFormat(LOGOUT_TOKEN_FORMAT, logoutTokenFormat(oauth));
+  email.delivery.useTelemetry(telemetry);
+  // Second factors: TOTP and recovery codes register themselves in openMfa; another kind of
+  // factor (passkeys) is `secondFactors.register(method)` here, and `mfa.onReset(...)` for resets.
+  const secondFactors = new SecondFactors();
+  const mfa = openMfa({
+    config,
+    stores: databaseStores,
+    runtime,
+    audit,
+    mail: email.mail,
+    factors: secondFactors,
+    sessions,
+    warnings,
+  });
+  // Passkeys (issue 18): their stores share the database's connection, like the email ones.
+  const passkeys = new Passkeys({
+    stores: openPasskeyStores(databaseStores),
+    users: stores.users,
+    audit,
+    runtime,
+    relyingParty: config.webauthn,
+  });
+  // A passkey is also a second factor and a step-up proof (core/passkeys/second-factor.ts).
+  secondFactors.register(passkeySecondFactor(passkeys));
+  // An operator's factor reset removes the user's passkeys too.
+  mfa.onReset((userId) => passkeys.removeAll(userId));
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
@@ -265,6 +346,12 @@ export async function createTessera(
     userEmails,
     oauth,
     email,
+    events,
+    metrics,
+    telemetry,
+    secondFactors,
+    mfa,
+    passkeys,
     warnings,
     breachedPasswords,
     storedMode,
@@ -276,6 +363,9 @@ export async function createTessera(
         await stores.revocations.deleteExpiredRevocations(runtime.now());
         await oauth.sweep();
         await email.sweep();
+        await events.sweep();
+        await mfa.challenges.sweep();
+        await passkeys.sweep();
       };
       timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));
       if (modeParts.mode !== 'session') {
@@ -291,15 +381,18 @@ export async function createTessera(
       }
       for (const timer of timers) timer.unref();
       email.delivery.start(onError);
+      events.start(onError);
     },
     async close() {
       for (const timer of timers.splice(0)) clearInterval(timer);
       await email.delivery.close();
+      await events.close();
       revocations?.stop();
       if (!options.bus) await bus.close();
       await stores.close();
       await redis?.close();
       await releasePasswordHashing();
+      metrics?.close();
     },
   };
 }

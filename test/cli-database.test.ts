@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalEmailKey } from '../src/core/email-key.js';
 import { systemRuntime } from '../src/core/runtime.js';
 import { CLI, cleanEnv, runCli as runCliIn } from './cli-process.js';
 import { runInTerminal } from './cli-terminal.js';
@@ -182,6 +183,57 @@ describe('operator commands find what they need', () => {
     const roles = await runCli(['users', 'roles', 'r@example.com', 'ADMIN'], env);
     expect(roles.code).toBe(1);
     expect(roles.stderr).toContain('tessera: Roles are lower-case names');
+  });
+
+  it('users list and sessions list read page by page and print every row once', async () => {
+    // More rows than one CLI page (500), seeded straight into the file: each list must chain
+    // its pages (keyset, newest or address order) with no row lost or repeated at a boundary.
+    const file = join(tempDir(), 'many.db');
+    const many = { TESSERA_DATABASE_URL: `sqlite://${file}` };
+    expect((await runCli(['migrate'], many)).code).toBe(0);
+    const COUNT = 1_201;
+    const db = new BetterSqlite3(file);
+    const now = Date.now();
+    const insertUser = db.prepare(
+      `insert into users (id, email, email_key, password_hash, roles, locked_at, lock_reason, created_at, updated_at)
+       values (?, ?, ?, 'not-a-real-hash', '[]', null, null, ?, ?)`,
+    );
+    const insertSession = db.prepare(
+      `insert into sessions (id, user_id, mode, secret_hash, created_at, last_seen_at, expires_at, ip, user_agent)
+       values (?, ?, 'session', '', ?, ?, ?, '203.0.113.9', 'curl/8.5.0')`,
+    );
+    const emailOf = (i: number) => `bulk${String(i).padStart(4, '0')}@example.com`;
+    db.transaction(() => {
+      for (let i = 0; i < COUNT; i++) {
+        insertUser.run(`u${i}`, emailOf(i), canonicalEmailKey(emailOf(i)), now, now);
+        // pairs share a createdAt, so the id must break ties at page boundaries
+        insertSession.run(`s${i}`, `u${i}`, now - 1_000 - (i - (i % 2)), now, now + 3_600_000);
+      }
+    })();
+    db.close();
+
+    const users = await runCli(['users', 'list'], many);
+    expect(users.code, users.stderr).toBe(0);
+    const listedEmails = users.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t')[1]);
+    // in canonical-key order (look-alikes folded: 0 sorts as o), each address exactly once
+    expect(listedEmails).toHaveLength(COUNT);
+    expect([...listedEmails].sort()).toEqual(Array.from({ length: COUNT }, (_, i) => emailOf(i)));
+
+    const searched = await runCli(['users', 'list', '--search', 'BULK000'], many);
+    expect(searched.stdout.trim().split('\n')).toHaveLength(10);
+
+    const sessions = await runCli(['sessions', 'list'], many);
+    expect(sessions.code, sessions.stderr).toBe(0);
+    const ids = sessions.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t')[0]);
+    expect(new Set(ids).size).toBe(COUNT);
+    expect(ids).toHaveLength(COUNT);
+    expect(sessions.stdout).toContain(`user=u1200\temail=${emailOf(1200)}\t`);
   });
 
   it('shows emails in sessions list and audit; audit --type must be a known type', async () => {

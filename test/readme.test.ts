@@ -298,6 +298,16 @@ const CLAIMS: Record<string, (run: Run, mode: Mode) => void> = {
     expect(result.stdout).toMatch(/created client \S+ \(confidential\) grants=\[authorization_code\]/);
     expect(result.stdout).toMatch(/created client \S+ \(confidential\) grants=\[client_credentials\]/);
   },
+  'webhooks-create': (result) => {
+    expect(result.stdout).toMatch(
+      /created webhook wh_\S+ \(standard\) events=\[session\.revoked,user\.locked,login\.failed\]/,
+    );
+    expect(result.stdout).toMatch(/secret=whsec_\S+\t\(shown once/);
+    expect(result.stdout).toMatch(
+      /created webhook wh_\S+ \(set\) events=\[session\.revoked,password\.changed\]/,
+    );
+    expect(result.stdout).toMatch(/\tset\thttps:\/\/apps\.example\.com\/ssf\/push\tevents=/);
+  },
 };
 
 describe('README.md code blocks', () => {

@@ -102,6 +102,16 @@ export function sessionTargets(dir) {
       ...tessera({ TESSERA_DATABASE_URL: `sqlite://${dir}/session.db` }),
     },
     {
+      // The same with Prometheus metrics on (GET /metrics behind a token): the per-request cost of
+      // the route timing hook, compared with tessera-session-sqlite in the same run.
+      id: 'tessera-session-sqlite-metrics',
+      name: 'tessera session, SQLite, metrics on',
+      ...tessera({
+        TESSERA_DATABASE_URL: `sqlite://${dir}/session-metrics.db`,
+        TESSERA_METRICS_TOKEN: 'bench-metrics-token-0123456789abcdef0123456789',
+      }),
+    },
+    {
       // SQLite stays the system of record; sessions are read from their Redis copies.
       id: 'tessera-session-redis',
       name: 'tessera session, SQLite + Redis',

@@ -24,6 +24,22 @@ export const ADMIN_PAGE = `<!doctype html>
     <button class="primary" type="submit">Sign in</button>
     <p class="error" id="login-error" role="alert"></p>
   </form>
+  <form id="mfa-form" hidden>
+    <div id="mfa-enrol" hidden>
+      <p>Admins sign in with a second factor. Scan this code with an authenticator app (or type the key), then enter the 6-digit code it shows.</p>
+      <div id="mfa-qr" class="qr"></div>
+      <p>Key: <code id="mfa-secret"></code></p>
+    </div>
+    <label for="mfa-code">Code from your authenticator app (or a recovery code)</label>
+    <input id="mfa-code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="32">
+    <button class="primary" type="submit">Continue</button>
+    <p class="error" id="mfa-error" role="alert"></p>
+  </form>
+  <div id="recovery" hidden>
+    <p>Your recovery codes. Each works once if you lose your authenticator app. They are shown only now: keep them somewhere safe.</p>
+    <ol id="recovery-codes" class="codes"></ol>
+    <button class="primary" id="recovery-done" type="button">I have saved them</button>
+  </div>
 </section>
 <main id="console" hidden>
   <p class="error" id="console-error" role="alert"></p>
@@ -36,7 +52,7 @@ export const ADMIN_PAGE = `<!doctype html>
   <section>
     <h2>Users <span class="count" id="users-count"></span></h2>
     <p><input type="search" id="users-search" placeholder="Search by email (start of the address)" aria-label="Search users by email" autocomplete="off"></p>
-    <div class="scroll"><table><thead><tr><th>Email</th><th>Roles</th><th>Status</th><th></th></tr></thead><tbody id="users"></tbody></table></div>
+    <div class="scroll"><table><thead><tr><th>Email</th><th>Roles</th><th>Status</th><th>Second factor</th><th></th></tr></thead><tbody id="users"></tbody></table></div>
     <button class="more" id="users-more" hidden>Load more</button>
   </section>
   <section id="keys-section" hidden>
@@ -47,6 +63,15 @@ export const ADMIN_PAGE = `<!doctype html>
     <h2>Third-party applications <span class="count" id="clients-count"></span><button id="new-client">Register…</button></h2>
     <p class="muted" id="client-secret" role="status"></p>
     <div class="scroll"><table><thead><tr><th>Name</th><th>Client id</th><th>Type</th><th>Scopes</th><th>Redirect URIs</th><th>Audience</th><th></th></tr></thead><tbody id="clients"></tbody></table></div>
+  </section>
+  <section>
+    <h2>Webhooks <span class="count" id="webhooks-count"></span><button id="new-webhook">Add endpoint…</button></h2>
+    <p class="muted" id="webhook-secret" role="status"></p>
+    <div class="scroll"><table><thead><tr><th>URL</th><th>Format</th><th>Events</th><th>Last delivery</th><th>Last failure</th><th></th></tr></thead><tbody id="webhooks"></tbody></table></div>
+  </section>
+  <section id="webhook-deliveries-section" hidden>
+    <h2 id="webhook-deliveries-title">Deliveries</h2>
+    <div class="scroll"><table><thead><tr><th>Created</th><th>Event</th><th>Status</th><th>Attempts</th><th>HTTP</th><th>Last error</th><th>Next attempt</th><th></th></tr></thead><tbody id="webhook-deliveries"></tbody></table></div>
   </section>
   <section>
     <h2>Email outbox <span class="count" id="outbox-count"></span></h2>
@@ -90,6 +115,17 @@ export const ADMIN_PAGE = `<!doctype html>
   </form>
 </dialog>
 
+<dialog id="step-up-dialog" aria-labelledby="step-up-title">
+  <form method="dialog">
+    <h2 id="step-up-title">Confirm it is you</h2>
+    <p>This action needs a recent proof. Enter the current code from your authenticator app.</p>
+    <label for="step-up-code">Code</label>
+    <input id="step-up-code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="32">
+    <p class="error" role="alert"></p>
+    <div class="buttons"><button type="button" value="cancel">Cancel</button><button class="primary" value="ok">Confirm</button></div>
+  </form>
+</dialog>
+
 <dialog id="confirm-dialog" aria-labelledby="confirm-title">
   <form method="dialog">
     <h2 id="confirm-title" data-slot="title"></h2>
@@ -115,8 +151,32 @@ export const ADMIN_PAGE = `<!doctype html>
     <input id="client-scopes" name="scopes" required autocomplete="off" value="accounts:read">
     <label for="client-audience">Audience: the resource server its tokens are for</label>
     <input id="client-audience" name="audience" required autocomplete="off" value="https://api.example.com">
+    <fieldset><legend>OpenID Connect (when the scopes include openid)</legend>
+      <label for="client-subject-type">Subject (sub) the app sees</label>
+      <select id="client-subject-type" name="subjectType"><option value="public">public: the user id</option><option value="pairwise">pairwise: one per app, apps cannot match users</option></select>
+      <label for="client-post-logout">Post-logout redirect URIs, exact, one per line</label>
+      <textarea id="client-post-logout" name="postLogoutRedirectUris" rows="2" autocomplete="off"></textarea>
+      <label for="client-backchannel">Back-channel logout URI (told when a login ends)</label>
+      <input id="client-backchannel" name="backchannelLogoutUri" type="url" autocomplete="off">
+    </fieldset>
     <p class="error" role="alert"></p>
     <div class="buttons"><button type="button" value="cancel">Cancel</button><button class="primary" value="ok">Register</button></div>
+  </form>
+</dialog>
+
+<dialog id="webhook-dialog" aria-labelledby="webhook-title">
+  <form method="dialog">
+    <h2 id="webhook-title">Add a webhook endpoint</h2>
+    <label for="webhook-url">URL (https; the receiver answers 2xx)</label>
+    <input id="webhook-url" name="url" required maxlength="2000" autocomplete="off" placeholder="https://siem.example.com/tessera">
+    <fieldset><legend>Format</legend>
+      <label class="inline"><input type="radio" name="format" value="standard" checked> Standard Webhooks (signed JSON)</label>
+      <label class="inline"><input type="radio" name="format" value="set"> Shared Signals (CAEP/RISC Security Event Tokens)</label>
+    </fieldset>
+    <label for="webhook-events">Events, separated by spaces</label>
+    <input id="webhook-events" name="events" required autocomplete="off" value="session.revoked user.locked">
+    <p class="error" role="alert"></p>
+    <div class="buttons"><button type="button" value="cancel">Cancel</button><button class="primary" value="ok">Add</button></div>
   </form>
 </dialog>
 </body>

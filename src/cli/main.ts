@@ -5,11 +5,13 @@ import { describeDatabase, loadConfig } from '../config.js';
 import { AUDIT_EVENT_TYPES, CLI_CLIENT } from '../core/audit.js';
 import { type Actor, checkedRoles } from '../core/control.js';
 import { deviceLabel } from '../core/device.js';
+import type { SessionPageKey } from '../store/ports/sessions.js';
 import { migrateDatabase, type Tessera } from '../tessera.js';
 import { reportCliError } from './failures.js';
 import { CliError, emailsOf, withTessera } from './operator-database.js';
 import { readNewPassword } from './password-input.js';
 import { serve } from './serve.js';
+import { webhookCommands } from './webhooks.js';
 
 /**
  * `tessera`: the server and the operator's tools. Every command reads the same TESSERA_*
@@ -18,6 +20,8 @@ import { serve } from './serve.js';
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
+/** Lists read this many rows per store query, so a million sessions never sit in memory at once. */
+const CLI_PAGE = 500;
 const program = new Command('tessera').description('Tessera authentication server').version(version);
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -78,18 +82,23 @@ users
 
 users
   .command('list')
-  .description('list every user')
-  .action(() =>
+  .description('list users by address, a page of 500 read at a time (never every user at once)')
+  .option('--search <prefix>', 'only addresses starting with this (case and look-alikes folded)')
+  .action((options: { search?: string }) =>
     withTessera(async (tessera) => {
-      const list = await tessera.accounts.list();
-      const verified = await tessera.email.account.verifiedUserIds(list);
-      for (const user of list) {
-        const locked = user.lockedAt === null ? '' : ' locked';
-        const email = verified.has(user.id) ? 'verified' : 'unverified';
-        console.log(
-          `${user.id}\t${user.email}\troles=[${user.roles.join(',')}]\tcreated=${iso(user.createdAt)}${locked}\temail=${email}`,
-        );
-      }
+      let afterEmailKey: string | undefined;
+      do {
+        const page = await tessera.accounts.page({ afterEmailKey, limit: CLI_PAGE, search: options.search });
+        const verified = await tessera.email.account.verifiedUserIds(page);
+        for (const user of page) {
+          const locked = user.lockedAt === null ? '' : ' locked';
+          const email = verified.has(user.id) ? 'verified' : 'unverified';
+          console.log(
+            `${user.id}\t${user.email}\troles=[${user.roles.join(',')}]\tcreated=${iso(user.createdAt)}${locked}\temail=${email}`,
+          );
+        }
+        afterEmailKey = page.length === CLI_PAGE ? page[page.length - 1]?.emailKey : undefined;
+      } while (afterEmailKey !== undefined);
     }),
   );
 
@@ -121,6 +130,19 @@ users
   );
 
 users
+  .command('mfa-reset')
+  .description("remove a user's second factors (lost authenticator) and end every login of the user")
+  .argument('<email>', 'the user')
+  .action((email: string) =>
+    withTessera(async (tessera) => {
+      const result = await tessera.mfa.resetByOperator(await userIdOf(tessera, email), CLI_ACTOR);
+      console.log(
+        `reset the second factors of ${email} (authenticator app: ${result.totp ? 'removed' : 'none'}, recovery codes removed: ${result.recoveryCodes}); ended ${result.revokedSessions} session(s)`,
+      );
+    }),
+  );
+
+users
   .command('roles')
   .description("replace a user's roles (session and hybrid: next request; jwt: next refresh)")
   .argument('<email>', 'the user')
@@ -140,18 +162,21 @@ const sessions = program.command('sessions').description('see and end live sessi
 
 sessions
   .command('list')
-  .description('list live sessions, newest first')
+  .description("list live sessions, newest first, a page of 500 read at a time (with each owner's email)")
   .option('--user <email>', 'only this user')
   .action((options: { user?: string }) =>
     withTessera(async (tessera) => {
       const userId = options.user ? await userIdOf(tessera, options.user) : undefined;
-      const live = userId ? await tessera.sessions.listOfUser(userId) : await tessera.sessions.listAll();
-      const emailOf = emailsOf(tessera);
-      for (const s of live) {
-        console.log(
-          `${s.id}\tuser=${s.userId}\temail=${await emailOf(s.userId)}\tip=${s.ip}\tdevice=${deviceLabel(s.userAgent)}\tcreated=${iso(s.createdAt)}\tlast_seen=${iso(s.lastSeenAt)}`,
-        );
-      }
+      let after: SessionPageKey | undefined;
+      do {
+        const page = await tessera.sessions.page({ after, limit: CLI_PAGE, userId });
+        for (const { session: s, email } of page.rows) {
+          console.log(
+            `${s.id}\tuser=${s.userId}\temail=${email ?? '(deleted)'}\tip=${s.ip}\tdevice=${deviceLabel(s.userAgent)}\tcreated=${iso(s.createdAt)}\tlast_seen=${iso(s.lastSeenAt)}`,
+          );
+        }
+        after = page.lastKey ?? undefined;
+      } while (after !== undefined);
     }),
   );
 
@@ -287,6 +312,13 @@ clients
   .requiredOption('--scope <scope...>', 'scopes it may ask for (TESSERA_OAUTH_SCOPES)')
   .requiredOption('--audience <resource>', 'the resource server its tokens are for (their aud)')
   .option('--grant <grant...>', 'authorization_code and/or client_credentials (default: by redirect URIs)')
+  .option('--subject-type <type>', 'OpenID Connect: public (the user id) or pairwise (per sector)')
+  .option('--id-token-alg <alg>', "OpenID Connect: the ID tokens' alg (must be TESSERA_JWT_ALGORITHM)")
+  .option(
+    '--post-logout-redirect-uri <uri...>',
+    'OpenID Connect: exact URIs RP-initiated logout may return to',
+  )
+  .option('--backchannel-logout-uri <uri>', 'OpenID Connect: where back-channel logout tokens are POSTed')
   .action(
     (options: {
       name: string;
@@ -295,6 +327,10 @@ clients
       scope: string[];
       audience: string;
       grant?: string[];
+      subjectType?: string;
+      idTokenAlg?: string;
+      postLogoutRedirectUri?: string[];
+      backchannelLogoutUri?: string;
     }) =>
       withTessera(async (tessera) => {
         if (options.type !== 'confidential' && options.type !== 'public') {
@@ -314,6 +350,12 @@ clients
             ...(grants.length > 0 && {
               grantTypes: grants as Array<'authorization_code' | 'client_credentials'>,
             }),
+            oidc: {
+              ...(options.subjectType && { subjectType: options.subjectType as 'public' | 'pairwise' }),
+              ...(options.idTokenAlg && { idTokenSignedResponseAlg: options.idTokenAlg }),
+              ...(options.postLogoutRedirectUri && { postLogoutRedirectUris: options.postLogoutRedirectUri }),
+              ...(options.backchannelLogoutUri && { backchannelLogoutUri: options.backchannelLogoutUri }),
+            },
           },
           CLI_ACTOR,
         );
@@ -330,7 +372,7 @@ clients
     withTessera(async (tessera) => {
       for (const c of await tessera.oauth.clients.list()) {
         console.log(
-          `${c.id}\t${c.name}\t${c.type}\tgrants=[${c.grantTypes.join(',')}]\tscopes=[${c.scopes.join(',')}]\taudience=${c.audience}\tredirect_uris=[${c.redirectUris.join(',')}]\tcreated=${iso(c.createdAt)}`,
+          `${c.id}\t${c.name}\t${c.type}\tgrants=[${c.grantTypes.join(',')}]\tscopes=[${c.scopes.join(',')}]\taudience=${c.audience}\tredirect_uris=[${c.redirectUris.join(',')}]\tcreated=${iso(c.createdAt)}${c.oidc ? `\tsubject_type=${c.oidc.subjectType}\tbackchannel_logout_uri=${c.oidc.backchannelLogoutUri ?? ''}\tpost_logout_redirect_uris=[${c.oidc.postLogoutRedirectUris.join(',')}]` : ''}`,
         );
       }
     }),
@@ -376,6 +418,8 @@ mail
       if (list.length === 0) console.log('the outbox is empty');
     }),
   );
+
+webhookCommands(program, CLI_ACTOR);
 
 async function userIdOf(tessera: Tessera, email: string): Promise<string> {
   const user = await tessera.accounts.findByEmail(email);

@@ -10,6 +10,7 @@ import {
   verifyPassword,
 } from './passwords.js';
 import type { Runtime } from './runtime.js';
+import { silentTelemetry, type Telemetry } from './telemetry.js';
 import { newRandomId } from './tokens.js';
 
 export interface Credentials {
@@ -38,6 +39,8 @@ export class Accounts {
     private readonly store: UserStore,
     private readonly runtime: Runtime,
     private readonly breachedPasswords?: BreachedPasswordCheck,
+    /** Counts failed logins by outcome (a locked account answers like a wrong password). */
+    private readonly telemetry: Telemetry = silentTelemetry,
   ) {
     this.#dummyHash = this.#newDummyHash();
   }
@@ -126,10 +129,14 @@ export class Accounts {
     const user = emailKey ? await this.store.findUserByEmailKey(emailKey) : undefined;
     if (!user) {
       await verifyPassword(await this.#dummy(), password);
+      this.telemetry.login('failure');
       throw invalidCredentials();
     }
     const valid = await verifyPassword(user.passwordHash, password);
-    if (!valid || user.lockedAt !== null) throw invalidCredentials();
+    if (!valid || user.lockedAt !== null) {
+      this.telemetry.login(user.lockedAt !== null ? 'locked' : 'failure');
+      throw invalidCredentials();
+    }
     if (needsRehash(user.passwordHash)) {
       user.passwordHash = await hashPassword(password);
       user.updatedAt = this.runtime.now();

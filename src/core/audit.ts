@@ -1,8 +1,10 @@
 import { createHmac } from 'node:crypto';
-import type { AuditEvent, AuditStore } from '../store/ports/index.js';
+import type { AuditEvent, AuditStore, SecurityEventStore } from '../store/ports/index.js';
 import { isValidEmail } from './email.js';
 import type { Runtime } from './runtime.js';
+import { isSecurityEventType } from './security-events.js';
 import type { ClientContext } from './sessions.js';
+import { silentTelemetry, type Telemetry } from './telemetry.js';
 import { newRandomId } from './tokens.js';
 
 /** The auth events Tessera records. Stable names: operators filter and alert on them. */
@@ -45,6 +47,25 @@ export const AUDIT_EVENT_TYPES = [
   'login.new_device',
   'account.not_me',
   'mail.failed',
+  // Webhooks and Shared Signals (src/events/).
+  'webhook.created',
+  'webhook.deleted',
+  'webhook.replayed',
+  'delivery.failed',
+  // Second factors and step-up (issue 18).
+  'login.mfa_challenged',
+  'mfa.failed',
+  'mfa.totp_enrolled',
+  'mfa.totp_removed',
+  'mfa.recovery_code_used',
+  'mfa.recovery_codes_regenerated',
+  'mfa.reset',
+  'login.step_up',
+  // Passkeys (core/passkeys/).
+  'passkey.registered',
+  'passkey.renamed',
+  'passkey.removed',
+  'passkey.clone_detected',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
@@ -70,6 +91,16 @@ export class Audit {
   constructor(
     private readonly store: AuditStore,
     private readonly runtime: Runtime,
+    /**
+     * Where the audit events that are also security events (core/security-events.ts) go, for
+     * webhooks and Shared Signals. Written right after the audit row, so such an event is exactly
+     * as durable as its audit row; login endings write theirs inside their own transaction.
+     */
+    private readonly events?: SecurityEventStore,
+    /** A security event was written: fan it out now rather than at the next poll. */
+    private readonly onEvent: () => void = () => undefined,
+    /** Every recorded event is counted too (metrics by event type: logins, refreshes, revocations). */
+    private readonly telemetry: Telemetry = silentTelemetry,
   ) {
     this.#typedTextKey = runtime.randomBytes(32);
   }
@@ -100,6 +131,25 @@ export class Audit {
       detail: JSON.stringify(facts.detail ?? {}),
     };
     await this.store.appendAuditEvent(event);
+    if (this.events && isSecurityEventType(type)) {
+      // The audit row's facts, ids only and never a secret (the audit log's own rule).
+      const data = {
+        actorId: event.actorId,
+        sessionId: event.sessionId,
+        ip: event.ip,
+        userAgent: event.userAgent,
+        detail: facts.detail ?? {},
+      };
+      await this.events.appendSecurityEvent({
+        id: event.id,
+        type,
+        at: event.at,
+        userId: event.userId,
+        data: JSON.stringify(data),
+      });
+      this.onEvent();
+    }
+    this.telemetry.event(type);
   }
 
   /** Newest first; `before` (the last event's at and id) gives the next page. */

@@ -76,6 +76,7 @@ export class Control {
     const now = this.deps.runtime.now();
     const ended = await keepingAnAdmin('Locking this account', () =>
       this.deps.sessions.endUserLogins(user.id, {
+        cause: 'locked',
         account: { lock: { lockedAt: now, reason }, updatedAt: now },
         keepAnAdmin: user.roles.includes('admin'),
       }),
@@ -122,7 +123,7 @@ export class Control {
   }
 
   async revokeSession(sessionId: string, actor: Actor): Promise<boolean> {
-    const revoked = await this.deps.sessions.revoke(sessionId);
+    const revoked = await this.deps.sessions.revoke(sessionId, 'admin_revoked');
     if (revoked) await this.deps.audit.record('session.revoked', { ...actor, sessionId });
     return revoked;
   }
@@ -130,7 +131,7 @@ export class Control {
   /** Ends every login and API key of the user. */
   async revokeUserSessions(userId: string, actor: Actor): Promise<number> {
     const user = await this.#user(userId);
-    const ended = await this.deps.sessions.endUserLogins(user.id);
+    const ended = await this.deps.sessions.endUserLogins(user.id, { cause: 'admin_revoked' });
     await this.deps.audit.record('logout.all', {
       ...actor,
       userId: user.id,

@@ -1,10 +1,15 @@
+import { hkdfSync } from 'node:crypto';
 import type { SigningKeyStore, StoredSigningKey } from '../store/ports/index.js';
 import type { JwsAlgorithm } from './jwt/algorithms.js';
 import type { AccessTokenClaims } from './jwt/claims.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './jwt/claims.js';
+import type { JsonObject } from './jwt/json.js';
 import { type PublicJwk, publicJwks } from './jwt/jwk.js';
+import type { SigningKey, VerificationKey } from './jwt/key-objects.js';
 import { generateSigningKey, openSigningKey, type SigningKeyRecord, verificationKeyOf } from './jwt/keys.js';
+import { verifyOwnJwt } from './jwt/oidc-jwt.js';
 import { type AccessTokenSigner, type AccessTokenSubject, createAccessTokenSigner } from './jwt/signer.js';
+import { createTypedJwtSigner } from './jwt/typed-signer.js';
 import { type AccessTokenVerifier, createAccessTokenVerifier } from './jwt/verifier.js';
 import type { Runtime } from './runtime.js';
 
@@ -39,6 +44,11 @@ export class Keyring {
   #fingerprint = '';
   #lastMissReload = Number.NEGATIVE_INFINITY;
   #signer: AccessTokenSigner | undefined;
+  #activeKey: SigningKey | undefined;
+  /** Signers of other JWT types (typ → signer) with the active key; rebuilt with it. */
+  #typedSigners = new Map<string, (payload: Record<string, unknown>) => string>();
+  /** Every usable key's public half: OpenID Connect's id_token_hint is checked against them. */
+  #verificationKeys: VerificationKey[] = [];
   #verifier: AccessTokenVerifier | undefined;
   /** OAuth (delegated) tokens: any `aud`, `client_id` required (introspection, revocation). */
   #delegatedVerifier: AccessTokenVerifier | undefined;
@@ -72,8 +82,11 @@ export class Keyring {
         'no active signing key of an allowed algorithm: allow its algorithm in TESSERA_JWT_ALLOWED_ALGORITHMS, or run `tessera keys rotate`',
       );
     }
+    this.#activeKey = openSigningKey(toKeyRecord(active), this.options.kek);
+    this.#typedSigners.clear();
+    this.#verificationKeys = usable.map((k) => verificationKeyOf(toKeyRecord(k), this.options.kek));
     this.#signer = createAccessTokenSigner({
-      key: openSigningKey(toKeyRecord(active), this.options.kek),
+      key: this.#activeKey,
       issuer: this.options.issuer,
       audience: this.options.audience,
       runtime: this.runtime,
@@ -105,6 +118,44 @@ export class Keyring {
 
   sign(subject: AccessTokenSubject) {
     return this.#ready(this.#signer)(subject);
+  }
+
+  /**
+   * A JWT of another kind (`typ`, e.g. `secevent+jwt`) signed with the active key; the payload as
+   * given. Verifiers find the key in the same JWKS.
+   */
+  signJwt(typ: string, payload: Record<string, unknown>): string {
+    const key = this.#ready(this.#activeKey);
+    let signer = this.#typedSigners.get(typ);
+    if (!signer) {
+      signer = createTypedJwtSigner(key, typ);
+      this.#typedSigners.set(typ, signer);
+    }
+    return signer(payload);
+  }
+
+  /**
+   * A 256-bit secret for `purpose`, derived from the key-encryption key (HKDF-SHA256), the same
+   * on every node: OpenID Connect's pairwise subjects and `sid`s. The KEK cannot change without
+   * re-sealing every signing key, so these are as stable as the keys themselves.
+   */
+  deriveSecret(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.options.kek, Buffer.alloc(0), `tessera ${purpose}`, 32));
+  }
+
+  /** The algorithm the active key signs with: ID tokens' `alg`. */
+  signingAlgorithm(): JwsAlgorithm {
+    return this.#ready(this.#activeKey).alg;
+  }
+
+  /** The payload of an ID token this keyring signed (signature only: the caller checks claims). */
+  verifyOwnIdToken(token: string): JsonObject {
+    return verifyOwnJwt(token, this.#verificationKeys, this.options.allowedAlgorithms, 'JWT');
+  }
+
+  /** The issuer the keyring's tokens carry (`iss`). */
+  get issuer(): string {
+    return this.options.issuer;
   }
 
   /** The claims of a valid access token; throws a 401 JwtError with a stable code otherwise. */

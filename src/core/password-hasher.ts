@@ -36,10 +36,13 @@ export interface PasswordHasherOptions {
   maxQueued?: number;
   /** Told once if a thread could not lower its priority (no secret in it). */
   onWarning?: (message: string) => void;
+  /** Told, for each job a thread takes, how long it waited for one (metrics). */
+  onJobStarted?: (waitedMs: number) => void;
 }
 
 interface Job {
   message: HashJobMessage;
+  queuedAt: number;
   resolve: (value: string | boolean) => void;
   reject: (error: Error) => void;
 }
@@ -66,6 +69,7 @@ export class PasswordHasher {
   #threads: number;
   readonly #maxQueued: number | undefined;
   readonly #onWarning: ((message: string) => void) | undefined;
+  readonly #onJobStarted: ((waitedMs: number) => void) | undefined;
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
   #nextId = 1;
@@ -76,6 +80,7 @@ export class PasswordHasher {
     this.#threads = checkThreads(options.threads);
     this.#maxQueued = options.maxQueued;
     this.#onWarning = options.onWarning;
+    this.#onJobStarted = options.onJobStarted;
   }
 
   get threads(): number {
@@ -135,8 +140,8 @@ export class PasswordHasher {
     }));
   }
 
-  /** Test-only: jobs waiting for a thread. */
-  get queuedForTesting(): number {
+  /** Jobs waiting for a thread (metrics; tests). */
+  get queued(): number {
     return this.#queue.length;
   }
 
@@ -147,7 +152,7 @@ export class PasswordHasher {
     const free = this.#slots.some((slot) => !slot.job) || this.#slots.length < this.#threads;
     if (!free && waiting > this.maxQueued) return Promise.reject(hashingBusy());
     return new Promise((resolve, reject) => {
-      this.#queue.push({ message, resolve, reject });
+      this.#queue.push({ message, queuedAt: performance.now(), resolve, reject });
       this.#dispatch();
     });
   }
@@ -162,6 +167,7 @@ export class PasswordHasher {
       }
       const job = this.#queue.shift() as Job;
       slot.job = job;
+      this.#onJobStarted?.(performance.now() - job.queuedAt);
       slot.worker.ref();
       slot.worker.postMessage(job.message);
     }

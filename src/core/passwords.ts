@@ -73,8 +73,27 @@ function passwordHasher(): PasswordHasher {
   hasher ??= new PasswordHasher({
     threads: hashThreads,
     onWarning: (message) => process.emitWarning(message, { code: 'TESSERA_PASSWORD_HASH_PRIORITY' }),
+    onJobStarted: (waitedMs) => {
+      for (const listener of hashWaitListeners) listener(waitedMs);
+    },
   });
   return hasher;
+}
+
+const hashWaitListeners = new Set<(waitedMs: number) => void>();
+
+/**
+ * The process's hashing queue as metrics see it: `listener` hears how long each job waited for
+ * a thread (every instance's jobs: the pool is shared); the returned function stops it.
+ */
+export function observePasswordHashWaits(listener: (waitedMs: number) => void): () => void {
+  hashWaitListeners.add(listener);
+  return () => hashWaitListeners.delete(listener);
+}
+
+/** Jobs now waiting for a hashing thread (0 while the pool is not running). */
+export function passwordHashQueueDepth(): number {
+  return hasher?.queued ?? 0;
 }
 
 /**

@@ -91,7 +91,7 @@ export class RefreshRotation {
     const current = await store.findRefreshToken(record.id);
     const successor = current && (await this.#liveSuccessor(current, secret));
     if (successor) return { outcome: 'retried', refreshToken: successor };
-    await sessions.revoke(record.sessionId);
+    await sessions.revoke(record.sessionId, 'refresh_reuse');
     return { outcome: 'reused', retiredAt: current?.retiredAt ?? null };
   }
 

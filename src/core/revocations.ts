@@ -3,6 +3,7 @@ import type { RevocationRecord, RevocationStore } from '../store/ports/index.js'
 import { AuthError } from './errors.js';
 import type { AccessTokenClaims } from './jwt/claims.js';
 import type { Runtime } from './runtime.js';
+import { silentTelemetry, type Telemetry } from './telemetry.js';
 
 /** Hybrid nodes poll the log this often as well, so even a silently lost message is bounded. */
 export const REVOCATION_POLL_INTERVAL_MS = 2_000;
@@ -27,6 +28,8 @@ export class Revocations {
   #all = { at: 0, expiresAt: 0 };
   #lastSeq = 0;
   #behind = true;
+  /** The first catch-up (at start) reads old records: their age is not lag. */
+  #caughtUpOnce = false;
   #catchUp: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
 
@@ -36,13 +39,18 @@ export class Revocations {
     private readonly runtime: Runtime,
     /** How long an entry matters: access-token lifetime + allowed clock skew. */
     private readonly horizonMs: number,
+    /** Lag, gaps, bus disconnects and catch-ups, for the operator's metrics. */
+    private readonly telemetry: Telemetry = silentTelemetry,
   ) {}
 
   /** Subscribes first, then reads the log, so nothing published in between is missed. */
   async start(): Promise<void> {
     this.#unsubscribe = await this.bus.subscribe(
       (record) => this.#receive(record),
-      () => this.#markBehind(),
+      () => {
+        this.telemetry.revocationBehind('bus_disconnect');
+        this.#markBehind();
+      },
     );
     await this.catchUp();
   }
@@ -103,11 +111,15 @@ export class Revocations {
     this.#catchUp ??= (async () => {
       try {
         const records = await this.store.listRevocationsSince(this.#lastSeq, this.runtime.now());
+        const now = this.runtime.now();
         for (const record of records) {
           this.#apply(record);
+          if (this.#caughtUpOnce) this.telemetry.revocationApplied(now - record.at, 'log');
           this.#lastSeq = Math.max(this.#lastSeq, record.seq);
         }
         this.#behind = false;
+        if (this.#caughtUpOnce) this.telemetry.revocationCatchUp(records.length);
+        this.#caughtUpOnce = true;
       } catch (error) {
         throw new AuthError('store_unavailable', 'Revocation state cannot be confirmed; try again shortly.', {
           cause: error,
@@ -164,6 +176,8 @@ export class Revocations {
   }
 
   #receive(record: RevocationRecord): void {
+    // A record already applied (this node's own, echoed by the bus) is not lag.
+    if (record.seq > this.#lastSeq) this.telemetry.revocationApplied(this.runtime.now() - record.at, 'bus');
     this.#apply(record);
     this.#advance(record);
   }
@@ -171,7 +185,10 @@ export class Revocations {
   /** Moves the contiguous prefix on, or notices a gap: something in between was not seen. */
   #advance(record: RevocationRecord): void {
     if (record.seq === this.#lastSeq + 1) this.#lastSeq = record.seq;
-    else if (record.seq > this.#lastSeq) this.#markBehind();
+    else if (record.seq > this.#lastSeq) {
+      this.telemetry.revocationBehind('gap');
+      this.#markBehind();
+    }
   }
 
   #markBehind(): void {

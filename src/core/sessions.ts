@@ -6,8 +6,10 @@ import type {
   SessionWithEmail,
   SessionWithUser,
 } from '../store/ports/index.js';
+import { AMR, type AuthContext, authContextOf } from './auth-context.js';
 import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
+import { type EndCause, sessionRevokedEvent } from './security-events.js';
 import { issueToken, newRandomId, parseToken, secretMatches } from './tokens.js';
 
 export interface SessionPolicy {
@@ -24,6 +26,9 @@ export interface SessionPolicy {
  */
 export const RENEWAL_INTERVAL_MS = 60_000;
 
+/** Expired logins the sweep ends per transaction (and names per `session.revoked` event). */
+export const SWEEP_BATCH = 500;
+
 /** What ended: logins (sessions and token families) and API keys. */
 export interface Ended {
   sessions: number;
@@ -32,6 +37,8 @@ export interface Ended {
 
 /** How a user's logins end (Sessions.endUserLogins). */
 export interface UserEnding {
+  /** Why, as the `session.revoked` event says it (default `logout_all`). */
+  cause?: EndCause;
   /** The caller's own login, kept (a password change continues it under new credentials). */
   except?: string;
   /** The account change that ends them, in the same transaction (lock, roles, password). */
@@ -65,20 +72,48 @@ export class Sessions {
     readonly policy: SessionPolicy,
     /** Hybrid mode: ending a login must also reach the in-memory state of every node. */
     private readonly revocations?: Revocations,
+    /** A `session.revoked` event was committed: fan it out now rather than at the next poll. */
+    private readonly onEvent: () => void = () => undefined,
   ) {}
 
-  /** A session-mode login: the returned token is the credential, shown to the client once. */
-  async create(userId: string, client: ClientContext): Promise<{ token: string; session: SessionRecord }> {
+  /**
+   * A session-mode login: the returned token is the credential, shown to the client once.
+   * `amr`: how the user proved who they are (RFC 8176), a password alone unless told otherwise.
+   */
+  async create(
+    userId: string,
+    client: ClientContext,
+    amr: readonly string[] = [AMR.password],
+  ): Promise<{ token: string; session: SessionRecord }> {
     const { id, token, secretHash } = issueToken(this.runtime);
-    return { token, session: await this.#insert(id, userId, 'session', secretHash, client) };
+    const context = authContextOf(amr, this.runtime.now());
+    return { token, session: await this.#insert(id, userId, 'session', secretHash, client, context) };
   }
 
   /**
    * A jwt-mode login: the record is the refresh-token family (its id is the tokens' `sid`).
    * It has no secret of its own, so no session token can ever open it.
    */
-  createFamily(userId: string, client: ClientContext, mode: 'jwt' | 'hybrid'): Promise<SessionRecord> {
-    return this.#insert(newRandomId(this.runtime), userId, mode, '', client);
+  createFamily(
+    userId: string,
+    client: ClientContext,
+    mode: 'jwt' | 'hybrid',
+    amr: readonly string[] = [AMR.password],
+  ): Promise<SessionRecord> {
+    const context = authContextOf(amr, this.runtime.now());
+    return this.#insert(newRandomId(this.runtime), userId, mode, '', client, context);
+  }
+
+  /**
+   * A fresh proof on an existing login (step-up, `POST /auth/reauthenticate`): auth_time
+   * becomes `at` and amr exactly what was just proven (never merged with older proofs, so
+   * "fresh within 5 minutes with otp" cannot be met by an old otp and a new password). No new
+   * login is made. The context recorded, or undefined when the login is gone. In jwt/hybrid
+   * mode access tokens already issued keep the old values: the caller reissues one.
+   */
+  async recordProof(sessionId: string, amr: readonly string[], at: number): Promise<AuthContext | undefined> {
+    const context = authContextOf(amr, at);
+    return (await this.stores.sessions.setSessionAuthContext(sessionId, context)) ? context : undefined;
   }
 
   /**
@@ -93,8 +128,18 @@ export class Sessions {
     userId: string,
     client: ClientContext,
     oauth: NonNullable<SessionRecord['oauth']>,
+    /** The consenting browser login's proof: a delegation inherits it, never a fresher one. */
+    inherited: { authTime: number; amr: readonly string[] },
   ): SessionRecord {
-    return this.#record(id, userId, 'oauth', '', client, oauth);
+    return this.#record(
+      id,
+      userId,
+      'oauth',
+      '',
+      client,
+      authContextOf(inherited.amr, inherited.authTime),
+      oauth,
+    );
   }
 
   async #insert(
@@ -103,9 +148,9 @@ export class Sessions {
     mode: SessionRecord['mode'],
     secretHash: string,
     client: ClientContext,
-    oauth?: SessionRecord['oauth'],
+    context: AuthContext,
   ): Promise<SessionRecord> {
-    const session = this.#record(id, userId, mode, secretHash, client, oauth);
+    const session = this.#record(id, userId, mode, secretHash, client, context);
     await this.stores.sessions.createSession(session);
     return session;
   }
@@ -116,6 +161,7 @@ export class Sessions {
     mode: SessionRecord['mode'],
     secretHash: string,
     client: ClientContext,
+    context: AuthContext,
     oauth?: SessionRecord['oauth'],
   ): SessionRecord {
     const now = this.runtime.now();
@@ -129,6 +175,9 @@ export class Sessions {
       expiresAt: now + this.policy.absoluteTimeoutMs,
       ip: client.ip,
       userAgent: client.userAgent,
+      authTime: context.authTime,
+      amr: context.amr,
+      acr: context.acr,
       ...(oauth && { oauth }),
     };
   }
@@ -167,7 +216,12 @@ export class Sessions {
   async renew(session: SessionRecord, activity?: Activity): Promise<SessionRecord | undefined> {
     const now = this.runtime.now();
     if (now >= this.idleExpiresAt(session) || now >= session.expiresAt) {
-      await this.stores.sessions.deleteSession(session.id);
+      // Through the one ending path, so the expiry is a security event like the sweep's.
+      await this.#end({
+        target: { sessionId: session.id },
+        endSessions: true,
+        event: sessionRevokedEvent(this.runtime, 'expired', session.userId),
+      });
       return undefined;
     }
     if (!activity?.background && now - session.lastSeenAt >= RENEWAL_INTERVAL_MS) {
@@ -217,12 +271,13 @@ export class Sessions {
    * applied on this node and published to the others (best effort: they also poll the log).
    */
 
-  /** Ends one login; false when there was no such login. */
-  async revoke(sessionId: string): Promise<boolean> {
+  /** Ends one login; false when there was no such login. `cause` goes into the security event. */
+  async revoke(sessionId: string, cause: EndCause = 'logout'): Promise<boolean> {
     const ended = await this.#end({
       target: { sessionId },
       endSessions: true,
       revocation: this.revocations?.plan('session', sessionId),
+      event: sessionRevokedEvent(this.runtime, cause, null),
     });
     return ended.sessions > 0;
   }
@@ -232,8 +287,12 @@ export class Sessions {
    * hybrid mode every access token of the user issued until now is revoked, the kept login's
    * too: its caller reissues it.
    */
-  async revokeAllOfUser(userId: string, exceptSessionId?: string): Promise<number> {
-    return (await this.endUserLogins(userId, { except: exceptSessionId })).sessions;
+  async revokeAllOfUser(
+    userId: string,
+    exceptSessionId?: string,
+    cause: EndCause = 'logout_all',
+  ): Promise<number> {
+    return (await this.endUserLogins(userId, { except: exceptSessionId, cause })).sessions;
   }
 
   /** Ends the user's logins and keys as `ending` says, with the account change that causes it. */
@@ -245,6 +304,7 @@ export class Sessions {
       ...(!ending.keepLogins && { revokeApiKeysAt: this.runtime.now() }),
       ...(ending.keepAnAdmin && { keepAnAdmin: true }),
       revocation: this.revocations?.plan('user', userId),
+      event: sessionRevokedEvent(this.runtime, ending.cause ?? 'logout_all', userId),
     });
   }
 
@@ -259,11 +319,13 @@ export class Sessions {
       endSessions: true,
       revokeApiKeysAt: this.runtime.now(),
       revocation: this.revocations?.plan('all', '*'),
+      event: sessionRevokedEvent(this.runtime, 'logout_everyone', null, { everyone: true }),
     });
   }
 
   async #end(ending: LoginEnding): Promise<Ended> {
     const { sessions, apiKeys, revocation } = await this.stores.loginEndings.endLogins(ending);
+    if (ending.event && sessions > 0) this.onEvent();
     if (revocation) await this.revocations?.applied(revocation);
     return { sessions, apiKeys };
   }
@@ -272,12 +334,6 @@ export class Sessions {
   async listOfUser(userId: string): Promise<SessionRecord[]> {
     const now = this.runtime.now();
     return (await this.stores.sessions.listUserSessions(userId)).filter((s) => now < this.expiresAt(s));
-  }
-
-  /** Every live session, newest first; for operators. */
-  async listAll(): Promise<SessionRecord[]> {
-    const now = this.runtime.now();
-    return (await this.stores.sessions.listSessions()).filter((s) => now < this.expiresAt(s));
   }
 
   /**
@@ -300,9 +356,23 @@ export class Sessions {
     };
   }
 
-  /** Deletes every expired session; returns how many. */
-  sweep(): Promise<number> {
+  /**
+   * Deletes every expired session; returns how many. In batches of SWEEP_BATCH, each one ending
+   * (one transaction) with its `session.revoked` event (cause `expired`), so expiry reaches
+   * subscribers like any other ending and no event names an unbounded list.
+   */
+  async sweep(): Promise<number> {
     const now = this.runtime.now();
-    return this.stores.sessions.deleteExpiredSessions(now, now - this.policy.idleTimeoutMs);
+    const expired = { now, idleBefore: now - this.policy.idleTimeoutMs, limit: SWEEP_BATCH };
+    let total = 0;
+    for (;;) {
+      const { sessions } = await this.#end({
+        target: { expired },
+        endSessions: true,
+        event: sessionRevokedEvent(this.runtime, 'expired', null),
+      });
+      total += sessions;
+      if (sessions < SWEEP_BATCH) return total;
+    }
   }
 }

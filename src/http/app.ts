@@ -4,6 +4,7 @@ import { errorBody } from '../core/errors.js';
 import { redisCounters } from '../store/redis/rate-limit-counters.js';
 import type { Tessera } from '../tessera.js';
 import { AccessLog } from './access-log.js';
+import { openApiPlugin, openApiRoute } from './api/openapi-route.js';
 import { registerErrorHandling } from './errors.js';
 import { logDestination } from './log-destination.js';
 import { chooseLoginMode } from './modes/choose-mode.js';
@@ -11,6 +12,7 @@ import { CONNECTION_TIMEOUTS, capConnectionsPerIp, MAX_CONNECTIONS_PER_IP } from
 import { corsPlugin } from './plugins/cors.js';
 import { csrfPlugin } from './plugins/csrf.js';
 import { jsonLimitsPlugin } from './plugins/limits.js';
+import { metricsPlugin } from './plugins/metrics.js';
 import { originPlugin } from './plugins/origin.js';
 import { type RateLimitOptions, rateLimitPlugin } from './plugins/rate-limit.js';
 import { securityHeadersPlugin, setSecurityHeaders } from './plugins/security-headers.js';
@@ -19,13 +21,17 @@ import { adminApiRoutes } from './routes/admin-api.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
 import { adminMailRoutes } from './routes/admin-mail.js';
 import { adminOAuthRoutes } from './routes/admin-oauth.js';
+import { adminWebhookRoutes } from './routes/admin-webhooks.js';
 import { authRoutes } from './routes/auth.js';
 import { emailRoutes } from './routes/email.js';
 import { emailPageRoutes } from './routes/email-pages.js';
 import { healthRoutes } from './routes/health.js';
+import { mfaRoutes } from './routes/mfa.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { oauthAccountRoutes } from './routes/oauth-account.js';
+import { passkeyRoutes } from './routes/passkeys.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { stepUpRoutes } from './routes/step-up.js';
 
 /**
  * Auth requests are small (the longest field is a 1024-character password); a small cap
@@ -90,7 +96,12 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
       'breached-password check skipped: the range API is unreachable; the password was accepted',
     ),
   );
-  registerErrorHandling(app);
+  registerErrorHandling(app, tessera.telemetry, tessera.metrics?.requests.series('*', 'unmatched'));
+  // Every route's config.api, collected as routes are added, for GET /openapi.json (api/).
+  await app.register(openApiPlugin());
+  // GET /metrics and the per-route timing hooks, before any other route (metrics.ts); nothing when off.
+  await app.register(metricsPlugin(tessera));
+  await app.register(openApiRoute(tessera));
   app.decorateRequest('auth', null as never);
   await app.register(fastifyCookie);
   // JSON only: a text/plain body is a classic way to send a cross-site POST without a CORS
@@ -110,12 +121,18 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   if (tessera.config.rateLimit) {
     // With Redis the counts are shared by every node; otherwise each node counts alone.
     const counters = tessera.redis && redisCounters(tessera.redis.client);
-    await app.register(rateLimitPlugin({ ...(counters && { counters }), ...options.rateLimits }));
+    const onLimited = (action: string) => tessera.telemetry.rateLimited(action);
+    await app.register(rateLimitPlugin({ ...(counters && { counters }), onLimited, ...options.rateLimits }));
   }
 
   await app.register(healthRoutes(tessera));
   await app.register(authRoutes(tessera));
+  // Second factors and step-up (issue 18).
+  await app.register(mfaRoutes(tessera));
+  await app.register(stepUpRoutes(tessera));
   await app.register(sessionRoutes(tessera));
+  // Passkeys (WebAuthn): registration, the user's list, and the passwordless way in.
+  await app.register(passkeyRoutes(tessera));
   await app.register(adminApiRoutes(tessera));
   await app.register(adminConsoleRoutes());
   // The mode's own routes: jwt and hybrid's refresh and public keys; session mode's public keys (OAuth).
@@ -124,8 +141,10 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
   await app.register(oauthRoutes(tessera));
   await app.register(oauthAccountRoutes(tessera));
   await app.register(adminOAuthRoutes(tessera));
+  await app.register(adminWebhookRoutes(tessera));
   // Account recovery and verification by email: JSON routes, the pages links open, the outbox's log.
   tessera.email.delivery.useLogger(app.log);
+  tessera.events.delivery.useLogger(app.log);
   await app.register(emailRoutes(tessera));
   await app.register(emailPageRoutes());
   await app.register(adminMailRoutes(tessera));

@@ -10,8 +10,11 @@
  * request, and the Origin check on every state-changing request that is not bearer-authenticated.
  */
 
+import type { RouteApi } from './api/route-api.js';
+
 /** The routes that check a secret or create something, each with its own limits (rate-limit.ts). */
-export type RateLimitedAction = 'login' | 'register' | 'refresh' | 'password';
+/** `challenge`: routes that store a short-lived challenge for anyone who asks (passkey login options). */
+export type RateLimitedAction = 'login' | 'register' | 'refresh' | 'password' | 'challenge';
 
 export interface RoutePolicy {
   /** Count each attempt against this action's per-IP and per-account limits (rate-limit.ts). */
@@ -33,6 +36,8 @@ export interface RoutePolicy {
    * every other route asks.
    */
   tokenAlone?: boolean;
+  /** The route in GET /openapi.json (api/route-api.ts): every route declares one. */
+  api?: RouteApi;
 }
 
 declare module 'fastify' {

@@ -1,5 +1,7 @@
 import type { Audit } from '../core/audit.js';
+import { backoffMs, PollingLoop } from '../core/polling-loop.js';
 import type { Runtime } from '../core/runtime.js';
+import { silentTelemetry, type Telemetry } from '../core/telemetry.js';
 import { newRandomId } from '../core/tokens.js';
 import type { MailOutboxStore, MailRecord } from '../store/ports/mail-outbox.js';
 import type { MailLog, MailTransport } from './transports.js';
@@ -35,10 +37,9 @@ export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
  */
 export class MailDelivery {
   readonly owner: string;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #loop: PollingLoop;
   #log: MailLog = { info() {}, warn() {}, error() {} };
+  #telemetry: Telemetry = silentTelemetry;
 
   constructor(
     private readonly outbox: MailOutboxStore,
@@ -48,6 +49,7 @@ export class MailDelivery {
     private readonly policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY,
   ) {
     this.owner = newRandomId(runtime);
+    this.#loop = new PollingLoop(policy.pollIntervalMs, () => this.#sendBatch());
   }
 
   /** Where delivery outcomes are logged (the server's logger). */
@@ -55,60 +57,45 @@ export class MailDelivery {
     this.#log = log;
   }
 
+  /** Where delivery outcomes are counted (the instance's metrics). */
+  useTelemetry(telemetry: Telemetry): void {
+    this.#telemetry = telemetry;
+  }
+
   get log(): MailLog {
     return this.#log;
   }
 
   get started(): boolean {
-    return this.#timer !== undefined;
+    return this.#loop.started;
   }
 
   start(onError: (error: unknown) => void): void {
-    if (this.#timer) return;
-    const tick = () => this.run().catch(onError);
-    this.#timer = setInterval(tick, this.policy.pollIntervalMs);
-    this.#timer.unref();
-    tick();
+    this.#loop.start(onError);
   }
 
   /** A message was queued: send now rather than at the next poll (only once started). */
   nudge(): void {
-    if (this.#timer) this.run().catch((error) => this.#log.error({ err: error }, 'mail delivery failed'));
+    if (this.#loop.started)
+      this.run().catch((error) => this.#log.error({ err: error }, 'mail delivery failed'));
   }
 
   /** One pass over the due messages; concurrent calls share it (and one more pass follows). */
   run(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      try {
-        do {
-          this.#again = false;
-          // Until a claim finds nothing: a short batch may only mean another node won some rows.
-          while ((await this.#sendBatch()) > 0) {}
-        } while (this.#again);
-      } finally {
-        this.#running = undefined;
-      }
-    })();
-    return this.#running;
+    return this.#loop.run();
   }
 
   /** Waits for the current pass (tests, shutdown). */
   async idle(): Promise<void> {
-    await this.#running;
+    await this.#loop.idle();
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#loop.stop();
   }
 
   async close(): Promise<void> {
-    this.stop();
-    await this.#running?.catch(() => undefined);
+    await this.#loop.close();
     this.transport.close();
   }
 
@@ -131,7 +118,7 @@ export class MailDelivery {
     } catch (error) {
       const attempts = mail.attempts + 1;
       const final = attempts >= this.policy.maxAttempts;
-      const wait = Math.min(this.policy.baseBackoffMs * 2 ** (attempts - 1), this.policy.maxBackoffMs);
+      const wait = backoffMs(attempts, this.policy.baseBackoffMs, this.policy.maxBackoffMs);
       const reason = describe(error);
       await this.outbox.markMailFailed(mail.id, this.owner, {
         attempts,
@@ -139,6 +126,7 @@ export class MailDelivery {
         error: reason,
         final,
       });
+      this.#telemetry.mailDelivery(final ? 'failed' : 'retry');
       if (final) {
         this.#log.error({ ...fields, error: reason }, 'mail delivery failed for good');
         await this.audit.record('mail.failed', {
@@ -152,6 +140,7 @@ export class MailDelivery {
       return;
     }
     await this.outbox.markMailSent(mail.id, this.owner, this.runtime.now());
+    this.#telemetry.mailDelivery('sent');
     this.#log.info(fields, 'mail delivered');
   }
 }

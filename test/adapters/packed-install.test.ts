@@ -1,5 +1,14 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +24,8 @@ import { PASSWORD, startTessera, TEST_CSRF_SECRET, type TestServer } from '../he
  * docs/ARCHITECTURE.md, "The package"), so none of them may arrive.
  */
 
+// npm's own range semantics; present through the dev tooling (not a dependency of Tessera).
+const semver = createRequire(import.meta.url)('semver') as { subset(sub: string, dom: string): boolean };
 const run = promisify(execFile);
 const SERVER_ONLY = ['better-sqlite3', '@node-rs/argon2', 'pg', 'ioredis'];
 const npmVersion = (() => {
@@ -107,6 +118,33 @@ describe.skipIf(!npmVersion)('the packed package in an empty app', () => {
     expect(installed.has('tessera')).toBe(true);
     expect(SERVER_ONLY.filter((name) => installed.has(name))).toEqual([]);
     expect(existsSync(join(appDir, 'node_modules', 'better-sqlite3'))).toBe(false);
+  });
+
+  it("runs on tessera's Node floor: every installed package accepts it (no cookie@2)", () => {
+    // cookie@2 declares Node >= 22. @fastify/cookie >= 11.1.1 and light-my-request >= 6.8 (fastify's
+    // inject) take it, so tessera pins @fastify/cookie 11.1.0 and light-my-request 6.6.0 (cookie@1),
+    // and npm gives fastify that copy. docs/ARCHITECTURE.md, "The package".
+    const floor = (JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } }).engines
+      .node;
+    const refusing: string[] = [];
+    const visit = (modules: string) => {
+      if (!existsSync(modules)) return;
+      for (const entry of readdirSync(modules)) {
+        if (entry.startsWith('.')) continue;
+        if (entry.startsWith('@')) {
+          visit(join(modules, entry));
+          continue;
+        }
+        const manifest = join(modules, entry, 'package.json');
+        if (!existsSync(manifest)) continue;
+        const { name, version, engines } = JSON.parse(readFileSync(manifest, 'utf8'));
+        if (engines?.node && !semver.subset(floor, engines.node))
+          refusing.push(`${name}@${version} wants node ${engines.node}`);
+        visit(join(modules, entry, 'node_modules'));
+      }
+    };
+    visit(join(appDir, 'node_modules'));
+    expect(refusing).toEqual([]);
   });
 
   it('the tessera command says in one line which drivers the server needs', async () => {

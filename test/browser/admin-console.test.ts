@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRuntime } from '../../src/core/runtime.js';
 import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { signInToConsole } from './admin-sign-in.js';
 import { browserAvailable, launchBrowser } from './browser.js';
 
 /** Screenshots land here (gitignored): the console as a person saw it during the test. */
@@ -99,9 +100,8 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
             }
           });
           await page.goto(`http://localhost:${port}/admin`);
-          await page.fill('#email', adminEmail);
-          await page.fill('#password', PASSWORD);
-          await page.click('#login-form button[type=submit]');
+          // Admins sign in with an authenticator app (enrolled at the first sign-in).
+          await signInToConsole(page, adminEmail);
 
           const sessionRow = page.locator(`#sessions tr[data-email="${customerEmail}"]`);
           await sessionRow.waitFor(WAIT);
@@ -226,6 +226,28 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
           await confirmDialog.locator('button[value=ok]').click();
           await clientRow.waitFor({ state: 'detached', ...WAIT });
 
+          // An OpenID Connect relying party: subject type, post-logout and back-channel URIs.
+          await page.click('#new-client');
+          await page.fill('#client-name', 'Ledger Lens');
+          await page.fill('#client-redirects', 'https://ledger.example/callback');
+          await page.fill('#client-scopes', 'openid email');
+          await page.fill('#client-audience', 'https://ledger.example');
+          await page.selectOption('#client-subject-type', 'pairwise');
+          await page.fill('#client-post-logout', 'https://ledger.example/');
+          await page.fill('#client-backchannel', 'https://ledger.example/backchannel-logout');
+          await page.locator('#client-dialog button[value=ok]').click();
+          await expect
+            .poll(() => page.locator('#client-secret').textContent(), WAIT)
+            .toMatch(/Registered Ledger Lens: client_id \S+/);
+          const relyingParty = (await server.tessera.oauth.clients.list()).find(
+            (c) => c.name === 'Ledger Lens',
+          );
+          expect(relyingParty?.oidc).toMatchObject({
+            subjectType: 'pairwise',
+            postLogoutRedirectUris: ['https://ledger.example/'],
+            backchannelLogoutUri: 'https://ledger.example/backchannel-logout',
+          });
+
           // The audit log in words, with the acting admin, the subject's email and labelled details.
           const locked = page.locator('#audit li[data-type="user.locked"]');
           await locked.waitFor(WAIT);
@@ -295,9 +317,8 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
           expect(await page.locator('#login').isVisible()).toBe(true);
 
           // When the admin's own login ends (idle timeout, or ended elsewhere), the next poll says so.
-          await page.fill('#email', adminEmail);
-          await page.fill('#password', PASSWORD);
-          await page.click('#login-form button[type=submit]');
+          // Admins sign in with an authenticator app (enrolled at the first sign-in).
+          await signInToConsole(page, adminEmail);
           await page.locator('#sessions tr').first().waitFor(WAIT);
           await server.tessera.sessions.revokeAllOfUser(adminId);
           await expect

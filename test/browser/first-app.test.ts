@@ -60,6 +60,7 @@ describe.skipIf(!browserAvailable("README's first app in a real browser"))(
       ['first-app-express', 'jwt'],
       ['first-app-fastify', 'session'],
       ['first-app-express', 'hybrid'],
+      ['first-app-hono', 'jwt'],
     ] as const) {
       it(`${id} in ${mode} mode: log in, "Signed in as", the API, log out`, async () => {
         const block = serverBlock(id);

@@ -5,6 +5,7 @@ import { migrationProvider } from '../../src/store/sql/migrations.js';
 import { openPostgresStores } from '../../src/store/sql/postgres.js';
 import type { SqlStores } from '../../src/store/sql/stores.js';
 import { describeWithPostgres, dropTestSchemas, testSchema } from '../services.js';
+import { eventsContract } from './events-contract.js';
 import { sqlTransactionContract } from './sql-transaction.js';
 import { storeContract } from './store-contract.js';
 
@@ -13,6 +14,7 @@ await describeWithPostgres('postgres engine', (url) => {
   afterAll(() => dropTestSchemas(url));
 
   storeContract('postgres', () => openPostgresStores(url, { schema: testSchema() }));
+  eventsContract('postgres', () => openPostgresStores(url, { schema: testSchema() }));
   sqlTransactionContract('postgres', () => openPostgresStores(url, { schema: testSchema() }));
 
   const allMigrations = async () => Object.keys(await migrationProvider.getMigrations()).sort();
@@ -133,6 +135,10 @@ await describeWithPostgres('postgres engine', (url) => {
           expiresAt: 50_000,
           ip: '203.0.113.7',
           userAgent: 'ua',
+          // 0011_login_context_mfa: a password login, proven when it was made.
+          authTime: 2,
+          amr: ['pwd'],
+          acr: 'aal1',
         });
       } finally {
         await store.close();
@@ -202,6 +208,9 @@ await describeWithPostgres('postgres engine', (url) => {
           expiresAt: 50_000,
           ip: '::1',
           userAgent: 'ua',
+          authTime: 1,
+          amr: ['pwd'],
+          acr: 'aal1',
         };
         await store.sessions.createSession(session);
         await store.refreshTokens.createRefreshToken({
@@ -281,6 +290,9 @@ await describeWithPostgres('postgres engine', (url) => {
           expiresAt: t + 4,
           ip: '::1',
           userAgent: 'ua',
+          authTime: t + 2,
+          amr: ['pwd'],
+          acr: 'aal1',
         };
         await store.sessions.createSession(session);
         expect(await store.sessions.findSession('s1')).toEqual(session);

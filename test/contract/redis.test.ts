@@ -10,6 +10,7 @@ import { openSqliteStores } from '../../src/store/sql/sqlite.js';
 import { tempDir } from '../helpers.js';
 import { deleteRedisKeys, describeWithRedis, uniqueRedisPrefix } from '../services.js';
 import { hostPort, startPrivateRedis, startTcpProxy } from '../tcp-proxy.js';
+import { eventsContract } from './events-contract.js';
 import { storeContract } from './store-contract.js';
 
 describe('TESSERA_REDIS_URL forms', () => {
@@ -78,6 +79,11 @@ await describeWithRedis('redis engine', (url) => {
     'sqlite+redis',
     async () => (await cached(await openSqliteStores(join(tempDir(), `store-${++files}.db`)))).store,
   );
+  // Endings (the sweep's too) keep the copies in step and still record their events.
+  eventsContract(
+    'sqlite+redis',
+    async () => (await cached(await openSqliteStores(join(tempDir(), `store-${++files}.db`)))).store,
+  );
 
   describe('session cache', () => {
     const NOW = Date.UTC(2026, 0, 1);
@@ -92,6 +98,9 @@ await describeWithRedis('redis engine', (url) => {
       expiresAt: NOW + 3_600_000,
       ip: '203.0.113.7',
       userAgent: 'Firefox',
+      authTime: 1,
+      amr: ['pwd'],
+      acr: 'aal1',
       ...overrides,
     });
     const setup = () => cached(new MemoryStores(), () => NOW);
@@ -227,6 +236,24 @@ await describeWithRedis('redis engine', (url) => {
       expect(await raw.zrange('sweep:expires', '0', '-1')).toEqual([`gina:${live.id}`]);
     });
 
+    it('the sweep as an ending (Sessions.sweep: endLogins, expired target) removes the same copies', async () => {
+      const { store, raw } = await setup();
+      const live = session('ivy', { lastSeenAt: NOW });
+      const idle = session('ivy', { lastSeenAt: NOW - 40 * 60_000 });
+      const expired = session('ivy', { createdAt: NOW - 10, lastSeenAt: NOW, expiresAt: NOW + 10 });
+      for (const s of [live, idle, expired]) await store.sessions.createSession(s);
+      const ended = await store.loginEndings.endLogins({
+        target: { expired: { now: NOW + 10, idleBefore: NOW - 30 * 60_000, limit: 500 } },
+        endSessions: true,
+        event: { id: 'sweep-1', type: 'session.revoked', at: NOW, userId: null, data: { cause: 'expired' } },
+      });
+      expect(ended.logins.map((l) => l.id).sort()).toEqual([idle.id, expired.id].sort());
+      expect(await copies(raw, [live.id, idle.id, expired.id])).toBe(1);
+      expect(await raw.smembers('u:ivy')).toEqual([live.id]);
+      expect(await raw.zrange('sweep:seen', '0', '-1')).toEqual([`ivy:${live.id}`]);
+      expect(await store.sessions.findSession(idle.id)).toBeUndefined();
+    });
+
     it('a touch racing a delete never brings the copy back', async () => {
       const { store, raw } = await setup();
       for (let i = 0; i < 50; i++) {
@@ -342,6 +369,9 @@ await describeWithRedis('redis engine', (url) => {
           expiresAt: now + 3_600_000,
           ip: '203.0.113.7',
           userAgent: 'Firefox',
+          authTime: 1,
+          amr: ['pwd'],
+          acr: 'aal1',
         };
         await store.sessions.createSession(s);
         await expect.poll(() => store.sessions.findSession(s.id)).toEqual(s);

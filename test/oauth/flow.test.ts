@@ -51,7 +51,7 @@ describe('discovery', () => {
       response_types_supported: ['code'],
       code_challenge_methods_supported: ['S256'],
       grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
-      scopes_supported: ['profile', 'accounts:read', 'accounts:write'],
+      scopes_supported: ['openid', 'email', 'profile', 'accounts:read', 'accounts:write'],
     });
     const keys = (await (await fetch(server.as.jwks_uri as string)).json()) as { keys: object[] };
     expect(keys.keys.length).toBeGreaterThan(0);

@@ -8,6 +8,7 @@ import { BearerTokenError, verifyAccessToken } from '../../src/resource-server.j
 import { PASSWORD, tempDir } from '../helpers.js';
 import {
   API,
+  adminSignIn,
   type Browser,
   codeFlow,
   insecure,
@@ -85,11 +86,8 @@ describe('API keys', () => {
     expect((await json(browser, 'DELETE', `/auth/api-keys/${apiKey.id}`)).status).toBe(404);
 
     // The admin sees every key (never a secret) and can revoke one.
-    const admin = await signIn(server);
-    await server.tessera.control.setRoles(admin.userId, ['admin'], {
-      actorId: null,
-      client: { ip: 'cli', userAgent: 'cli' },
-    });
+    // An admin: enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+    const admin = await adminSignIn(server);
     server.clock.advance(1_000);
     const second = (await (
       await json(browser, 'POST', '/auth/api-keys', { name: 'ci', scopes: ['profile'], password: PASSWORD })
@@ -113,11 +111,8 @@ describe('API keys', () => {
 
 describe('admin: clients', () => {
   it('creates a client (secret shown once), lists it without secrets, deletes it with all its tokens', async () => {
-    const admin = await signIn(server);
-    await server.tessera.control.setRoles(admin.userId, ['admin'], {
-      actorId: null,
-      client: { ip: 'cli', userAgent: 'cli' },
-    });
+    // An admin: enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+    const admin = await adminSignIn(server);
     const created = await json(admin, 'POST', '/admin/api/clients', {
       name: 'Ledger',
       type: 'confidential',
@@ -228,6 +223,35 @@ describe('tessera clients (CLI)', () => {
     );
     expect(refused.code).toBe(1);
     expect(refused.err).toContain('plain http is allowed for loopback addresses only');
+    // An OpenID Connect relying party: its settings checked like redirect URIs, then listed.
+    const rpArgs = [
+      'create',
+      '--name',
+      'Ledger Lens',
+      '--redirect-uri',
+      REDIRECT_URI,
+      '--scope',
+      'openid',
+      'email',
+    ];
+    const badLogout = run(...rpArgs, '--audience', API, '--backchannel-logout-uri', 'http://rp.example/bc');
+    expect(badLogout.code).toBe(1);
+    expect(badLogout.err).toContain('Back-channel logout URI');
+    const rp = run(
+      ...rpArgs,
+      '--audience',
+      API,
+      '--subject-type',
+      'pairwise',
+      '--post-logout-redirect-uri',
+      'https://app.example/bye',
+      '--backchannel-logout-uri',
+      'https://app.example/backchannel-logout',
+    );
+    expect(rp.code, rp.err).toBe(0);
+    expect(run('list').out).toContain(
+      'subject_type=pairwise\tbackchannel_logout_uri=https://app.example/backchannel-logout\tpost_logout_redirect_uris=[https://app.example/bye]',
+    );
     expect(run('delete', id).code).toBe(0);
     expect(run('list').out).not.toContain(id);
     expect(run('delete', id).code).toBe(1);

@@ -11,8 +11,8 @@ const semver = createRequire(import.meta.url)('semver') as {
 
 /**
  * package.json's `engines.node` is a promise to users: every package Tessera installs in
- * production must declare support for that floor too (cookie@2, under @fastify/cookie, declares
- * Node >= 22; package.json's `overrides` pins cookie 1.1.1, same API, Node >= 18).
+ * production must declare support for that floor too (cookie@2 declares Node >= 22, so package.json
+ * pins @fastify/cookie 11.1.0 and light-my-request 6.6.0, the last to use cookie@1: same API, Node >= 18).
  */
 interface Manifest {
   name: string;

@@ -183,6 +183,7 @@ export class AccountEmail {
     // One transaction: the new password (and the lifted "not me" lock), every login and every
     // API key of the user ended, and in hybrid mode the revocation record for every node.
     const { sessions: revokedSessions } = await this.deps.sessions.endUserLogins(user.id, {
+      cause: 'password_reset',
       account: {
         passwordHash,
         updatedAt: now,
@@ -264,7 +265,11 @@ export class AccountEmail {
     await this.deps.tokens.use(record);
     await this.deps.tokens.retireAll(user.id, 'change');
     await this.#markVerified(user.id, record.email);
-    const revokedSessions = await this.deps.sessions.revokeAllOfUser(user.id);
+    const revokedSessions = await this.deps.sessions.revokeAllOfUser(
+      user.id,
+      undefined,
+      'email_change_undone',
+    );
     await this.deps.audit.record('email.change_undone', {
       userId: user.id,
       client,

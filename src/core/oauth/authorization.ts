@@ -5,6 +5,7 @@ import type { ClientContext, Sessions } from '../sessions.js';
 import { issueToken, newRandomId, parseToken, secretMatches } from '../tokens.js';
 import type { OAuthClients } from './clients.js';
 import { OAuthError, type OAuthErrorCode } from './errors.js';
+import { isOpenId, type SignIn } from './oidc-identity.js';
 import { isSubset, parseScope } from './scopes.js';
 
 /** OAuth 2.1 4.1.2: "a maximum authorization code lifetime of 10 minutes is RECOMMENDED"; one is plenty. */
@@ -23,9 +24,25 @@ export interface AuthorizationRequest {
   scopes: string[];
   state: string | undefined;
   codeChallenge: string;
-  /** OpenID Connect's `prompt`: `none` (never show a page) or `consent` (always ask). */
-  prompt: 'none' | 'consent' | undefined;
+  /**
+   * OpenID Connect's `prompt` (also honoured for plain OAuth): `none` (never show a page),
+   * `login` (sign in again whatever the login), `consent` (always ask).
+   */
+  prompt: { none: boolean; login: boolean; consent: boolean };
+  /** scope=openid only: the OpenID Connect request parameters. */
+  oidc?: {
+    nonce: string | null;
+    /** Seconds: the user must have signed in at most this long ago. */
+    maxAge: number | undefined;
+    /** Prefills the sign-in page's email field; nothing else. */
+    loginHint: string | undefined;
+    idTokenHint: string | undefined;
+  };
 }
+
+const MAX_NONCE_LENGTH = 500;
+const MAX_HINT_LENGTH = 4_000;
+const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
 
 /**
  * The outcome of checking a request. Until the client and its redirect URI are known to be
@@ -82,7 +99,18 @@ export class OAuthAuthorization {
         state: typeof state === 'string' ? state : undefined,
       }),
     });
-    const names = ['response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'prompt'];
+    const names = [
+      'response_type',
+      'scope',
+      'state',
+      'code_challenge',
+      'code_challenge_method',
+      'prompt',
+      'nonce',
+      'max_age',
+      'login_hint',
+      'id_token_hint',
+    ];
     const repeated = names.find((name) => single(params, name) === REPEATED);
     if (repeated) return fail('invalid_request', `The parameter ${repeated} is repeated.`);
     if (typeof state === 'string' && state.length > MAX_STATE_LENGTH) {
@@ -117,23 +145,54 @@ export class OAuthAuthorization {
     if (!isSubset(scopes, client.scopes)) {
       return fail('invalid_scope', 'The application asked for a scope it is not allowed.');
     }
-    const prompt = single(params, 'prompt');
-    return {
-      kind: 'valid',
-      request: {
-        client,
-        redirectUri,
-        scopes,
-        state: typeof state === 'string' ? state : undefined,
-        codeChallenge: challenge,
-        prompt: prompt === 'none' || prompt === 'consent' ? prompt : undefined,
-      },
+    // OIDC Core 3.1.2.1: a space-separated set; `none` with anything else is an error.
+    const promptText = single(params, 'prompt');
+    const prompts = new Set(typeof promptText === 'string' ? promptText.split(' ').filter(Boolean) : []);
+    if ([...prompts].some((p) => !PROMPTS.has(p)) || (prompts.has('none') && prompts.size > 1)) {
+      return fail('invalid_request', 'prompt is none alone, or any of login, consent, select_account.');
+    }
+    const request: AuthorizationRequest = {
+      client,
+      redirectUri,
+      scopes,
+      state: typeof state === 'string' ? state : undefined,
+      codeChallenge: challenge,
+      prompt: { none: prompts.has('none'), login: prompts.has('login'), consent: prompts.has('consent') },
     };
+    if (!isOpenId(scopes)) return { kind: 'valid', request };
+    const [nonce, maxAge, loginHint, idTokenHint] = ['nonce', 'max_age', 'login_hint', 'id_token_hint'].map(
+      (name) => single(params, name) as string | undefined,
+    );
+    if (nonce !== undefined && (nonce.length < 1 || nonce.length > MAX_NONCE_LENGTH)) {
+      return fail('invalid_request', `The nonce must be 1-${MAX_NONCE_LENGTH} characters.`);
+    }
+    if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge)) {
+      return fail('invalid_request', 'max_age is a number of seconds.');
+    }
+    if ((loginHint?.length ?? 0) > 320 || (idTokenHint?.length ?? 0) > MAX_HINT_LENGTH) {
+      return fail('invalid_request', 'login_hint or id_token_hint is too long.');
+    }
+    request.oidc = {
+      nonce: nonce ?? null,
+      maxAge: maxAge === undefined ? undefined : Number(maxAge),
+      loginHint,
+      idTokenHint,
+    };
+    return { kind: 'valid', request };
+  }
+
+  /** An error for a checked request, sent back to its (registered) redirect URI. */
+  errorRedirect(request: AuthorizationRequest, error: OAuthErrorCode, description: string): string {
+    return this.redirectUrl(request.redirectUri, {
+      error,
+      error_description: description,
+      state: request.state,
+    });
   }
 
   /** Whether the user must be asked: no standing grant covers these scopes, or the client asked to ask. */
   async needsConsent(userId: string, request: AuthorizationRequest): Promise<boolean> {
-    if (request.prompt === 'consent') return true;
+    if (request.prompt.consent) return true;
     const grant = await this.deps.stores.oauthGrants.findOAuthGrant(userId, request.client.id);
     return !grant || !isSubset(request.scopes, grant.scopes);
   }
@@ -203,8 +262,15 @@ export class OAuthAuthorization {
   async approve(
     userId: string,
     request: AuthorizationRequest,
-    context: { client: ClientContext; consented: boolean },
+    context: {
+      client: ClientContext;
+      consented: boolean;
+      signIn?: SignIn;
+      /** The consenting login's proof (auth_time, amr): the delegation inherits it. */
+      proof: { authTime: number; amr: readonly string[] };
+    },
   ): Promise<string> {
+    if (request.oidc && !context.signIn) throw new Error('an OpenID Connect code needs its sign-in');
     const { stores, runtime } = this.deps;
     const now = runtime.now();
     const existing = await stores.oauthGrants.findOAuthGrant(userId, request.client.id);
@@ -230,6 +296,18 @@ export class OAuthAuthorization {
       createdAt: now,
       expiresAt: now + AUTHORIZATION_CODE_TTL_MS,
       usedAt: null,
+      authTime: context.proof.authTime,
+      amr: [...context.proof.amr],
+      ...(request.oidc &&
+        context.signIn && {
+          oidc: {
+            nonce: request.oidc.nonce,
+            authSessionId: context.signIn.sessionId,
+            authTime: context.signIn.authTime,
+            ...(context.signIn.amr && { amr: context.signIn.amr }),
+            ...(context.signIn.acr !== undefined && { acr: context.signIn.acr }),
+          },
+        }),
     });
     if (context.consented) {
       await this.deps.audit.record('oauth.consent_granted', {
@@ -287,7 +365,7 @@ export class OAuthAuthorization {
     if (!grant && logins.length === 0) return false;
     // The grant first: a code issued a moment ago can then no longer be exchanged.
     await stores.oauthGrants.deleteOAuthGrant(userId, clientId);
-    for (const login of logins) await sessions.revoke(login.id);
+    for (const login of logins) await sessions.revoke(login.id, 'grant_revoked');
     await this.deps.audit.record('oauth.grant_revoked', {
       userId,
       client,

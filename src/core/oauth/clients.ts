@@ -2,11 +2,13 @@ import type { AggregateStores, OAuthClientRecord } from '../../store/ports/index
 import type { Audit } from '../audit.js';
 import type { Actor } from '../control.js';
 import { AuthError } from '../errors.js';
+import type { JwsAlgorithm } from '../jwt/algorithms.js';
 import type { Revocations } from '../revocations.js';
 import type { Runtime } from '../runtime.js';
 import type { Sessions } from '../sessions.js';
 import { hashSecret, newRandomId, secretMatches } from '../tokens.js';
 import { OAuthError } from './errors.js';
+import { checkOidcSettings, type NewOidcSettings } from './oidc-clients.js';
 import { isSubset } from './scopes.js';
 
 /** What an operator registers (admin API, CLI, console). */
@@ -18,6 +20,8 @@ export interface NewClient {
   audience: string;
   /** Default: authorization_code when there are redirect URIs, else client_credentials. */
   grantTypes?: OAuthClientRecord['grantTypes'];
+  /** OpenID Connect (clients allowed the openid scope): oidc-clients.ts. */
+  oidc?: NewOidcSettings;
 }
 
 /** How a client presented itself at the token, revocation or introspection endpoint. */
@@ -58,6 +62,8 @@ export class OAuthClients {
       scopes: Readonly<Record<string, string>>;
       /** TESSERA_AUDIENCE: a client may never ask for tokens that Tessera itself accepts. */
       firstPartyAudience: string;
+      /** TESSERA_JWT_ALGORITHM: what ID tokens are signed with. */
+      signingAlg: JwsAlgorithm;
       revocations?: Revocations;
     },
   ) {}
@@ -97,7 +103,7 @@ export class OAuthClients {
     const client = await this.deps.stores.oauthClients.findOAuthClient(id);
     if (!client) return false;
     for (const session of await this.deps.stores.sessions.listOAuthSessions({ clientId: id })) {
-      await this.deps.sessions.revoke(session.id);
+      await this.deps.sessions.revoke(session.id, 'client_deleted');
     }
     // client_credentials tokens name the client as their `sid`.
     await this.deps.revocations?.revokeSession(id);
@@ -175,8 +181,15 @@ export class OAuthClients {
       throw invalidClientInput('A public client cannot use client_credentials: it has no secret.');
     }
     const now = this.deps.runtime.now();
+    const id = newRandomId(this.deps.runtime);
+    const oidc = checkOidcSettings(input.oidc, {
+      id,
+      scopes,
+      redirectUris,
+      signingAlg: this.deps.signingAlg,
+    });
     return {
-      id: newRandomId(this.deps.runtime),
+      id,
       name,
       type: input.type,
       redirectUris,
@@ -184,6 +197,7 @@ export class OAuthClients {
       grantTypes,
       audience,
       createdAt: now,
+      ...(oidc && { oidc }),
     };
   }
 }

@@ -1,6 +1,7 @@
 import type { AggregateStores } from '../../store/ports/index.js';
 import type { Accounts } from '../accounts.js';
 import type { Audit } from '../audit.js';
+import type { JwsAlgorithm } from '../jwt/algorithms.js';
 import type { Keyring } from '../keyring.js';
 import type { RefreshRotation } from '../refresh-rotation.js';
 import type { Revocations } from '../revocations.js';
@@ -8,7 +9,10 @@ import type { Runtime } from '../runtime.js';
 import type { Sessions } from '../sessions.js';
 import { ApiKeys } from './api-keys.js';
 import { OAuthAuthorization } from './authorization.js';
+import { BackchannelLogout } from './backchannel-logout.js';
 import { OAuthClients } from './clients.js';
+import { OidcGrants } from './oidc-grants.js';
+import { OIDC_SCOPES, OidcIdentity } from './oidc-identity.js';
 import { OAuthTokens } from './tokens.js';
 
 /** Third-party applications (an OAuth 2.1 authorization-server subset) and API keys. */
@@ -21,6 +25,10 @@ export interface OAuth {
   readonly authorization: OAuthAuthorization;
   readonly tokens: OAuthTokens;
   readonly apiKeys: ApiKeys;
+  /** OpenID Connect: subjects, sids, ID, logout and userinfo claims. */
+  readonly identity: OidcIdentity;
+  /** Back-Channel Logout 1.0: the logout tokens an ending of logins calls for. */
+  readonly backchannelLogout: BackchannelLogout;
   /** The signing keys: jwt and hybrid modes' keyring; in session mode opened on first use. */
   keyring(): Promise<Keyring>;
   /** Deletes authorization codes no one can use any more (or detect reuse of); returns how many. */
@@ -30,7 +38,13 @@ export interface OAuth {
 export function createOAuth(deps: {
   stores: Pick<
     AggregateStores,
-    'oauthClients' | 'oauthGrants' | 'authorizationCodes' | 'consentTickets' | 'sessions' | 'apiKeys'
+    | 'oauthClients'
+    | 'oauthGrants'
+    | 'authorizationCodes'
+    | 'consentTickets'
+    | 'sessions'
+    | 'apiKeys'
+    | 'relyingPartyLogins'
   >;
   sessions: Sessions;
   accounts: Accounts;
@@ -40,13 +54,18 @@ export function createOAuth(deps: {
   scopes: Readonly<Record<string, string>>;
   issuer: string;
   firstPartyAudience: string;
+  /** TESSERA_JWT_ALGORITHM: ID tokens' alg. */
+  signingAlg: JwsAlgorithm;
   /** Refresh-token rotation, shared with first-party logins. */
   rotation: RefreshRotation;
   /** A used code is kept this long after it expires, so a late replay still revokes its login. */
   codeRetentionMs: number;
   revocations?: Revocations;
 }): OAuth {
-  const { stores, sessions, accounts, audit, runtime, scopes, revocations } = deps;
+  const { stores, sessions, accounts, audit, runtime, revocations } = deps;
+  // OpenID Connect's scopes always exist; TESSERA_OAUTH_SCOPES may reword them.
+  const scopes = Object.freeze({ ...OIDC_SCOPES, ...deps.scopes });
+  const identity = new OidcIdentity({ issuer: deps.issuer, keyring: deps.keyring, runtime });
   const clients = new OAuthClients({
     stores,
     sessions,
@@ -54,6 +73,7 @@ export function createOAuth(deps: {
     runtime,
     scopes,
     firstPartyAudience: deps.firstPartyAudience,
+    signingAlg: deps.signingAlg,
     ...(revocations && { revocations }),
   });
   return {
@@ -78,13 +98,19 @@ export function createOAuth(deps: {
       keyring: deps.keyring,
       scopes,
       rotation: deps.rotation,
+      oidc: new OidcGrants({ stores, sessions, identity }),
       ...(revocations && { revocations }),
     }),
+    identity,
+    backchannelLogout: new BackchannelLogout({ stores, sessions, identity }),
     apiKeys: new ApiKeys({ store: stores.apiKeys, accounts, audit, runtime, scopes }),
     keyring: deps.keyring,
     sweep: async () =>
       (await stores.authorizationCodes.deleteExpiredAuthorizationCodes(
         runtime.now() - deps.codeRetentionMs,
-      )) + (await stores.consentTickets.deleteExpiredConsentTickets(runtime.now())),
+      )) +
+      (await stores.consentTickets.deleteExpiredConsentTickets(runtime.now())) +
+      // A relying-party login outlives any browser login it can name after this long.
+      (await stores.relyingPartyLogins.deleteRelyingPartyLoginsBefore(runtime.now() - deps.codeRetentionMs)),
   };
 }

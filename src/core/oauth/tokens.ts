@@ -11,6 +11,7 @@ import type { Runtime } from '../runtime.js';
 import type { ClientContext, Sessions } from '../sessions.js';
 import { parseToken, secretMatches } from '../tokens.js';
 import { OAuthError } from './errors.js';
+import type { OidcGrants } from './oidc-grants.js';
 import { formatScope, isSubset, parseScope } from './scopes.js';
 
 /** The successful token response (RFC 6749 5.1). */
@@ -20,6 +21,8 @@ export interface TokenResponse {
   expires_in: number;
   refresh_token?: string;
   scope: string;
+  /** scope=openid: OIDC Core 3.1.3.3. */
+  id_token?: string;
 }
 
 /** RFC 7662 2.2: `{active: false}` and nothing else, or what the token says. */
@@ -47,6 +50,8 @@ export class OAuthTokens {
       stores: Pick<AggregateStores, 'authorizationCodes' | 'oauthGrants' | 'oauthClients' | 'sessions'>;
       /** Rotation, grace and theft detection, shared with first-party logins. */
       rotation: RefreshRotation;
+      /** OpenID Connect: the sign-in behind a grant, and ID tokens. */
+      oidc: OidcGrants;
       sessions: Sessions;
       accounts: Accounts;
       audit: Audit;
@@ -101,15 +106,31 @@ export class OAuthTokens {
     // Marking the code used and storing the login it produces (with its refresh token) is one
     // transaction: a replay that finds the code used always finds the login to revoke. Done as
     // two steps, a replay landing between them revoked nothing and the login lived on.
-    const session = this.deps.sessions.oauthFamilyRecord(record.sessionId, user.id, context, {
-      clientId: client.id,
-      scopes: record.scopes,
-      audience: record.audience,
-    });
+    const session = this.deps.sessions.oauthFamilyRecord(
+      record.sessionId,
+      user.id,
+      context,
+      {
+        clientId: client.id,
+        scopes: record.scopes,
+        audience: record.audience,
+      },
+      record,
+    );
     const refresh = this.deps.rotation.firstOfFamily(session.id);
-    if (!(await stores.authorizationCodes.redeemAuthorizationCode(record.id, now, session, refresh.record))) {
+    const rpLogin = await this.deps.oidc.beforeRedeem(record, session, now);
+    if (
+      !(await stores.authorizationCodes.redeemAuthorizationCode(
+        record.id,
+        now,
+        session,
+        refresh.record,
+        rpLogin,
+      ))
+    ) {
       return this.#codeReused(record.sessionId, record.userId, client, context);
     }
+    await this.deps.oidc.afterRedeem(record, session.id);
     await stores.oauthGrants.touchOAuthGrant(user.id, client.id, now);
     await this.deps.audit.record('oauth.code_exchanged', {
       userId: user.id,
@@ -117,7 +138,9 @@ export class OAuthTokens {
       client: context,
       detail: { clientId: client.id, scopes: record.scopes },
     });
-    return this.#issueWithRefreshToken(session, record.scopes, refresh.token);
+    const response = await this.#issueWithRefreshToken(session, record.scopes, refresh.token);
+    const idToken = await this.deps.oidc.forCode(client, record, response.access_token);
+    return idToken === undefined ? response : { ...response, id_token: idToken };
   }
 
   /** refresh_token (RFC 6749 6): rotation, reuse detection, bound to the client, never wider. */
@@ -145,9 +168,10 @@ export class OAuthTokens {
 
     const user = await this.deps.accounts.findById(session.userId);
     if (!user || user.lockedAt !== null) {
-      await sessions.revoke(session.id);
+      await sessions.revoke(session.id, 'locked');
       throw invalidGrant('The refresh token is invalid or has expired.');
     }
+    const signIn = await this.deps.oidc.beforeRefresh(session);
     const now = runtime.now();
     const exchanged = await rotation.exchange(token);
     if (exchanged.outcome === 'reused') {
@@ -166,6 +190,7 @@ export class OAuthTokens {
       ...(await this.#issue({
         sub: session.userId,
         sid: session.id,
+        authContext: session,
         clientId: oauth.clientId,
         audience: oauth.audience,
         scopes,
@@ -173,7 +198,8 @@ export class OAuthTokens {
       refresh_token: exchanged.refreshToken,
     };
     await stores.oauthGrants.touchOAuthGrant(user.id, client.id, now);
-    return response;
+    const idToken = await this.deps.oidc.forRefresh(client, user.id, signIn, scopes, response.access_token);
+    return idToken === undefined ? response : { ...response, id_token: idToken };
   }
 
   /** client_credentials (RFC 6749 4.4): a confidential client acting for itself; no refresh token. */
@@ -201,7 +227,7 @@ export class OAuthTokens {
   async revoke(client: OAuthClientRecord, token: string, context: ClientContext): Promise<void> {
     const login = await this.#loginOf(token, client);
     if (!login) return;
-    if (await this.deps.sessions.revoke(login.id)) {
+    if (await this.deps.sessions.revoke(login.id, 'oauth_revoked')) {
       await this.deps.audit.record('oauth.token_revoked', {
         userId: login.userId,
         sessionId: login.id,
@@ -229,9 +255,25 @@ export class OAuthTokens {
       client_id: session.oauth.clientId,
       scope: formatScope(session.oauth.scopes),
       sub: session.userId,
+      auth_time: Math.floor(session.authTime / 1000),
+      amr: session.amr,
+      acr: session.acr,
       iat: Math.floor(record.createdAt / 1000),
       exp: Math.floor(this.deps.sessions.expiresAt(session) / 1000),
     };
+  }
+
+  /**
+   * A user's live delegated access token (the UserInfo endpoint's bearer): its claims and
+   * login, or undefined when it is not valid, revoked, or its login or account is gone.
+   */
+  async bearer(token: string): Promise<{ claims: AccessTokenClaims; login: SessionRecord } | undefined> {
+    const claims = token.split('.').length === 3 ? await this.#verify(token) : undefined;
+    if (!claims || claims.sub === claims.client_id) return undefined;
+    const login = await this.#liveLogin(claims.sid);
+    return login?.userId === claims.sub && login.oauth?.clientId === claims.client_id
+      ? { claims, login }
+      : undefined;
   }
 
   async #introspectAccessToken(caller: OAuthClientRecord, token: string): Promise<Introspection> {
@@ -257,6 +299,9 @@ export class OAuthTokens {
       jti: claims.jti,
       iat: claims.iat,
       exp: claims.exp,
+      ...(claims.auth_time !== undefined && { auth_time: claims.auth_time }),
+      ...(claims.amr && { amr: claims.amr }),
+      ...(claims.acr && { acr: claims.acr }),
     };
   }
 
@@ -308,7 +353,7 @@ export class OAuthTokens {
     client: OAuthClientRecord,
     context: ClientContext,
   ): Promise<never> {
-    await this.deps.sessions.revoke(sessionId);
+    await this.deps.sessions.revoke(sessionId, 'code_reuse');
     await this.deps.audit.record('oauth.code_reused', {
       userId,
       sessionId,
@@ -328,6 +373,7 @@ export class OAuthTokens {
     const response = await this.#issue({
       sub: session.userId,
       sid: session.id,
+      authContext: session,
       clientId: oauth.clientId,
       audience: oauth.audience,
       scopes,
@@ -338,6 +384,7 @@ export class OAuthTokens {
   async #issue(subject: {
     sub: string;
     sid: string;
+    authContext?: { authTime: number; amr: readonly string[]; acr: string };
     clientId: string;
     audience: string;
     scopes: string[];
@@ -346,6 +393,7 @@ export class OAuthTokens {
     const access = (await this.deps.keyring()).sign({
       sub: subject.sub,
       sid: subject.sid,
+      ...(subject.authContext && { authContext: subject.authContext }),
       // hybrid: never under a revocation made just before (as first-party tokens).
       notBefore: this.deps.revocations?.notBeforeFor(subject.sub),
       delegation: { clientId: subject.clientId, scope, audience: subject.audience },

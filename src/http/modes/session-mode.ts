@@ -6,6 +6,7 @@ import type { Tessera } from '../../tessera.js';
 import { SESSION_COOKIE } from '../../wire/credentials.js';
 import { activityOf, clientContext, setSessionCookie } from '../credentials.js';
 import { sendErrorPage } from '../routes/oauth-pages.js';
+import { jwksApi } from '../routes/tokens.js';
 import type { LoginMode, Transport } from './login-mode.js';
 
 /**
@@ -29,7 +30,7 @@ export function sessionMode(tessera: Tessera): LoginMode {
       if (!found) throw unauthenticated();
       const { session, user } = found;
       if (user.lockedAt !== null) {
-        await tessera.sessions.revoke(session.id);
+        await tessera.sessions.revoke(session.id, 'locked');
         throw unauthenticated();
       }
       return {
@@ -38,6 +39,9 @@ export function sessionMode(tessera: Tessera): LoginMode {
         sessionId: session.id,
         transport: presented.transport,
         expiresAt: tessera.sessions.expiresAt(session),
+        authTime: session.authTime,
+        amr: session.amr,
+        acr: session.acr,
         session,
         user,
       };
@@ -46,8 +50,8 @@ export function sessionMode(tessera: Tessera): LoginMode {
     loginIdOf: (token) => parseToken(token)?.id,
     refreshTokenLogin: () => Promise.resolve(undefined),
 
-    async openLogin(request, reply, user, transport) {
-      const { session, token } = await tessera.sessions.create(user.id, clientContext(request));
+    async openLogin(request, reply, user, transport, amr) {
+      const { session, token } = await tessera.sessions.create(user.id, clientContext(request), amr);
       return { session, credentials: deliver(reply, transport, token) };
     },
 
@@ -62,7 +66,7 @@ export function sessionMode(tessera: Tessera): LoginMode {
     // (tessera.oauth.keyring), so session mode publishes its public keys here. Its failures
     // (503 oauth_unavailable without a shareable key-encryption key) answer as the OAuth pages do.
     async routes(app: FastifyInstance) {
-      app.get('/.well-known/jwks.json', async (_request, reply) => {
+      app.get('/.well-known/jwks.json', { config: { api: jwksApi } }, async (_request, reply) => {
         let keys: { keys: PublicJwk[] };
         try {
           keys = (await tessera.oauth.keyring()).jwks();

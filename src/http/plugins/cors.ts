@@ -21,6 +21,8 @@ const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
 export function corsPlugin(tessera: Tessera) {
   const allowed = new Set(tessera.config.corsOrigins);
+  // No body, nothing to describe: outside GET /openapi.json (api/route-api.ts).
+  const preflight = { config: { api: { hidden: 'CORS preflight (no body)' } } };
   return fp(
     async (app: FastifyInstance) => {
       // `Vary: Origin` is in every answer's precomputed security headers (security-headers.ts).
@@ -36,7 +38,7 @@ export function corsPlugin(tessera: Tessera) {
           done();
         });
 
-      app.options('/*', async (request, reply) => {
+      app.options('/*', preflight, async (request, reply) => {
         const origin = request.headers.origin;
         if (request.headers['access-control-request-method'] === undefined) return reply.callNotFound();
         if (typeof origin !== 'string' || !allowed.has(origin)) throw originNotAllowed();

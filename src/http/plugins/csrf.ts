@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { z } from 'zod';
 import { AuthError } from '../../core/errors.js';
 import { parseKeyEncryptionKey } from '../../core/jwt/seal.js';
 import type { Tessera } from '../../tessera.js';
@@ -150,7 +151,11 @@ export function csrfPlugin(tessera: Tessera) {
       // For server-rendered pages (the OAuth consent form), which put the token in a form field.
       app.decorate('csrfTokenFor', (loginId: string) => csrfTokenFor(key, loginId));
 
-      app.get('/auth/csrf', { preHandler: requireAuth() }, async (request, reply) => {
+      const api = {
+        summary: "The anti-CSRF token for the caller's login, and the header to send it in",
+        responses: { 200: z.strictObject({ csrfToken: z.string(), header: z.string() }) },
+      };
+      app.get('/auth/csrf', { preHandler: requireAuth(), config: { api } }, async (request, reply) => {
         const csrfToken = csrfTokenFor(key, request.auth.sessionId);
         if (request.auth.transport === 'cookie') reply.setCookie(CSRF_COOKIE, csrfToken, cookieOptions);
         return { csrfToken, header: CSRF_HEADER };

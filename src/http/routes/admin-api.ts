@@ -1,33 +1,23 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { Actor } from '../../core/control.js';
 import { deviceLabel } from '../../core/device.js';
 import { AuthError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
-import { cursorField, emailKeyPosition, encodeCursor, pageLimit, timeIdKey } from '../admin-cursor.js';
-import { clientContext, requireAuth } from '../credentials.js';
-import { parseInput, text } from '../validation.js';
-
-const idParams = z.strictObject({ id: text(64).pipe(z.string().min(1)) });
-const kidParams = z.strictObject({ kid: text(64).pipe(z.string().min(1)) });
-const lockBody = z.strictObject({ reason: text(500).pipe(z.string().trim().min(1)) });
-const rolesBody = z.strictObject({ roles: z.array(text(64)).max(32) });
-const sessionsQuery = z.strictObject({
-  user: text(320).optional(),
-  limit: pageLimit,
-  cursor: cursorField(timeIdKey).optional(),
-});
-const usersQuery = z.strictObject({
-  q: text(320).optional(),
-  limit: pageLimit,
-  cursor: cursorField(emailKeyPosition).optional(),
-});
-const auditQuery = z.strictObject({
-  user: text(320).optional(),
-  type: text(64).optional(),
-  limit: pageLimit,
-  cursor: cursorField(timeIdKey).optional(),
-});
+import { encodeCursor } from '../admin-cursor.js';
+import { described } from '../api/route-api.js';
+import { clientContext } from '../credentials.js';
+import { requireAdmin, requireFreshProof } from '../guards.js';
+import { parseInput } from '../validation.js';
+import {
+  adminApi,
+  auditQuery,
+  idParams,
+  kidParams,
+  lockBody,
+  rolesBody,
+  sessionsQuery,
+  usersQuery,
+} from './admin-api-schemas.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -37,8 +27,6 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * even in jwt mode, so stripping an admin's role stops their control-plane access at once.
  */
 export function adminApiRoutes(tessera: Tessera) {
-  const requireCaller = requireAuth();
-
   const actorOf = (request: FastifyRequest): Actor => ({
     actorId: request.auth.userId,
     client: clientContext(request),
@@ -71,16 +59,14 @@ export function adminApiRoutes(tessera: Tessera) {
     return new Map(users.flatMap((u) => (u ? [[u.id, u.email] as const] : [])));
   };
 
-  return async (app: FastifyInstance) => {
-    app.addHook('preHandler', async (request, reply) => {
-      await requireCaller(request, reply);
-      const admin = await tessera.accounts.findById(request.auth.userId);
-      if (!admin || admin.lockedAt !== null || !admin.roles.includes('admin')) {
-        throw new AuthError('forbidden');
-      }
-    });
+  // Locking, unlocking, roles and revocations need a proof at most TESSERA_STEP_UP_MAX_AGE old.
+  const fresh = { preHandler: requireFreshProof(tessera) };
 
-    app.get('/admin/api/sessions', async (request) => {
+  return async (app: FastifyInstance) => {
+    // The stored admin role, unlocked, and a second factor on this login (guards.ts).
+    app.addHook('preHandler', requireAdmin(tessera));
+
+    app.get('/admin/api/sessions', described(adminApi.sessions), async (request) => {
       const query = parseInput(sessionsQuery, request.query);
       const userId = query.user ? await userIdFrom(query.user) : undefined;
       // One indexed read of `limit` sessions with their owners' emails (never every session).
@@ -106,15 +92,19 @@ export function adminApiRoutes(tessera: Tessera) {
       };
     });
 
-    app.delete('/admin/api/sessions/:id', async (request, reply) => {
-      const { id } = parseInput(idParams, request.params);
-      if (!(await tessera.control.revokeSession(id, actorOf(request)))) {
-        throw new AuthError('session_not_found');
-      }
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/admin/api/sessions/:id',
+      { ...fresh, ...described(adminApi.revokeSession) },
+      async (request, reply) => {
+        const { id } = parseInput(idParams, request.params);
+        if (!(await tessera.control.revokeSession(id, actorOf(request)))) {
+          throw new AuthError('session_not_found');
+        }
+        return reply.code(204).send();
+      },
+    );
 
-    app.get('/admin/api/users', async (request) => {
+    app.get('/admin/api/users', described(adminApi.users), async (request) => {
       const query = parseInput(usersQuery, request.query);
       const users = await tessera.accounts.page({
         search: query.q,
@@ -122,10 +112,11 @@ export function adminApiRoutes(tessera: Tessera) {
         afterEmailKey: query.cursor?.k,
       });
       const verified = await tessera.email.account.verifiedUserIds(users);
+      const mfaMethods = await Promise.all(users.map((u) => tessera.mfa.methodsOf(u)));
       const last = users.length === query.limit ? users[users.length - 1] : undefined;
       return {
         next: last ? encodeCursor({ k: last.emailKey }) : null,
-        users: users.map((u) => ({
+        users: users.map((u, index) => ({
           id: u.id,
           email: u.email,
           emailVerified: verified.has(u.id),
@@ -133,19 +124,25 @@ export function adminApiRoutes(tessera: Tessera) {
           lockedAt: iso(u.lockedAt),
           lockReason: u.lockReason,
           createdAt: iso(u.createdAt),
+          // The second factors the user has (names only, never a secret).
+          mfa: mfaMethods[index] ?? [],
         })),
       };
     });
 
-    app.delete('/admin/api/users/:id/sessions', async (request) => {
-      const { id } = parseInput(idParams, request.params);
-      return {
-        revoked: await tessera.control.revokeUserSessions(await userIdFrom(id), actorOf(request)),
-        ...loginEndEffect(),
-      };
-    });
+    app.delete(
+      '/admin/api/users/:id/sessions',
+      { ...fresh, ...described(adminApi.endUserSessions) },
+      async (request) => {
+        const { id } = parseInput(idParams, request.params);
+        return {
+          revoked: await tessera.control.revokeUserSessions(await userIdFrom(id), actorOf(request)),
+          ...loginEndEffect(),
+        };
+      },
+    );
 
-    app.post('/admin/api/users/:id/lock', async (request) => {
+    app.post('/admin/api/users/:id/lock', { ...fresh, ...described(adminApi.lock) }, async (request) => {
       const { id } = parseInput(idParams, request.params);
       const { reason } = parseInput(lockBody, request.body);
       const userId = await userIdFrom(id);
@@ -155,26 +152,47 @@ export function adminApiRoutes(tessera: Tessera) {
       return { ...(await tessera.control.lockUser(userId, reason, actorOf(request))), ...loginEndEffect() };
     });
 
-    app.post('/admin/api/users/:id/unlock', async (request, reply) => {
-      const { id } = parseInput(idParams, request.params);
-      await tessera.control.unlockUser(await userIdFrom(id), actorOf(request));
-      return reply.code(204).send();
-    });
+    app.post(
+      '/admin/api/users/:id/unlock',
+      { ...fresh, ...described(adminApi.unlock) },
+      async (request, reply) => {
+        const { id } = parseInput(idParams, request.params);
+        await tessera.control.unlockUser(await userIdFrom(id), actorOf(request));
+        return reply.code(204).send();
+      },
+    );
 
-    app.put('/admin/api/users/:id/roles', async (request) => {
+    app.put('/admin/api/users/:id/roles', { ...fresh, ...described(adminApi.roles) }, async (request) => {
       const { id } = parseInput(idParams, request.params);
       const { roles } = parseInput(rolesBody, request.body);
       const effect = await tessera.control.setRoles(await userIdFrom(id), roles, actorOf(request));
       return { roles: [...new Set(roles)], ...effect };
     });
 
-    app.post('/admin/api/logout-everyone', async (request) => ({
-      revoked: await tessera.control.logoutEveryone(actorOf(request)),
-      ...loginEndEffect(),
-    }));
+    // A user who lost their authenticator: every factor removed and every login ended (audited).
+    app.post(
+      '/admin/api/users/:id/mfa/reset',
+      { ...fresh, ...described(adminApi.mfaReset) },
+      async (request) => {
+        const { id } = parseInput(idParams, request.params);
+        return {
+          ...(await tessera.mfa.resetByOperator(await userIdFrom(id), actorOf(request))),
+          ...loginEndEffect(),
+        };
+      },
+    );
+
+    app.post(
+      '/admin/api/logout-everyone',
+      { ...fresh, ...described(adminApi.logoutEveryone) },
+      async (request) => ({
+        revoked: await tessera.control.logoutEveryone(actorOf(request)),
+        ...loginEndEffect(),
+      }),
+    );
 
     // What the console needs to say how long things take: the mode and its timeouts.
-    app.get('/admin/api/settings', async () => ({
+    app.get('/admin/api/settings', described(adminApi.settings), async () => ({
       mode: tessera.config.mode,
       sessionIdleTimeoutSeconds: Math.round(tessera.config.session.idleTimeoutMs / 1000),
       sessionAbsoluteTimeoutSeconds: Math.round(tessera.config.session.absoluteTimeoutMs / 1000),
@@ -183,7 +201,7 @@ export function adminApiRoutes(tessera: Tessera) {
       loginEnd: loginEndEffect(),
     }));
 
-    app.get('/admin/api/audit', async (request) => {
+    app.get('/admin/api/audit', described(adminApi.audit), async (request) => {
       const query = parseInput(auditQuery, request.query);
       const userId = query.user ? await userIdFrom(query.user) : undefined;
       const events = await tessera.audit.list({
@@ -206,7 +224,7 @@ export function adminApiRoutes(tessera: Tessera) {
       };
     });
 
-    app.get('/admin/api/keys', async () => ({
+    app.get('/admin/api/keys', described(adminApi.keys), async () => ({
       keys: app.loginMode
         .signingKeys()
         .list()
@@ -219,13 +237,13 @@ export function adminApiRoutes(tessera: Tessera) {
         })),
     }));
 
-    app.post('/admin/api/keys/rotate', async (request) => {
+    app.post('/admin/api/keys/rotate', described(adminApi.rotateKeys), async (request) => {
       const result = await app.loginMode.signingKeys().rotate();
       await tessera.audit.record('key.rotated', { ...actorOf(request), detail: result });
       return result;
     });
 
-    app.delete('/admin/api/keys/:kid', async (request, reply) => {
+    app.delete('/admin/api/keys/:kid', described(adminApi.revokeKey), async (request, reply) => {
       const { kid } = parseInput(kidParams, request.params);
       if (!(await app.loginMode.signingKeys().revoke(kid))) throw new AuthError('key_not_found');
       await tessera.audit.record('key.revoked', { ...actorOf(request), detail: { kid } });

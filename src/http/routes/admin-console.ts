@@ -12,7 +12,20 @@ import { sendHtml } from '../plugins/security-headers.js';
 const asset = (name: string) => readFileSync(new URL(`../../admin/assets/${name}`, import.meta.url), 'utf8');
 
 /** The console's files: the stylesheet and its ES modules (console.js imports the others). */
-const ASSETS = ['console.css', 'console.js', 'api.js', 'ui.js', 'dialogs.js', 'people.js', 'audit.js'];
+const ASSETS = [
+  'console.css',
+  'console.js',
+  'api.js',
+  'ui.js',
+  'dialogs.js',
+  'people.js',
+  'audit.js',
+  'webhooks.js',
+];
+
+/** Pages and files are not JSON: outside GET /openapi.json (api/route-api.ts). */
+const hidden = (why: string) => ({ config: { api: { hidden: why } } });
+const consoleFile = hidden('a console file (script, CSS)');
 
 export function adminConsoleRoutes() {
   const files = ASSETS.map((name) => ({
@@ -22,9 +35,13 @@ export function adminConsoleRoutes() {
   }));
   return async (app: FastifyInstance) => {
     // The strict page CSP (this origin's script and styles only, nothing inline, never framed).
-    app.get('/admin', async (_request, reply) => sendHtml(reply, ADMIN_PAGE));
+    app.get('/admin', hidden('the console page (HTML)'), async (_request, reply) =>
+      sendHtml(reply, ADMIN_PAGE),
+    );
     for (const file of files) {
-      app.get(`/admin/${file.name}`, async (_request, reply) => reply.type(file.type).send(file.body));
+      app.get(`/admin/${file.name}`, consoleFile, async (_request, reply) =>
+        reply.type(file.type).send(file.body),
+      );
     }
   };
 }

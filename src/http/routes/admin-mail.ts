@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AuthError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
-import { clientContext, requireAuth } from '../credentials.js';
+import type { RouteApi } from '../api/route-api.js';
+import { clientContext } from '../credentials.js';
+import { requireAdmin } from '../guards.js';
 import { parseInput, text } from '../validation.js';
 
 const outboxQuery = z.strictObject({
@@ -10,6 +12,37 @@ const outboxQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 const idParams = z.strictObject({ id: text(64).pipe(z.string().min(1)) });
+
+const outboxApi: RouteApi = {
+  summary: 'The mail outbox: what was sent, what waits, why a message failed (never a body)',
+  query: outboxQuery,
+  responses: {
+    200: z.strictObject({
+      mail: z.array(
+        z.strictObject({
+          id: z.string(),
+          kind: z.string(),
+          userId: z.string().nullable(),
+          to: z.string(),
+          subject: z.string(),
+          status: z.enum(['pending', 'sent', 'failed']),
+          attempts: z.number().int(),
+          nextAttemptAt: z.iso.datetime({ offset: true }).nullable(),
+          lastError: z.string().nullable(),
+          createdAt: z.iso.datetime({ offset: true }),
+          sentAt: z.iso.datetime({ offset: true }).nullable(),
+        }),
+      ),
+    }),
+  },
+};
+const verificationApi: RouteApi = {
+  summary: "Send a user's verification link again (sent: false when already verified)",
+  params: idParams,
+  responses: { 202: z.strictObject({ sent: z.boolean(), emailVerified: z.boolean() }) },
+};
+
+const verificationRoute = { config: { api: verificationApi } };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -19,17 +52,11 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * held the links) are never shown.
  */
 export function adminMailRoutes(tessera: Tessera) {
-  const requireCaller = requireAuth();
   return async (app: FastifyInstance) => {
-    app.addHook('preHandler', async (request, reply) => {
-      await requireCaller(request, reply);
-      const admin = await tessera.accounts.findById(request.auth.userId);
-      if (!admin || admin.lockedAt !== null || !admin.roles.includes('admin')) {
-        throw new AuthError('forbidden', 'This needs the admin role.');
-      }
-    });
+    // The stored admin role, unlocked, and a second factor on this login (guards.ts).
+    app.addHook('preHandler', requireAdmin(tessera));
 
-    app.get('/admin/api/mail/outbox', async (request) => {
+    app.get('/admin/api/mail/outbox', { config: { api: outboxApi } }, async (request) => {
       const query = parseInput(outboxQuery, request.query);
       const mail = await tessera.email.stores.outbox.listMail(query);
       return {
@@ -49,7 +76,7 @@ export function adminMailRoutes(tessera: Tessera) {
       };
     });
 
-    app.post('/admin/api/users/:id/verification', async (request, reply) => {
+    app.post('/admin/api/users/:id/verification', verificationRoute, async (request, reply) => {
       const { id } = parseInput(idParams, request.params);
       const user = await tessera.accounts.findById(id);
       if (!user) throw new AuthError('user_not_found', 'There is no user with this id.');

@@ -4,6 +4,8 @@ import { AuthError } from '../../core/errors.js';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
 import type { UserRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
+import type { RouteApi } from '../api/route-api.js';
+import { callerAnswer, credentialsAnswer, loginAnswer, userAnswer } from '../api/schemas.js';
 import {
   authenticate,
   clearCredentialCookies,
@@ -11,9 +13,11 @@ import {
   optionalAuth,
   requireAuth,
 } from '../credentials.js';
+import { requireFreshProof } from '../guards.js';
 import type { RoutePolicy } from '../route-policy.js';
 import { parseInput, text } from '../validation.js';
-import { callerView, sessionView, userView } from '../views.js';
+import { callerView } from '../views.js';
+import { answerFirstFactor } from './login-answer.js';
 
 // Raw inputs are capped before any work (NFKC, hashing) is done on them; the password policy
 // then gives the precise rule. Four bytes per character covers any UTF-8 the policy accepts.
@@ -29,15 +33,43 @@ const loginBody = z.strictObject({
 });
 const changePasswordBody = z.strictObject({ currentPassword: password, newPassword: password });
 
+// Each route's OpenAPI description (api/route-api.ts): the bodies above, and the answers' shapes.
+const registerApi: RouteApi = {
+  summary: 'Create an account (a verification mail goes out through the outbox)',
+  body: credentialsBody,
+  responses: { 201: z.strictObject({ user: userAnswer.omit({ roles: true }) }) },
+};
+const loginApi: RouteApi = {
+  summary: 'Log in with email and password: credentials in cookies, or in the body (transport bearer)',
+  body: loginBody,
+  responses: { 200: loginAnswer },
+};
+const sessionApi: RouteApi = { summary: 'Who is calling, and their login', responses: { 200: callerAnswer } };
+const logoutApi: RouteApi = { summary: 'End this login', responses: { 204: null } };
+const logoutAllApi: RouteApi = {
+  summary: "End every login and API key of the caller's account",
+  responses: { 200: z.strictObject({ revoked: z.number().int(), revokedApiKeys: z.number().int() }) },
+};
+const passwordApi: RouteApi = {
+  summary: 'Change the password: every other login ends, this one gets new credentials',
+  body: changePasswordBody,
+  responses: {
+    200: z.strictObject({ revokedOtherSessions: z.number().int(), ...credentialsAnswer.shape }),
+  },
+};
+
 // Each route's web defences (route-policy.ts): every one counts attempts against its limits, and
 // the ways in take no anti-CSRF token (there is no login yet to bind one to).
-const registerPolicy: RoutePolicy = { rateLimitAction: 'register', csrfExempt: true };
-const loginPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true };
-const passwordPolicy: RoutePolicy = { rateLimitAction: 'password' };
+// Each also carries the route's OpenAPI description (above).
+const registerPolicy: RoutePolicy = { rateLimitAction: 'register', csrfExempt: true, api: registerApi };
+const loginPolicy: RoutePolicy = { rateLimitAction: 'login', csrfExempt: true, api: loginApi };
+const passwordPolicy: RoutePolicy = { rateLimitAction: 'password', api: passwordApi };
 
 /** register, login, session, logout, logout-all, password: the same routes in every mode. */
 export function authRoutes(tessera: Tessera) {
   const authenticated = { preHandler: requireAuth() };
+  const sessionRoute = { ...authenticated, config: { tokenAlone: true, api: sessionApi } };
+  const logoutAllRoute = { ...authenticated, config: { api: logoutAllApi } };
 
   return async (app: FastifyInstance) => {
     app.post('/auth/register', { config: registerPolicy }, async (request, reply) => {
@@ -69,20 +101,15 @@ export function authRoutes(tessera: Tessera) {
       // Session fixation: a login the client already holds is never carried over. If it was a
       // live one it ends now; a fresh one is always created.
       const previous = await optionalAuth(request);
-      if (previous) await tessera.sessions.revoke(previous.sessionId);
-      const { session, credentials } = await app.loginMode.openLogin(request, reply, user, body.transport);
-      await tessera.audit.record('login.succeeded', { userId: user.id, sessionId: session.id, client });
-      // The new-device alert must never fail a login that succeeded: a store error is logged.
-      await tessera.email.alerts
-        .noteLogin(user, client)
-        .catch((error: unknown) => request.log.error({ err: error }, 'new-device alert failed'));
-      return { user: userView(user), session: sessionView(tessera, session), ...credentials };
+      if (previous) await tessera.sessions.revoke(previous.sessionId, 'replaced');
+      // A user with a second factor (or a role that needs one) gets a challenge, not a login yet.
+      return answerFirstFactor(tessera, request, reply, user, body.transport);
     });
 
     // The one route that may answer from a verified access token alone (jwt: no store read;
     // hybrid: the in-memory revocation check). Every other route checks the login is live.
     // Synchronous when the memos know the answer (nearly always): no promise, no await.
-    app.get('/auth/session', { ...authenticated, config: { tokenAlone: true } }, (request) => {
+    app.get('/auth/session', sessionRoute, (request) => {
       const { account } = tessera.email;
       const { auth } = request;
       if (auth.user) {
@@ -105,13 +132,13 @@ export function authRoutes(tessera: Tessera) {
     // (the browser's cookies are what is left to end). A bearer client has nothing to clear: a
     // refused token (malformed, expired, already ended) gets the 401 any route gives it, so a
     // client that sent the wrong thing learns that nothing was logged out.
-    app.post('/auth/logout', async (request, reply) => {
+    app.post('/auth/logout', { config: { api: logoutApi } }, async (request, reply) => {
       const auth =
         request.headers.authorization === undefined
           ? await optionalAuth(request)
           : await authenticate(request);
       if (auth) {
-        await tessera.sessions.revoke(auth.sessionId);
+        await tessera.sessions.revoke(auth.sessionId, 'logout');
         await tessera.audit.record('logout', {
           userId: auth.userId,
           sessionId: auth.sessionId,
@@ -123,10 +150,10 @@ export function authRoutes(tessera: Tessera) {
       return reply.code(204).send();
     });
 
-    app.post('/auth/logout-all', authenticated, async (request, reply) => {
+    app.post('/auth/logout-all', logoutAllRoute, async (request, reply) => {
       const { userId, sessionId } = request.auth;
       // Every login of the user and every API key (a key belongs to the user, not to a login).
-      const ended = await tessera.sessions.endUserLogins(userId);
+      const ended = await tessera.sessions.endUserLogins(userId, { cause: 'logout_all' });
       await tessera.audit.record('logout.all', {
         userId,
         sessionId,
@@ -138,7 +165,9 @@ export function authRoutes(tessera: Tessera) {
       return { revoked: ended.sessions, revokedApiKeys: ended.apiKeys };
     });
 
-    app.post('/auth/password', { ...authenticated, config: passwordPolicy }, async (request, reply) => {
+    // A fresh proof (TESSERA_STEP_UP_MAX_AGE): a stolen login alone cannot change the password.
+    const fresh = { preHandler: [requireAuth(), requireFreshProof(tessera)] };
+    app.post('/auth/password', { ...fresh, config: passwordPolicy }, async (request, reply) => {
       const body = parseInput(changePasswordBody, request.body);
       const { userId, sessionId, transport } = request.auth;
       const passwordHash = await tessera.accounts.newPasswordHash(
@@ -150,6 +179,7 @@ export function authRoutes(tessera: Tessera) {
       // the same transaction as the new password; this device stays in, under new credentials.
       const ended = await tessera.sessions.endUserLogins(userId, {
         except: sessionId,
+        cause: 'password_changed',
         account: { passwordHash, updatedAt: tessera.runtime.now() },
       });
       const revokedOtherSessions = ended.sessions;

@@ -131,16 +131,20 @@ ${password}<div class="actions"><button class="primary" type="submit">${escapeHt
 `;
 }
 
+// Pages and their script are not JSON: outside GET /openapi.json (api/route-api.ts).
+const pageRoute = { config: { api: { hidden: 'a page a mailed link opens (HTML)' } } };
+const scriptRoute = { config: { api: { hidden: "the email pages' script" } } };
+
 export function emailPageRoutes() {
   return async (app: FastifyInstance) => {
     for (const page of EMAIL_PAGES) {
       const html = render(page);
-      app.get(page.path, async (_request, reply) => {
+      app.get(page.path, pageRoute, async (_request, reply) => {
         reply.header('referrer-policy', 'no-referrer');
         return sendHtml(reply, html);
       });
     }
-    app.get('/auth/email-pages.js', async (_request, reply) =>
+    app.get('/auth/email-pages.js', scriptRoute, async (_request, reply) =>
       reply
         .type('text/javascript; charset=utf-8')
         .header('cache-control', 'public, max-age=3600')

@@ -3,10 +3,14 @@ import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../../core/passwords.js';
 import type { UserRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
+import type { RouteApi } from '../api/route-api.js';
+import { credentialsAnswer, emptyAnswer, sessionAnswer, verifiedUserAnswer } from '../api/schemas.js';
 import { clientContext, optionalAuth, requireAuth, type Transport } from '../credentials.js';
+import { requireFreshProof } from '../guards.js';
 import { mailRateLimits } from '../plugins/mail-rate-limit.js';
 import { parseInput, text } from '../validation.js';
-import { sessionView, userView } from '../views.js';
+import { userView } from '../views.js';
+import { answerFirstFactor } from './login-answer.js';
 
 // A mailed token is 66 characters; anything much longer is not one (and is refused unread).
 const token = text(200);
@@ -25,6 +29,57 @@ const resetBody = z.strictObject({
 });
 const changeBody = z.strictObject({ newEmail: email, password });
 
+const accepted = { 202: emptyAnswer };
+const verifiedUser = z.strictObject({ user: verifiedUserAnswer });
+const revoked = { revokedSessions: z.number().int() };
+const api = {
+  verify: {
+    summary: "Prove the address with the mailed link's token",
+    body: tokenBody,
+    responses: { 200: verifiedUser },
+  },
+  resend: {
+    summary: 'Send the verification link again (logged in: to the caller; else to the address given)',
+    body: resendBody,
+    responses: accepted,
+  },
+  forgot: {
+    summary: 'Mail a password-reset link (the same answer whether the account exists)',
+    body: emailBody,
+    responses: accepted,
+  },
+  reset: {
+    summary: "Set a new password with the mailed link's token: every login ends; signIn opens a new one",
+    body: resetBody,
+    responses: {
+      200: z.union([
+        z.strictObject(revoked),
+        z.strictObject({ ...revoked, session: sessionAnswer, ...credentialsAnswer.shape }),
+      ]),
+    },
+  },
+  change: {
+    summary: 'Ask to change the address: a confirmation link goes to the new one',
+    body: changeBody,
+    responses: accepted,
+  },
+  confirm: {
+    summary: 'Confirm the new address with its token',
+    body: tokenBody,
+    responses: { 200: verifiedUser },
+  },
+  undo: {
+    summary: 'Undo an address change from the link sent to the old address: every login ends',
+    body: tokenBody,
+    responses: { 200: z.strictObject({ user: verifiedUserAnswer, ...revoked }) },
+  },
+  notMe: {
+    summary: '"This wasn\'t me" from a new-device alert: the account is locked and every login ends',
+    body: tokenBody,
+    responses: { 200: z.strictObject({ locked: z.literal(true), ...revoked }) },
+  },
+} satisfies Record<string, RouteApi>;
+
 /**
  * Account recovery and verification by email (HTTP contract in docs/DESIGN and README). The
  * routes that send mail answer 202 before anything is sent (the outbox delivers); those that
@@ -35,6 +90,10 @@ export function emailRoutes(tessera: Tessera) {
   const flows = tessera.email.account;
   return async (app: FastifyInstance) => {
     const limits = mailRateLimits(tessera);
+    const changeRoute = {
+      preHandler: [requireAuth(), requireFreshProof(tessera)],
+      config: { api: api.change },
+    };
 
     /** Work the answer must not wait for (nor reveal by its duration); failures are logged. */
     const afterAnswer = (request: FastifyRequest, work: () => Promise<unknown>) => {
@@ -43,14 +102,14 @@ export function emailRoutes(tessera: Tessera) {
       });
     };
 
-    app.post('/auth/email/verify', async (request, reply) => {
+    app.post('/auth/email/verify', { config: { api: api.verify } }, async (request, reply) => {
       await limits.usingToken(request, reply);
       const body = parseInput(tokenBody, request.body);
       const user = await flows.verify(body.token, clientContext(request));
       return { user: { ...userView(user), emailVerified: true } };
     });
 
-    app.post('/auth/email/verify/resend', async (request, reply) => {
+    app.post('/auth/email/verify/resend', { config: { api: api.resend } }, async (request, reply) => {
       const body = parseInput(resendBody, request.body ?? undefined);
       const client = clientContext(request);
       const auth = await optionalAuth(request);
@@ -68,7 +127,7 @@ export function emailRoutes(tessera: Tessera) {
       return reply.code(202).send({});
     });
 
-    app.post('/auth/password/forgot', async (request, reply) => {
+    app.post('/auth/password/forgot', { config: { api: api.forgot } }, async (request, reply) => {
       const body = parseInput(emailBody, request.body);
       const client = clientContext(request);
       if (await limits.sending(request, reply, body.email)) {
@@ -77,7 +136,7 @@ export function emailRoutes(tessera: Tessera) {
       return reply.code(202).send({});
     });
 
-    app.post('/auth/password/reset', async (request, reply) => {
+    app.post('/auth/password/reset', { config: { api: api.reset } }, async (request, reply) => {
       await limits.usingToken(request, reply);
       const body = parseInput(resetBody, request.body);
       const client = clientContext(request);
@@ -87,7 +146,7 @@ export function emailRoutes(tessera: Tessera) {
       return { revokedSessions, ...(await openLogin(tessera, request, reply, user, body.transport)) };
     });
 
-    app.post('/auth/email/change', { preHandler: requireAuth() }, async (request, reply) => {
+    app.post('/auth/email/change', changeRoute, async (request, reply) => {
       const body = parseInput(changeBody, request.body);
       if (await limits.sending(request, reply, body.newEmail)) {
         await flows.requestEmailChange(
@@ -100,21 +159,21 @@ export function emailRoutes(tessera: Tessera) {
       return reply.code(202).send({});
     });
 
-    app.post('/auth/email/change/confirm', async (request, reply) => {
+    app.post('/auth/email/change/confirm', { config: { api: api.confirm } }, async (request, reply) => {
       await limits.usingToken(request, reply);
       const body = parseInput(tokenBody, request.body);
       const user = await flows.confirmEmailChange(body.token, clientContext(request));
       return { user: { ...userView(user), emailVerified: true } };
     });
 
-    app.post('/auth/email/change/undo', async (request, reply) => {
+    app.post('/auth/email/change/undo', { config: { api: api.undo } }, async (request, reply) => {
       await limits.usingToken(request, reply);
       const body = parseInput(tokenBody, request.body);
       const { user, revokedSessions } = await flows.undoEmailChange(body.token, clientContext(request));
       return { user: { ...userView(user), emailVerified: true }, revokedSessions };
     });
 
-    app.post('/auth/not-me', async (request, reply) => {
+    app.post('/auth/not-me', { config: { api: api.notMe } }, async (request, reply) => {
       await limits.usingToken(request, reply);
       const body = parseInput(tokenBody, request.body);
       const { revokedSessions } = await tessera.email.alerts.notMe(body.token, clientContext(request));
@@ -131,11 +190,10 @@ async function openLogin(
   user: UserRecord,
   transport: Transport,
 ) {
-  const { session, credentials } = await request.server.loginMode.openLogin(request, reply, user, transport);
-  await tessera.audit.record('login.succeeded', {
-    userId: user.id,
-    sessionId: session.id,
-    client: clientContext(request),
-  });
-  return { session: sessionView(tessera, session), ...credentials };
+  // A user with a second factor still needs it: the emailed link proves the address, not the
+  // factor, so the answer is the login's challenge, never a login that skipped it.
+  const answer = await answerFirstFactor(tessera, request, reply, user, transport);
+  if (!('session' in answer)) return answer;
+  const { user: _user, ...login } = answer;
+  return login;
 }

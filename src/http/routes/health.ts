@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { errorBody } from '../../core/errors.js';
 import { storageProblem } from '../../store/errors.js';
 import type { Tessera } from '../../tessera.js';
+import type { RouteApi } from '../api/route-api.js';
+import { errorAnswer } from '../api/schemas.js';
 
 /**
  * /healthz answers within this even when a dependency does not (packets dropped: a query
@@ -18,9 +21,27 @@ export const HEALTH_CHECK_TIMEOUT_MS = 2_000;
  * dependency is down, as a stable code: `timeout`, `unavailable`, or a storage problem
  * (`storage_full`, `storage_read_only`, `storage_failed`).
  */
+const health = {
+  store: z.string(),
+  redis: z.enum(['ok', 'down']).optional(),
+};
+const healthApi: RouteApi = {
+  summary: 'Liveness and dependencies (503 names what is down)',
+  responses: {
+    200: z.strictObject({ status: z.literal('ok'), ...health }),
+    503: z.strictObject({
+      ...errorAnswer.shape,
+      status: z.literal('unavailable'),
+      ...health,
+      down: z.array(z.enum(['store', 'redis'])),
+      reasons: z.record(z.string(), z.string()),
+    }),
+  },
+};
+
 export function healthRoutes(tessera: Tessera) {
   return async (app: FastifyInstance) => {
-    app.get('/healthz', async (request, reply) => {
+    app.get('/healthz', { config: { api: healthApi } }, async (request, reply) => {
       const { redis } = tessera;
       const [store, cache] = await Promise.allSettled([
         withinBound(tessera.stores.ping()),

@@ -4,11 +4,16 @@ import { API_KEY_PREFIX } from '../../core/oauth/api-keys.js';
 import type { AuthorizationRequest, RawParams } from '../../core/oauth/authorization.js';
 import type { PresentedClient } from '../../core/oauth/clients.js';
 import { OAuthError } from '../../core/oauth/errors.js';
+import { signInOf } from '../../core/oauth/oidc-identity.js';
+import { decideSignIn } from '../../core/oauth/oidc-sign-in.js';
 import type { TokenResponse } from '../../core/oauth/tokens.js';
 import { isStoreUnavailable } from '../../store/errors.js';
 import type { Tessera } from '../../tessera.js';
+import { oauthApi } from '../api/oauth-api.js';
 import { clientContext, optionalAuth } from '../credentials.js';
+import { authorizationServerMetadata } from './oauth-metadata.js';
 import { LOGIN_SCRIPT, PAGES_CSS, sendConsentPage, sendErrorPage, sendLoginPage } from './oauth-pages.js';
+import { oidcRoutes } from './oidc.js';
 
 /**
  * The OAuth 2.1 authorization server: /oauth/authorize (sign in, consent), /oauth/token,
@@ -27,45 +32,44 @@ type Form = Record<string, string | string[]>;
 
 export function oauthRoutes(tessera: Tessera) {
   const { oauth } = tessera;
-  const base = oauth.issuer.replace(/\/+$/, '');
-  const metadata = {
-    issuer: oauth.issuer,
-    authorization_endpoint: `${base}/oauth/authorize`,
-    token_endpoint: `${base}/oauth/token`,
-    revocation_endpoint: `${base}/oauth/revoke`,
-    introspection_endpoint: `${base}/oauth/introspect`,
-    jwks_uri: `${base}/.well-known/jwks.json`,
-    scopes_supported: Object.keys(oauth.scopes),
-    response_types_supported: ['code'],
-    response_modes_supported: ['query'],
-    grant_types_supported: [...GRANT_TYPES],
-    code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-    authorization_response_iss_parameter_supported: true,
-  };
+  const metadata = authorizationServerMetadata(tessera);
 
-  /** Answers a checked authorization request for a signed-in user: a code, consent, or an error. */
+  /** Answers a checked authorization request: sign in, consent, a code, or an error. */
   const authorize = async (request: FastifyRequest, reply: FastifyReply, checked: AuthorizationRequest) => {
     const client = clientContext(request);
     const auth = await optionalAuth(request);
-    if (!auth) {
-      if (checked.prompt === 'none') {
-        return reply.redirect(
-          await oauth.authorization.deny(null, checked, { client, error: 'login_required' }),
-          302,
-        );
-      }
-      return sendLoginPage(reply, checked.client.name);
-    }
-    if (!(await oauth.authorization.needsConsent(auth.userId, checked))) {
+    const session = auth && (auth.session ?? (await tessera.sessions.find(auth.sessionId)));
+    const decision = await decideSignIn(checked, auth && session && { userId: auth.userId, session }, {
+      identity: oauth.identity,
+      keyring: oauth.keyring,
+      issuer: oauth.issuer,
+      now: tessera.runtime.now(),
+    });
+    if (decision.kind === 'error') {
       return reply.redirect(
-        await oauth.authorization.approve(auth.userId, checked, { client, consented: false }),
+        oauth.authorization.errorRedirect(checked, decision.error, decision.description),
         302,
       );
     }
-    if (checked.prompt === 'none') {
+    if (decision.kind === 'sign-in' || !auth) {
+      return sendLoginPage(reply, checked.client.name, {
+        fresh: decision.kind === 'sign-in' && decision.fresh,
+        loginHint: checked.oidc?.loginHint,
+      });
+    }
+    const signIn = decision.signIn;
+    if (!(await oauth.authorization.needsConsent(auth.userId, checked))) {
+      return reply.redirect(
+        await oauth.authorization.approve(auth.userId, checked, {
+          client,
+          consented: false,
+          signIn,
+          proof: auth,
+        }),
+        302,
+      );
+    }
+    if (checked.prompt.none) {
       return reply.redirect(
         await oauth.authorization.deny(auth.userId, checked, { client, error: 'consent_required' }),
         302,
@@ -79,6 +83,10 @@ export function oauthRoutes(tessera: Tessera) {
       userLabel: user?.email ?? auth.userId,
     });
   };
+
+  // OpenAPI (api/oauth-api.ts): the JSON endpoints described; the pages and their files left out.
+  const metadataRoute = { config: { api: oauthApi.metadata } };
+  const page = { config: { api: { hidden: 'an OAuth page, its script or stylesheet, or a redirect' } } };
 
   return async (app: FastifyInstance) => {
     app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => {
@@ -94,21 +102,23 @@ export function oauthRoutes(tessera: Tessera) {
       return sendOAuthError(request, reply, error);
     });
 
-    app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
-      reply.header('cache-control', 'public, max-age=300');
-      return metadata;
-    });
+    for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+      app.get(path, metadataRoute, async (_request, reply) => {
+        reply.header('cache-control', 'public, max-age=300');
+        return metadata;
+      });
+    }
 
     // The public keys (jwks_uri) are the mode's route in every mode (modes/).
 
-    app.get('/oauth/pages.css', async (_request, reply) =>
+    app.get('/oauth/pages.css', page, async (_request, reply) =>
       reply.type('text/css; charset=utf-8').send(PAGES_CSS),
     );
-    app.get('/oauth/login.js', async (_request, reply) =>
+    app.get('/oauth/login.js', page, async (_request, reply) =>
       reply.type('text/javascript; charset=utf-8').send(LOGIN_SCRIPT),
     );
 
-    app.get('/oauth/authorize', async (request, reply) => {
+    app.get('/oauth/authorize', page, async (request, reply) => {
       const check = await oauth.authorization.check((request.query ?? {}) as RawParams);
       if (check.kind === 'page') return sendErrorPage(reply, 400, check.message);
       if (check.kind === 'redirect') return reply.redirect(check.to, 302);
@@ -117,7 +127,7 @@ export function oauthRoutes(tessera: Tessera) {
 
     // The consent form. The anti-CSRF token (its csrf_token field) is checked by the CSRF plugin;
     // the consent ticket binds the answer to the very page shown (single use, this login, this request).
-    app.post('/oauth/authorize', async (request, reply) => {
+    app.post('/oauth/authorize', page, async (request, reply) => {
       const form = formBody(request);
       const check = await oauth.authorization.check(form);
       if (check.kind === 'page') return sendErrorPage(reply, 400, check.message);
@@ -141,8 +151,21 @@ export function oauthRoutes(tessera: Tessera) {
       }
       const client = clientContext(request);
       if (form.decision === 'approve') {
+        const session = auth.session ?? (await tessera.sessions.find(auth.sessionId));
+        if (!session)
+          return sendErrorPage(
+            reply,
+            401,
+            'Your login has ended: go back to the application and start again.',
+          );
+        const signIn = signInOf(session);
         return reply.redirect(
-          await oauth.authorization.approve(auth.userId, check.request, { client, consented: true }),
+          await oauth.authorization.approve(auth.userId, check.request, {
+            client,
+            consented: true,
+            signIn,
+            proof: auth,
+          }),
           303,
         );
       }
@@ -152,7 +175,9 @@ export function oauthRoutes(tessera: Tessera) {
       return sendErrorPage(reply, 400, 'Choose Allow or Deny.');
     });
 
-    app.post('/oauth/token', async (request, reply) => {
+    oidcRoutes(tessera, app);
+
+    app.post('/oauth/token', { config: { api: oauthApi.token } }, async (request, reply) => {
       const param = params(request);
       const grantType = param('grant_type');
       if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required.');
@@ -185,7 +210,7 @@ export function oauthRoutes(tessera: Tessera) {
       return response;
     });
 
-    app.post('/oauth/revoke', async (request, reply) => {
+    app.post('/oauth/revoke', { config: { api: oauthApi.revoke } }, async (request, reply) => {
       const param = params(request);
       const client = await oauth.clients.authenticate(presentedClient(request, param));
       const token = param('token');
@@ -194,7 +219,7 @@ export function oauthRoutes(tessera: Tessera) {
       return reply.code(200).send();
     });
 
-    app.post('/oauth/introspect', async (request) => {
+    app.post('/oauth/introspect', { config: { api: oauthApi.introspect } }, async (request) => {
       const param = params(request);
       const caller = await oauth.clients.authenticate(presentedClient(request, param));
       if (caller.type !== 'confidential') {

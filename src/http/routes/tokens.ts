@@ -4,6 +4,8 @@ import { AuthError } from '../../core/errors.js';
 import type { Keyring } from '../../core/keyring.js';
 import type { TokenLogins } from '../../core/token-logins.js';
 import type { Tessera } from '../../tessera.js';
+import type { RouteApi } from '../api/route-api.js';
+import { jwksAnswer, tokenPairAnswer } from '../api/schemas.js';
 import {
   activityOf,
   clearRefreshCookie,
@@ -22,10 +24,23 @@ const refreshBody = z.strictObject({ refreshToken: text(8192).optional() }).defa
 // cookie is read even beside a Bearer header, so bearer requests get the Origin check too.
 const refreshPolicy: RoutePolicy = { rateLimitAction: 'refresh', originCheckForBearer: true };
 
+const refreshApi: RouteApi = {
+  summary: 'Exchange the refresh token (cookie, or body) for new tokens; a spent one ends the family',
+  body: refreshBody,
+  responses: {
+    200: z.union([
+      tokenPairAnswer,
+      z.strictObject({ accessTokenExpiresAt: z.iso.datetime({ offset: true }) }),
+    ]),
+  },
+};
+/** The public keys (every mode publishes them: OAuth signs in session mode too). */
+export const jwksApi: RouteApi = { summary: 'Public signing keys (JWK set)', responses: { 200: jwksAnswer } };
+
 /** jwt mode: POST /auth/refresh and the public keys at /.well-known/jwks.json. */
 export function tokenRoutes(tessera: Tessera, tokens: TokenLogins, keyring: Keyring) {
   return async (app: FastifyInstance) => {
-    app.post('/auth/refresh', { config: refreshPolicy }, async (request, reply) => {
+    app.post('/auth/refresh', { config: { ...refreshPolicy, api: refreshApi } }, async (request, reply) => {
       const body = parseInput(refreshBody, request.body ?? {});
       const fromCookie = body.refreshToken === undefined;
       const presented = presentedRefreshToken(request, body.refreshToken);
@@ -46,7 +61,7 @@ export function tokenRoutes(tessera: Tessera, tokens: TokenLogins, keyring: Keyr
 
     // Public keys only. Verifiers may cache them for 5 minutes: a next key is published long
     // before it signs, and a revoked key is dropped from here at once (cached copies lag up to this).
-    app.get('/.well-known/jwks.json', async (_request, reply) => {
+    app.get('/.well-known/jwks.json', { config: { api: jwksApi } }, async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300');
       return keyring.jwks();
     });

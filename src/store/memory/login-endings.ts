@@ -1,4 +1,6 @@
 import {
+  type EndedLogin,
+  endingEvent,
   hasActiveAdmin,
   LastAdminError,
   type LoginEnding,
@@ -29,10 +31,28 @@ export class MemoryLoginEndingStore implements LoginEndingStore {
         ? s.id === target.sessionId
         : 'userId' in target
           ? s.userId === target.userId && s.id !== target.keepSessionId
-          : true;
-    const sessions = ending.endSessions ? this.tables.deleteSessionsWhere(ends) : 0;
+          : 'expired' in target
+            ? s.expiresAt <= target.expired.now || s.lastSeenAt <= target.expired.idleBefore
+            : true;
+    const limit = 'expired' in target ? target.expired.limit : Infinity;
+    const logins: EndedLogin[] = ending.endSessions
+      ? this.tables.deleteSessionsReturning(ends, limit).map((s) => ({
+          id: s.id,
+          userId: s.userId,
+          ...(s.oauth && { clientId: s.oauth.clientId }),
+        }))
+      : [];
+    const sessions = logins.length;
+    const event = endingEvent(ending, logins);
+    if (event)
+      this.tables.securityEvents.set(event.id, {
+        ...event,
+        fannedOutAt: null,
+        leaseOwner: null,
+        leaseUntil: null,
+      });
     let keys = 0;
-    if (ending.revokeApiKeysAt !== undefined && !('sessionId' in target)) {
+    if (ending.revokeApiKeysAt !== undefined && !('sessionId' in target) && !('expired' in target)) {
       for (const key of apiKeys.values()) {
         if (key.revokedAt !== null || (userId !== undefined && key.userId !== userId)) continue;
         key.revokedAt = ending.revokeApiKeysAt;
@@ -40,10 +60,10 @@ export class MemoryLoginEndingStore implements LoginEndingStore {
       }
     }
     const append = !('sessionId' in target) || sessions > 0;
-    if (!append || !ending.revocation) return { sessions, apiKeys: keys };
+    if (!append || !ending.revocation) return { sessions, logins, apiKeys: keys };
     const revocation = { ...ending.revocation, seq: ++this.tables.revocationSeq };
     revocations.push(revocation);
-    return { sessions, apiKeys: keys, revocation: { ...revocation } };
+    return { sessions, logins, apiKeys: keys, revocation: { ...revocation } };
   }
 }
 

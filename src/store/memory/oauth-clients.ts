@@ -30,4 +30,7 @@ const copyClient = (client: OAuthClientRecord): OAuthClientRecord => ({
   redirectUris: [...client.redirectUris],
   scopes: [...client.scopes],
   grantTypes: [...client.grantTypes],
+  ...(client.oidc && {
+    oidc: { ...client.oidc, postLogoutRedirectUris: [...client.oidc.postLogoutRedirectUris] },
+  }),
 });

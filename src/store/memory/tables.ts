@@ -3,14 +3,25 @@ import type {
   AuditEvent,
   AuthorizationCodeRecord,
   ConsentTicketRecord,
+  DeliveryRecord,
   OAuthClientRecord,
   OAuthGrantRecord,
   RefreshTokenRecord,
+  RelyingPartyLoginRecord,
   RevocationRecord,
+  SecurityEventRecord,
   SessionRecord,
   StoredSigningKey,
   UserRecord,
+  WebhookEndpointRecord,
 } from '../ports/index.js';
+
+/** A security event with its fan-out state, as the SQL row has it. */
+export interface StoredSecurityEvent extends SecurityEventRecord {
+  fannedOutAt: number | null;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+}
 
 /**
  * The memory engine's "database": one map per table, shared by the per-aggregate stores as the
@@ -34,16 +45,36 @@ export class MemoryTables {
   readonly authorizationCodes = new Map<string, AuthorizationCodeRecord>();
   readonly consentTickets = new Map<string, ConsentTicketRecord>();
   readonly apiKeys = new Map<string, ApiKeyRecord>();
+  readonly securityEvents = new Map<string, StoredSecurityEvent>();
+  readonly deliveries = new Map<string, DeliveryRecord>();
+  readonly webhooks = new Map<string, WebhookEndpointRecord>();
+  /** delegation id → relying-party login (OpenID Connect). */
+  readonly relyingPartyLogins = new Map<string, RelyingPartyLoginRecord>();
+
+  /** As the SQL primary key and foreign key: unique delegation, an existing client. */
+  addRelyingPartyLogin(login: RelyingPartyLoginRecord): void {
+    if (this.relyingPartyLogins.has(login.delegationId)) {
+      throw new Error(`duplicate relying-party login ${login.delegationId}`);
+    }
+    if (!this.oauthClients.has(login.clientId)) throw new Error(`no oauth client ${login.clientId}`);
+    this.relyingPartyLogins.set(login.delegationId, { ...login });
+  }
 
   /** Deletes matching sessions and, like the SQL foreign key's cascade, their refresh tokens. */
   deleteSessionsWhere(predicate: (session: SessionRecord) => boolean): number {
-    let deleted = 0;
+    return this.deleteSessionsReturning(predicate).length;
+  }
+
+  /** deleteSessionsWhere, returning the deleted sessions (at most `limit`). */
+  deleteSessionsReturning(predicate: (session: SessionRecord) => boolean, limit = Infinity): SessionRecord[] {
+    const deleted: SessionRecord[] = [];
     for (const [id, session] of this.sessions) {
+      if (deleted.length >= limit) break;
       if (predicate(session)) {
         this.sessions.delete(id);
         for (const tokenId of this.refreshTokenIdsBySession.get(id) ?? []) this.refreshTokens.delete(tokenId);
         this.refreshTokenIdsBySession.delete(id);
-        deleted++;
+        deleted.push(session);
       }
     }
     return deleted;
@@ -57,6 +88,9 @@ export class MemoryTables {
     for (const [key, code] of this.authorizationCodes) {
       if (code.clientId === clientId) this.authorizationCodes.delete(key);
     }
+    for (const [key, login] of this.relyingPartyLogins) {
+      if (login.clientId === clientId) this.relyingPartyLogins.delete(key);
+    }
     return true;
   }
 }
@@ -65,8 +99,8 @@ export const copyUser = (user: UserRecord): UserRecord => ({ ...user, roles: [..
 
 export const copySession = (session: SessionRecord): SessionRecord =>
   session.oauth
-    ? { ...session, oauth: { ...session.oauth, scopes: [...session.oauth.scopes] } }
-    : { ...session };
+    ? { ...session, amr: [...session.amr], oauth: { ...session.oauth, scopes: [...session.oauth.scopes] } }
+    : { ...session, amr: [...session.amr] };
 
 /** Code-unit order, as SQLite's default BINARY collation sorts text. */
 export const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

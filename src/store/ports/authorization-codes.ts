@@ -1,4 +1,5 @@
 import type { RefreshTokenRecord } from './refresh-tokens.js';
+import type { RelyingPartyLoginRecord } from './relying-party-logins.js';
 import type { SessionRecord } from './sessions.js';
 
 /** A single-use authorization code (`<id>.<secret>`), bound to client, redirect URI and PKCE challenge. */
@@ -18,6 +19,24 @@ export interface AuthorizationCodeRecord {
   expiresAt: number;
   /** When it was exchanged; null while unused. */
   usedAt: number | null;
+  /** Migration 0011: the consenting browser login's proof, inherited by the delegation. */
+  authTime: number;
+  amr: string[];
+  /** scope=openid only: what the ID token will say about the sign-in. */
+  oidc?: OidcCodeContext;
+}
+
+/** The sign-in behind an OpenID Connect code. */
+export interface OidcCodeContext {
+  /** The client's `nonce`, echoed in the ID token; null when it sent none. */
+  nonce: string | null;
+  /** The browser login (Tessera session) the user was signed in with: the ID token's `sid`. */
+  authSessionId: string;
+  /** When that login authenticated the user (ms): `auth_time`. */
+  authTime: number;
+  /** RFC 8176 methods and the assurance level, only when known. */
+  amr?: string[];
+  acr?: string;
 }
 
 export interface AuthorizationCodeStore {
@@ -29,12 +48,15 @@ export interface AuthorizationCodeStore {
    * Redeems an unused code in one transaction: marks it used AND stores the login it produces
    * with that login's first refresh token; false, storing nothing, when it was already used.
    * So whoever sees the code used also sees what it produced, and a replay can revoke it.
+   * An OpenID Connect code also records, in the same transaction, the relying party's login
+   * (`relyingPartyLogin`), so back-channel logout can never miss a sign-in that succeeded.
    */
   redeemAuthorizationCode(
     id: string,
     usedAt: number,
     login: SessionRecord,
     refreshToken: RefreshTokenRecord,
+    relyingPartyLogin?: RelyingPartyLoginRecord,
   ): Promise<boolean>;
   /** Deletes codes with `expiresAt < before`; returns how many. */
   deleteExpiredAuthorizationCodes(before: number): Promise<number>;

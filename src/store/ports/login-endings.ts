@@ -1,4 +1,5 @@
 import type { RevocationRecord } from './revocations.js';
+import type { EndedLogin, SecurityEventRecord } from './security-events.js';
 import type { UserRecord } from './users.js';
 
 /**
@@ -9,8 +10,15 @@ import type { UserRecord } from './users.js';
  * success) tells the truth.
  */
 export interface LoginEnding {
-  /** One login; every login of a user except `keepSessionId`; or everyone's. */
-  target: { sessionId: string } | { userId: string; keepSessionId?: string } | { everyone: true };
+  /**
+   * One login; every login of a user except `keepSessionId`; everyone's; or (the sweep) up to
+   * `limit` logins past their absolute expiry at `now` or idle since `idleBefore`.
+   */
+  target:
+    | { sessionId: string }
+    | { userId: string; keepSessionId?: string }
+    | { everyone: true }
+    | { expired: { now: number; idleBefore: number; limit: number } };
   /** The change to the (user) target's account that ends its logins: lock, roles, password. */
   account?: {
     lock?: { lockedAt: number | null; reason: string | null };
@@ -29,10 +37,18 @@ export interface LoginEnding {
    * only when that login existed). Publishing it on the bus is the caller's, after commit.
    */
   revocation?: Omit<RevocationRecord, 'seq'>;
+  /**
+   * The security event (issue 21) recorded in the same transaction when at least one login
+   * ended: `data` gains `logins` (each ended login's id, user and OAuth client). Without it, or
+   * when nothing ended, no event is written.
+   */
+  event?: { id: string; type: string; at: number; userId: string | null; data: Record<string, unknown> };
 }
 
 export interface LoginsEnded {
   sessions: number;
+  /** The logins deleted (with `event`, the ones its data names). */
+  logins: EndedLogin[];
   apiKeys: number;
   revocation?: RevocationRecord;
 }
@@ -48,6 +64,25 @@ export class LastAdminError extends Error {
     super('the last active admin');
     this.name = 'LastAdminError';
   }
+}
+
+/** The event row an ending writes, or undefined when it ended no login or asked for none. */
+export function endingEvent(
+  ending: LoginEnding,
+  logins: readonly EndedLogin[],
+): SecurityEventRecord | undefined {
+  const { event } = ending;
+  if (!event || logins.length === 0) return undefined;
+  // One login, or one user's: the event concerns that user even when the caller did not know it.
+  const users = new Set(logins.map((login) => login.userId));
+  const userId = event.userId ?? (users.size === 1 ? (logins[0]?.userId ?? null) : null);
+  return {
+    id: event.id,
+    type: event.type,
+    at: event.at,
+    userId,
+    data: JSON.stringify({ ...event.data, logins }),
+  };
 }
 
 /** True when the users include an unlocked one with the admin role. */

@@ -15,6 +15,24 @@ export interface OAuthClientRecord {
   /** The resource its access tokens are for: their `aud`. */
   audience: string;
   createdAt: number;
+  /** OpenID Connect registration; absent for a client registered for plain OAuth. */
+  oidc?: OidcClientSettings;
+}
+
+/** What a relying party registered for OpenID Connect (core/oauth/oidc-clients.ts checks it). */
+export interface OidcClientSettings {
+  /** `public`: sub = the user id; `pairwise`: sub = HMAC(server secret, sector + user id). */
+  subjectType: 'public' | 'pairwise';
+  /** The pairwise sector, fixed at registration (the redirect URIs' one host, else the client id). */
+  sectorIdentifier: string;
+  /** The JWS algorithm its ID tokens are signed with (the keyring's). */
+  idTokenSignedResponseAlg: string;
+  /** Exact strings: where RP-initiated logout may send the browser back. */
+  postLogoutRedirectUris: string[];
+  /** OpenID Connect Back-Channel Logout 1.0: where logout tokens are POSTed; null: none. */
+  backchannelLogoutUri: string | null;
+  /** Whether its logout tokens must carry `sid` (they always do: Tessera knows the login). */
+  backchannelLogoutSessionRequired: boolean;
 }
 
 export interface OAuthClientStore {

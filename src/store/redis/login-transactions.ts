@@ -4,6 +4,7 @@ import type {
   LoginEndingStore,
   LoginsEnded,
   RefreshTokenRecord,
+  RelyingPartyLoginRecord,
   SessionRecord,
   SessionStore,
 } from '../ports/index.js';
@@ -27,6 +28,7 @@ export class RedisCachedLoginEndingStore implements LoginEndingStore {
     const { target } = ending;
     const forget = async () => {
       if ('sessionId' in target) return this.cache.forgetCopies([target.sessionId]);
+      if ('expired' in target) return this.cache.forgetSwept(target.expired.now, target.expired.idleBefore);
       if (!('userId' in target)) return this.cache.forgetEveryCopy();
       const { userId, keepSessionId } = target;
       // Rows the index may not know of (a copy evicted or never made) are forgotten by id too.
@@ -36,7 +38,8 @@ export class RedisCachedLoginEndingStore implements LoginEndingStore {
     };
     await forget();
     const ended = await this.inner.endLogins(ending);
-    if (!('sessionId' in target)) await forget();
+    if ('expired' in target) await this.cache.forgetCopies(ended.logins.map((login) => login.id));
+    else if (!('sessionId' in target)) await forget();
     return ended;
   }
 }
@@ -57,11 +60,12 @@ export function withCachedRedemption(
       usedAt: number,
       login: SessionRecord,
       refreshToken: RefreshTokenRecord,
+      relyingPartyLogin?: RelyingPartyLoginRecord,
     ): Promise<boolean> {
       await cache.putCopy(login);
       let redeemed = false;
       try {
-        redeemed = await inner.redeemAuthorizationCode(id, usedAt, login, refreshToken);
+        redeemed = await inner.redeemAuthorizationCode(id, usedAt, login, refreshToken, relyingPartyLogin);
         return redeemed;
       } finally {
         if (!redeemed) await cache.forgetCopies([login.id]).catch(() => undefined);

@@ -181,6 +181,15 @@ export class RedisCachedSessionStore implements SessionStore {
     await this.#cache(() => this.#redis.tesseraTouchSession(sessionKey(id), SEEN, lastSeenAt, id));
   }
 
+  /** A step-up drops the copy too (rare, like rotation): SQL answers for the login from then on. */
+  async setSessionAuthContext(
+    id: string,
+    context: { authTime: number; amr: string[]; acr: string },
+  ): Promise<boolean> {
+    await this.forgetCopies([id]);
+    return this.inner.setSessionAuthContext(id, context);
+  }
+
   /** Rotation drops the copy: the session is served from SQL from then on (a password change is rare). */
   async setSessionSecret(id: string, secretHash: string): Promise<void> {
     await this.forgetCopies([id]);
@@ -210,13 +219,18 @@ export class RedisCachedSessionStore implements SessionStore {
   }
 
   async deleteExpiredSessions(now: number, idleBefore: number): Promise<number> {
+    await this.forgetSwept(now, idleBefore);
+    return this.inner.deleteExpiredSessions(now, idleBefore);
+  }
+
+  /** Forgets the copies of every session past its expiry at `now` or idle since `idleBefore`. */
+  async forgetSwept(now: number, idleBefore: number): Promise<void> {
     for (;;) {
       const [idle, expired] = (await this.#cache(() =>
         this.#redis.tesseraForgetSwept(SEEN, EXPIRES, this.#prefix, idleBefore, now, SWEEP_BATCH),
       )) as [number, number];
       if (idle < SWEEP_BATCH && expired < SWEEP_BATCH) break;
     }
-    return this.inner.deleteExpiredSessions(now, idleBefore);
   }
 
   listUserSessions(userId: string): Promise<SessionRecord[]> {

@@ -10,7 +10,8 @@ import { RedisCachedSessionStore, type RedisCachedStoreOptions } from './session
 export function withRedisSessionCache(stores: Stores, options: RedisCachedStoreOptions): Stores {
   const sessions = new RedisCachedSessionStore(stores.sessions, stores.users, options);
   const { users, refreshTokens, signingKeys, audit, revocations } = stores;
-  const { oauthClients, oauthGrants, apiKeys, consentTickets } = stores;
+  const { oauthClients, oauthGrants, apiKeys, consentTickets, relyingPartyLogins } = stores;
+  const { securityEvents, deliveries, webhooks } = stores;
   return {
     engine: `${stores.engine}+redis`,
     users,
@@ -24,7 +25,11 @@ export function withRedisSessionCache(stores: Stores, options: RedisCachedStoreO
     authorizationCodes: withCachedRedemption(stores.authorizationCodes, sessions),
     apiKeys,
     consentTickets,
+    relyingPartyLogins,
     loginEndings: new RedisCachedLoginEndingStore(stores.loginEndings, sessions, stores.sessions),
+    securityEvents,
+    deliveries,
+    webhooks,
     // The SQL database only; /healthz pings Redis separately, to say which one is down.
     ping: () => stores.ping(),
     // The Redis connection belongs to whoever opened it.

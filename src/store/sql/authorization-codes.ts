@@ -2,10 +2,13 @@ import type { Kysely, Selectable } from 'kysely';
 import type {
   AuthorizationCodeRecord,
   AuthorizationCodeStore,
+  OidcCodeContext,
   RefreshTokenRecord,
+  RelyingPartyLoginRecord,
   SessionRecord,
 } from '../ports/index.js';
 import { SqlRefreshTokenStore } from './refresh-tokens.js';
+import { toRelyingPartyLoginRow } from './relying-party-logins.js';
 import type { Database } from './schema.js';
 import { SqlSessionStore } from './sessions.js';
 import { inTransaction } from './transaction.js';
@@ -31,6 +34,9 @@ export class SqlAuthorizationCodeStore implements AuthorizationCodeStore {
         created_at: code.createdAt,
         expires_at: code.expiresAt,
         used_at: code.usedAt,
+        oidc: code.oidc ? JSON.stringify(code.oidc) : null,
+        auth_time: code.authTime,
+        amr: JSON.stringify(code.amr),
       })
       .execute();
   }
@@ -56,6 +62,7 @@ export class SqlAuthorizationCodeStore implements AuthorizationCodeStore {
     usedAt: number,
     login: SessionRecord,
     refreshToken: RefreshTokenRecord,
+    relyingPartyLogin?: RelyingPartyLoginRecord,
   ): Promise<boolean> {
     // The conditional UPDATE holds the code's row lock until commit: a racing replay's UPDATE
     // waits, then finds the code used, and by then the login is committed for it to revoke.
@@ -69,6 +76,9 @@ export class SqlAuthorizationCodeStore implements AuthorizationCodeStore {
       if (used.numUpdatedRows === 0n) return false;
       await new SqlSessionStore(trx).createSession(login);
       await new SqlRefreshTokenStore(trx).createRefreshToken(refreshToken);
+      if (relyingPartyLogin) {
+        await trx.insertInto('oidc_rp_logins').values(toRelyingPartyLoginRow(relyingPartyLogin)).execute();
+      }
       return true;
     });
   }
@@ -95,4 +105,7 @@ const fromAuthorizationCodeRow = (row: AuthorizationCodeRow): AuthorizationCodeR
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
   usedAt: row.used_at === null ? null : Number(row.used_at),
+  ...(row.oidc !== null && { oidc: JSON.parse(row.oidc) as OidcCodeContext }),
+  authTime: Number(row.auth_time),
+  amr: JSON.parse(row.amr) as string[],
 });

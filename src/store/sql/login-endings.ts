@@ -1,5 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import {
+  type EndedLogin,
+  endingEvent,
   hasActiveAdmin,
   LastAdminError,
   type LoginEnding,
@@ -7,6 +9,8 @@ import {
   type LoginsEnded,
 } from '../ports/index.js';
 import type { Database } from './schema.js';
+import { withEventTables } from './schema-events.js';
+import { insertSecurityEvent } from './security-events.js';
 import { inTransaction } from './transaction.js';
 import { fromUserRow } from './users.js';
 
@@ -51,18 +55,37 @@ export class SqlLoginEndingStore implements LoginEndingStore {
           .execute();
         if (!hasActiveAdmin(admins.map(fromUserRow))) throw new LastAdminError();
       }
-      let sessions = 0;
+      let logins: EndedLogin[] = [];
       if (ending.endSessions) {
         let query = trx.deleteFrom('sessions');
         if ('sessionId' in target) query = query.where('id', '=', target.sessionId);
         else if ('userId' in target) {
           query = query.where('user_id', '=', target.userId);
           if (target.keepSessionId !== undefined) query = query.where('id', '!=', target.keepSessionId);
+        } else if ('expired' in target) {
+          const { now, idleBefore, limit } = target.expired;
+          // A bounded batch (the sweep loops), so one event never names an unbounded list.
+          query = query.where('id', 'in', (eb) =>
+            eb
+              .selectFrom('sessions')
+              .select('id')
+              .where((w) => w.or([w('expires_at', '<=', now), w('last_seen_at', '<=', idleBefore)]))
+              .limit(limit),
+          );
         }
-        sessions = Number((await query.executeTakeFirst()).numDeletedRows);
+        const rows = await query.returning(['id', 'user_id', 'client_id']).execute();
+        logins = rows.map((row) => ({
+          id: row.id,
+          userId: row.user_id,
+          ...(row.client_id !== null && { clientId: row.client_id }),
+        }));
       }
+      const sessions = logins.length;
+      // The security event joins the ending's transaction: it is recorded iff the logins ended.
+      const event = endingEvent(ending, logins);
+      if (event) await insertSecurityEvent(withEventTables(trx), event);
       let apiKeys = 0;
-      if (ending.revokeApiKeysAt !== undefined && !('sessionId' in target)) {
+      if (ending.revokeApiKeysAt !== undefined && !('sessionId' in target) && !('expired' in target)) {
         let query = trx
           .updateTable('api_keys')
           .set({ revoked_at: ending.revokeApiKeysAt })
@@ -71,14 +94,14 @@ export class SqlLoginEndingStore implements LoginEndingStore {
         apiKeys = Number((await query.executeTakeFirst()).numUpdatedRows);
       }
       const append = !('sessionId' in target) || sessions > 0;
-      if (!append || !ending.revocation) return { sessions, apiKeys };
+      if (!append || !ending.revocation) return { sessions, logins, apiKeys };
       const { kind, subject, at, expiresAt } = ending.revocation;
       const row = await trx
         .insertInto('revocations')
         .values({ kind, subject, at, expires_at: expiresAt })
         .returning('seq')
         .executeTakeFirstOrThrow();
-      return { sessions, apiKeys, revocation: { ...ending.revocation, seq: Number(row.seq) } };
+      return { sessions, logins, apiKeys, revocation: { ...ending.revocation, seq: Number(row.seq) } };
     });
   }
 }

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { MailOutboxStore, MailRecord, MailStatus } from '../ports/mail-outbox.js';
+import { claimLeased } from './leases.js';
 import type { Database } from './schema.js';
 import { type EmailDatabase, withEmailTables } from './schema-email.js';
 
@@ -37,34 +38,18 @@ export class SqlMailOutbox implements MailOutboxStore {
   }
 
   async claimMail(now: number, owner: string, leaseUntil: number, limit: number): Promise<MailRecord[]> {
-    const due = await this.#db
-      .selectFrom('mail_outbox')
-      .select('id')
-      .where('status', '=', 'pending')
-      .where('next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-      .orderBy('next_attempt_at')
-      .limit(limit)
-      .execute();
-    const claimed: MailRecord[] = [];
-    for (const { id } of due) {
-      // Another node may have leased it since the select: the WHERE repeats the test.
-      const result = await this.#db
-        .updateTable('mail_outbox')
-        .set({ lease_owner: owner, lease_until: leaseUntil })
-        .where('id', '=', id)
-        .where('status', '=', 'pending')
-        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) !== 1) continue;
-      const row = await this.#db
-        .selectFrom('mail_outbox')
-        .selectAll()
-        .where('id', '=', id)
-        .executeTakeFirst();
-      if (row) claimed.push(fromMailRow(row));
-    }
-    return claimed;
+    const rows = await claimLeased<MailRow>(this.#db, 'mail_outbox', {
+      now,
+      owner,
+      leaseUntil,
+      limit,
+      where: [
+        ['status', '=', 'pending'],
+        ['next_attempt_at', '<=', now],
+      ],
+      orderBy: 'next_attempt_at',
+    });
+    return rows.map(fromMailRow);
   }
 
   async markMailSent(id: string, owner: string, sentAt: number): Promise<boolean> {

@@ -2,6 +2,9 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, Postgres
 // The one import from core: the key's rules are the domain's, and the migration must compute
 // exactly the keys that logins will look up. email-key.ts is pure and imports nothing.
 import { canonicalEmailKey } from '../../core/email-key.js';
+import { loginContextMfa } from './migration-0011.js';
+import { passkeysMigration } from './migration-0012.js';
+import { securityEventsMigration } from './migration-events.js';
 
 /**
  * Migrations live in code (not files found at run time) so the compiled package and the
@@ -353,6 +356,42 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_events_at_id').on('audit_events').columns(['at', 'id']).execute();
     },
   },
+  // Issue 18: each login's authentication context and the second-factor tables (own file: its size).
+  '0011_login_context_mfa': loginContextMfa,
+  // WebAuthn credentials and their challenges (issue 18): in migration-0012.ts.
+  '0012_passkeys': passkeysMigration,
+  '0013_openid_connect': {
+    async up(db: Kysely<unknown>) {
+      // OpenID Connect: a client's OIDC registration (subject type, ID-token algorithm, logout
+      // URIs) and a code's sign-in context (nonce, the browser login, auth_time) as JSON, null
+      // for plain OAuth; and which relying parties each browser login signed into, for
+      // back-channel logout. No foreign key to sessions: the rows must outlive the login's end
+      // until every relying party was told (deleted then, or by the sweep).
+      await db.schema.alterTable('oauth_clients').addColumn('oidc', 'text').execute();
+      await db.schema.alterTable('oauth_codes').addColumn('oidc', 'text').execute();
+      await db.schema
+        .createTable('oidc_rp_logins')
+        .addColumn('delegation_id', 'text', (c) => c.primaryKey())
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull().references('oauth_clients.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('auth_time', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('oidc_rp_logins_session_id')
+        .on('oidc_rp_logins')
+        .column('session_id')
+        .execute();
+      await db.schema
+        .createIndex('oidc_rp_logins_created_at')
+        .on('oidc_rp_logins')
+        .column('created_at')
+        .execute();
+    },
+  },
+  // Security events, the HTTP delivery outbox and webhook endpoints (issue 21).
+  '0014_security_events': securityEventsMigration,
 };
 
 /** Exported so tests can stop at an older migration and check the upgrade path. */

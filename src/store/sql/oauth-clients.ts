@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { OAuthClientRecord, OAuthClientStore } from '../ports/index.js';
+import type { OAuthClientRecord, OAuthClientStore, OidcClientSettings } from '../ports/index.js';
 import type { Database } from './schema.js';
 
 type OAuthClientRow = Selectable<Database['oauth_clients']>;
@@ -43,6 +43,7 @@ const toOAuthClientRow = (client: OAuthClientRecord): OAuthClientRow => ({
   grant_types: JSON.stringify(client.grantTypes),
   audience: client.audience,
   created_at: client.createdAt,
+  oidc: client.oidc ? JSON.stringify(client.oidc) : null,
 });
 
 const fromOAuthClientRow = (row: OAuthClientRow): OAuthClientRecord => ({
@@ -55,4 +56,5 @@ const fromOAuthClientRow = (row: OAuthClientRow): OAuthClientRecord => ({
   grantTypes: JSON.parse(row.grant_types) as OAuthClientRecord['grantTypes'],
   audience: row.audience,
   createdAt: Number(row.created_at),
+  ...(row.oidc !== null && { oidc: JSON.parse(row.oidc) as OidcClientSettings }),
 });

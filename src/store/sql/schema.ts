@@ -34,6 +34,10 @@ export interface Database {
     client_id: string | null;
     scopes: string | null;
     audience: string | null;
+    /** Migration 0011: the login's authentication context; amr is a JSON array. */
+    auth_time: number;
+    amr: string;
+    acr: string;
   };
   refresh_tokens: {
     id: string;
@@ -84,6 +88,8 @@ export interface Database {
     grant_types: string;
     audience: string;
     created_at: number;
+    /** JSON OidcClientSettings; null: a plain OAuth client (0013_openid_connect). */
+    oidc: string | null;
   };
   oauth_grants: {
     user_id: string;
@@ -107,6 +113,19 @@ export interface Database {
     created_at: number;
     expires_at: number;
     used_at: number | null;
+    /** Migration 0011: the consenting login's auth_time and amr (JSON array). */
+    auth_time: number;
+    amr: string;
+    /** JSON OidcCodeContext; null without scope=openid. */
+    oidc: string | null;
+  };
+  oidc_rp_logins: {
+    delegation_id: string;
+    session_id: string;
+    client_id: string;
+    user_id: string;
+    auth_time: number;
+    created_at: number;
   };
   oauth_consent_tickets: {
     id: string;

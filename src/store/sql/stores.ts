@@ -4,15 +4,19 @@ import { SqlApiKeyStore } from './api-keys.js';
 import { SqlAuditStore } from './audit.js';
 import { SqlAuthorizationCodeStore } from './authorization-codes.js';
 import { SqlConsentTicketStore } from './consent-tickets.js';
+import { SqlDeliveryOutbox } from './deliveries.js';
 import { SqlLoginEndingStore } from './login-endings.js';
 import { SqlOAuthClientStore } from './oauth-clients.js';
 import { SqlOAuthGrantStore } from './oauth-grants.js';
 import { SqlRefreshTokenStore } from './refresh-tokens.js';
+import { SqlRelyingPartyLoginStore } from './relying-party-logins.js';
 import { SqlRevocationStore } from './revocations.js';
 import type { Database } from './schema.js';
+import { SqlSecurityEventStore } from './security-events.js';
 import { SqlSessionStore } from './sessions.js';
 import { SqlSigningKeyStore } from './signing-keys.js';
 import { SqlUserStore } from './users.js';
+import { SqlWebhookEndpointStore } from './webhooks.js';
 
 /** What differs between SQL engines; everything else is the shared kysely code. */
 export interface SqlEngine {
@@ -39,7 +43,11 @@ export function sqlAggregateStores(db: Kysely<Database>, engine: SqlEngine): Agg
     authorizationCodes: new SqlAuthorizationCodeStore(db),
     apiKeys: new SqlApiKeyStore(db),
     consentTickets: new SqlConsentTicketStore(db),
+    relyingPartyLogins: new SqlRelyingPartyLoginStore(db),
     loginEndings: new SqlLoginEndingStore(db, engine.name),
+    securityEvents: new SqlSecurityEventStore(db),
+    deliveries: new SqlDeliveryOutbox(db),
+    webhooks: new SqlWebhookEndpointStore(db),
   };
 }
 
@@ -61,7 +69,11 @@ export class SqlStores implements Stores {
   readonly authorizationCodes;
   readonly apiKeys;
   readonly consentTickets;
+  readonly relyingPartyLogins;
   readonly loginEndings;
+  readonly securityEvents;
+  readonly deliveries;
+  readonly webhooks;
 
   constructor(
     private readonly sqlEngine: SqlEngine,
@@ -82,7 +94,11 @@ export class SqlStores implements Stores {
     this.authorizationCodes = stores.authorizationCodes;
     this.apiKeys = stores.apiKeys;
     this.consentTickets = stores.consentTickets;
+    this.relyingPartyLogins = stores.relyingPartyLogins;
     this.loginEndings = stores.loginEndings;
+    this.securityEvents = stores.securityEvents;
+    this.deliveries = stores.deliveries;
+    this.webhooks = stores.webhooks;
   }
 
   /**
