@@ -225,6 +225,18 @@ export const environmentSchema = z.object({
   // Threads that hash passwords (argon2id, ~20 ms of a core each) at the lowest priority, so
   // logins never take a core from other requests. Default: one per core this process may use.
   TESSERA_PASSWORD_HASH_THREADS: z.coerce.number().int().min(1).max(256).optional(),
+  // Server processes on one port (node:cluster): `auto` is one per core this process may use.
+  // Default 1: a single process, as before; more need a database every process shares
+  // (SQLite file or PostgreSQL, not memory:). src/cli/workers.ts.
+  TESSERA_WORKERS: z
+    .string()
+    .refine(
+      (value) => value === 'auto' || (/^\d{1,2}$/.test(value) && Number(value) >= 1 && Number(value) <= 64),
+      {
+        message: 'must be auto or a whole number of processes from 1 to 64',
+      },
+    )
+    .optional(),
   // Refuse passwords found in breaches (Have I Been Pwned range API, k-anonymity; fails open
   // with a log line when unreachable: src/breached-passwords.ts). Default: hibp in production,
   // off elsewhere, so development, tests and `npm start` never need the network.

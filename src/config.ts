@@ -61,6 +61,8 @@ export interface TesseraConfig {
   redis: { url: string; prefix: string } | undefined;
   /** TESSERA_PASSWORD_HASH_THREADS: password-hashing threads, by default os.availableParallelism(). */
   passwordHashThreads: number;
+  /** TESSERA_WORKERS: server processes sharing the port (node:cluster); 1 = this process alone. */
+  workers: number;
   /** TESSERA_BREACHED_PASSWORDS(_URL): the range endpoint to check new passwords against, or undefined (off). */
   breachedPasswords: { rangeUrl: string } | undefined;
   /** Email delivery and the account-recovery flows (config-mail.ts). */
@@ -119,6 +121,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
       `TESSERA_KEY_ENCRYPTION_KEY is required with PostgreSQL in ${e.TESSERA_MODE} mode: every node must unseal the same signing keys (generate one: openssl rand -hex 32)`,
     );
   }
+  const workers =
+    e.TESSERA_WORKERS === undefined
+      ? 1
+      : e.TESSERA_WORKERS === 'auto'
+        ? availableParallelism()
+        : Number(e.TESSERA_WORKERS);
+  if (
+    workers > 1 &&
+    (database.engine === 'memory' || (database.engine === 'sqlite' && database.filename === ':memory:'))
+  ) {
+    throw new ConfigError(
+      `TESSERA_WORKERS needs a database every process shares (got ${JSON.stringify(e.TESSERA_WORKERS)}), but TESSERA_DATABASE_URL is this process's own memory: use an SQLite file or PostgreSQL`,
+    );
+  }
   if (e.TESSERA_METRICS_PORT !== undefined && e.TESSERA_METRICS_PORT === e.TESSERA_PORT) {
     throw new ConfigError(
       `TESSERA_METRICS_PORT must differ from TESSERA_PORT (got ${JSON.stringify(env.TESSERA_METRICS_PORT)})`,
@@ -168,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
     tls,
     oauth: { scopes: e.TESSERA_OAUTH_SCOPES },
     passwordHashThreads: e.TESSERA_PASSWORD_HASH_THREADS ?? availableParallelism(),
+    workers,
     breachedPasswords:
       (e.TESSERA_BREACHED_PASSWORDS ?? (production ? 'hibp' : 'off')) === 'hibp'
         ? { rangeUrl: e.TESSERA_BREACHED_PASSWORDS_URL }

@@ -35,7 +35,7 @@ export function markdown(results) {
       `${results.rounds} interleaved round(s), medians. Throughput: autocannon -c 50, no pipelining, ` +
       `${results.seconds.throughput} s; latency: a fixed rate of half the target's own throughput in the same round, ` +
       `${results.seconds.latency} s, p50/p99 from every response. Every run checked for zero non-2xx, errors and timeouts. ` +
-      `All servers log one line per request at info (pino, Tessera's own access-log format) to /dev/null, as Tessera does by default. ` +
+      `All servers log one line per request at info (pino, Tessera's own access-log format) with stdout on a file, as in production: Tessera buffered (4 KiB writes, src/http/log-destination.ts), the baselines and peers with their frameworks' default (fastify/pino: a write per line; "fastify, no auth, buffered log" shows the baseline with Tessera's destination). ` +
       `PostgreSQL and Redis are the machine's own services, not pinned: they run on whichever core is free, so their work competes with the server's and the load generator's. ` +
       `Took ${results.durationSeconds} s.`,
     '',
@@ -94,6 +94,26 @@ export function markdown(results) {
       ),
       '',
       `![throughput ratio](${results.chartFile})`,
+      '',
+    );
+  }
+  if (s.workers) {
+    out.push(
+      '## tessera serve --workers',
+      '',
+      'GET /auth/session, session mode on one SQLite file. CPU per request counts every process (primary and workers). This machine has two cores and the load generator needs one: two workers share core 1 with it, so throughput cannot double here.',
+      '',
+      table(
+        ['setup', 'req/s', '× 1 process', 'CPU µs/req', 'CPU × 1 process', 'loadgen'],
+        s.workers.rows.map((r) => [
+          r.name,
+          int(r.rps),
+          x2(r.throughputRatio),
+          x2(r.cpuMicroseconds),
+          x2(r.cpuRatio),
+          x2(r.loadgenCpu),
+        ]),
+      ),
       '',
     );
   }

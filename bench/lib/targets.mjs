@@ -75,6 +75,15 @@ export function sessionTargets(dir) {
       baseline: true,
     },
     {
+      // Context: the baseline with Tessera's buffered log destination, to show what of the
+      // difference is the log's write pattern alone.
+      id: 'fastify-no-auth-buffered-log',
+      name: 'fastify, no auth, buffered log',
+      script: 'bench/servers/fastify-no-auth.mjs',
+      env: { BENCH_LOG: 'buffered' },
+      login: noLogin,
+    },
+    {
       id: 'tessera-app-no-auth',
       name: "tessera's app, a route without auth",
       script: 'bench/servers/tessera-app-no-auth.mjs',

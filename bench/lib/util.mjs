@@ -1,8 +1,9 @@
 // Small shared helpers for the bench: statistics, child processes pinned to a core, cookies.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const median = (xs) => {
   const sorted = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -95,14 +96,15 @@ export async function stopAll() {
 }
 
 /**
- * Starts a server script, pinned to core 0 once it listens. Its stdout (the request log) goes to /dev/null, not to a pipe
- * this process would have to drain; readiness is polled. stop() sends SIGTERM and resolves with
+ * Starts a server script, pinned to core 0 once it listens. Its stdout (the request log) goes to a
+ * file, as in production (not /dev/null, whose writes cost nearly nothing, nor a pipe this process
+ * would have to drain), deleted when the server stops; readiness is polled. stop() sends SIGTERM and resolves with
  * the exit code (a bench server exits non-zero when it measured nothing it was meant to).
  */
-export async function startServer(script, args, env, nodeOptions = []) {
+export async function startServer(script, args, env, nodeOptions = [], { cores = '0' } = {}) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startServerOnce(script, args, env, nodeOptions);
+      return await startServerOnce(script, args, env, nodeOptions, cores);
     } catch (error) {
       // Another process took the port first: try another one.
       if (!error.portTaken || attempt === 3) throw error;
@@ -110,19 +112,23 @@ export async function startServer(script, args, env, nodeOptions = []) {
   }
 }
 
-async function startServerOnce(script, args, env, nodeOptions) {
+async function startServerOnce(script, args, env, nodeOptions, cores) {
   const port = await freePort();
   // Start-up (module loading, key generation) may use both cores, so that many servers start
   // side by side quickly; once listening, every thread of the server is moved to core 0.
   const [command, argv] = pinned('0,1', process.execPath, [...nodeOptions, script, ...args]);
+  const logDir = mkdtempSync(join(tmpdir(), 'tessera-bench-log-'));
+  const logFd = openSync(join(logDir, 'stdout.log'), 'a');
   const child = spawn(command, argv, {
     env: { ...process.env, TESSERA_PORT: String(port), ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', logFd, 'inherit'],
   });
+  closeSync(logFd);
   starting.add(child);
   const exited = new Promise((resolve) =>
     child.once('exit', (code, signal) => {
       starting.delete(child);
+      rmSync(logDir, { recursive: true, force: true });
       resolve(code ?? signal);
     }),
   );
@@ -141,9 +147,11 @@ async function startServerOnce(script, args, env, nodeOptions) {
         foreign = true;
         throw new Error('not ours');
       }
+      // `cores` '0,1': left on both cores (several worker processes, bench/lib/workers.mjs).
       if (
         canPin &&
-        spawnSync('taskset', ['-a', '-p', '-c', '0', String(child.pid)], { stdio: 'ignore' }).status !== 0
+        cores !== '0,1' &&
+        spawnSync('taskset', ['-a', '-p', '-c', cores, String(child.pid)], { stdio: 'ignore' }).status !== 0
       ) {
         throw new Error(`could not pin ${script} (pid ${child.pid}) to core 0`);
       }
@@ -221,6 +229,20 @@ export const headerBytes = (name, values) =>
   values.reduce((sum, value) => sum + Buffer.byteLength(`${name}: ${value}\r\n`), 0);
 
 const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/** CPU seconds a process and every process under it (cluster workers) have used so far. */
+export function cpuSecondsOfTree(pid) {
+  let total = cpuSecondsOf(pid);
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) total += cpuSecondsOfTree(Number(child));
+    }
+  } catch {
+    // The process ended meanwhile.
+  }
+  return total;
+}
 
 /**
  * CPU seconds a process (all its threads) has used so far, from /proc (Linux; NaN elsewhere).

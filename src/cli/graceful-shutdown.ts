@@ -1,5 +1,6 @@
 import { Server as NetServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { flushLog } from '../http/log-destination.js';
 
 /**
  * How long, after SIGTERM, open keep-alive connections may still bring a request (answered,
@@ -18,19 +19,23 @@ export const IN_FLIGHT_BOUND_MS = 10_000;
  * 2. answers every request from then on with `Connection: close`, so each client moves on
  *    after its next answer, and /healthz with 503 `shutting_down`;
  * 3. after DRAIN_MS (or once no connection is left) closes idle connections and waits for
- *    requests in flight, at most IN_FLIGHT_BOUND_MS; then runs `afterServer` (the stores).
+ *    requests in flight, at most IN_FLIGHT_BOUND_MS; then runs `afterServer` (the stores);
+ * 4. writes out the buffered log lines (log-destination.ts), the last requests' included.
  */
 export function gracefulShutdown(
   app: FastifyInstance,
   afterServer: () => Promise<void>,
 ): () => Promise<void> {
   let draining = false;
-  app.addHook('onRequest', async (request, reply) => {
-    if (!draining) return;
+  // Synchronous: every request passes here, and an async hook costs each one a promise.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!draining) return done();
     reply.header('connection', 'close');
     if (request.url === '/healthz') {
-      return reply.code(503).send({ error: 'shutting_down', message: 'This node is shutting down.' });
+      reply.code(503).send({ error: 'shutting_down', message: 'This node is shutting down.' });
+      return;
     }
+    done();
   });
   let done: Promise<void> | undefined;
   return () => {
@@ -50,7 +55,11 @@ export function gracefulShutdown(
       } finally {
         clearTimeout(forced);
       }
-      await afterServer();
+      try {
+        await afterServer();
+      } finally {
+        flushLog();
+      }
     })();
     return done;
   };

@@ -32,7 +32,12 @@ const CLI_ACTOR: Actor = { actorId: null, client: CLI_CLIENT };
 program
   .command('serve')
   .description('serve the HTTP API (the default for npm start)')
-  .action(() => serve());
+  .option('--workers <n>', 'server processes on the one port: a number or auto (TESSERA_WORKERS)')
+  .action((options: { workers?: string }) => {
+    // Through the environment: validated like the variable, and inherited by the workers.
+    if (options.workers !== undefined) process.env.TESSERA_WORKERS = options.workers;
+    return serve();
+  });
 
 program
   .command('migrate')

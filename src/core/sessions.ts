@@ -193,8 +193,20 @@ export class Sessions {
     if (found?.session.mode !== 'session' || !secretMatches(parsed.secret, found.session.secretHash)) {
       return undefined;
     }
+    // No write due (nearly every request): no further await.
+    if (this.#needsNoWrite(found.session, activity)) return found;
     const session = await this.renew(found.session, activity);
     return session && { session, user: found.user };
+  }
+
+  /** Live, and either a background request or renewed less than a minute ago: renew would not write. */
+  #needsNoWrite(session: SessionRecord, activity?: Activity): boolean {
+    const now = this.runtime.now();
+    return (
+      now < this.idleExpiresAt(session) &&
+      now < session.expiresAt &&
+      (activity?.background === true || now - session.lastSeenAt < RENEWAL_INTERVAL_MS)
+    );
   }
 
   /**

@@ -6,6 +6,7 @@ import type { Tessera } from '../tessera.js';
 import { AccessLog } from './access-log.js';
 import { openApiPlugin, openApiRoute } from './api/openapi-route.js';
 import { registerErrorHandling } from './errors.js';
+import { logDestination } from './log-destination.js';
 import { chooseLoginMode } from './modes/choose-mode.js';
 import { CONNECTION_TIMEOUTS, capConnectionsPerIp, MAX_CONNECTIONS_PER_IP } from './plugins/connections.js';
 import { corsPlugin } from './plugins/cors.js';
@@ -60,6 +61,8 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
         ? false
         : {
             level: logLevel,
+            // Buffered, written asynchronously; flushed on a graceful stop (log-destination.ts).
+            stream: logDestination(),
             // Credentials travel in these headers; they must never reach a log line.
             redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
           },

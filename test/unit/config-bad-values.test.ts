@@ -53,6 +53,17 @@ const BAD_VALUES: Record<string, Array<string | Record<string, string>>> = {
   TESSERA_STEP_UP_MAX_AGE: ['5s', 'soon', '2d'],
   TESSERA_OAUTH_SCOPES: ['not json', '{}', '{"Bad Scope":"x"}', '{"profile":""}', '["profile"]'],
   TESSERA_PASSWORD_HASH_THREADS: ['0', 'two', '1.5', '1000'],
+  TESSERA_WORKERS: [
+    '0',
+    'all',
+    '1.5',
+    '65',
+    '-2',
+    ' 2',
+    // Several processes cannot share one process's memory.
+    { TESSERA_WORKERS: '2', TESSERA_DATABASE_URL: 'memory:' },
+    { TESSERA_WORKERS: '2', TESSERA_DATABASE_URL: 'sqlite://:memory:' },
+  ],
   TESSERA_SQLITE_SYNCHRONOUS: ['off', 'FULL', 'extra'],
   TESSERA_BREACHED_PASSWORDS: ['on', 'HIBP', 'yes'],
   TESSERA_BREACHED_PASSWORDS_URL: ['ftp://mirror.example/range/', 'not a url'],

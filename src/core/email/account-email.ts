@@ -51,6 +51,19 @@ export class AccountEmail {
 
   constructor(private readonly deps: AccountEmailDeps) {}
 
+  /**
+   * The memo's answer, without a promise: true when the address (by id alone: `email`
+   * omitted, as isVerifiedById) is known proven, false while a recent store read said it was
+   * not, undefined when only the store can tell. GET /auth/session asks this first, so a
+   * remembered answer costs no await on the hot path.
+   */
+  knownVerified(userId: string, email?: string): boolean | undefined {
+    const proven = this.#verified.get(userId);
+    if (proven !== undefined && (email === undefined || proven === email)) return true;
+    if ((this.#unverifiedUntil.get(userId) ?? 0) > this.deps.runtime.now()) return false;
+    return undefined;
+  }
+
   /** Whether the user's current address has been proven by a link. */
   async isVerified(user: Pick<UserRecord, 'id' | 'email'>, fresh = false): Promise<boolean> {
     if (this.#verified.get(user.id) === user.email) return true;

@@ -1,4 +1,5 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterCluster, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { StoreUnavailableError } from '../../store/errors.js';
 
 /**
  * Exponential backoff over rate-limiter-flexible counters.
@@ -41,6 +42,37 @@ export type CounterFactory = (options: {
  * rateLimitPlugin; nothing else changes, every operation used here is atomic there too.
  */
 export const memoryCounters: CounterFactory = (options) => new RateLimiterMemory(options);
+
+/**
+ * Counters kept by the cluster primary for every worker of `tessera serve --workers N` without
+ * Redis (src/cli/workers.ts runs the primary's side): each operation is one IPC round trip, and
+ * the counts are the same as one process's, so N workers never allow N times the attempts.
+ * No answer from the primary within 5 s is a 503 (StoreUnavailableError), never a pass.
+ */
+export const clusterCounters: CounterFactory = (options) => {
+  const limiter = new RateLimiterCluster({ ...options, timeoutMs: 5_000 });
+  const guarded =
+    <A extends unknown[], R>(operation: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await operation(...args);
+      } catch (error) {
+        if (error instanceof RateLimiterRes) throw error;
+        throw new StoreUnavailableError('store', {
+          cause: error,
+          message: 'the rate-limit counters of the cluster primary do not answer',
+        });
+      }
+    };
+  return {
+    consume: guarded((key: string, points?: number, consumeOptions?: { customDuration?: number }) =>
+      limiter.consume(key, points, consumeOptions),
+    ),
+    penalty: guarded((key: string, points?: number) => limiter.penalty(key, points)),
+    reward: guarded((key: string, points?: number) => limiter.reward(key, points)),
+    delete: guarded((key: string) => limiter.delete(key)),
+  };
+};
 
 export type BackoffResult = { allowed: true } | { allowed: false; retryAfterMs: number };
 

@@ -25,16 +25,18 @@ export function corsPlugin(tessera: Tessera) {
   const preflight = { config: { api: { hidden: 'CORS preflight (no body)' } } };
   return fp(
     async (app: FastifyInstance) => {
-      app.addHook('onRequest', (request, reply, done) => {
-        const origin = request.headers.origin;
-        reply.header('vary', 'Origin');
-        if (typeof origin === 'string' && allowed.has(origin)) {
-          reply.header('access-control-allow-origin', origin);
-          reply.header('access-control-allow-credentials', 'true');
-          reply.header('access-control-expose-headers', 'Retry-After');
-        }
-        done();
-      });
+      // `Vary: Origin` is in every answer's precomputed security headers (security-headers.ts).
+      // No hook at all without listed origins; with them, nothing to do without an Origin.
+      if (allowed.size > 0)
+        app.addHook('onRequest', (request, reply, done) => {
+          const origin = request.headers.origin;
+          if (typeof origin === 'string' && allowed.has(origin)) {
+            reply.header('access-control-allow-origin', origin);
+            reply.header('access-control-allow-credentials', 'true');
+            reply.header('access-control-expose-headers', 'Retry-After');
+          }
+          done();
+        });
 
       app.options('/*', preflight, async (request, reply) => {
         const origin = request.headers.origin;

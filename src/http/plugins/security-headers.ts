@@ -54,20 +54,41 @@ export function sendHtml(reply: FastifyReply, html: string, options: { nonce?: s
 export const STRICT_TRANSPORT_SECURITY = 'max-age=63072000; includeSubDomains';
 
 /**
- * The defaults every answer starts with; a route may replace one (the public JWKS sets its own
- * Cache-Control, pages their CSP). Set in a synchronous onRequest hook: no promise per request.
+ * The defaults every answer starts with, precomputed and frozen: one set for plain HTTP, one for
+ * HTTPS (with HSTS), set in one call per request. A route may replace one (the public JWKS sets
+ * its own Cache-Control, pages their CSP). `Vary: Origin` belongs to CORS (cors.ts: an answer
+ * may carry CORS headers for one Origin and not another, so no cache may serve it to a different
+ * one), but it is constant, so it rides here instead of costing a hook of its own.
  */
-export function setSecurityHeaders(request: FastifyRequest, reply: FastifyReply): void {
-  reply.header('cache-control', 'no-store');
-  reply.header('x-content-type-options', 'nosniff');
-  reply.header('content-security-policy', JSON_CONTENT_SECURITY_POLICY);
+const HTTP_HEADERS = Object.freeze({
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': JSON_CONTENT_SECURITY_POLICY,
   // CSP frame-ancestors for current browsers, X-Frame-Options for old ones: no clickjacking.
-  reply.header('x-frame-options', 'DENY');
+  'x-frame-options': 'DENY',
   // URLs here (and their query strings) never leak to other sites through Referer.
-  reply.header('referrer-policy', 'no-referrer');
-  // Only over HTTPS (built-in TLS, or X-Forwarded-Proto: https from a trusted proxy): over
-  // plain HTTP the header is ignored by browsers and a man in the middle could strip it anyway.
-  if (request.protocol === 'https') reply.header('strict-transport-security', STRICT_TRANSPORT_SECURITY);
+  'referrer-policy': 'no-referrer',
+  vary: 'Origin',
+});
+// Only over HTTPS (built-in TLS, or X-Forwarded-Proto: https from a trusted proxy): over
+// plain HTTP the header is ignored by browsers and a man in the middle could strip it anyway.
+const HTTPS_HEADERS = Object.freeze({
+  ...HTTP_HEADERS,
+  'strict-transport-security': STRICT_TRANSPORT_SECURITY,
+});
+
+/** Set in a synchronous onRequest hook: no promise per request. */
+export function setSecurityHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  reply.headers(request.protocol === 'https' ? HTTPS_HEADERS : HTTP_HEADERS);
+}
+
+/** `text/html`, whatever the case and parameters: a prefix test, no regular expression per answer. */
+function isHtml(type: unknown): boolean {
+  if (typeof type !== 'string' || type.length < 9) return false;
+  if (type.slice(0, 9).toLowerCase() !== 'text/html') return false;
+  const next = type.charCodeAt(9);
+  // End of the value, or a parameter/whitespace after it (not `text/htmlx`).
+  return Number.isNaN(next) || next === 0x3b || next === 0x20 || next === 0x09;
 }
 
 export function securityHeadersPlugin() {
@@ -80,8 +101,7 @@ export function securityHeadersPlugin() {
       // Any HTML answer, even one a route sent without sendHtml, gets the page policy (unless
       // it set its own) and cross-origin isolation. Synchronous: a string test per answer.
       app.addHook('onSend', (_request, reply, payload, done) => {
-        const type = reply.getHeader('content-type');
-        if (typeof type === 'string' && /^text\/html\b/i.test(type)) {
+        if (isHtml(reply.getHeader('content-type'))) {
           if (reply.getHeader('content-security-policy') === JSON_CONTENT_SECURITY_POLICY) {
             reply.header('content-security-policy', htmlContentSecurityPolicy());
           }

@@ -110,19 +110,24 @@ export function authRoutes(tessera: Tessera) {
 
     // The one route that may answer from a verified access token alone (jwt: no store read;
     // hybrid: the in-memory revocation check). Every other route checks the login is live.
-    app.get('/auth/session', sessionRoute, async (request) => {
+    // Synchronous when the memos know the answer (nearly always): no promise, no await.
+    app.get('/auth/session', sessionRoute, (request) => {
       const { account } = tessera.email;
-      if (request.auth.user) {
-        const view = callerView(tessera, request.auth);
-        return {
-          ...view,
-          user: { ...view.user, emailVerified: await account.isVerified(request.auth.user) },
-        };
+      const { auth } = request;
+      if (auth.user) {
+        const { user } = auth;
+        const known = account.knownVerified(user.id, user.email);
+        return known === undefined
+          ? account.isVerified(user).then((verified) => callerView(tessera, auth, verified))
+          : callerView(tessera, auth, known);
       }
-      const email = tessera.userEmails.emailOf(request.auth.userId);
-      const view = callerView(tessera, request.auth, typeof email === 'string' ? email : await email);
-      const emailVerified = await account.isVerifiedById(request.auth.userId);
-      return { ...view, user: { ...view.user, emailVerified } };
+      const email = tessera.userEmails.emailOf(auth.userId);
+      const known = account.knownVerified(auth.userId);
+      if (typeof email === 'string' && known !== undefined) return callerView(tessera, auth, known, email);
+      return (async () => {
+        const verified = known ?? (await account.isVerifiedById(auth.userId));
+        return callerView(tessera, auth, verified, await email);
+      })();
     });
 
     // Cookie clients: idempotent, a dead or missing login still clears the cookies and succeeds
