@@ -4,8 +4,8 @@ import type { Actor } from '../../core/control.js';
 import { AuthError } from '../../core/errors.js';
 import type { DeliveryRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
-import { described, type RouteApi } from '../api/route-api.js';
 import { cursorField, encodeCursor, pageLimit, timeIdKey } from '../admin-cursor.js';
+import { described, type RouteApi } from '../api/route-api.js';
 import { clientContext, requireAuth } from '../credentials.js';
 import { parseInput, text } from '../validation.js';
 
@@ -56,7 +56,10 @@ const api = {
     responses: {
       200: z.strictObject({
         webhooks: z.array(
-          endpointAnswer.extend({ lastDelivery: deliveryAnswer.nullable(), lastFailure: deliveryAnswer.nullable() }),
+          endpointAnswer.extend({
+            lastDelivery: deliveryAnswer.nullable(),
+            lastFailure: deliveryAnswer.nullable(),
+          }),
         ),
       }),
     },
@@ -168,12 +171,16 @@ export function adminWebhookRoutes(tessera: Tessera) {
       };
     });
 
-    app.post('/admin/api/webhooks/:id/deliveries/:deliveryId/retry', described(api.retry), async (request, reply) => {
-      const { id, deliveryId } = parseInput(deliveryParams, request.params);
-      if (!(await webhooks.find(id))) throw new AuthError('webhook_not_found');
-      if (!(await webhooks.retry(id, deliveryId, actorOf(request))))
-        throw new AuthError('delivery_not_found');
-      return reply.code(202).send({ retrying: true });
-    });
+    app.post(
+      '/admin/api/webhooks/:id/deliveries/:deliveryId/retry',
+      described(api.retry),
+      async (request, reply) => {
+        const { id, deliveryId } = parseInput(deliveryParams, request.params);
+        if (!(await webhooks.find(id))) throw new AuthError('webhook_not_found');
+        if (!(await webhooks.retry(id, deliveryId, actorOf(request))))
+          throw new AuthError('delivery_not_found');
+        return reply.code(202).send({ retrying: true });
+      },
+    );
   };
 }
