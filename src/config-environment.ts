@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isCidr, isExactOrigin, isIssuerUrl, isListenHost, isProxyAddress } from './config-checks.js';
 import { mailEnvironment } from './config-mail.js';
+import { webauthnEnvironment } from './config-webauthn.js';
 import { JWS_ALGORITHMS } from './core/jwt/algorithms.js';
 import { parseKeyEncryptionKey } from './core/jwt/seal.js';
 
@@ -232,6 +233,23 @@ export const environmentSchema = z.object({
   TESSERA_BREACHED_PASSWORDS_URL: z
     .url({ protocol: /^https?$/ })
     .default('https://api.pwnedpasswords.com/range/'),
+  // Roles whose holders must have a second factor (comma-separated; empty: nobody). Default
+  // admin: the console can lock everyone out, so a stolen admin password alone must not open it.
+  TESSERA_MFA_REQUIRED_ROLES: z
+    .string()
+    .default('admin')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((role) => role.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(z.string().regex(/^[a-z][a-z0-9_:-]{0,63}$/, 'must list role names like admin,teller')).max(32),
+    ),
+  // How recent a proof Tessera's own sensitive actions demand (password change, factor removal,
+  // email change, API keys, OAuth clients, admin lock/unlock/roles/revoke). 5 minutes, as banks do.
+  TESSERA_STEP_UP_MAX_AGE: duration('5m', '30s').refine((ms) => ms <= 86_400_000, 'must be at most 1d'),
   // Built-in HTTPS: PEM certificate chain and private key files, both or neither.
   TESSERA_TLS_CERT: z.string().min(1).optional(),
   TESSERA_TLS_KEY: z.string().min(1).optional(),
@@ -247,6 +265,7 @@ export const environmentSchema = z.object({
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (openssl rand -hex 32)')
     .optional(),
   ...mailEnvironment,
+  ...webauthnEnvironment,
 });
 
 /** Every TESSERA_* variable loadConfig reads (the tests give each a bad value). */

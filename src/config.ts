@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { environmentSchema, POSTGRES_URL } from './config-environment.js';
 import { type MailConfig, mailConfig } from './config-mail.js';
+import { type WebAuthnConfig, webauthnConfig } from './config-webauthn.js';
 import type { JwsAlgorithm } from './core/jwt/algorithms.js';
 
 /**
@@ -69,6 +70,10 @@ export interface TesseraConfig {
    * or the main port with the bearer token); undefined when neither is set (no metrics at all).
    */
   metrics: { port: number | undefined; token: string | undefined } | undefined;
+  /** Second factors: roles that must have one (TESSERA_MFA_REQUIRED_ROLES), the step-up age (TESSERA_STEP_UP_MAX_AGE). */
+  mfa: { requiredRoles: string[]; stepUpMaxAgeMs: number };
+  /** Passkeys' relying party (config-webauthn.ts); undefined: passkeys are off. */
+  webauthn: WebAuthnConfig | undefined;
 }
 
 export class ConfigError extends Error {
@@ -172,6 +177,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TesseraConfig 
       e.TESSERA_METRICS_PORT === undefined && e.TESSERA_METRICS_TOKEN === undefined
         ? undefined
         : { port: e.TESSERA_METRICS_PORT, token: e.TESSERA_METRICS_TOKEN },
+    mfa: { requiredRoles: e.TESSERA_MFA_REQUIRED_ROLES, stepUpMaxAgeMs: e.TESSERA_STEP_UP_MAX_AGE },
+    webauthn: webauthnConfig(e, issuer, (message) => {
+      throw new ConfigError(message);
+    }),
   };
 }
 

@@ -63,6 +63,13 @@ export interface TokenPrincipal {
   scopes: string[];
   /** Milliseconds since the epoch. */
   expiresAt: number;
+  /**
+   * The consenting login's proof, inherited by the delegation: `auth_time` (ms), RFC 8176
+   * `amr` and `acr`. Undefined / empty for API keys and client_credentials (no user present).
+   */
+  authTime: number | undefined;
+  amr: string[];
+  acr: string | undefined;
 }
 
 type BearerErrorCode = Extract<OAuthErrorCode, 'invalid_request' | 'invalid_token' | 'insufficient_scope'>;
@@ -165,6 +172,7 @@ async function verifyJwt(
       clientId,
       scopes: scopesOf(scope),
       expiresAt: exp * 1000,
+      ...authContextOf(payload),
     };
   } catch (error) {
     if (error instanceof BearerTokenError) throw error;
@@ -219,6 +227,17 @@ function fromIntrospection(
     clientId: typeof clientId === 'string' ? clientId : null,
     scopes: scopesOf(scope),
     expiresAt: exp * 1000,
+    ...authContextOf(answer),
+  };
+}
+
+/** auth_time (seconds → ms), amr and acr of a token's claims or an introspection answer. */
+function authContextOf(claims: Record<string, unknown>) {
+  const { auth_time: authTime, amr, acr } = claims;
+  return {
+    authTime: typeof authTime === 'number' ? authTime * 1000 : undefined,
+    amr: Array.isArray(amr) ? amr.filter((value): value is string => typeof value === 'string') : [],
+    acr: typeof acr === 'string' ? acr : undefined,
   };
 }
 

@@ -6,7 +6,11 @@ import { Audit } from './core/audit.js';
 import { Control } from './core/control.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
 import { KEY_RELOAD_INTERVAL_MS, type Keyring } from './core/keyring.js';
+import type { Mfa } from './core/mfa/mfa.js';
+import { SecondFactors } from './core/mfa/second-factors.js';
 import { createOAuth, type OAuth } from './core/oauth/oauth.js';
+import { Passkeys } from './core/passkeys/passkeys.js';
+import { passkeySecondFactor } from './core/passkeys/second-factor.js';
 import { usePasswordHashing } from './core/passwords.js';
 import { RefreshRotation } from './core/refresh-rotation.js';
 import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js';
@@ -24,9 +28,11 @@ import { type EventFeatures, openEventFeatures } from './events/event-features.j
 import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
 import { OUTBOX_DEPTH_CAP, TesseraMetrics } from './metrics/metrics.js';
 import { lazyKeyring, openKeyring } from './open-keyring.js';
+import { openMfa } from './open-mfa.js';
 import { openStores } from './open-stores.js';
 import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
+import { openPasskeyStores } from './store/passkey-stores.js';
 import type { Stores } from './store/ports/index.js';
 import { RedisConnection } from './store/redis/connection.js';
 import { RedisRevocationBus } from './store/redis/redis-bus.js';
@@ -96,6 +102,15 @@ export interface TesseraParts {
   readonly metrics: TesseraMetrics | undefined;
   /** What core and the workers report to the metrics (a no-op when they are off). */
   readonly telemetry: Telemetry;
+  /**
+   * Second factors (issue 18). `secondFactors`: the registry the login challenge and step-up ask;
+   * a new kind of factor (passkeys) is `secondFactors.register(method)` here in createTessera.
+   */
+  readonly secondFactors: SecondFactors;
+  /** TOTP, recovery codes, login challenges, the attempt limit and the role policy (core/mfa/mfa.ts). */
+  readonly mfa: Mfa;
+  /** Passkeys (WebAuthn): registration, passwordless login, second factor and step-up proofs. */
+  readonly passkeys: Passkeys;
   /** Things an operator should know at start (e.g. a generated key-encryption key). */
   readonly warnings: readonly string[];
   /** TESSERA_BREACHED_PASSWORDS=hibp: the breach check, for its skip listeners; undefined when off. */
@@ -291,6 +306,31 @@ export async function createTessera(
   events.registerFanout(backchannelLogoutFanout(oauth));
   events.registerFormat(LOGOUT_TOKEN_FORMAT, logoutTokenFormat(oauth));
   email.delivery.useTelemetry(telemetry);
+  // Second factors: TOTP and recovery codes register themselves in openMfa; another kind of
+  // factor (passkeys) is `secondFactors.register(method)` here, and `mfa.onReset(...)` for resets.
+  const secondFactors = new SecondFactors();
+  const mfa = openMfa({
+    config,
+    stores: databaseStores,
+    runtime,
+    audit,
+    mail: email.mail,
+    factors: secondFactors,
+    sessions,
+    warnings,
+  });
+  // Passkeys (issue 18): their stores share the database's connection, like the email ones.
+  const passkeys = new Passkeys({
+    stores: openPasskeyStores(databaseStores),
+    users: stores.users,
+    audit,
+    runtime,
+    relyingParty: config.webauthn,
+  });
+  // A passkey is also a second factor and a step-up proof (core/passkeys/second-factor.ts).
+  secondFactors.register(passkeySecondFactor(passkeys));
+  // An operator's factor reset removes the user's passkeys too.
+  mfa.onReset((userId) => passkeys.removeAll(userId));
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
@@ -309,6 +349,9 @@ export async function createTessera(
     events,
     metrics,
     telemetry,
+    secondFactors,
+    mfa,
+    passkeys,
     warnings,
     breachedPasswords,
     storedMode,
@@ -321,6 +364,8 @@ export async function createTessera(
         await oauth.sweep();
         await email.sweep();
         await events.sweep();
+        await mfa.challenges.sweep();
+        await passkeys.sweep();
       };
       timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));
       if (modeParts.mode !== 'session') {

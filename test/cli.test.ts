@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRuntime } from '../src/core/runtime.js';
 import { CLI, cleanEnv, runCli as runCliIn } from './cli-process.js';
-import { PASSWORD, post, startTessera, tempDir, withSession } from './helpers.js';
+import { PASSWORD, post, sessionCookieOf, startTessera, tempDir, withSession } from './helpers.js';
+import { loginWithSecondFactor, totpAt } from './mfa-helpers.js';
 
 /** Each command runs in a fresh temp dir, so relative defaults (./data) never touch the repo. */
 const runCli = (args: string[], env: Record<string, string>, stdin = '') =>
@@ -80,10 +81,11 @@ describe('operator commands', () => {
 
     // The real clock: the CLI judges expiry by it too.
     const server = await startTessera({ env, runtime: systemRuntime });
-    const login = await post(server.app, '/auth/login', { email: 'Ops@example.com', password: PASSWORD });
+    // An admin enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+    const login = await loginWithSecondFactor(server.app, { email: 'Ops@example.com', password: PASSWORD });
     expect(login.statusCode).toBe(200);
     expect(login.json().user.roles).toEqual(['admin']);
-    const token = login.cookies[0]?.value as string;
+    const token = sessionCookieOf(login) as string;
     const sessionId = token.split('.')[0] as string;
 
     const list = await runCli(['sessions', 'list', '--user', 'Ops@example.com'], env);
@@ -141,5 +143,55 @@ describe('control from the command line', () => {
       expect(audit.stdout, type).toContain(type);
     }
     await server.close();
+  });
+});
+
+describe('tessera users mfa-reset', () => {
+  it("removes a user's authenticator app and recovery codes, ends their logins, audited; unknown email exits 1", async () => {
+    const env = { TESSERA_DATABASE_URL: `sqlite://${join(tempDir(), 'mfa-reset.db')}` };
+    expect((await runCli(['migrate'], env)).code).toBe(0);
+    expect(
+      (await runCli(['users', 'create', '--email', 'lost@example.com'], env, `${PASSWORD}\n`)).code,
+    ).toBe(0);
+    const server = await startTessera({ env, runtime: systemRuntime });
+    try {
+      const login = await post(server.app, '/auth/login', {
+        email: 'lost@example.com',
+        password: PASSWORD,
+        transport: 'bearer',
+      });
+      const headers = { authorization: `Bearer ${login.json().token}` };
+      const begin = await server.app.inject({ method: 'POST', url: '/auth/mfa/totp', headers });
+      const code = totpAt(begin.json().secret, Date.now());
+      const confirm = await server.app.inject({
+        method: 'POST',
+        url: '/auth/mfa/totp/confirm',
+        headers,
+        payload: { code },
+      });
+      expect(confirm.statusCode, confirm.body).toBe(200);
+
+      const reset = await runCli(['users', 'mfa-reset', 'lost@example.com'], env);
+      expect(reset.code, reset.stderr).toBe(0);
+      expect(reset.stdout).toContain(
+        'reset the second factors of lost@example.com (authenticator app: removed, recovery codes removed: 10); ended 1 session(s)',
+      );
+      expect((await server.app.inject({ method: 'GET', url: '/auth/sessions', headers })).statusCode).toBe(
+        401,
+      );
+      const again = await post(server.app, '/auth/login', {
+        email: 'lost@example.com',
+        password: PASSWORD,
+        transport: 'bearer',
+      });
+      expect(again.json().session.amr).toEqual(['pwd']);
+      const [event] = await server.tessera.audit.list({ type: 'mfa.reset' });
+      expect(event).toMatchObject({ actorId: null, userId: login.json().user.id });
+
+      const unknown = await runCli(['users', 'mfa-reset', 'nobody@example.com'], env);
+      expect(unknown.code).toBe(1);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -68,6 +68,7 @@ export async function startTessera(
   const app = await buildApp(tessera, { logger: false, ...options.app });
   // The whole suite's answers are checked against GET /openapi.json (vitest.config.ts turns it on).
   if (process.env[OPENAPI_CHECK_ENV]) checkAnswersAgainstOpenApi(app);
+  appClocks.set(app, options.runtime ?? clock);
   return {
     tessera,
     app,
@@ -77,6 +78,16 @@ export async function startTessera(
       await tessera.close();
     },
   };
+}
+
+// Each test server's clock, so helpers given only the app (codes of an authenticator app) read it.
+const appClocks = new WeakMap<FastifyInstance, Runtime>();
+
+/** The clock of a server startTessera built (the manual clock unless a runtime was passed). */
+export function nowOf(app: FastifyInstance): number {
+  const runtime = appClocks.get(app);
+  if (!runtime) throw new Error('not a startTessera app: pass the clock explicitly');
+  return runtime.now();
 }
 
 export const PASSWORD = 'correct horse battery staple';

@@ -77,13 +77,13 @@ export function createForwarder(options: ForwardOptions): Forwarder {
   }
   const prefixes = (options.paths ?? DEFAULT_FORWARDED_PATHS).map((p) => p.replace(/\/+$/, ''));
   const clientPath = options.clientScriptPath ?? DEFAULT_CLIENT_SCRIPT_PATH;
+  const clientFiles = clientScriptFiles(clientPath);
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const isTessera = (path: string) => prefixes.some((p) => path === p || path.startsWith(`${p}/`));
 
   async function forward(request: ForwardedRequest): Promise<Response> {
-    if (clientPath !== false && request.url.split('?')[0] === clientPath && !isTessera(clientPath)) {
-      return clientScriptResponse();
-    }
+    const clientFile = clientFiles.get(request.url.split('?')[0] as string);
+    if (clientFile && clientPath !== false && !isTessera(clientPath)) return clientScriptResponse(clientFile);
     if (!request.url.startsWith('/')) {
       return Response.json(errorBody('bad_request'), { status: ERROR_CODES.bad_request.status });
     }
@@ -123,16 +123,29 @@ export function createForwarder(options: ForwardOptions): Forwarder {
   }
 
   return {
-    handles: (path) => isTessera(path) || (clientPath !== false && path === clientPath),
+    handles: (path) => isTessera(path) || clientFiles.has(path),
     forward,
   };
 }
 
-let clientScript: Promise<string | undefined> | undefined;
-/** dist/client/index.js: one dependency-free ES module (absent when running from the sources). */
-async function clientScriptResponse(): Promise<Response> {
-  clientScript ??= readFile(new URL('../client/index.js', import.meta.url), 'utf8').catch(() => undefined);
-  const text = await clientScript;
+/** The modules dist/client/index.js imports (relative paths), served beside it. */
+const CLIENT_MODULES = ['events.js', 'globals.js', 'messages.js', 'passkeys.js'];
+
+/** Path → dist/client file: the SDK at `clientPath`, its modules in the same folder. */
+function clientScriptFiles(clientPath: string | false): Map<string, string> {
+  if (clientPath === false) return new Map();
+  const sibling = (file: string): [string, string] => [clientPath.replace(/[^/]*$/, file), file];
+  return new Map([[clientPath, 'index.js'], ...CLIENT_MODULES.map(sibling)]);
+}
+const clientScripts = new Map<string, Promise<string | undefined>>();
+/** dist/client/*.js: dependency-free ES modules (absent when running from the sources). */
+async function clientScriptResponse(file: string): Promise<Response> {
+  let script = clientScripts.get(file);
+  if (!script) {
+    script = readFile(new URL(`../client/${file}`, import.meta.url), 'utf8').catch(() => undefined);
+    clientScripts.set(file, script);
+  }
+  const text = await script;
   if (text === undefined) {
     return Response.json(
       { error: 'not_found', message: 'The SDK is served from the built package.' },
@@ -230,7 +243,7 @@ export async function fastifyForwardToTessera(app: FastifyInstance, options: For
     app.all(`${base}/*`, handler);
   }
   const clientPath = options.clientScriptPath ?? DEFAULT_CLIENT_SCRIPT_PATH;
-  if (clientPath !== false) app.get(clientPath, handler);
+  for (const path of clientScriptFiles(clientPath).keys()) app.get(path, handler);
 }
 
 /** hono: `app.use(honoForwardToTessera({ tesseraUrl }))`. */

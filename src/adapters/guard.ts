@@ -14,6 +14,18 @@ export interface AuthRequirements {
   roles?: readonly string[];
   /** The caller needs every one of these scopes (403 `insufficient_scope`, RFC 6750 3.1). */
   scopes?: readonly string[];
+  /**
+   * Step-up (RFC 9470): the user must have proved who they are at most this long ago
+   * (`auth_time`): '90s', '5m', '1h', or a number of seconds. Otherwise 401 `step_up_required`
+   * with `WWW-Authenticate: Bearer error="insufficient_user_authentication", max_age=…`; the
+   * client calls Tessera's `POST /auth/reauthenticate` and retries (the SDK emits `step-up-required`).
+   */
+  freshWithin?: string | number;
+  /**
+   * Step-up by method: the login's `amr` must include at least one of these RFC 8176 values,
+   * e.g. ['otp', 'hwk', 'swk'] (a second factor or a passkey). Same refusal as freshWithin.
+   */
+  amr?: readonly string[];
 }
 
 export interface GuardRequest {
@@ -43,6 +55,9 @@ export const verifierOf = (source: AuthSource): Verifier =>
 export function createGuard(verifier: Verifier, requirements: AuthRequirements = {}): Guard {
   const roles = names(requirements.roles, 'roles');
   const scopes = names(requirements.scopes, 'scopes');
+  const methods = names(requirements.amr, 'amr');
+  const maxAgeSeconds =
+    requirements.freshWithin === undefined ? undefined : secondsOf(requirements.freshWithin);
   return async (request) => {
     const result = await verifier.authenticate({
       authorization: request.authorization,
@@ -71,8 +86,44 @@ export function createGuard(verifier: Verifier, requirements: AuthRequirements =
         'www-authenticate': `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"`,
       });
     }
+    // After roles and scopes: a step-up cannot grant what the caller may never do.
+    const stale =
+      maxAgeSeconds !== undefined &&
+      (principal.authTime === undefined || verifier.now() - principal.authTime > maxAgeSeconds * 1000);
+    const weak = methods.length > 0 && !methods.some((method) => principal.amr.includes(method));
+    if (stale || weak) return refuseStepUp(stale, methods, maxAgeSeconds);
     return { ok: true, principal };
   };
+}
+
+/** RFC 9470 3: the challenge names what would satisfy the resource (max_age; the methods in words). */
+function refuseStepUp(
+  stale: boolean,
+  methods: readonly string[],
+  maxAgeSeconds: number | undefined,
+): GuardOutcome {
+  const message = stale
+    ? `Confirm who you are again: this needs a proof from the last ${maxAgeSeconds} seconds (POST /auth/reauthenticate).`
+    : `Confirm who you are with ${methods.join(' or ')} (POST /auth/reauthenticate).`;
+  const maxAge = maxAgeSeconds === undefined ? '' : `, max_age=${maxAgeSeconds}`;
+  return refuse(401, 'step_up_required', message, {
+    'www-authenticate': `Bearer error="insufficient_user_authentication", error_description="${quotable(message)}"${maxAge}`,
+  });
+}
+
+/** '90s', '5m', '1h', or whole seconds. */
+function secondsOf(value: string | number): number {
+  const match = typeof value === 'string' ? /^(\d{1,6})(s|m|h)$/.exec(value) : undefined;
+  const seconds =
+    typeof value === 'number'
+      ? value
+      : match
+        ? Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h']
+        : Number.NaN;
+  if (!Number.isSafeInteger(seconds) || seconds < 1) {
+    throw new TypeError("requireAuth: freshWithin must be like '90s', '5m', '1h', or whole seconds (≥ 1).");
+  }
+  return seconds;
 }
 
 /**

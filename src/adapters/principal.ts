@@ -31,6 +31,15 @@ export interface Principal {
   transport: Transport;
   /** When the presented credential stops working if nothing else happens (ms since the epoch). */
   expiresAt: number;
+  /**
+   * When the user last proved who they are on this login (ms since the epoch; a token's
+   * `auth_time`), how (RFC 8176 `amr`, e.g. ["pwd"], ["mfa","otp","pwd"], ["hwk"]) and to what
+   * level (`acr`: aal1, aal2). `requireAuth({ freshWithin, amr })` decides on them. Undefined /
+   * empty for an API key, which proves no user's presence.
+   */
+  authTime: number | undefined;
+  amr: readonly string[];
+  acr: string | undefined;
 }
 
 /**

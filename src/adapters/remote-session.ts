@@ -105,7 +105,14 @@ interface SessionAnswer {
   error?: unknown;
   message?: unknown;
   user?: { id?: unknown; roles?: unknown };
-  session?: { id?: unknown; expiresAt?: unknown; mode?: unknown };
+  session?: {
+    id?: unknown;
+    expiresAt?: unknown;
+    mode?: unknown;
+    authTime?: unknown;
+    amr?: unknown;
+    acr?: unknown;
+  };
 }
 
 /** The caller from Tessera's GET /auth/session answer; undefined if it is not that shape. */
@@ -120,6 +127,9 @@ function principalOf(
   if (typeof userId !== 'string' || typeof sessionId !== 'string' || Number.isNaN(expiresAt))
     return undefined;
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) return undefined;
+  const authTime = Date.parse(String(body?.session?.authTime));
+  const amr = body?.session?.amr;
+  const acr = body?.session?.acr;
   return Object.freeze({
     userId,
     roles: Object.freeze([...roles]),
@@ -128,6 +138,9 @@ function principalOf(
     mode: 'session',
     transport: credential.transport,
     expiresAt,
+    authTime: Number.isNaN(authTime) ? undefined : authTime,
+    amr: Object.freeze(Array.isArray(amr) ? amr.filter((value) => typeof value === 'string') : []),
+    acr: typeof acr === 'string' ? acr : undefined,
   });
 }
 

@@ -87,6 +87,8 @@ export interface VerifierOptions {
 
 export interface Verifier {
   readonly mode: VerifierMode;
+  /** The verifier's clock (ms since the epoch): `requireAuth({ freshWithin })` compares auth_time with it. */
+  now(): number;
   /** Whether cookie-authenticated state changes can be checked (a csrfSecret was given). */
   readonly csrfConfigured: boolean;
   /** The credential on a request (bearer header or the mode's cookie), then `verify`. */
@@ -148,6 +150,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const credentialOf = (headers: CredentialHeaders) => presentedCredential(headers, cookieName);
   return {
     mode: options.mode,
+    now,
     csrfConfigured: csrf !== undefined,
     credentialOf,
     verify,
@@ -206,6 +209,9 @@ function delegatedCheck(options: VerifierOptions, tesseraUrl: URL) {
         mode: options.mode,
         transport: 'bearer',
         expiresAt: token.expiresAt,
+        authTime: token.authTime,
+        amr: token.amr,
+        acr: token.acr,
       };
       return { ok: true, principal };
     } catch (error) {
@@ -271,6 +277,9 @@ function tokenCheck(
       mode: options.mode,
       transport: credential.transport,
       expiresAt: claims.exp * 1000,
+      authTime: claims.auth_time === undefined ? undefined : claims.auth_time * 1000,
+      amr: claims.amr ?? [],
+      acr: claims.acr,
     };
     return { ok: true, principal };
   }

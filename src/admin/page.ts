@@ -24,6 +24,22 @@ export const ADMIN_PAGE = `<!doctype html>
     <button class="primary" type="submit">Sign in</button>
     <p class="error" id="login-error" role="alert"></p>
   </form>
+  <form id="mfa-form" hidden>
+    <div id="mfa-enrol" hidden>
+      <p>Admins sign in with a second factor. Scan this code with an authenticator app (or type the key), then enter the 6-digit code it shows.</p>
+      <div id="mfa-qr" class="qr"></div>
+      <p>Key: <code id="mfa-secret"></code></p>
+    </div>
+    <label for="mfa-code">Code from your authenticator app (or a recovery code)</label>
+    <input id="mfa-code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="32">
+    <button class="primary" type="submit">Continue</button>
+    <p class="error" id="mfa-error" role="alert"></p>
+  </form>
+  <div id="recovery" hidden>
+    <p>Your recovery codes. Each works once if you lose your authenticator app. They are shown only now: keep them somewhere safe.</p>
+    <ol id="recovery-codes" class="codes"></ol>
+    <button class="primary" id="recovery-done" type="button">I have saved them</button>
+  </div>
 </section>
 <main id="console" hidden>
   <p class="error" id="console-error" role="alert"></p>
@@ -36,7 +52,7 @@ export const ADMIN_PAGE = `<!doctype html>
   <section>
     <h2>Users <span class="count" id="users-count"></span></h2>
     <p><input type="search" id="users-search" placeholder="Search by email (start of the address)" aria-label="Search users by email" autocomplete="off"></p>
-    <div class="scroll"><table><thead><tr><th>Email</th><th>Roles</th><th>Status</th><th></th></tr></thead><tbody id="users"></tbody></table></div>
+    <div class="scroll"><table><thead><tr><th>Email</th><th>Roles</th><th>Status</th><th>Second factor</th><th></th></tr></thead><tbody id="users"></tbody></table></div>
     <button class="more" id="users-more" hidden>Load more</button>
   </section>
   <section id="keys-section" hidden>
@@ -96,6 +112,17 @@ export const ADMIN_PAGE = `<!doctype html>
     <p class="delay" data-slot="delay"></p>
     <p class="error" role="alert"></p>
     <div class="buttons"><button type="button" value="cancel">Cancel</button><button class="primary" value="ok">Save roles</button></div>
+  </form>
+</dialog>
+
+<dialog id="step-up-dialog" aria-labelledby="step-up-title">
+  <form method="dialog">
+    <h2 id="step-up-title">Confirm it is you</h2>
+    <p>This action needs a recent proof. Enter the current code from your authenticator app.</p>
+    <label for="step-up-code">Code</label>
+    <input id="step-up-code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="32">
+    <p class="error" role="alert"></p>
+    <div class="buttons"><button type="button" value="cancel">Cancel</button><button class="primary" value="ok">Confirm</button></div>
   </form>
 </dialog>
 

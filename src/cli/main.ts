@@ -125,6 +125,19 @@ users
   );
 
 users
+  .command('mfa-reset')
+  .description("remove a user's second factors (lost authenticator) and end every login of the user")
+  .argument('<email>', 'the user')
+  .action((email: string) =>
+    withTessera(async (tessera) => {
+      const result = await tessera.mfa.resetByOperator(await userIdOf(tessera, email), CLI_ACTOR);
+      console.log(
+        `reset the second factors of ${email} (authenticator app: ${result.totp ? 'removed' : 'none'}, recovery codes removed: ${result.recoveryCodes}); ended ${result.revokedSessions} session(s)`,
+      );
+    }),
+  );
+
+users
   .command('roles')
   .description("replace a user's roles (session and hybrid: next request; jwt: next refresh)")
   .argument('<email>', 'the user')

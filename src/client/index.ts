@@ -1,74 +1,63 @@
 /**
- * `tessera/client`: the browser SDK. No dependencies; bundle it or load dist/client/index.js as
- * an ES module. Type-checked against the DOM library by src/client/tsconfig.json; browser-only
- * globals are reached through `globalThis` so this file also compiles with the server's types.
- *
- * - Credentials stay in Tessera's HttpOnly cookies. This code never sees, stores or sends a
- *   token itself: nothing here is worth stealing by an injected script beyond the anti-CSRF
- *   token, which is useless without the cookies.
- * - `client.fetch` adds `x-csrf-token` to state-changing requests to its own origin, and on a 401
- *   that a refresh can cure (`token_expired`, `token_revoked`, or `unauthenticated` once the
- *   access cookie's Max-Age has dropped it) refreshes once and retries.
- * - One refresh for everyone: concurrent callers in a tab share one promise; tabs share the Web
- *   Lock `tessera-refresh` (a tab that finds it held waits for the holder, then retries without
- *   refreshing), and announce refreshes on a BroadcastChannel. Without Web Locks the channel
- *   alone coordinates (a tab that hears "refreshing" waits for "refreshed"); two tabs starting
- *   in the same instant may then both refresh, which Tessera's reuse grace window accepts.
- * - A refresh Tessera refuses (`token_reused`, `invalid_refresh_token`, a revoked or locked
- *   login; 404 in session mode, which has no refresh) ends the login: a `logged-out` event here
- *   and in every other tab.
- * - What a person reads is a sentence, never a raw code: `TesseraError.message` and
- *   `LoggedOutEvent.message` come from DEFAULT_MESSAGES (override with the `messages` option);
- *   codes without a sentence there keep Tessera's own message.
+ * `tessera/client`: the browser SDK, dependency-free ES modules (dist/client/index.js, which imports
+ * events.js, globals.js, messages.js and passkeys.js beside it: tessera/forward serves all five).
+ * Type-checked against the DOM library by src/client/tsconfig.json.
+ * - Credentials stay in Tessera's HttpOnly cookies; this code never sees a token.
+ * - `client.fetch` adds `x-csrf-token` to state changes to its own origin, and on a 401 a refresh
+ *   can cure (`token_expired`, `token_revoked`, `unauthenticated`) refreshes once and retries.
+ * - One refresh for everyone: a shared promise per tab, the Web Lock `tessera-refresh` across
+ *   tabs, announcements on a BroadcastChannel (alone when Web Locks are missing; Tessera's reuse
+ *   grace window absorbs two tabs refreshing in the same instant).
+ * - A refused refresh ends the login: `logged-out` here and in every other tab.
+ * - A 401 `step_up_required` (RFC 9470) is no logout: `step-up-required` fires; `reauthenticate`, retry.
+ * - People read sentences (DEFAULT_MESSAGES, override with `messages`), never raw codes.
  */
+
+import { LoggedOutEvent, StepUpRequiredEvent, TesseraError } from './events.js';
+import { browser, type Channel, readCookie } from './globals.js';
+import { DEFAULT_MESSAGES } from './messages.js';
+import { createPasskeyCredential, getPasskeyCredential, type PasskeyPrompt } from './passkeys.js';
+
+export { LoggedOutEvent, StepUpRequiredEvent, TesseraError } from './events.js';
+export { DEFAULT_MESSAGES } from './messages.js';
+export {
+  base64urlToBytes,
+  bytesToBase64url,
+  conditionalMediationAvailable,
+  credentialToJSON,
+  type PasskeyPrompt,
+  PasskeyUnsupportedError,
+} from './passkeys.js';
 
 const CSRF_COOKIE = '__Host-tessera_csrf'; // = CSRF_COOKIE in src/wire/credentials.ts
 const CSRF_HEADER = 'x-csrf-token';
 const UNSAFE = /^(POST|PUT|PATCH|DELETE)$/i;
 /** 401 codes a refresh can cure. */
 const REFRESHABLE = ['token_expired', 'token_revoked', 'unauthenticated'];
+/** The routes that open a login take no anti-CSRF token (there is no login to bind one to). */
+const WAY_IN =
+  /^\/auth\/(login|mfa\/verify|passkeys\/login|passkeys\/login\/options|passkeys\/mfa\/options)$/;
 /** Without Web Locks: how long a tab waits for another tab's announced refresh. */
 const PEER_WAIT_MS = 5_000;
-
 export interface TesseraUser {
   id: string;
   /** From Tessera's store in every mode (never from the token). */
   email: string;
   roles: string[];
 }
-
 export interface TesseraSession {
   id: string;
   mode: 'session' | 'jwt' | 'hybrid';
   expiresAt: string;
+  /** When and how the user last proved who they are (RFC 8176 amr, e.g. ["mfa","otp","pwd"]). */
+  authTime?: string;
+  amr?: string[];
 }
-
-/**
- * Sentences for a customer, by Tessera's error code (and `logout`). Tessera never says that an
- * account was locked (a login of a locked account is `invalid_credentials`, like a wrong
- * password, so attackers learn nothing), so the sentences after a forced sign-out say what may
- * have happened and what to do.
- */
-export const DEFAULT_MESSAGES: Readonly<Record<string, string>> = Object.freeze({
-  logout: 'You logged out.',
-  invalid_credentials: 'The email or password is not right, or this account cannot sign in right now.',
-  unauthenticated:
-    'You were signed out: your login ended. It may have expired, been ended from another device, or been ended by our staff (for example when an account is locked). Please sign in again; if you cannot, contact support.',
-  token_revoked:
-    'You were signed out: your login was ended, from another device or by our staff (for example when an account is locked). Please sign in again; if you cannot, contact support.',
-  invalid_refresh_token: 'You were signed out: your login ended. Please sign in again.',
-  token_expired: 'Your login expired. Please sign in again.',
-  token_reused:
-    'You were signed out to protect your account: your login was used from two places at once. Please sign in again and consider changing your password.',
-  email_unverified: 'Please confirm your email address first: follow the link we sent you.',
-  rate_limited: 'Too many attempts. Please wait a moment and try again.',
-  forbidden: 'Your account is not allowed to do this.',
-  csrf_token_invalid: 'This page is out of date. Please reload it and try again.',
-  store_unavailable: 'Signing in is not available right now. Please try again in a moment.',
-  tessera_unavailable: 'Signing in is not available right now. Please try again in a moment.',
-  busy: 'Signing in is busy right now. Please try again in a moment.',
-});
-
+/** A login's answer: the login, or the second step it needs first (`verifySecondFactor`). */
+export type LoginAnswer =
+  | { user: TesseraUser; session: TesseraSession; mfaRequired?: undefined }
+  | { mfaRequired: true; methods: string[] }
+  | { mfaEnrollmentRequired: true; methods: string[] };
 export interface TesseraClientOptions {
   /** Sentences by error code, over DEFAULT_MESSAGES (e.g. in another language). */
   messages?: Readonly<Record<string, string>>;
@@ -78,59 +67,12 @@ export interface TesseraClientOptions {
   name?: string;
   fetch?: typeof fetch;
 }
-
-/** A refusal from Tessera: its stable error code, HTTP status, a sentence for a person, Tessera's own. */
-export class TesseraError extends Error {
-  constructor(
-    readonly code: string,
-    readonly status: number,
-    message: string,
-    /** Tessera's message (for developers: it may name fields). */
-    readonly detail: string = message,
-  ) {
-    super(message);
-    this.name = 'TesseraError';
-  }
-}
-
-/** `logged-out`: the login ended (`reason`: Tessera's error code, or `logout`; `message`: in words). */
-export class LoggedOutEvent extends Event {
-  constructor(
-    readonly reason: string,
-    readonly message: string,
-  ) {
-    super('logged-out');
-  }
-}
-
+type ClientEvent = 'logged-out' | 'logged-in' | 'refreshed' | 'step-up-required';
 type Outcome = 'refreshed' | 'waited' | 'failed' | 'unavailable';
 type Message =
-  | { type: 'refreshing'; at: number }
-  | { type: 'refreshed'; at: number }
+  | { type: 'refreshing' | 'refreshed'; at: number }
   | { type: 'logged-in' }
   | { type: 'logged-out'; reason: string };
-
-/** The browser globals used, typed here so that this file needs no DOM library to compile. */
-interface Channel {
-  postMessage(message: unknown): void;
-  close(): void;
-  onmessage: ((event: { data: unknown }) => void) | null;
-}
-interface Locks {
-  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
-  request<T>(
-    name: string,
-    options: { ifAvailable: true },
-    callback: (lock: unknown) => Promise<T>,
-  ): Promise<T>;
-}
-const browser = globalThis as unknown as {
-  document?: { cookie: string };
-  location?: { href: string };
-  navigator?: { locks?: Locks };
-  BroadcastChannel?: new (name: string) => Channel;
-};
-
 export class TesseraClient extends EventTarget {
   readonly #base: URL;
   readonly #fetch: typeof fetch;
@@ -156,16 +98,66 @@ export class TesseraClient extends EventTarget {
     if (this.#channel) this.#channel.onmessage = (event) => this.#receive(event.data as Message);
   }
 
-  /** Logs in with cookies (Tessera sets them); resolves to the user, or throws a TesseraError. */
-  async login(email: string, password: string): Promise<{ user: TesseraUser; session: TesseraSession }> {
-    const response = await this.#call('POST', '/auth/login', { email, password });
+  /** Logs in with cookies (Tessera sets them): the login, or `{mfaRequired, methods}`; throws a TesseraError. */
+  async login(email: string, password: string): Promise<LoginAnswer> {
+    return this.#opened(await this.#call('POST', '/auth/login', { email, password }));
+  }
+
+  /** A login's second step: `{ code }` or `{ recoveryCode }` (or another factor's field). */
+  async verifySecondFactor(proof: Record<string, unknown>): Promise<LoginAnswer> {
+    return this.#opened(await this.#call('POST', '/auth/mfa/verify', proof));
+  }
+
+  /** Step-up on this login (`{ password }`, `{ code }`, …): new credentials carry the new auth_time/amr. */
+  async reauthenticate(proof: Record<string, unknown>): Promise<{ authTime: string; amr: string[] }> {
+    return this.#answer(await this.#call('POST', '/auth/reauthenticate', proof));
+  }
+
+  async #answer<T>(response: Response): Promise<T> {
     if (!response.ok) throw await this.#errorOf(response);
+    return (await response.json()) as T;
+  }
+
+  async #opened(response: Response): Promise<LoginAnswer> {
+    const answer = await this.#answer<LoginAnswer>(response);
+    if (!('session' in answer)) return answer;
     this.#csrf = undefined;
     this.#refreshedAt = Date.now();
     this.#state = 'in';
     this.#post({ type: 'logged-in' });
     this.dispatchEvent(new Event('logged-in'));
-    return (await response.json()) as { user: TesseraUser; session: TesseraSession };
+    return answer;
+  }
+
+  /**
+   * Signs in with a passkey alone (usernameless). `conditional`: the passkeys are offered in the
+   * autofill of `<input autocomplete="username webauthn">`, not a dialog; settles on a pick.
+   */
+  signInWithPasskey(options: PasskeyPrompt = {}): Promise<LoginAnswer> {
+    return this.#passkeyLogin('/auth/passkeys/login/options', '/auth/passkeys/login', 'response', options);
+  }
+
+  /** The second step of a password login that answered `{mfaRequired, methods: [… 'passkey']}`. */
+  verifyWithPasskey(options: PasskeyPrompt = {}): Promise<LoginAnswer> {
+    return this.#passkeyLogin('/auth/passkeys/mfa/options', '/auth/mfa/verify', 'passkey', options);
+  }
+
+  /** Registers a passkey on this device for the logged-in user (needs a fresh proof: step-up). */
+  async registerPasskey(name?: string): Promise<{ id: string; name: string }> {
+    const response = await createPasskeyCredential(await this.#json('/auth/passkeys/register/options', {}));
+    return (await this.#json('/auth/passkeys/register', { response, name })).passkey as {
+      id: string;
+      name: string;
+    };
+  }
+
+  /** Step-up with a passkey (POST /auth/reauthenticate): the login's auth_time becomes now. */
+  async reauthenticateWithPasskey(options: PasskeyPrompt = {}): Promise<{ authTime: string; amr: string[] }> {
+    const passkey = await getPasskeyCredential(
+      await this.#json('/auth/passkeys/reauthenticate/options', {}),
+      options,
+    );
+    return (await this.#json('/auth/reauthenticate', { passkey })) as { authTime: string; amr: string[] };
   }
 
   /** Ends this login (Tessera clears the cookies); every tab gets `logged-out`. */
@@ -196,14 +188,21 @@ export class TesseraClient extends EventTarget {
       response = await this.#send(request);
       if (outcome === 'refreshed') break;
     }
-    if (response.status === 401 && this.#state !== 'out') {
-      this.#loggedOut(await codeOf(response), true);
-    }
+    const code = response.status === 401 ? await codeOf(response) : undefined;
+    if (code === 'step_up_required') {
+      const maxAge = /max_age=(\d+)/.exec(response.headers.get('www-authenticate') ?? '')?.[1];
+      const event = new StepUpRequiredEvent(
+        request.url,
+        maxAge ? Number(maxAge) : undefined,
+        this.messageFor(code),
+      );
+      this.dispatchEvent(event);
+    } else if (code !== undefined && this.#state !== 'out') this.#loggedOut(code, true);
     return response;
   }
 
-  /** Subscribes to `logged-out`, `logged-in` or `refreshed`; returns the unsubscribe function. */
-  on(type: 'logged-out' | 'logged-in' | 'refreshed', listener: (event: Event) => void): () => void {
+  /** Subscribes to `logged-out`, `logged-in`, `refreshed` or `step-up-required`; returns the unsubscribe function. */
+  on(type: ClientEvent, listener: (event: Event) => void): () => void {
     this.addEventListener(type, listener);
     return () => this.removeEventListener(type, listener);
   }
@@ -217,6 +216,23 @@ export class TesseraClient extends EventTarget {
 
   close(): void {
     this.#channel?.close();
+  }
+
+  /** A passkey way in: its challenge, the browser's assertion, the login it opens. */
+  async #passkeyLogin(optionsPath: string, path: string, field: string, prompt: PasskeyPrompt) {
+    const options = await this.#answer<Record<string, unknown>>(await this.#call('POST', optionsPath, {}));
+    const credential = await getPasskeyCredential(options, prompt);
+    return this.#opened(await this.#call('POST', path, { [field]: credential }));
+  }
+
+  /** POST through `fetch` (anti-CSRF header, refresh): the JSON answer, or a TesseraError. */
+  async #json(path: string, body: object): Promise<Record<string, unknown>> {
+    const init = {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    };
+    return this.#answer(await this.fetch(this.#url(path), init));
   }
 
   async #errorOf(response: Response): Promise<TesseraError> {
@@ -339,7 +355,7 @@ export class TesseraClient extends EventTarget {
     const sameOrigin = this.#base.origin === new URL(browser.location?.href ?? this.#base.href).origin;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body) headers['content-type'] = 'application/json';
-    if (method === 'POST' && path !== '/auth/login') {
+    if (method === 'POST' && !WAY_IN.test(path)) {
       const token = await this.#csrfToken();
       if (token) headers[CSRF_HEADER] = token;
     }
@@ -354,14 +370,6 @@ export class TesseraClient extends EventTarget {
 
 export function createTesseraClient(options?: TesseraClientOptions): TesseraClient {
   return new TesseraClient(options);
-}
-
-function readCookie(name: string): string | undefined {
-  for (const part of (browser.document?.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
 }
 
 async function codeOf(response: Response): Promise<string> {

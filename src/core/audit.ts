@@ -52,6 +52,20 @@ export const AUDIT_EVENT_TYPES = [
   'webhook.deleted',
   'webhook.replayed',
   'delivery.failed',
+  // Second factors and step-up (issue 18).
+  'login.mfa_challenged',
+  'mfa.failed',
+  'mfa.totp_enrolled',
+  'mfa.totp_removed',
+  'mfa.recovery_code_used',
+  'mfa.recovery_codes_regenerated',
+  'mfa.reset',
+  'login.step_up',
+  // Passkeys (core/passkeys/).
+  'passkey.registered',
+  'passkey.renamed',
+  'passkey.removed',
+  'passkey.clone_detected',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

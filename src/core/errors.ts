@@ -38,6 +38,10 @@ export const ERROR_CODES = {
   link_expired: { status: 400, message: 'This link has expired: ask for a new one.' },
   email_unchanged: { status: 400, message: 'This is already the address of your account.' },
   invalid_api_key_request: { status: 400, message: 'The API key request is invalid.' },
+  passkey_registration_invalid: {
+    status: 400,
+    message: 'The new passkey could not be verified: try again, or use another device.',
+  },
   // 401: the credential is missing or refused; the cure is a new one.
   unauthenticated: { status: 401, message: 'No valid session: log in first.' },
   invalid_credentials: { status: 401, message: 'The email or password is incorrect.' },
@@ -53,6 +57,28 @@ export const ERROR_CODES = {
   password_required: { status: 401, message: 'Confirm your password (the `password` field) to do this.' },
   invalid_password: { status: 401, message: 'The password is incorrect.' },
   token_revoked: { status: 401, message: 'This access token has been revoked: refresh it or log in again.' },
+  passkey_invalid: {
+    status: 401,
+    message:
+      'The passkey could not be verified: it is not registered here, or the sign-in came from another site.',
+  },
+  passkey_challenge_invalid: {
+    status: 401,
+    message: 'This passkey request has expired or was already used: start again.',
+  },
+  // 401: second factors and step-up (issue 18).
+  mfa_code_invalid: {
+    status: 401,
+    message: 'The code is incorrect, expired or was already used: enter the current code.',
+  },
+  mfa_challenge_invalid: {
+    status: 401,
+    message: 'The sign-in step has expired or was already used: log in again.',
+  },
+  step_up_required: {
+    status: 401,
+    message: 'Confirm who you are again (POST /auth/reauthenticate) to do this.',
+  },
   // 401: a presented JWT was refused (core/jwt/errors.ts); `token_expired` means refresh.
   token_malformed: { status: 401, message: 'The token is malformed.' },
   token_alg_not_allowed: { status: 401, message: 'The algorithm of the token is not allowed.' },
@@ -68,6 +94,10 @@ export const ERROR_CODES = {
   token_claims_invalid: { status: 401, message: 'The claims of the token are invalid.' },
   // 403: who the caller is is known; this is not theirs to do.
   forbidden: { status: 403, message: 'This needs the admin role.' },
+  mfa_required: {
+    status: 403,
+    message: 'This needs a login with a second factor: set one up and log in with it.',
+  },
   insufficient_scope: { status: 403, message: 'The token was not granted the scope this needs.' },
   invalid_current_password: { status: 403, message: 'The current password is incorrect.' },
   email_unverified: {
@@ -92,6 +122,7 @@ export const ERROR_CODES = {
   api_key_not_found: { status: 404, message: 'There is no live API key with this id.' },
   webhook_not_found: { status: 404, message: 'There is no webhook endpoint with this id.' },
   delivery_not_found: { status: 404, message: 'This webhook endpoint has no delivery with this id.' },
+  passkey_not_found: { status: 404, message: 'You have no passkey with this id.' },
   // 409
   email_taken: { status: 409, message: 'An account with this email already exists; log in instead.' },
   last_admin: {
@@ -99,7 +130,21 @@ export const ERROR_CODES = {
     message:
       'This would leave no unlocked account with the admin role: give another account the admin role first.',
   },
+  mfa_already_enrolled: {
+    status: 409,
+    message: 'An authenticator app is already set up: remove it first to set up another.',
+  },
+  mfa_not_enrolled: { status: 409, message: 'No such second factor is set up (or it is not confirmed yet).' },
   not_in_token_mode: { status: 409, message: 'Signing keys exist in jwt and hybrid modes only.' },
+  passkey_exists: { status: 409, message: 'This passkey is already registered.' },
+  passkey_limit_reached: {
+    status: 409,
+    message: 'You have the most passkeys an account may have: remove one first.',
+  },
+  passkeys_unavailable: {
+    status: 409,
+    message: 'Passkeys are not configured on this server (TESSERA_WEBAUTHN_RP_ID).',
+  },
   // 413, 414, 415, 429
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   uri_too_long: { status: 414, message: 'The request URL is too long.' },
@@ -129,6 +174,11 @@ export const ERROR_CODES = {
     status: 503,
     message:
       'Webhook secrets are sealed with the key-encryption key: set TESSERA_KEY_ENCRYPTION_KEY (openssl rand -hex 32) on every node to use webhooks.',
+  },
+  mfa_unavailable: {
+    status: 503,
+    message:
+      'Second factors are sealed with the key-encryption key: set TESSERA_KEY_ENCRYPTION_KEY (openssl rand -hex 32) on every node.',
   },
   tessera_unavailable: { status: 503, message: 'Tessera cannot be reached right now; try again shortly.' },
   // OAuth 2.1 (RFC 6749 4.1.2.1 and 5.2, RFC 7009, RFC 6750 3.1): the codes OAuth's own shape carries.

@@ -6,6 +6,7 @@ import type {
   SessionWithEmail,
   SessionWithUser,
 } from '../store/ports/index.js';
+import { AMR, type AuthContext, authContextOf } from './auth-context.js';
 import type { Revocations } from './revocations.js';
 import type { Runtime } from './runtime.js';
 import { type EndCause, sessionRevokedEvent } from './security-events.js';
@@ -75,18 +76,44 @@ export class Sessions {
     private readonly onEvent: () => void = () => undefined,
   ) {}
 
-  /** A session-mode login: the returned token is the credential, shown to the client once. */
-  async create(userId: string, client: ClientContext): Promise<{ token: string; session: SessionRecord }> {
+  /**
+   * A session-mode login: the returned token is the credential, shown to the client once.
+   * `amr`: how the user proved who they are (RFC 8176), a password alone unless told otherwise.
+   */
+  async create(
+    userId: string,
+    client: ClientContext,
+    amr: readonly string[] = [AMR.password],
+  ): Promise<{ token: string; session: SessionRecord }> {
     const { id, token, secretHash } = issueToken(this.runtime);
-    return { token, session: await this.#insert(id, userId, 'session', secretHash, client) };
+    const context = authContextOf(amr, this.runtime.now());
+    return { token, session: await this.#insert(id, userId, 'session', secretHash, client, context) };
   }
 
   /**
    * A jwt-mode login: the record is the refresh-token family (its id is the tokens' `sid`).
    * It has no secret of its own, so no session token can ever open it.
    */
-  createFamily(userId: string, client: ClientContext, mode: 'jwt' | 'hybrid'): Promise<SessionRecord> {
-    return this.#insert(newRandomId(this.runtime), userId, mode, '', client);
+  createFamily(
+    userId: string,
+    client: ClientContext,
+    mode: 'jwt' | 'hybrid',
+    amr: readonly string[] = [AMR.password],
+  ): Promise<SessionRecord> {
+    const context = authContextOf(amr, this.runtime.now());
+    return this.#insert(newRandomId(this.runtime), userId, mode, '', client, context);
+  }
+
+  /**
+   * A fresh proof on an existing login (step-up, `POST /auth/reauthenticate`): auth_time
+   * becomes `at` and amr exactly what was just proven (never merged with older proofs, so
+   * "fresh within 5 minutes with otp" cannot be met by an old otp and a new password). No new
+   * login is made. The context recorded, or undefined when the login is gone. In jwt/hybrid
+   * mode access tokens already issued keep the old values: the caller reissues one.
+   */
+  async recordProof(sessionId: string, amr: readonly string[], at: number): Promise<AuthContext | undefined> {
+    const context = authContextOf(amr, at);
+    return (await this.stores.sessions.setSessionAuthContext(sessionId, context)) ? context : undefined;
   }
 
   /**
@@ -101,8 +128,18 @@ export class Sessions {
     userId: string,
     client: ClientContext,
     oauth: NonNullable<SessionRecord['oauth']>,
+    /** The consenting browser login's proof: a delegation inherits it, never a fresher one. */
+    inherited: { authTime: number; amr: readonly string[] },
   ): SessionRecord {
-    return this.#record(id, userId, 'oauth', '', client, oauth);
+    return this.#record(
+      id,
+      userId,
+      'oauth',
+      '',
+      client,
+      authContextOf(inherited.amr, inherited.authTime),
+      oauth,
+    );
   }
 
   async #insert(
@@ -111,9 +148,9 @@ export class Sessions {
     mode: SessionRecord['mode'],
     secretHash: string,
     client: ClientContext,
-    oauth?: SessionRecord['oauth'],
+    context: AuthContext,
   ): Promise<SessionRecord> {
-    const session = this.#record(id, userId, mode, secretHash, client, oauth);
+    const session = this.#record(id, userId, mode, secretHash, client, context);
     await this.stores.sessions.createSession(session);
     return session;
   }
@@ -124,6 +161,7 @@ export class Sessions {
     mode: SessionRecord['mode'],
     secretHash: string,
     client: ClientContext,
+    context: AuthContext,
     oauth?: SessionRecord['oauth'],
   ): SessionRecord {
     const now = this.runtime.now();
@@ -137,6 +175,9 @@ export class Sessions {
       expiresAt: now + this.policy.absoluteTimeoutMs,
       ip: client.ip,
       userAgent: client.userAgent,
+      authTime: context.authTime,
+      amr: context.amr,
+      acr: context.acr,
       ...(oauth && { oauth }),
     };
   }

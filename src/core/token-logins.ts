@@ -40,8 +40,12 @@ export class TokenLogins {
   ) {}
 
   /** A new login for an authenticated user. */
-  async start(user: UserRecord, client: ClientContext): Promise<TokenPair & { session: SessionRecord }> {
-    const session = await this.deps.sessions.createFamily(user.id, client, this.deps.mode);
+  async start(
+    user: UserRecord,
+    client: ClientContext,
+    amr?: readonly string[],
+  ): Promise<TokenPair & { session: SessionRecord }> {
+    const session = await this.deps.sessions.createFamily(user.id, client, this.deps.mode, amr);
     const refreshToken = await this.deps.rotation.issue(session.id);
     return { session, ...this.#pairWith(session, user, refreshToken) };
   }
@@ -95,6 +99,7 @@ export class TokenLogins {
       sub: user.id,
       sid: session.id,
       roles: user.roles,
+      authContext: session,
       notBefore: this.deps.revocations?.notBeforeFor(user.id),
     });
     return { accessToken: access.token, accessTokenExpiresAt: access.claims.exp * 1000, refreshToken };

@@ -25,9 +25,12 @@ import { authRoutes } from './routes/auth.js';
 import { emailRoutes } from './routes/email.js';
 import { emailPageRoutes } from './routes/email-pages.js';
 import { healthRoutes } from './routes/health.js';
+import { mfaRoutes } from './routes/mfa.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { oauthAccountRoutes } from './routes/oauth-account.js';
+import { passkeyRoutes } from './routes/passkeys.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { stepUpRoutes } from './routes/step-up.js';
 
 /**
  * Auth requests are small (the longest field is a 1024-character password); a small cap
@@ -121,7 +124,12 @@ export async function buildApp(tessera: Tessera, options: AppOptions = {}): Prom
 
   await app.register(healthRoutes(tessera));
   await app.register(authRoutes(tessera));
+  // Second factors and step-up (issue 18).
+  await app.register(mfaRoutes(tessera));
+  await app.register(stepUpRoutes(tessera));
   await app.register(sessionRoutes(tessera));
+  // Passkeys (WebAuthn): registration, the user's list, and the passwordless way in.
+  await app.register(passkeyRoutes(tessera));
   await app.register(adminApiRoutes(tessera));
   await app.register(adminConsoleRoutes());
   // The mode's own routes: jwt and hybrid's refresh and public keys; session mode's public keys (OAuth).

@@ -31,6 +31,11 @@ export function registerErrorHandling(
         telemetry.unavailable(error.code);
         if (error.code === 'store_unavailable') telemetry.storeError('unavailable');
       }
+      // The second-factor attempt limit (core/mfa/attempts.ts) says how long the account waits.
+      const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
+      // RFC 9470: a fresh or stronger proof is needed; the client steps up and retries.
+      if (error.code === 'step_up_required') reply.header('www-authenticate', stepUpChallenge(error));
       return reply.code(error.status).send(errorBody(error.code, error.message));
     }
     // The disk under the database is full, read-only or failing: an operator must act, so it
@@ -67,4 +72,11 @@ export function registerErrorHandling(
     unmatched?.record(404, reply.elapsedTime);
     return reply.code(404).send(errorBody('not_found'));
   });
+}
+
+/** RFC 9470 3: `max_age` (seconds) when the refusal was about freshness. */
+export function stepUpChallenge(error: AuthError): string {
+  const maxAge = (error as { maxAgeSeconds?: unknown }).maxAgeSeconds;
+  const age = typeof maxAge === 'number' ? `, max_age=${maxAge}` : '';
+  return `Bearer error="insufficient_user_authentication", error_description="A fresh proof is needed: POST /auth/reauthenticate"${age}`;
 }

@@ -13,7 +13,8 @@
 import type { RouteApi } from './api/route-api.js';
 
 /** The routes that check a secret or create something, each with its own limits (rate-limit.ts). */
-export type RateLimitedAction = 'login' | 'register' | 'refresh' | 'password';
+/** `challenge`: routes that store a short-lived challenge for anyone who asks (passkey login options). */
+export type RateLimitedAction = 'login' | 'register' | 'refresh' | 'password' | 'challenge';
 
 export interface RoutePolicy {
   /** Count each attempt against this action's per-IP and per-account limits (rate-limit.ts). */

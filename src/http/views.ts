@@ -30,6 +30,10 @@ export const sessionView = (tessera: Tessera, session: SessionRecord) => ({
   /** When the login ends if unused: the earlier of idle and absolute expiry. */
   expiresAt: iso(tessera.sessions.expiresAt(session)),
   absoluteExpiresAt: iso(session.expiresAt),
+  /** How and when the user last proved who they are on this login (RFC 8176 amr). */
+  authTime: iso(session.authTime),
+  amr: session.amr,
+  acr: session.acr,
 });
 
 /**
@@ -43,7 +47,14 @@ export const callerView = (tessera: Tessera, auth: Authenticated, email?: string
     ? { user: userView(auth.user), session: sessionView(tessera, auth.session) }
     : {
         user: { id: auth.userId, email, roles: auth.roles },
-        session: { id: auth.sessionId, mode: tessera.mode, expiresAt: iso(auth.expiresAt) },
+        session: {
+          id: auth.sessionId,
+          mode: tessera.mode,
+          expiresAt: iso(auth.expiresAt),
+          authTime: iso(auth.authTime),
+          amr: auth.amr,
+          acr: auth.acr,
+        },
       };
 
 /** The body a bearer client gets its tokens in (RFC 6749 5.1 names). */

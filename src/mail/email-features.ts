@@ -22,6 +22,8 @@ export interface EmailFeatures {
   readonly account: AccountEmail;
   readonly alerts: NewDeviceAlerts;
   readonly delivery: MailDelivery;
+  /** The outbox queue, for other features' notices (a recovery code used: core/mfa). */
+  readonly mail: MailQueue;
   sweep(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export function openEmailFeatures(deps: {
     account,
     alerts,
     delivery: worker,
+    mail,
     async sweep() {
       await tokens.sweep();
       await stores.outbox.deleteMailBefore(runtime.now() - OUTBOX_RETENTION_MS);

@@ -3,10 +3,12 @@ import {
   createTesseraClient,
   DEFAULT_MESSAGES,
   type LoggedOutEvent,
+  type StepUpRequiredEvent,
   TesseraError,
 } from '../../src/client/index.js';
 import { isErrorCode } from '../../src/core/errors.js';
 import { newEmail, PASSWORD, startTessera, type TestServer } from '../helpers.js';
+import { totpAt } from '../mfa-helpers.js';
 
 /**
  * What a customer reads from tessera/client: sentences, never raw codes. The SDK runs here in
@@ -105,5 +107,50 @@ describe('tessera/client tells a person what happened in words', () => {
     for (const code of Object.keys(DEFAULT_MESSAGES)) {
       expect(code === 'logout' || isErrorCode(code), code).toBe(true);
     }
+  });
+});
+
+describe('tessera/client and second factors', () => {
+  it('login → mfaRequired → verifySecondFactor; a stale proof fires step-up-required (not a logout); reauthenticate cures it', async () => {
+    const client = createTesseraClient({ baseUrl: tesseraUrl, fetch: browserLikeFetch() });
+    const email = newEmail();
+    await server.tessera.accounts.register({ email, password: PASSWORD });
+    expect(await client.login(email, PASSWORD)).toMatchObject({ session: { amr: ['pwd'] } });
+    const begin = await client.fetch(`${tesseraUrl}/auth/mfa/totp`, { method: 'POST' });
+    const { secret } = (await begin.json()) as { secret: string };
+    const confirm = await client.fetch(`${tesseraUrl}/auth/mfa/totp/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: totpAt(secret, server.clock.now()) }),
+    });
+    expect(confirm.status).toBe(200);
+    await client.logout();
+
+    expect(await client.login(email, PASSWORD)).toEqual({
+      mfaRequired: true,
+      methods: ['totp', 'recovery_code'],
+    });
+    const wrong = await client.verifySecondFactor({ code: '000000' }).catch((e: unknown) => e);
+    expect(wrong).toMatchObject({ code: 'mfa_code_invalid', message: DEFAULT_MESSAGES.mfa_code_invalid });
+    server.clock.advance(30_000);
+    const opened = await client.verifySecondFactor({ code: totpAt(secret, server.clock.now()) });
+    expect(opened).toMatchObject({ session: { amr: ['mfa', 'otp', 'pwd'] } });
+
+    const events: string[] = [];
+    client.on('logged-out', () => events.push('logged-out'));
+    client.on('step-up-required', (event) => {
+      const { maxAgeSeconds, message } = event as StepUpRequiredEvent;
+      events.push(`step-up-required ${maxAgeSeconds} ${message}`);
+    });
+    server.clock.advance(6 * 60_000);
+    const regenerate = () => client.fetch(`${tesseraUrl}/auth/mfa/recovery-codes`, { method: 'POST' });
+    expect((await regenerate()).status).toBe(401);
+    expect(events).toEqual([`step-up-required 300 ${DEFAULT_MESSAGES.step_up_required}`]);
+    expect(await client.currentUser()).toMatchObject({ email });
+    expect(await client.reauthenticate({ code: totpAt(secret, server.clock.now()) })).toMatchObject({
+      amr: ['otp'],
+    });
+    expect((await regenerate()).status).toBe(200);
+    client.close();
   });
 });

@@ -18,6 +18,12 @@ adapterContract('express', async (verifier) => {
   app.get('/statements', requireAuth({ scopes: ['accounts:read'] }), (_req, res) => {
     res.json({ ok: true });
   });
+  app.post('/payees', requireAuth({ freshWithin: '2m' }), (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.post('/wires', requireAuth({ amr: ['otp', 'hwk', 'swk'] }), (_req, res) => {
+    res.json({ ok: true });
+  });
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });

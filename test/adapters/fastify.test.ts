@@ -11,6 +11,8 @@ adapterContract('fastify', async (verifier) => {
   app.get('/statements', { preHandler: requireAuth({ scopes: ['accounts:read'] }) }, async () => ({
     ok: true,
   }));
+  app.post('/payees', { preHandler: requireAuth({ freshWithin: '2m' }) }, async () => ({ ok: true }));
+  app.post('/wires', { preHandler: requireAuth({ amr: ['otp', 'hwk', 'swk'] }) }, async () => ({ ok: true }));
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url, close: () => app.close() };
 });

@@ -175,3 +175,37 @@ describe('tessera/forward keeps every request on Tessera', () => {
     expect(asked.map((url) => new URL(url).host)).toEqual(['tessera.internal:3000', 'tessera.internal:3000']);
   });
 });
+
+describe('tessera/forward serves the browser SDK (built dist/)', () => {
+  it('serves index.js at /tessera/client.js and the modules it imports (passkeys.js, globals.js, messages.js) beside it', async () => {
+    // From dist/: running from the sources there is no built SDK to serve (404).
+    const dist = '../../dist/adapters/forward.js';
+    const { createForwarder: built } = (await import(dist)) as typeof import('../../src/adapters/forward.js');
+    const forwarder = built({ tesseraUrl: 'http://127.0.0.1:9' });
+    const get = (url: string) =>
+      forwarder.forward({
+        method: 'GET',
+        url,
+        headers: {},
+        ip: '127.0.0.1',
+        protocol: 'http',
+        host: 'app.test',
+      });
+    for (const [path, marker] of [
+      ['/tessera/client.js', /export function createTesseraClient/],
+      ['/tessera/passkeys.js', /export async function getPasskeyCredential/],
+      ['/tessera/globals.js', /export function readCookie/],
+      ['/tessera/messages.js', /export const DEFAULT_MESSAGES/],
+      ['/tessera/events.js', /export class StepUpRequiredEvent/],
+    ] as const) {
+      expect(forwarder.handles(path), path).toBe(true);
+      const answer = await get(path);
+      expect(answer.status, path).toBe(200);
+      expect(answer.headers.get('content-type')).toMatch(/^text\/javascript/);
+      expect(await answer.text()).toMatch(marker);
+    }
+    // Nothing else of dist/ is served.
+    expect(forwarder.handles('/tessera/index.js')).toBe(false);
+    expect(forwarder.handles('/tessera/forward.js')).toBe(false);
+  });
+});

@@ -11,6 +11,8 @@ adapterContract('hono', async (verifier) => {
   app.post('/transfers', requireAuth(), (c) => c.json({ ok: true }));
   app.get('/admin', requireAuth({ roles: ['admin'] }), (c) => c.json({ ok: true }));
   app.get('/statements', requireAuth({ scopes: ['accounts:read'] }), (c) => c.json({ ok: true }));
+  app.post('/payees', requireAuth({ freshWithin: '2m' }), (c) => c.json({ ok: true }));
+  app.post('/wires', requireAuth({ amr: ['otp', 'hwk', 'swk'] }), (c) => c.json({ ok: true }));
   const server = createServer((req, res) => void serve(app, req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

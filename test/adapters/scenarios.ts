@@ -5,6 +5,7 @@ import { ACCESS_TOKEN_COOKIE, SESSION_COOKIE } from '../../src/http/credentials.
 import { CSRF_HEADER } from '../../src/http/plugins/csrf.js';
 import { InProcessBus } from '../../src/store/memory/in-process-bus.js';
 import { newEmail, PASSWORD, post, startTessera, TEST_CSRF_SECRET, type TestServer } from '../helpers.js';
+import { loginWithSecondFactor, totpAt } from '../mfa-helpers.js';
 
 /**
  * The same contract for every framework adapter, against a running Tessera in every mode.
@@ -13,6 +14,8 @@ import { newEmail, PASSWORD, post, startTessera, TEST_CSRF_SECRET, type TestServ
  *   POST /transfers (requireAuth()) → {ok: true}
  *   GET /admin (requireAuth({roles: ['admin']})) → {ok: true}
  *   GET /statements (requireAuth({scopes: ['accounts:read']})) → {ok: true}
+ *   POST /payees (requireAuth({freshWithin: '2m'})) → {ok: true}
+ *   POST /wires (requireAuth({amr: ['otp', 'hwk', 'swk']})) → {ok: true}
  */
 export type StartApp = (verifier: Verifier) => Promise<{ url: string; close(): Promise<void> }>;
 
@@ -75,9 +78,62 @@ export function adapterContract(framework: string, startApp: StartApp): void {
           mode,
           transport: 'bearer',
           expiresAt: expect.any(Number),
+          // How and when the user proved who they are: a password login, just now (ms).
+          authTime: expect.any(Number),
+          amr: ['pwd'],
+          acr: 'aal1',
         });
         const transfer = await call('/transfers', { method: 'POST', headers: bearer(customer.token) });
         expect(transfer.status).toBe(200);
+      });
+
+      it('step-up: freshWithin and amr refuse with 401 step_up_required (RFC 9470) until POST /auth/reauthenticate', async () => {
+        const email = await register(server);
+        let device = await login(server, email);
+        const send = (path: string) => call(path, { method: 'POST', headers: bearer(device.token) });
+        // Just logged in with a password: fresh, but not a second factor.
+        expect((await send('/payees')).status).toBe(200);
+        const weak = await send('/wires');
+        expect(weak.status).toBe(401);
+        expect(await weak.json()).toMatchObject({ error: 'step_up_required' });
+        expect(weak.headers.get('www-authenticate')).toMatch(
+          /^Bearer error="insufficient_user_authentication"/,
+        );
+        // Enrol an authenticator app, then step up with a code: same login, new credential.
+        const tessera = (path: string, payload?: unknown) =>
+          server.app.inject({
+            method: 'POST',
+            url: path,
+            headers: bearer(device.token),
+            payload: payload as object,
+          });
+        const { secret } = (await tessera('/auth/mfa/totp')).json();
+        expect(
+          (await tessera('/auth/mfa/totp/confirm', { code: totpAt(secret, server.clock.now()) })).statusCode,
+        ).toBe(200);
+        server.clock.advance(30_000);
+        const stepped = await tessera('/auth/reauthenticate', { code: totpAt(secret, server.clock.now()) });
+        expect(stepped.statusCode, stepped.body).toBe(200);
+        device = { ...device, token: stepped.json().token ?? stepped.json().accessToken };
+        expect((await send('/wires')).status).toBe(200);
+        const me = (await (await call('/me', { headers: bearer(device.token) })).json()) as {
+          authTime: number;
+        };
+        expect(me).toMatchObject({ sessionId: device.sessionId, amr: ['otp'], acr: 'aal2' });
+        // auth_time: whole seconds in a token, milliseconds from the store (session mode).
+        expect(Math.floor(me.authTime / 1000)).toBe(Math.floor(server.clock.now() / 1000));
+        // Three minutes on, the 2-minute freshness is gone: max_age tells the client.
+        server.clock.advance(3 * 60_000);
+        const stale = await send('/payees');
+        expect(stale.status).toBe(401);
+        expect(await stale.json()).toMatchObject({ error: 'step_up_required' });
+        expect(stale.headers.get('www-authenticate')).toContain('max_age=120');
+        const again = await tessera('/auth/reauthenticate', { password: PASSWORD });
+        expect(again.statusCode, again.body).toBe(200);
+        device = { ...device, token: again.json().token ?? again.json().accessToken };
+        expect((await send('/payees')).status).toBe(200);
+        // A password step-up is fresh but not a second factor.
+        expect((await send('/wires')).status).toBe(401);
       });
 
       it('403 for a missing role or scope (insufficient_scope per RFC 6750)', async () => {
@@ -153,7 +209,12 @@ async function register(server: TestServer, roles: string[] = []): Promise<strin
 }
 
 async function login(server: TestServer, email: string) {
-  const response = await post(server.app, '/auth/login', { email, password: PASSWORD, transport: 'bearer' });
+  // An admin enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+  const response = await loginWithSecondFactor(server.app, {
+    email,
+    password: PASSWORD,
+    transport: 'bearer',
+  });
   const body = response.json();
   if (response.statusCode !== 200) throw new Error(`login failed: ${response.body}`);
   return {

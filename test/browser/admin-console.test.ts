@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRuntime } from '../../src/core/runtime.js';
 import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { signInToConsole } from './admin-sign-in.js';
 import { browserAvailable, launchBrowser } from './browser.js';
 
 /** Screenshots land here (gitignored): the console as a person saw it during the test. */
@@ -99,9 +100,8 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
             }
           });
           await page.goto(`http://localhost:${port}/admin`);
-          await page.fill('#email', adminEmail);
-          await page.fill('#password', PASSWORD);
-          await page.click('#login-form button[type=submit]');
+          // Admins sign in with an authenticator app (enrolled at the first sign-in).
+          await signInToConsole(page, adminEmail);
 
           const sessionRow = page.locator(`#sessions tr[data-email="${customerEmail}"]`);
           await sessionRow.waitFor(WAIT);
@@ -317,9 +317,8 @@ describe.skipIf(!browserAvailable('the admin console browser test'))(
           expect(await page.locator('#login').isVisible()).toBe(true);
 
           // When the admin's own login ends (idle timeout, or ended elsewhere), the next poll says so.
-          await page.fill('#email', adminEmail);
-          await page.fill('#password', PASSWORD);
-          await page.click('#login-form button[type=submit]');
+          // Admins sign in with an authenticator app (enrolled at the first sign-in).
+          await signInToConsole(page, adminEmail);
           await page.locator('#sessions tr').first().waitFor(WAIT);
           await server.tessera.sessions.revokeAllOfUser(adminId);
           await expect

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalEmailKey } from '../../src/core/email-key.js';
 import { systemRuntime } from '../../src/core/runtime.js';
 import { newEmail, PASSWORD, startTessera } from '../helpers.js';
+import { signInToConsole } from './admin-sign-in.js';
 import { browserAvailable, launchBrowser } from './browser.js';
 
 const WAIT = { timeout: 15_000 };
@@ -52,9 +53,8 @@ describe.skipIf(!browserAvailable('the admin console paging browser test'))(
           if (url.pathname === '/admin/api/users') userRequests.push(url.search);
         });
         await page.goto(`http://localhost:${port}/admin`);
-        await page.fill('#email', adminEmail);
-        await page.fill('#password', PASSWORD);
-        await page.click('#login-form button[type=submit]');
+        // Admins sign in with an authenticator app (enrolled at the first sign-in).
+        await signInToConsole(page, adminEmail);
 
         const rows = page.locator('#users tr[data-email]');
         // The console's page is 100 rows: the first page, then "Load more" for the rest.

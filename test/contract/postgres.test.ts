@@ -135,6 +135,10 @@ await describeWithPostgres('postgres engine', (url) => {
           expiresAt: 50_000,
           ip: '203.0.113.7',
           userAgent: 'ua',
+          // 0011_login_context_mfa: a password login, proven when it was made.
+          authTime: 2,
+          amr: ['pwd'],
+          acr: 'aal1',
         });
       } finally {
         await store.close();
@@ -204,6 +208,9 @@ await describeWithPostgres('postgres engine', (url) => {
           expiresAt: 50_000,
           ip: '::1',
           userAgent: 'ua',
+          authTime: 1,
+          amr: ['pwd'],
+          acr: 'aal1',
         };
         await store.sessions.createSession(session);
         await store.refreshTokens.createRefreshToken({
@@ -283,6 +290,9 @@ await describeWithPostgres('postgres engine', (url) => {
           expiresAt: t + 4,
           ip: '::1',
           userAgent: 'ua',
+          authTime: t + 2,
+          amr: ['pwd'],
+          acr: 'aal1',
         };
         await store.sessions.createSession(session);
         expect(await store.sessions.findSession('s1')).toEqual(session);

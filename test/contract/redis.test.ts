@@ -98,6 +98,9 @@ await describeWithRedis('redis engine', (url) => {
       expiresAt: NOW + 3_600_000,
       ip: '203.0.113.7',
       userAgent: 'Firefox',
+      authTime: 1,
+      amr: ['pwd'],
+      acr: 'aal1',
       ...overrides,
     });
     const setup = () => cached(new MemoryStores(), () => NOW);
@@ -366,6 +369,9 @@ await describeWithRedis('redis engine', (url) => {
           expiresAt: now + 3_600_000,
           ip: '203.0.113.7',
           userAgent: 'Firefox',
+          authTime: 1,
+          amr: ['pwd'],
+          acr: 'aal1',
         };
         await store.sessions.createSession(s);
         await expect.poll(() => store.sessions.findSession(s.id)).toEqual(s);

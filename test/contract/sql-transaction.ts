@@ -31,6 +31,9 @@ export function sqlTransactionContract(engine: string, openStores: () => Promise
       expiresAt: 50_000,
       ip: '::1',
       userAgent: 'ua',
+      authTime: 2,
+      amr: ['pwd'],
+      acr: 'aal1',
     };
     const token = (id: string, createdAt: number) => ({
       id,

@@ -15,7 +15,7 @@ eventsContract('sqlite', () => openSqliteStores(join(tempDir(), `store-${++n}.db
 sqlTransactionContract('sqlite', () => openSqliteStores(join(tempDir(), `store-${++n}.db`)));
 
 describe('sqlite migrations', () => {
-  it("upgrades a 0001 database in place: existing sessions get mode 'session'", async () => {
+  it("upgrades a 0001 database in place: existing sessions get mode 'session' and a password login's context (0011)", async () => {
     const filename = join(tempDir(), 'upgrade.db');
     const database = new BetterSqlite3(filename);
     const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
@@ -47,6 +47,10 @@ describe('sqlite migrations', () => {
         expiresAt: 50_000,
         ip: '203.0.113.7',
         userAgent: 'ua',
+        // 0011_login_context_mfa: a login from before knew only passwords; proven when it was made.
+        authTime: 2,
+        amr: ['pwd'],
+        acr: 'aal1',
       });
       expect(await store.audit.listAuditEvents({ limit: 1 })).toEqual([]);
     } finally {

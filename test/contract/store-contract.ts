@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { openMfaStores } from '../../src/store/mfa-stores.js';
 import {
   type ApiKeyRecord,
   type AuditEvent,
@@ -48,6 +49,9 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
       expiresAt: 50_000,
       ip: '203.0.113.7',
       userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
+      authTime: 10_000 + seq,
+      amr: ['pwd'],
+      acr: 'aal1',
       ...overrides,
     });
     const refreshToken = (
@@ -230,6 +234,25 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         expect(await stores.sessions.deleteSession(s.id)).toBe(true);
         expect(await stores.sessions.deleteSession(s.id)).toBe(false);
         expect(await stores.sessions.findSession(s.id)).toBeUndefined();
+      });
+
+      it("records a login's authentication context and replaces it on a fresh proof, touching nothing else", async () => {
+        const alice = await storedUser();
+        const s = session(alice.id, { authTime: 12_345, amr: ['mfa', 'otp', 'pwd'], acr: 'aal2' });
+        const other = session(alice.id);
+        await stores.sessions.createSession(s);
+        await stores.sessions.createSession(other);
+        expect(await stores.sessions.findSession(s.id)).toEqual(s);
+        expect((await stores.sessions.findSessionWithUser(s.id))?.session).toEqual(s);
+        const proof = { authTime: 99_000, amr: ['hwk'], acr: 'aal2' };
+        expect(await stores.sessions.setSessionAuthContext(s.id, proof)).toBe(true);
+        expect(await stores.sessions.findSession(s.id)).toEqual({ ...s, ...proof });
+        expect((await stores.sessions.findSessionWithUser(s.id))?.session).toEqual({ ...s, ...proof });
+        expect(await stores.sessions.findSession(other.id)).toEqual(other);
+        // The stored list is a copy: changing the argument afterwards changes nothing.
+        proof.amr.push('pwd');
+        expect((await stores.sessions.findSession(s.id))?.amr).toEqual(['hwk']);
+        expect(await stores.sessions.setSessionAuthContext('no-such-session', proof)).toBe(false);
       });
 
       it('pages sessions newest first by (createdAt, id), each exactly once, with owner emails, filtered by user', async () => {
@@ -625,6 +648,130 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
       });
     });
 
+    describe('second factors (openMfaStores)', () => {
+      it('keeps a pending TOTP factor, confirms it once, refuses a pending one over a confirmed one', async () => {
+        const { factors } = openMfaStores(stores);
+        const alice = await storedUser();
+        const pending = {
+          userId: alice.id,
+          secretSealed: 'v1.a.b.c',
+          createdAt: 5,
+          confirmedAt: null,
+          lastUsedStep: null,
+        };
+        expect(await factors.findTotp(alice.id)).toBeUndefined();
+        expect(await factors.savePendingTotp(pending)).toBe(true);
+        // A restarted enrolment replaces the pending secret.
+        expect(await factors.savePendingTotp({ ...pending, secretSealed: 'v1.d.e.f', createdAt: 6 })).toBe(
+          true,
+        );
+        expect(await factors.findTotp(alice.id)).toEqual({
+          ...pending,
+          secretSealed: 'v1.d.e.f',
+          createdAt: 6,
+        });
+        expect(await factors.useTotpStep(alice.id, 100)).toBe(false); // not confirmed yet
+        expect(await factors.confirmTotp(alice.id, 7, 99)).toBe(true);
+        expect(await factors.confirmTotp(alice.id, 8, 100)).toBe(false);
+        expect(await factors.savePendingTotp(pending)).toBe(false);
+        expect(await factors.findTotp(alice.id)).toMatchObject({ confirmedAt: 7, lastUsedStep: 99 });
+        expect(await factors.deleteTotp(alice.id)).toBe(true);
+        expect(await factors.deleteTotp(alice.id)).toBe(false);
+      });
+
+      it('accepts each time step at most once and never an older one, even racing (replay)', async () => {
+        const { factors } = openMfaStores(stores);
+        const alice = await storedUser();
+        await factors.savePendingTotp({
+          userId: alice.id,
+          secretSealed: 's',
+          createdAt: 1,
+          confirmedAt: null,
+          lastUsedStep: null,
+        });
+        await factors.confirmTotp(alice.id, 2, 1000);
+        expect(await factors.useTotpStep(alice.id, 1000)).toBe(false);
+        expect(await factors.useTotpStep(alice.id, 999)).toBe(false);
+        const racing = await Promise.all(
+          Array.from({ length: 8 }, () => factors.useTotpStep(alice.id, 1001)),
+        );
+        expect(racing.filter(Boolean)).toHaveLength(1);
+        expect(await factors.useTotpStep(alice.id, 1003)).toBe(true);
+        expect(await factors.useTotpStep(alice.id, 1002)).toBe(false);
+      });
+
+      it('replaces recovery codes, uses each once (one of racing uses wins), lists and deletes them', async () => {
+        const { factors } = openMfaStores(stores);
+        const [alice, bob] = [await storedUser(), await storedUser()];
+        await factors.replaceRecoveryCodes(alice.id, ['h1', 'h2', 'h3'], 10);
+        await factors.replaceRecoveryCodes(bob.id, ['h1'], 10);
+        const racing = await Promise.all(
+          Array.from({ length: 6 }, () => factors.useRecoveryCode(alice.id, 'h2', 11)),
+        );
+        expect(racing.filter(Boolean)).toHaveLength(1);
+        expect(await factors.useRecoveryCode(alice.id, 'nope', 11)).toBe(false);
+        expect(await factors.listRecoveryCodes(alice.id)).toEqual([
+          { userId: alice.id, codeHash: 'h1', createdAt: 10, usedAt: null },
+          { userId: alice.id, codeHash: 'h2', createdAt: 10, usedAt: 11 },
+          { userId: alice.id, codeHash: 'h3', createdAt: 10, usedAt: null },
+        ]);
+        await factors.replaceRecoveryCodes(alice.id, ['h9'], 12);
+        expect(await factors.useRecoveryCode(alice.id, 'h1', 13)).toBe(false);
+        expect((await factors.listRecoveryCodes(alice.id)).map((c) => c.codeHash)).toEqual(['h9']);
+        expect(await factors.listRecoveryCodes(bob.id)).toHaveLength(1);
+        expect(await factors.deleteRecoveryCodes(alice.id)).toBe(1);
+        expect(await factors.listRecoveryCodes(alice.id)).toEqual([]);
+      });
+
+      it('counts attempts by compare-and-set: of racing attempts on one count, exactly one wins', async () => {
+        const { factors } = openMfaStores(stores);
+        const alice = await storedUser();
+        expect(await factors.findMfaAttempts(alice.id)).toBeUndefined();
+        const racing = await Promise.all(
+          Array.from({ length: 5 }, () =>
+            factors.swapMfaAttempts(alice.id, 0, { failures: 1, blockedUntil: 0 }),
+          ),
+        );
+        expect(racing.filter(Boolean)).toHaveLength(1);
+        expect(await factors.swapMfaAttempts(alice.id, 0, { failures: 1, blockedUntil: 0 })).toBe(false);
+        expect(await factors.swapMfaAttempts(alice.id, 1, { failures: 2, blockedUntil: 5_000 })).toBe(true);
+        expect(await factors.findMfaAttempts(alice.id)).toEqual({
+          userId: alice.id,
+          failures: 2,
+          blockedUntil: 5_000,
+        });
+      });
+
+      it('keeps login challenges by id, takes each once, deletes by user and by expiry', async () => {
+        const { challenges } = openMfaStores(stores);
+        const [alice, bob] = [await storedUser(), await storedUser()];
+        const challenge = (id: string, userId: string, expiresAt: number) => ({
+          id,
+          secretHash: 'ab'.repeat(32),
+          userId,
+          purpose: 'verify' as const,
+          amr: ['pwd'],
+          createdAt: 1,
+          expiresAt,
+        });
+        await challenges.createMfaChallenge(challenge('c1', alice.id, 100));
+        await challenges.createMfaChallenge({ ...challenge('c2', alice.id, 200), purpose: 'enrol' });
+        await challenges.createMfaChallenge(challenge('c3', bob.id, 300));
+        expect(await challenges.findMfaChallenge('c2')).toEqual({
+          ...challenge('c2', alice.id, 200),
+          purpose: 'enrol',
+        });
+        const racing = await Promise.all(
+          Array.from({ length: 4 }, () => challenges.deleteMfaChallenge('c1')),
+        );
+        expect(racing.filter(Boolean)).toHaveLength(1);
+        expect(await challenges.deleteExpiredMfaChallenges(200)).toBe(1);
+        expect(await challenges.findMfaChallenge('c3')).toBeDefined();
+        expect(await challenges.deleteUserMfaChallenges(bob.id)).toBe(1);
+        expect(await challenges.findMfaChallenge('c3')).toBeUndefined();
+      });
+    });
+
     describe('audit events', () => {
       it('appends events and lists them newest first, with every field intact', async () => {
         const first = auditEvent({ at: 1 });
@@ -755,6 +902,8 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         clientId,
         userId,
         sessionId: `family${seq}`,
+        authTime: 7,
+        amr: ['otp', 'pwd'],
         redirectUri: 'https://app.example/callback',
         codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
         scopes: ['accounts:read'],

@@ -5,6 +5,7 @@ import { DestinationRefused, Destinations } from '../../src/events/destinations.
 import { DEFAULT_HTTP_DELIVERY_POLICY, DeliveryWorker } from '../../src/events/http-delivery.js';
 import { openSqliteStores } from '../../src/store/sql/sqlite.js';
 import { newEmail, PASSWORD, post, startTessera, tempDir } from '../helpers.js';
+import { loginWithSecondFactor } from '../mfa-helpers.js';
 import { startReceiver } from './receiver.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
@@ -113,10 +114,11 @@ describe('SSRF: where deliveries may go outside development', () => {
     const email = newEmail();
     await server.tessera.accounts.register({ email, password: PASSWORD }, ['admin']);
     const proto = { 'x-forwarded-proto': 'https' };
-    const login = await post(
+    // An admin signs in with a second factor (TESSERA_MFA_REQUIRED_ROLES): enrolled at login.
+    const login = await loginWithSecondFactor(
       server.app,
-      '/auth/login',
       { email, password: PASSWORD, transport: 'bearer' },
+      undefined,
       proto,
     );
     expect(login.statusCode, login.body).toBe(200);

@@ -4,6 +4,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemRuntime } from '../../src/core/runtime.js';
 import { fuzzRuns, newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { loginWithSecondFactor } from '../mfa-helpers.js';
 import { startReceiver } from './receiver.js';
 
 /** The admin API of webhooks (README "Webhooks and Shared Signals"), SET deliveries verified with jose. */
@@ -21,7 +22,12 @@ async function start(mode: 'session' | 'jwt' | 'hybrid' = 'session', env: Record
 async function bearer(server: TestServer, roles: string[] = []) {
   const email = newEmail();
   await server.tessera.accounts.register({ email, password: PASSWORD }, roles);
-  const response = await post(server.app, '/auth/login', { email, password: PASSWORD, transport: 'bearer' });
+  // Admins sign in with a second factor (TESSERA_MFA_REQUIRED_ROLES): enrolled at login.
+  const response = await loginWithSecondFactor(server.app, {
+    email,
+    password: PASSWORD,
+    transport: 'bearer',
+  });
   expect(response.statusCode, response.body).toBe(200);
   const body = response.json();
   return {

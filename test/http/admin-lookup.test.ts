@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/store/errors.js';
-import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { newEmail, PASSWORD, startTessera, type TestServer } from '../helpers.js';
+import { loginWithSecondFactor } from '../mfa-helpers.js';
 
 /**
  * The admin APIs' user lookup (`?user=`, by id or email): an address that names no one is 404,
@@ -13,7 +14,8 @@ beforeAll(async () => {
   server = await startTessera();
   const adminEmail = newEmail();
   await server.tessera.accounts.register({ email: adminEmail, password: PASSWORD }, ['admin']);
-  const login = await post(server.app, '/auth/login', {
+  // An admin enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+  const login = await loginWithSecondFactor(server.app, {
     email: adminEmail,
     password: PASSWORD,
     transport: 'bearer',

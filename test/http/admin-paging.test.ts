@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { canonicalEmailKey } from '../../src/core/email-key.js';
-import { newEmail, PASSWORD, post, startTessera, type TestServer, tempDir } from '../helpers.js';
+import { newEmail, PASSWORD, startTessera, type TestServer, tempDir } from '../helpers.js';
+import { loginWithSecondFactor } from '../mfa-helpers.js';
 
 /**
  * The admin API with a large store: 200,000 sessions and 20,000 users seeded straight into
@@ -22,7 +23,8 @@ beforeAll(async () => {
   server = await startTessera({ env: { TESSERA_MODE: 'session', TESSERA_DATABASE_URL: `sqlite://${file}` } });
   const adminEmail = newEmail();
   await server.tessera.accounts.register({ email: adminEmail, password: PASSWORD }, ['admin']);
-  const login = await post(server.app, '/auth/login', {
+  // An admin enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+  const login = await loginWithSecondFactor(server.app, {
     email: adminEmail,
     password: PASSWORD,
     transport: 'bearer',

@@ -1,7 +1,8 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BACKGROUND_HEADER } from '../../src/http/credentials.js';
-import { csrfFor, newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { csrfFor, newEmail, PASSWORD, startTessera, type TestServer } from '../helpers.js';
+import { loginWithSecondFactor } from '../mfa-helpers.js';
 
 const MINUTE = 60_000;
 /** The console polls every 2 s; on the manual clock a poll every 2 minutes covers the same ground. */
@@ -35,7 +36,8 @@ describe.each(['session', 'jwt', 'hybrid'] as const)('%s mode: background pollin
         else jar.set(c.name, c.value);
       }
     };
-    keep(await post(server.app, '/auth/login', { email, password: PASSWORD }));
+    // The admin enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+    keep(await loginWithSecondFactor(server.app, { email, password: PASSWORD }));
     const cookieHeader = () => [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
 
     /** One poll as console.js makes it: on token_expired, one refresh, then the call again. */

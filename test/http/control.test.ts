@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { loginWithSecondFactor } from '../mfa-helpers.js';
 
 type Mode = 'session' | 'jwt' | 'hybrid';
 const servers: TestServer[] = [];
@@ -16,7 +17,8 @@ async function start(mode: Mode): Promise<TestServer> {
 
 /** A device: a bearer-transport login (no cookies, so no CSRF token is involved). */
 async function login(app: FastifyInstance, email: string) {
-  const response = await post(app, '/auth/login', { email, password: PASSWORD, transport: 'bearer' });
+  // An admin enrols an authenticator app at first login and types its codes (TESSERA_MFA_REQUIRED_ROLES).
+  const response = await loginWithSecondFactor(app, { email, password: PASSWORD, transport: 'bearer' });
   expect(response.statusCode, response.body).toBe(200);
   const body = response.json();
   return {

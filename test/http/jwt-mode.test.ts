@@ -74,11 +74,19 @@ describe('jwt mode: tokens', () => {
     expect(session.statusCode).toBe(200);
     expect(session.json()).toEqual({
       user: { id: login.json().user.id, email: login.json().user.email, roles: [], emailVerified: false },
-      session: { id: login.json().session.id, mode: 'jwt', expiresAt: expect.any(String) },
+      session: {
+        id: login.json().session.id,
+        mode: 'jwt',
+        expiresAt: expect.any(String),
+        // The token's auth_time, amr and acr: a password login, when it was made.
+        authTime: login.json().session.createdAt,
+        amr: ['pwd'],
+        acr: 'aal1',
+      },
     });
   });
 
-  it('access tokens are at+jwt with a kid and carry exactly iss, aud, sub, sid, jti, iat, exp, roles', async () => {
+  it('access tokens are at+jwt with a kid and carry exactly iss, aud, sub, sid, jti, iat, exp, roles, auth_time, amr, acr', async () => {
     const { accessToken, email, user } = await loginBearer();
     expect(decodeProtectedHeader(accessToken)).toEqual({
       alg: 'EdDSA',
@@ -86,12 +94,28 @@ describe('jwt mode: tokens', () => {
       kid: expect.any(String),
     });
     const claims = decodePayload(accessToken);
-    expect(Object.keys(claims).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub']);
+    expect(Object.keys(claims).sort()).toEqual([
+      'acr',
+      'amr',
+      'aud',
+      'auth_time',
+      'exp',
+      'iat',
+      'iss',
+      'jti',
+      'roles',
+      'sid',
+      'sub',
+    ]);
     expect(claims).toMatchObject({
       iss: 'https://auth.example.com',
       aud: 'tessera',
       sub: user.id,
       roles: [],
+      // A password login (RFC 8176), proven when the token's login was made.
+      amr: ['pwd'],
+      acr: 'aal1',
+      auth_time: claims.iat,
     });
     expect(claims.exp - claims.iat).toBe(300);
     expect(JSON.stringify(claims)).not.toContain(email);

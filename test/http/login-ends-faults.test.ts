@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { newEmail, PASSWORD, startTessera, type TestServer } from '../helpers.js';
+import { loginWithSecondFactor } from '../mfa-helpers.js';
 import {
   deleteRedisKeys,
   dropTestSchemas,
@@ -65,7 +66,8 @@ describeWithBoth('ending logins under faults (hybrid, PostgreSQL + Redis behind 
   }
 
   async function login(app: FastifyInstance, email: string) {
-    const response = await post(app, '/auth/login', { email, password: PASSWORD, transport: 'bearer' });
+    // Admins enrol an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+    const response = await loginWithSecondFactor(app, { email, password: PASSWORD, transport: 'bearer' });
     expect(response.statusCode, response.body).toBe(200);
     const body = response.json();
     return {

@@ -81,6 +81,7 @@ async function holdings(server: TestServer) {
     a.userId,
     { ip: '203.0.113.9', userAgent: 'Budget Buddy' },
     { clientId: 'budget-buddy', scopes: ['accounts:read'], audience: 'https://api.example' },
+    { authTime: tessera.runtime.now(), amr: ['pwd'] },
   );
   await tessera.stores.sessions.createSession(delegation);
   return { email, a, b, key: created.json().key as string, delegationId: delegation.id };

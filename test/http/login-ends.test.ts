@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { loginWithSecondFactor } from '../mfa-helpers.js';
 
 /**
  * "When a login ends, everything it could do ends" (docs/SECURITY.md): API keys belong to their
@@ -25,7 +26,8 @@ const CLI = { actorId: null, client: { ip: 'cli', userAgent: 'cli' } };
 
 /** A device: a bearer-transport login (no cookies, so no CSRF token is involved). */
 async function login(app: FastifyInstance, email: string, password = PASSWORD) {
-  const response = await post(app, '/auth/login', { email, password, transport: 'bearer' });
+  // Admins enrol an authenticator app at first login and type its codes (TESSERA_MFA_REQUIRED_ROLES).
+  const response = await loginWithSecondFactor(app, { email, password, transport: 'bearer' });
   expect(response.statusCode, response.body).toBe(200);
   const body = response.json();
   return {

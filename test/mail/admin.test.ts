@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli-process.js';
 import { newEmail, PASSWORD, post, startTessera, type TestServer, tempDir, withSession } from '../helpers.js';
+import { loginWithSecondFactor } from '../mfa-helpers.js';
 import { TestSmtpServer } from './smtp.js';
 
 /** Operators see verified state and the outbox (admin API, CLI) and can resend a verification. */
@@ -20,7 +21,8 @@ beforeAll(async () => {
   server.tessera.email.delivery.start(() => undefined);
   const adminEmail = newEmail();
   await server.tessera.accounts.register({ email: adminEmail, password: PASSWORD }, ['admin']);
-  const login = await post(server.app, '/auth/login', {
+  // An admin enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+  const login = await loginWithSecondFactor(server.app, {
     email: adminEmail,
     password: PASSWORD,
     transport: 'bearer',

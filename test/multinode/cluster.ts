@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { CLI, cleanEnv, runCli } from '../cli-process.js';
+import { nextProof, rememberAuthenticator, stepOf, totpAt } from '../mfa-helpers.js';
 
 export { CLI, runCli };
 
@@ -122,6 +123,26 @@ export async function bearerLogin(
 ): Promise<Record<string, unknown>> {
   const login = await call(node, 'POST', '/auth/login', { body: { email, password, transport: 'bearer' } });
   if (login.status !== 200) throw new Error(`login on ${node.name}: ${JSON.stringify(login)}`);
+  const mfaToken = login.body.mfaToken as string | undefined;
+  // An admin enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES), then types codes.
+  if (login.body.mfaEnrollmentRequired) {
+    const begin = await call(node, 'POST', '/auth/mfa/totp', { body: { mfaToken } });
+    const secret = begin.body.secret as string;
+    const now = Date.now();
+    const confirm = await call(node, 'POST', '/auth/mfa/totp/confirm', {
+      body: { code: totpAt(secret, now), mfaToken },
+    });
+    if (confirm.status !== 200) throw new Error(`enrolment on ${node.name}: ${JSON.stringify(confirm)}`);
+    rememberAuthenticator(email, secret, stepOf(now), confirm.body.recoveryCodes as string[]);
+    return confirm.body;
+  }
+  if (login.body.mfaRequired) {
+    const verify = await call(node, 'POST', '/auth/mfa/verify', {
+      body: { ...nextProof(email, Date.now()), mfaToken },
+    });
+    if (verify.status !== 200) throw new Error(`second factor on ${node.name}: ${JSON.stringify(verify)}`);
+    return verify.body;
+  }
   return login.body;
 }
 

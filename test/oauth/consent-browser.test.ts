@@ -66,7 +66,7 @@ describe.skipIf(!browserAvailable('the OAuth consent browser test'))(
       await page.goto(url.href);
       await page.getByLabel('Email').fill(email);
       await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByRole('heading', { name: 'Budget Buddy wants access to your account' }).waitFor();
       expect(await page.getByText('See your accounts and their activity').count()).toBe(1);
       // The browser follows the 303 to the app (a redirect hop is not routed, so no answer is faked).

@@ -5,6 +5,7 @@ import type { NewClient } from '../../src/core/oauth/clients.js';
 import { manualRuntime } from '../../src/core/runtime.js';
 import { SESSION_COOKIE } from '../../src/http/credentials.js';
 import { csrfFor, newEmail, PASSWORD, startTessera, type TestServer } from '../helpers.js';
+import { loginWithSecondFactor } from '../mfa-helpers.js';
 
 /**
  * A Tessera listening on 127.0.0.1 (TESSERA_ISSUER is its real URL), driven over real HTTP by
@@ -71,6 +72,21 @@ export async function signIn(server: OAuthServer, email = newEmail()): Promise<B
   const token = cookie.split('; ').find((c) => c.startsWith(`${SESSION_COOKIE}=`));
   expect(token ?? cookie).toBeTruthy();
   return { userId: ((await login.json()) as { user: { id: string } }).user.id, email, cookie };
+}
+
+/**
+ * An admin signed in through the browser's cookies: the account has the admin role, so its
+ * first login enrols an authenticator app with a real code (TESSERA_MFA_REQUIRED_ROLES).
+ */
+export async function adminSignIn(server: OAuthServer, email = newEmail()): Promise<Browser> {
+  const user = await server.tessera.accounts.register({ email, password: PASSWORD }, ['admin']);
+  const login = await loginWithSecondFactor(server.app, { email, password: PASSWORD });
+  expect(login.statusCode, login.body).toBe(200);
+  const cookie = login.cookies
+    .filter((c) => c.name.startsWith('__Host-tessera_') && c.value !== '')
+    .map((c) => `${c.name}=${c.value}`)
+    .join('; ');
+  return { userId: user.id, email, cookie };
 }
 
 export interface RegisteredClient {

@@ -8,6 +8,7 @@ import { BearerTokenError, verifyAccessToken } from '../../src/resource-server.j
 import { PASSWORD, tempDir } from '../helpers.js';
 import {
   API,
+  adminSignIn,
   type Browser,
   codeFlow,
   insecure,
@@ -85,11 +86,8 @@ describe('API keys', () => {
     expect((await json(browser, 'DELETE', `/auth/api-keys/${apiKey.id}`)).status).toBe(404);
 
     // The admin sees every key (never a secret) and can revoke one.
-    const admin = await signIn(server);
-    await server.tessera.control.setRoles(admin.userId, ['admin'], {
-      actorId: null,
-      client: { ip: 'cli', userAgent: 'cli' },
-    });
+    // An admin: enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+    const admin = await adminSignIn(server);
     server.clock.advance(1_000);
     const second = (await (
       await json(browser, 'POST', '/auth/api-keys', { name: 'ci', scopes: ['profile'], password: PASSWORD })
@@ -113,11 +111,8 @@ describe('API keys', () => {
 
 describe('admin: clients', () => {
   it('creates a client (secret shown once), lists it without secrets, deletes it with all its tokens', async () => {
-    const admin = await signIn(server);
-    await server.tessera.control.setRoles(admin.userId, ['admin'], {
-      actorId: null,
-      client: { ip: 'cli', userAgent: 'cli' },
-    });
+    // An admin: enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+    const admin = await adminSignIn(server);
     const created = await json(admin, 'POST', '/admin/api/clients', {
       name: 'Ledger',
       type: 'confidential',

@@ -2,6 +2,7 @@ import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmailTokens } from '../../src/core/email/email-tokens.js';
 import { newEmail, PASSWORD } from '../helpers.js';
+import { loginWithSecondFactor } from '../mfa-helpers.js';
 import { consentFields, type OAuthServer, registerClient, startOAuthServer } from '../oauth/harness.js';
 import { startRelyingParty } from './rp-server.js';
 
@@ -214,7 +215,13 @@ describe('back-channel logout: every ending tells the relying party', () => {
     // Operators see them through the admin API, with the delay from the login's end.
     const adminEmail = newEmail();
     await server.tessera.accounts.register({ email: adminEmail, password: PASSWORD }, ['admin']);
-    const admin = await login(adminEmail);
+    // An admin signs in with a second factor (TESSERA_MFA_REQUIRED_ROLES): enrolled at login.
+    const adminLogin = await loginWithSecondFactor(server.app, {
+      email: adminEmail,
+      password: PASSWORD,
+      transport: 'bearer',
+    });
+    const admin = { headers: { authorization: `Bearer ${adminLogin.json().accessToken}` } };
     const listed = await fetch(`${server.url}/admin/api/clients/${clientId}/backchannel-logouts`, {
       headers: admin.headers,
     });

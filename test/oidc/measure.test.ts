@@ -46,6 +46,7 @@ describe.skipIf(process.env.MEASURE !== '1')('cost of an ID token', () => {
         client: { ip: '127.0.0.1', userAgent: 'm' },
         consented: false,
         signIn,
+        proof: { authTime: signIn.authTime, amr: ['pwd'] },
       });
       const code = new URL(to).searchParams.get('code') as string;
       const started = process.hrtime.bigint();

@@ -105,8 +105,10 @@ describe.each(['session', 'jwt', 'hybrid'] as const)(
       expect(decodeProtectedHeader(tokens.id_token as string)).toMatchObject({ alg: 'EdDSA', typ: 'JWT' });
       expect(claims).toMatchObject({ iss: server.url, sub: browser.userId, aud: rc.client.client_id, nonce });
       expect(Object.keys(claims ?? {}).sort()).toEqual(
-        ['at_hash', 'aud', 'auth_time', 'exp', 'iat', 'iss', 'nonce', 'sid', 'sub'].sort(),
+        ['acr', 'amr', 'at_hash', 'aud', 'auth_time', 'exp', 'iat', 'iss', 'nonce', 'sid', 'sub'].sort(),
       );
+      // How the user proved who they are: a password alone (RFC 8176), assurance level 1.
+      expect(claims).toMatchObject({ amr: ['pwd'], acr: 'aal1' });
       // No claim of the scopes in the ID token: they come from userinfo.
       expect(claims).not.toHaveProperty('email');
       // Verified by jose against the JWKS too, independently of openid-client.

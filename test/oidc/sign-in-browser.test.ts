@@ -69,7 +69,7 @@ describe.skipIf(!browserAvailable('the OpenID Connect browser test'))(
       await page.goto(authorize({ login_hint: email }));
       expect(await page.getByLabel('Email').inputValue()).toBe(email);
       await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByRole('heading', { name: 'Ledger Lens wants access to your account' }).waitFor();
       const [first] = await Promise.all([
         page.waitForRequest((r) => r.url().startsWith('https://ledger.example/callback'), {
@@ -93,7 +93,7 @@ describe.skipIf(!browserAvailable('the OpenID Connect browser test'))(
         again.waitForRequest((r) => r.url().startsWith('https://ledger.example/callback'), {
           timeout: 10_000,
         }),
-        again.getByRole('button', { name: 'Sign in' }).click(),
+        again.getByRole('button', { name: 'Sign in', exact: true }).click(),
       ]);
       expect(new URL(second.url()).searchParams.get('code')).toBeTruthy();
 

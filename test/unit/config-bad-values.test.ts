@@ -49,6 +49,8 @@ const BAD_VALUES: Record<string, Array<string | Record<string, string>>> = {
   TESSERA_METRICS_PORT: ['abc', '0', '70000', '9090.5', { TESSERA_METRICS_PORT: '3000' }],
   TESSERA_METRICS_TOKEN: ['too-short', `${'a'.repeat(40)} b`],
   TESSERA_RATE_LIMIT: ['maybe', 'true'],
+  TESSERA_MFA_REQUIRED_ROLES: ['Admin', 'admin,bad role'],
+  TESSERA_STEP_UP_MAX_AGE: ['5s', 'soon', '2d'],
   TESSERA_OAUTH_SCOPES: ['not json', '{}', '{"Bad Scope":"x"}', '{"profile":""}', '["profile"]'],
   TESSERA_PASSWORD_HASH_THREADS: ['0', 'two', '1.5', '1000'],
   TESSERA_SQLITE_SYNCHRONOUS: ['off', 'FULL', 'extra'],
@@ -60,6 +62,17 @@ const BAD_VALUES: Record<string, Array<string | Record<string, string>>> = {
   TESSERA_PUBLIC_URL: ['auth.example.com', 'ftp://auth.example.com'],
   TESSERA_REQUIRE_VERIFIED_EMAIL: ['yes', 'ON'],
   TESSERA_NEW_DEVICE_ALERTS: ['true', 'Off'],
+  TESSERA_WEBAUTHN_RP_ID: ['https://bank.example', 'bank.example:443', '127.0.0.1', 'Bank.Example', ''],
+  TESSERA_WEBAUTHN_ORIGINS: [
+    '*',
+    'bank.example',
+    ',',
+    // Another site than the RP id, and plain http off localhost: no browser would accept them.
+    { TESSERA_WEBAUTHN_RP_ID: 'bank.example', TESSERA_WEBAUTHN_ORIGINS: 'https://evil.example' },
+    { TESSERA_WEBAUTHN_RP_ID: 'bank.example', TESSERA_WEBAUTHN_ORIGINS: 'http://bank.example' },
+    { TESSERA_ISSUER: 'http://127.0.0.1:3000', TESSERA_WEBAUTHN_ORIGINS: 'https://bank.example' },
+  ],
+  TESSERA_WEBAUTHN_RP_NAME: ['', 'x'.repeat(65), 'Bank\nBcc: x'],
   // The TLS pair: a file that does not exist, or one half alone.
   TESSERA_TLS_CERT: [
     { TESSERA_TLS_CERT: '/nonexistent/cert.pem', TESSERA_TLS_KEY: existingFile },
@@ -128,5 +141,29 @@ describe('every configuration variable refuses a bad value with one line naming 
     expect(loadConfig({ TESSERA_METRICS_PORT: '9464' }).metrics).toEqual({ port: 9464, token: undefined });
     const token = 'f'.repeat(64);
     expect(loadConfig({ TESSERA_METRICS_TOKEN: token }).metrics).toEqual({ port: undefined, token });
+  });
+});
+
+describe('passkeys: the relying party (config-webauthn.ts)', () => {
+  it('defaults to the issuer: its host is the RP id, its origin the one origin', () => {
+    expect(loadConfig({ TESSERA_ISSUER: 'https://auth.bank.example/tenant' }).webauthn).toEqual({
+      rpId: 'auth.bank.example',
+      rpName: 'auth.bank.example',
+      origins: ['https://auth.bank.example'],
+    });
+  });
+
+  it('takes a parent domain and its subdomains; an IP issuer alone turns passkeys off', () => {
+    const config = loadConfig({
+      TESSERA_WEBAUTHN_RP_ID: 'bank.example',
+      TESSERA_WEBAUTHN_ORIGINS: 'https://bank.example, https://app.bank.example',
+      TESSERA_WEBAUTHN_RP_NAME: 'Example Bank',
+    });
+    expect(config.webauthn).toEqual({
+      rpId: 'bank.example',
+      rpName: 'Example Bank',
+      origins: ['https://bank.example', 'https://app.bank.example'],
+    });
+    expect(loadConfig({ TESSERA_ISSUER: 'http://127.0.0.1:3000' }).webauthn).toBeUndefined();
   });
 });

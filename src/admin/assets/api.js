@@ -40,6 +40,10 @@ export async function call(method, url, body, { background = false, retried = fa
     });
     if (refreshed.ok) return call(method, url, body, { background, retried: true });
   }
+  // A sensitive action with a stale proof: ask for a code (console.js sets the hook), step up, retry once.
+  if (response.status === 401 && data.error === 'step_up_required' && !retried && stepUp.ask) {
+    if (await stepUp.ask()) return call(method, url, body, { background, retried: true });
+  }
   if (!response.ok) {
     const error = new Error(data.message || `HTTP ${response.status}`);
     error.status = response.status;
@@ -48,6 +52,9 @@ export async function call(method, url, body, { background = false, retried = fa
   }
   return data;
 }
+
+/** Set by console.js: asks the admin for a code and calls POST /auth/reauthenticate; true when done. */
+export const stepUp = { ask: null };
 
 export const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
 export const minutes = (seconds) =>

@@ -52,6 +52,19 @@ const SENTENCES = {
   'webhook.replayed': ({ a }) => `${a} sent a webhook delivery again`,
   'delivery.failed': ({ d }) =>
     `An event (${d.eventType ?? 'unknown'}) could not be delivered to ${d.host ?? 'its receiver'} for 24 hours`,
+  'login.mfa_challenged': ({ s }) => `${s} entered their password and was asked for a second factor`,
+  'mfa.failed': ({ s }) => `A second-factor code for ${s} was refused`,
+  'mfa.totp_enrolled': ({ s }) => `${s} set up an authenticator app`,
+  'mfa.totp_removed': ({ s }) => `${s} removed their authenticator app`,
+  'mfa.recovery_code_used': ({ s }) => `${s} used a recovery code`,
+  'mfa.recovery_codes_regenerated': ({ s }) => `${s} made new recovery codes`,
+  'mfa.reset': ({ a, s }) => `${a} reset the second factors of ${s}`,
+  'login.step_up': ({ s }) => `${s} confirmed who they are again (step-up)`,
+  'passkey.registered': ({ s, d }) => `${s} added a passkey${d.name ? ` (${d.name})` : ''}`,
+  'passkey.renamed': ({ s }) => `${s} renamed a passkey`,
+  'passkey.removed': ({ a, s, same }) => (same ? `${s} removed a passkey` : `${a} removed a passkey of ${s}`),
+  'passkey.clone_detected': ({ s }) =>
+    `A passkey of ${s} was refused: its counter went back, so the key may have been copied`,
 };
 
 /** The event types the console knows, for the filter. */

@@ -2,7 +2,7 @@
 // with the login's cookie and the anti-CSRF header. Every value from the server is rendered
 // with textContent, never as HTML. Questions are asked in dialogs (dialogs.js); the lists and
 // their actions are in people.js, the audit log in audit.js.
-import { call, delayText, minutes, state, when } from './api.js';
+import { call, delayText, minutes, state, stepUp, when } from './api.js';
 import * as audit from './audit.js';
 import { confirmAction, runDialog } from './dialogs.js';
 import { MAX_LIMIT, renderClients, renderSessions, renderUsers } from './people.js';
@@ -200,6 +200,7 @@ $('audit-jsonl').addEventListener('click', () =>
 
 function showLogin(message = '') {
   clearInterval(timer);
+  resetLoginForms();
   state.me = null;
   for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
   $('console').hidden = true;
@@ -247,13 +248,86 @@ $('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   $('login-error').textContent = '';
   try {
-    await call('POST', '/auth/login', { email: $('email').value, password: $('password').value });
+    const answer = await call('POST', '/auth/login', {
+      email: $('email').value,
+      password: $('password').value,
+    });
     $('password').value = '';
+    if (answer.mfaRequired || answer.mfaEnrollmentRequired) return await secondStep(answer);
     await start();
   } catch (error) {
     $('login-error').textContent = error.message;
   }
 });
+
+/** What the code field holds: six digits are a code, anything else a recovery code. */
+const proofOf = (text) =>
+  /^\d{6}$/.test(text.trim()) ? { code: text.trim() } : { recoveryCode: text.trim() };
+
+/**
+ * The login's second step: a code (or recovery code) for an admin with an authenticator app; or,
+ * for one without (TESSERA_MFA_REQUIRED_ROLES), enrolment first: the QR code (SVG drawn by
+ * Tessera, parsed as SVG, never as HTML), the key, a first code, then the recovery codes once.
+ */
+async function secondStep(answer) {
+  let enrolment = false;
+  if (answer.mfaEnrollmentRequired) {
+    const { secret, qrSvg } = await call('POST', '/auth/mfa/totp', {});
+    const svg = new DOMParser().parseFromString(qrSvg, 'image/svg+xml').documentElement;
+    $('mfa-qr').replaceChildren(document.importNode(svg, true));
+    $('mfa-secret').textContent = secret;
+    enrolment = true;
+  }
+  $('mfa-enrol').hidden = !enrolment;
+  $('login-form').hidden = true;
+  $('mfa-form').hidden = false;
+  $('mfa-code').value = '';
+  $('mfa-code').focus();
+  $('mfa-form').onsubmit = async (event) => {
+    event.preventDefault();
+    $('mfa-error').textContent = '';
+    try {
+      const typed = $('mfa-code').value;
+      if (!enrolment) await call('POST', '/auth/mfa/verify', proofOf(typed));
+      else {
+        const { recoveryCodes } = await call('POST', '/auth/mfa/totp/confirm', { code: typed.trim() });
+        $('recovery-codes').replaceChildren(
+          ...recoveryCodes.map((code) => Object.assign(document.createElement('li'), { textContent: code })),
+        );
+        $('recovery').hidden = false;
+        $('mfa-form').hidden = true;
+        await new Promise((resolve) => {
+          $('recovery-done').onclick = resolve;
+        });
+      }
+      resetLoginForms();
+      await start();
+    } catch (error) {
+      $('mfa-error').textContent = error.message;
+    }
+  };
+}
+
+function resetLoginForms() {
+  $('mfa-form').hidden = true;
+  $('recovery').hidden = true;
+  $('login-form').hidden = false;
+  $('mfa-qr').replaceChildren();
+  $('mfa-secret').textContent = '';
+  $('recovery-codes').replaceChildren();
+}
+
+// A sensitive action with a stale proof (401 step_up_required): the admin types a code, the
+// login steps up (POST /auth/reauthenticate), and the action is retried once.
+stepUp.ask = async () => {
+  const done = await runDialog('step-up-dialog', {
+    prepare: (form) => {
+      form.elements.code.value = '';
+    },
+    action: async (form) => call('POST', '/auth/reauthenticate', proofOf(form.elements.code.value)),
+  });
+  return done !== undefined;
+};
 
 $('sign-out').addEventListener('click', async () => {
   await call('POST', '/auth/logout').catch(() => undefined);

@@ -90,10 +90,32 @@ export function renderUsers(users) {
           }),
         );
       }
-      tr.append(cell(u.email), roles, status, actions);
+      // The user's second factors, by name only (the API never sends a secret).
+      const factors = document.createElement('td');
+      const names = (u.mfa ?? []).filter((m) => m !== 'recovery_code');
+      if (names.length === 0) factors.textContent = 'none';
+      else factors.append(...names.map((m) => tag(m === 'totp' ? 'authenticator app' : m)));
+      if (names.length > 0) actions.append(button('Reset second factor…', 'danger', () => resetFactors(u)));
+      tr.append(cell(u.email), roles, status, factors, actions);
       return tr;
     }),
   );
+}
+
+/** A user who lost their authenticator: every factor removed and every login ended. */
+function resetFactors(u) {
+  return confirmAction({
+    title: `Reset the second factor of ${u.email}?`,
+    body: `Their authenticator app and recovery codes are removed and every login and API key of ${u.email} ends now. They sign in again with their password${u.roles.includes('admin') ? ' and must set up a new authenticator app' : ''}. Do this only after checking who is asking.`,
+    delay: delayText(state.settings.loginEnd, u.email),
+    actionLabel: 'Reset second factor',
+    action: async () => {
+      const result = await call('POST', `/admin/api/users/${encodeURIComponent(u.id)}/mfa/reset`);
+      notify(
+        `Reset the second factor of ${u.email}; ${result.revokedSessions} login${result.revokedSessions === 1 ? '' : 's'} ended.`,
+      );
+    },
+  });
 }
 
 function lockUser(u) {

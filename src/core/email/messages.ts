@@ -4,7 +4,7 @@ import { escapeHtml } from '../html.js';
  * What each mail says: a clear subject, a plain-text part and an HTML part, and no secret but
  * the one single-use link. Pure functions: the flows (account-email.ts) decide when to send.
  */
-export type MailKind = 'verify' | 'reset' | 'change' | 'change_notice' | 'new_device';
+export type MailKind = 'verify' | 'reset' | 'change' | 'change_notice' | 'new_device' | 'mfa_notice';
 
 export interface ComposedMail {
   subject: string;
@@ -85,3 +85,19 @@ export const newDeviceMail = (url: string, sighting: { device: string; ip: strin
       'Locking signs out every device at once. You can then get back in by resetting your password by email.',
     ],
   });
+
+/** A recovery code was used (issue 18): no link, no secret; what happened and what to do. */
+export const recoveryCodeUsedMail = (use: { remaining: number; at: string; ip: string }) => {
+  const subject = 'A recovery code was used to sign in to your account';
+  const lead = [
+    `One of your recovery codes was used at ${use.at} from IP address ${use.ip}. ${use.remaining} unused code${use.remaining === 1 ? '' : 's'} remain.`,
+    'If this was you, consider making new codes (the old ones then stop working).',
+    'If this was not you, someone has your password and a recovery code: change your password, remove and set up your authenticator app again, and make new recovery codes.',
+  ];
+  const html = `<!doctype html>
+<html><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#1d1d1f">
+${lead.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}
+</body></html>
+`;
+  return { subject, text: `${lead.join('\n\n')}\n`, html };
+};

@@ -22,6 +22,11 @@ export interface AccessTokenClaims {
   client_id?: string;
   /** OAuth tokens only: space-separated scopes (RFC 9068 2.2.3). */
   scope?: string;
+  /** When the user last proved who they are (NumericDate; OIDC Core 2, RFC 9068 2.2.1). */
+  auth_time?: number;
+  /** How (RFC 8176 values) and to what level: core/auth-context.ts. */
+  amr?: readonly string[];
+  acr?: string;
 }
 
 export interface ClaimsPolicy {
@@ -59,7 +64,7 @@ export function validateAccessTokenClaims(
   policy: ClaimsPolicy,
   nowMs: number,
 ): AccessTokenClaims {
-  const { iss, aud, sub, sid, jti, iat, exp, nbf, roles, client_id, scope } = payload;
+  const { iss, aud, sub, sid, jti, iat, exp, nbf, roles, client_id, scope, auth_time, amr, acr } = payload;
   if (iss !== policy.issuer) invalid('The token was not issued by this server ("iss").');
   if (policy.audience === undefined ? !isAudience(aud) : !audienceIncludes(aud, policy.audience)) {
     invalid('The token is not meant for this service ("aud").');
@@ -85,6 +90,12 @@ export function validateAccessTokenClaims(
   if (roles !== undefined && !(Array.isArray(roles) && roles.every(isNonEmptyString))) {
     invalid('The token "roles" is not a list of role names.');
   }
+  if (auth_time !== undefined && !isNumericDate(auth_time))
+    invalid('The token "auth_time" is not a NumericDate.');
+  if (amr !== undefined && !(Array.isArray(amr) && amr.every(isNonEmptyString))) {
+    invalid('The token "amr" is not a list of method names.');
+  }
+  if (acr !== undefined && !isNonEmptyString(acr)) invalid('The token "acr" is not a string.');
   const skewMs = policy.clockSkewSeconds * 1000;
   // RFC 7519 4.1.4: the token is valid only *before* exp; the skew extends that by at most 60 s.
   if (nowMs >= exp * 1000 + skewMs) throw new JwtError('token_expired', 'The token has expired.');
@@ -104,6 +115,9 @@ export function validateAccessTokenClaims(
     roles: Object.freeze(roles === undefined ? [] : [...(roles as string[])]),
     ...(client_id === undefined ? {} : { client_id: client_id as string }),
     ...(scope === undefined ? {} : { scope: scope as string }),
+    ...(auth_time === undefined ? {} : { auth_time }),
+    ...(amr === undefined ? {} : { amr: Object.freeze([...(amr as string[])]) }),
+    ...(acr === undefined ? {} : { acr: acr as string }),
   });
 }
 

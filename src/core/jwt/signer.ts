@@ -30,6 +30,8 @@ export interface AccessTokenSubject {
    * It carries `client_id` and `scope`, its `aud` is the resource, and it has no roles.
    */
   delegation?: { clientId: string; scope: string; audience: string };
+  /** The login's proof (core/auth-context.ts): auth_time (ms here, seconds in the token), amr, acr. */
+  authContext?: { authTime: number; amr: readonly string[]; acr: string };
 }
 
 export interface IssuedAccessToken {
@@ -94,6 +96,11 @@ export function createAccessTokenSigner(options: AccessTokenSignerOptions): Acce
       exp: iat + lifetime,
       roles,
       ...(delegation && { client_id: delegation.clientId, scope: delegation.scope }),
+      ...(subject.authContext && {
+        auth_time: Math.floor(subject.authContext.authTime / 1000),
+        amr: [...subject.authContext.amr],
+        acr: subject.authContext.acr,
+      }),
     };
     // A delegated token's payload has no `roles` claim at all (its authority is its scope).
     const { roles: _roles, ...payload } = claims;

@@ -262,7 +262,13 @@ export class OAuthAuthorization {
   async approve(
     userId: string,
     request: AuthorizationRequest,
-    context: { client: ClientContext; consented: boolean; signIn?: SignIn },
+    context: {
+      client: ClientContext;
+      consented: boolean;
+      signIn?: SignIn;
+      /** The consenting login's proof (auth_time, amr): the delegation inherits it. */
+      proof: { authTime: number; amr: readonly string[] };
+    },
   ): Promise<string> {
     if (request.oidc && !context.signIn) throw new Error('an OpenID Connect code needs its sign-in');
     const { stores, runtime } = this.deps;
@@ -290,6 +296,8 @@ export class OAuthAuthorization {
       createdAt: now,
       expiresAt: now + AUTHORIZATION_CODE_TTL_MS,
       usedAt: null,
+      authTime: context.proof.authTime,
+      amr: [...context.proof.amr],
       ...(request.oidc &&
         context.signIn && {
           oidc: {

@@ -34,18 +34,15 @@ export interface SignIn {
 }
 
 /**
- * The one place a login's sign-in facts are read. Until logins record `authTime`, `amr` and
- * `acr` themselves (issue 18a), auth_time is when the login was created, which is when the user
- * gave their password: a login is never re-authenticated in place. amr/acr are left out when
- * unknown rather than guessed.
+ * The one place a login's sign-in facts are read for an ID token: the login's own auth context
+ * (core/auth-context.ts), which a step-up (POST /auth/reauthenticate) refreshes in place.
  */
 export function signInOf(session: SessionRecord): SignIn {
-  const known = session as SessionRecord & { authTime?: number; amr?: string[]; acr?: string | null };
   return {
     sessionId: session.id,
-    authTime: known.authTime ?? session.createdAt,
-    ...(known.amr && known.amr.length > 0 && { amr: [...known.amr] }),
-    ...(typeof known.acr === 'string' && { acr: known.acr }),
+    authTime: session.authTime,
+    ...(session.amr.length > 0 && { amr: [...session.amr] }),
+    acr: session.acr,
   };
 }
 

@@ -106,11 +106,17 @@ export class OAuthTokens {
     // Marking the code used and storing the login it produces (with its refresh token) is one
     // transaction: a replay that finds the code used always finds the login to revoke. Done as
     // two steps, a replay landing between them revoked nothing and the login lived on.
-    const session = this.deps.sessions.oauthFamilyRecord(record.sessionId, user.id, context, {
-      clientId: client.id,
-      scopes: record.scopes,
-      audience: record.audience,
-    });
+    const session = this.deps.sessions.oauthFamilyRecord(
+      record.sessionId,
+      user.id,
+      context,
+      {
+        clientId: client.id,
+        scopes: record.scopes,
+        audience: record.audience,
+      },
+      record,
+    );
     const refresh = this.deps.rotation.firstOfFamily(session.id);
     const rpLogin = await this.deps.oidc.beforeRedeem(record, session, now);
     if (
@@ -184,6 +190,7 @@ export class OAuthTokens {
       ...(await this.#issue({
         sub: session.userId,
         sid: session.id,
+        authContext: session,
         clientId: oauth.clientId,
         audience: oauth.audience,
         scopes,
@@ -248,6 +255,9 @@ export class OAuthTokens {
       client_id: session.oauth.clientId,
       scope: formatScope(session.oauth.scopes),
       sub: session.userId,
+      auth_time: Math.floor(session.authTime / 1000),
+      amr: session.amr,
+      acr: session.acr,
       iat: Math.floor(record.createdAt / 1000),
       exp: Math.floor(this.deps.sessions.expiresAt(session) / 1000),
     };
@@ -289,6 +299,9 @@ export class OAuthTokens {
       jti: claims.jti,
       iat: claims.iat,
       exp: claims.exp,
+      ...(claims.auth_time !== undefined && { auth_time: claims.auth_time }),
+      ...(claims.amr && { amr: claims.amr }),
+      ...(claims.acr && { acr: claims.acr }),
     };
   }
 
@@ -360,6 +373,7 @@ export class OAuthTokens {
     const response = await this.#issue({
       sub: session.userId,
       sid: session.id,
+      authContext: session,
       clientId: oauth.clientId,
       audience: oauth.audience,
       scopes,
@@ -370,6 +384,7 @@ export class OAuthTokens {
   async #issue(subject: {
     sub: string;
     sid: string;
+    authContext?: { authTime: number; amr: readonly string[]; acr: string };
     clientId: string;
     audience: string;
     scopes: string[];
@@ -378,6 +393,7 @@ export class OAuthTokens {
     const access = (await this.deps.keyring()).sign({
       sub: subject.sub,
       sid: subject.sid,
+      ...(subject.authContext && { authContext: subject.authContext }),
       // hybrid: never under a revocation made just before (as first-party tokens).
       notBefore: this.deps.revocations?.notBeforeFor(subject.sub),
       delegation: { clientId: subject.clientId, scope, audience: subject.audience },

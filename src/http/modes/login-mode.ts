@@ -18,6 +18,10 @@ export interface Authenticated {
   transport: Transport;
   /** When the presented credential stops working if nothing else happens. */
   expiresAt: number;
+  /** How and when the user last proved who they are on this login (core/auth-context.ts). */
+  authTime: number;
+  amr: readonly string[];
+  acr: string;
   /** The records it was checked against (absent only on a `tokenAlone` route in jwt/hybrid mode). */
   session?: SessionRecord;
   user?: UserRecord;
@@ -57,12 +61,16 @@ export interface LoginMode {
   loginIdOf(token: string): string | undefined;
   /** The login a refresh token belongs to (one store read); undefined where there are none. */
   refreshTokenLogin(token: string): Promise<string | undefined>;
-  /** A new login for an authenticated user: its record, and the credentials sent as cookies or returned. */
+  /**
+   * A new login for an authenticated user: its record, and the credentials sent as cookies or
+   * returned. `amr`: how the user proved who they are (RFC 8176; default a password, ["pwd"]).
+   */
   openLogin(
     request: FastifyRequest,
     reply: FastifyReply,
     user: UserRecord,
     transport: Transport,
+    amr?: readonly string[],
   ): Promise<{ session: SessionRecord; credentials: CredentialFields }>;
   /** After a password change this login continues under new credentials; copies of the old are worthless. */
   reissue(

@@ -39,6 +39,9 @@ export function sessionMode(tessera: Tessera): LoginMode {
         sessionId: session.id,
         transport: presented.transport,
         expiresAt: tessera.sessions.expiresAt(session),
+        authTime: session.authTime,
+        amr: session.amr,
+        acr: session.acr,
         session,
         user,
       };
@@ -47,8 +50,8 @@ export function sessionMode(tessera: Tessera): LoginMode {
     loginIdOf: (token) => parseToken(token)?.id,
     refreshTokenLogin: () => Promise.resolve(undefined),
 
-    async openLogin(request, reply, user, transport) {
-      const { session, token } = await tessera.sessions.create(user.id, clientContext(request));
+    async openLogin(request, reply, user, transport, amr) {
+      const { session, token } = await tessera.sessions.create(user.id, clientContext(request), amr);
       return { session, credentials: deliver(reply, transport, token) };
     },
 

@@ -53,7 +53,17 @@ export function tokenMode(
     if (!live) {
       throw new AuthError('token_revoked', 'This login has ended: refresh the token or log in again.');
     }
-    return { ...auth, roles: found.user.roles, session: found.session, user: found.user };
+    // The stored proof too: a step-up made since this token was signed counts at once.
+    const { session, user } = found;
+    return {
+      ...auth,
+      roles: user.roles,
+      authTime: session.authTime,
+      amr: session.amr,
+      acr: session.acr,
+      session,
+      user,
+    };
   };
 
   return {
@@ -74,6 +84,10 @@ export function tokenMode(
         sessionId: claims.sid,
         transport: presented.transport,
         expiresAt: claims.exp * 1000,
+        // Tokens signed before migration 0011 carry no context: a password login, at iat.
+        authTime: (claims.auth_time ?? claims.iat) * 1000,
+        amr: claims.amr ?? ['pwd'],
+        acr: claims.acr ?? 'aal1',
       };
       if (request.routeOptions.config?.tokenAlone === true) return auth;
       return requireLiveLogin(auth, activityOf(request));
@@ -82,8 +96,8 @@ export function tokenMode(
     loginIdOf: unverifiedJwtSid,
     refreshTokenLogin: (token) => refreshTokenLogin(tessera, token),
 
-    async openLogin(request, reply, user, transport) {
-      const { session, ...pair } = await tokens.start(user, clientContext(request));
+    async openLogin(request, reply, user, transport, amr) {
+      const { session, ...pair } = await tokens.start(user, clientContext(request), amr);
       return { session, credentials: deliver(reply, transport, pair) };
     },
 

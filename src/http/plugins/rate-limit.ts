@@ -91,6 +91,25 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<RateLimitedAction, ActionPolic
       onSuccess: 'reset',
     },
   },
+  // Challenges anyone may draw (POST /auth/passkeys/login/options: one row each, 5 minutes):
+  // 300 per 10 minutes from one IP (a page with conditional UI asks on every load), then 10 s
+  // doubling to 10 min, so nobody fills the table. Every answered draw counts.
+  challenge: {
+    ip: {
+      free: 300,
+      baseSeconds: 10,
+      maxSeconds: 10 * MINUTE,
+      windowSeconds: 10 * MINUTE,
+      onSuccess: 'keep',
+    },
+    account: {
+      free: 300,
+      baseSeconds: 10,
+      maxSeconds: 10 * MINUTE,
+      windowSeconds: 10 * MINUTE,
+      onSuccess: 'keep',
+    },
+  },
 };
 
 /** What an answer says about the attempt: it tried a secret and failed, succeeded, or neither. */
@@ -102,6 +121,7 @@ function outcomeOf(action: RateLimitedAction, status: number): 'success' | 'fail
     register: { success: [201], failure: [409] },
     refresh: { success: [200], failure: [401] },
     password: { success: [200, 201], failure: [401, 403] },
+    challenge: { success: [200], failure: [] },
   };
   const { success, failure } = expected[action];
   return success.includes(status) ? 'success' : failure.includes(status) ? 'failure' : 'neutral';
@@ -161,6 +181,8 @@ async function accountKey(
       }
       return (await cookieCredentials(request)).find((c) => c.cookie === REFRESH_TOKEN_COOKIE)?.loginId;
     }
+    case 'challenge':
+      return undefined;
   }
 }
 

@@ -72,6 +72,8 @@ export const adminApi = {
             lockedAt: time.nullable(),
             lockReason: z.string().nullable(),
             createdAt: time,
+            /** The second factors the user has (names only, never a secret). */
+            mfa: z.array(z.string()),
           }),
         ),
       }),
@@ -102,6 +104,17 @@ export const adminApi = {
           maxDelaySeconds: z.number().int(),
         }),
       ]),
+    },
+  },
+  mfaReset: {
+    summary: "Reset a user's second factors (lost authenticator): factors removed, every login ended",
+    params: idParams,
+    responses: {
+      200: withLoginEnd({
+        totp: z.boolean(),
+        recoveryCodes: z.number().int(),
+        revokedSessions: z.number().int(),
+      }),
     },
   },
   logoutEveryone: {

@@ -5,7 +5,8 @@ import { AuthError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
 import { encodeCursor } from '../admin-cursor.js';
 import { described } from '../api/route-api.js';
-import { clientContext, requireAuth } from '../credentials.js';
+import { clientContext } from '../credentials.js';
+import { requireAdmin, requireFreshProof } from '../guards.js';
 import { parseInput } from '../validation.js';
 import {
   adminApi,
@@ -26,8 +27,6 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * even in jwt mode, so stripping an admin's role stops their control-plane access at once.
  */
 export function adminApiRoutes(tessera: Tessera) {
-  const requireCaller = requireAuth();
-
   const actorOf = (request: FastifyRequest): Actor => ({
     actorId: request.auth.userId,
     client: clientContext(request),
@@ -60,14 +59,12 @@ export function adminApiRoutes(tessera: Tessera) {
     return new Map(users.flatMap((u) => (u ? [[u.id, u.email] as const] : [])));
   };
 
+  // Locking, unlocking, roles and revocations need a proof at most TESSERA_STEP_UP_MAX_AGE old.
+  const fresh = { preHandler: requireFreshProof(tessera) };
+
   return async (app: FastifyInstance) => {
-    app.addHook('preHandler', async (request, reply) => {
-      await requireCaller(request, reply);
-      const admin = await tessera.accounts.findById(request.auth.userId);
-      if (!admin || admin.lockedAt !== null || !admin.roles.includes('admin')) {
-        throw new AuthError('forbidden');
-      }
-    });
+    // The stored admin role, unlocked, and a second factor on this login (guards.ts).
+    app.addHook('preHandler', requireAdmin(tessera));
 
     app.get('/admin/api/sessions', described(adminApi.sessions), async (request) => {
       const query = parseInput(sessionsQuery, request.query);
@@ -95,13 +92,17 @@ export function adminApiRoutes(tessera: Tessera) {
       };
     });
 
-    app.delete('/admin/api/sessions/:id', described(adminApi.revokeSession), async (request, reply) => {
-      const { id } = parseInput(idParams, request.params);
-      if (!(await tessera.control.revokeSession(id, actorOf(request)))) {
-        throw new AuthError('session_not_found');
-      }
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/admin/api/sessions/:id',
+      { ...fresh, ...described(adminApi.revokeSession) },
+      async (request, reply) => {
+        const { id } = parseInput(idParams, request.params);
+        if (!(await tessera.control.revokeSession(id, actorOf(request)))) {
+          throw new AuthError('session_not_found');
+        }
+        return reply.code(204).send();
+      },
+    );
 
     app.get('/admin/api/users', described(adminApi.users), async (request) => {
       const query = parseInput(usersQuery, request.query);
@@ -111,10 +112,11 @@ export function adminApiRoutes(tessera: Tessera) {
         afterEmailKey: query.cursor?.k,
       });
       const verified = await tessera.email.account.verifiedUserIds(users);
+      const mfaMethods = await Promise.all(users.map((u) => tessera.mfa.methodsOf(u)));
       const last = users.length === query.limit ? users[users.length - 1] : undefined;
       return {
         next: last ? encodeCursor({ k: last.emailKey }) : null,
-        users: users.map((u) => ({
+        users: users.map((u, index) => ({
           id: u.id,
           email: u.email,
           emailVerified: verified.has(u.id),
@@ -122,19 +124,25 @@ export function adminApiRoutes(tessera: Tessera) {
           lockedAt: iso(u.lockedAt),
           lockReason: u.lockReason,
           createdAt: iso(u.createdAt),
+          // The second factors the user has (names only, never a secret).
+          mfa: mfaMethods[index] ?? [],
         })),
       };
     });
 
-    app.delete('/admin/api/users/:id/sessions', described(adminApi.endUserSessions), async (request) => {
-      const { id } = parseInput(idParams, request.params);
-      return {
-        revoked: await tessera.control.revokeUserSessions(await userIdFrom(id), actorOf(request)),
-        ...loginEndEffect(),
-      };
-    });
+    app.delete(
+      '/admin/api/users/:id/sessions',
+      { ...fresh, ...described(adminApi.endUserSessions) },
+      async (request) => {
+        const { id } = parseInput(idParams, request.params);
+        return {
+          revoked: await tessera.control.revokeUserSessions(await userIdFrom(id), actorOf(request)),
+          ...loginEndEffect(),
+        };
+      },
+    );
 
-    app.post('/admin/api/users/:id/lock', described(adminApi.lock), async (request) => {
+    app.post('/admin/api/users/:id/lock', { ...fresh, ...described(adminApi.lock) }, async (request) => {
       const { id } = parseInput(idParams, request.params);
       const { reason } = parseInput(lockBody, request.body);
       const userId = await userIdFrom(id);
@@ -144,23 +152,44 @@ export function adminApiRoutes(tessera: Tessera) {
       return { ...(await tessera.control.lockUser(userId, reason, actorOf(request))), ...loginEndEffect() };
     });
 
-    app.post('/admin/api/users/:id/unlock', described(adminApi.unlock), async (request, reply) => {
-      const { id } = parseInput(idParams, request.params);
-      await tessera.control.unlockUser(await userIdFrom(id), actorOf(request));
-      return reply.code(204).send();
-    });
+    app.post(
+      '/admin/api/users/:id/unlock',
+      { ...fresh, ...described(adminApi.unlock) },
+      async (request, reply) => {
+        const { id } = parseInput(idParams, request.params);
+        await tessera.control.unlockUser(await userIdFrom(id), actorOf(request));
+        return reply.code(204).send();
+      },
+    );
 
-    app.put('/admin/api/users/:id/roles', described(adminApi.roles), async (request) => {
+    app.put('/admin/api/users/:id/roles', { ...fresh, ...described(adminApi.roles) }, async (request) => {
       const { id } = parseInput(idParams, request.params);
       const { roles } = parseInput(rolesBody, request.body);
       const effect = await tessera.control.setRoles(await userIdFrom(id), roles, actorOf(request));
       return { roles: [...new Set(roles)], ...effect };
     });
 
-    app.post('/admin/api/logout-everyone', described(adminApi.logoutEveryone), async (request) => ({
-      revoked: await tessera.control.logoutEveryone(actorOf(request)),
-      ...loginEndEffect(),
-    }));
+    // A user who lost their authenticator: every factor removed and every login ended (audited).
+    app.post(
+      '/admin/api/users/:id/mfa/reset',
+      { ...fresh, ...described(adminApi.mfaReset) },
+      async (request) => {
+        const { id } = parseInput(idParams, request.params);
+        return {
+          ...(await tessera.mfa.resetByOperator(await userIdFrom(id), actorOf(request))),
+          ...loginEndEffect(),
+        };
+      },
+    );
+
+    app.post(
+      '/admin/api/logout-everyone',
+      { ...fresh, ...described(adminApi.logoutEveryone) },
+      async (request) => ({
+        revoked: await tessera.control.logoutEveryone(actorOf(request)),
+        ...loginEndEffect(),
+      }),
+    );
 
     // What the console needs to say how long things take: the mode and its timeouts.
     app.get('/admin/api/settings', described(adminApi.settings), async () => ({

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { AuthError } from '../../core/errors.js';
 import type { Tessera } from '../../tessera.js';
 import type { RouteApi } from '../api/route-api.js';
-import { clientContext, requireAuth } from '../credentials.js';
+import { clientContext } from '../credentials.js';
+import { requireAdmin } from '../guards.js';
 import { parseInput, text } from '../validation.js';
 
 const outboxQuery = z.strictObject({
@@ -51,15 +52,9 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * held the links) are never shown.
  */
 export function adminMailRoutes(tessera: Tessera) {
-  const requireCaller = requireAuth();
   return async (app: FastifyInstance) => {
-    app.addHook('preHandler', async (request, reply) => {
-      await requireCaller(request, reply);
-      const admin = await tessera.accounts.findById(request.auth.userId);
-      if (!admin || admin.lockedAt !== null || !admin.roles.includes('admin')) {
-        throw new AuthError('forbidden', 'This needs the admin role.');
-      }
-    });
+    // The stored admin role, unlocked, and a second factor on this login (guards.ts).
+    app.addHook('preHandler', requireAdmin(tessera));
 
     app.get('/admin/api/mail/outbox', { config: { api: outboxApi } }, async (request) => {
       const query = parseInput(outboxQuery, request.query);

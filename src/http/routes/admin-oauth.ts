@@ -7,7 +7,8 @@ import type { OAuthClientRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import type { RouteApi } from '../api/route-api.js';
 import { apiKeyAnswer, clientAnswer } from '../api/schemas.js';
-import { clientContext, requireAuth } from '../credentials.js';
+import { clientContext } from '../credentials.js';
+import { requireAdmin, requireFreshProof } from '../guards.js';
 import { parseInput, text } from '../validation.js';
 import { apiKeyView } from './oauth-account.js';
 
@@ -104,20 +105,14 @@ export const clientView = (client: OAuthClientRecord): z.infer<typeof clientAnsw
  */
 export function adminOAuthRoutes(tessera: Tessera) {
   const { oauth } = tessera;
-  const requireCaller = requireAuth();
   const actorOf = (request: FastifyRequest): Actor => ({
     actorId: request.auth.userId,
     client: clientContext(request),
   });
 
   return async (app: FastifyInstance) => {
-    app.addHook('preHandler', async (request, reply) => {
-      await requireCaller(request, reply);
-      const admin = await tessera.accounts.findById(request.auth.userId);
-      if (!admin || admin.lockedAt !== null || !admin.roles.includes('admin')) {
-        throw new AuthError('forbidden');
-      }
-    });
+    // The stored admin role, unlocked, and a second factor on this login (guards.ts).
+    app.addHook('preHandler', requireAdmin(tessera));
 
     app.get('/admin/api/clients', { config: { api: api.clients } }, async () => ({
       clients: (await oauth.clients.list()).map(clientView),
@@ -137,31 +132,35 @@ export function adminOAuthRoutes(tessera: Tessera) {
     });
 
     // The secret is in this answer and nowhere else: it is stored only as a hash.
-    app.post('/admin/api/clients', { config: { api: api.createClient } }, async (request, reply) => {
-      const body = parseInput(newClientBody, request.body);
-      const { subjectType, idTokenSignedResponseAlg, postLogoutRedirectUris } = body;
-      const { backchannelLogoutUri, backchannelLogoutSessionRequired } = body;
-      const oidc = {
-        ...(subjectType && { subjectType }),
-        ...(idTokenSignedResponseAlg && { idTokenSignedResponseAlg }),
-        ...(postLogoutRedirectUris && { postLogoutRedirectUris }),
-        ...(backchannelLogoutUri && { backchannelLogoutUri }),
-        ...(backchannelLogoutSessionRequired !== undefined && { backchannelLogoutSessionRequired }),
-      };
-      const { client, clientSecret } = await oauth.clients.create(
-        {
-          name: body.name,
-          type: body.type,
-          redirectUris: body.redirectUris,
-          scopes: body.scopes,
-          audience: body.audience,
-          ...(body.grantTypes && { grantTypes: body.grantTypes }),
-          oidc,
-        },
-        actorOf(request),
-      );
-      return reply.code(201).send({ client: clientView(client), ...(clientSecret && { clientSecret }) });
-    });
+    app.post(
+      '/admin/api/clients',
+      { preHandler: requireFreshProof(tessera), config: { api: api.createClient } },
+      async (request, reply) => {
+        const body = parseInput(newClientBody, request.body);
+        const { subjectType, idTokenSignedResponseAlg, postLogoutRedirectUris } = body;
+        const { backchannelLogoutUri, backchannelLogoutSessionRequired } = body;
+        const oidc = {
+          ...(subjectType && { subjectType }),
+          ...(idTokenSignedResponseAlg && { idTokenSignedResponseAlg }),
+          ...(postLogoutRedirectUris && { postLogoutRedirectUris }),
+          ...(backchannelLogoutUri && { backchannelLogoutUri }),
+          ...(backchannelLogoutSessionRequired !== undefined && { backchannelLogoutSessionRequired }),
+        };
+        const { client, clientSecret } = await oauth.clients.create(
+          {
+            name: body.name,
+            type: body.type,
+            redirectUris: body.redirectUris,
+            scopes: body.scopes,
+            audience: body.audience,
+            ...(body.grantTypes && { grantTypes: body.grantTypes }),
+            oidc,
+          },
+          actorOf(request),
+        );
+        return reply.code(201).send({ client: clientView(client), ...(clientSecret && { clientSecret }) });
+      },
+    );
 
     app.delete('/admin/api/clients/:id', { config: { api: api.deleteClient } }, async (request, reply) => {
       const { id } = parseInput(idParams, request.params);

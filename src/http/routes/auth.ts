@@ -13,9 +13,11 @@ import {
   optionalAuth,
   requireAuth,
 } from '../credentials.js';
+import { requireFreshProof } from '../guards.js';
 import type { RoutePolicy } from '../route-policy.js';
 import { parseInput, text } from '../validation.js';
-import { callerView, sessionView, userView } from '../views.js';
+import { callerView } from '../views.js';
+import { answerFirstFactor } from './login-answer.js';
 
 // Raw inputs are capped before any work (NFKC, hashing) is done on them; the password policy
 // then gives the precise rule. Four bytes per character covers any UTF-8 the policy accepts.
@@ -100,15 +102,8 @@ export function authRoutes(tessera: Tessera) {
       // live one it ends now; a fresh one is always created.
       const previous = await optionalAuth(request);
       if (previous) await tessera.sessions.revoke(previous.sessionId, 'replaced');
-      const { session, credentials } = await app.loginMode.openLogin(request, reply, user, body.transport);
-      // Failures are counted by Accounts.authenticate (failure, locked), 429s by the rate limit.
-      tessera.telemetry.login('success');
-      await tessera.audit.record('login.succeeded', { userId: user.id, sessionId: session.id, client });
-      // The new-device alert must never fail a login that succeeded: a store error is logged.
-      await tessera.email.alerts
-        .noteLogin(user, client)
-        .catch((error: unknown) => request.log.error({ err: error }, 'new-device alert failed'));
-      return { user: userView(user), session: sessionView(tessera, session), ...credentials };
+      // A user with a second factor (or a role that needs one) gets a challenge, not a login yet.
+      return answerFirstFactor(tessera, request, reply, user, body.transport);
     });
 
     // The one route that may answer from a verified access token alone (jwt: no store read;
@@ -165,7 +160,9 @@ export function authRoutes(tessera: Tessera) {
       return { revoked: ended.sessions, revokedApiKeys: ended.apiKeys };
     });
 
-    app.post('/auth/password', { ...authenticated, config: passwordPolicy }, async (request, reply) => {
+    // A fresh proof (TESSERA_STEP_UP_MAX_AGE): a stolen login alone cannot change the password.
+    const fresh = { preHandler: [requireAuth(), requireFreshProof(tessera)] };
+    app.post('/auth/password', { ...fresh, config: passwordPolicy }, async (request, reply) => {
       const body = parseInput(changePasswordBody, request.body);
       const { userId, sessionId, transport } = request.auth;
       const passwordHash = await tessera.accounts.newPasswordHash(

@@ -6,9 +6,11 @@ import type { Tessera } from '../../tessera.js';
 import type { RouteApi } from '../api/route-api.js';
 import { credentialsAnswer, emptyAnswer, sessionAnswer, verifiedUserAnswer } from '../api/schemas.js';
 import { clientContext, optionalAuth, requireAuth, type Transport } from '../credentials.js';
+import { requireFreshProof } from '../guards.js';
 import { mailRateLimits } from '../plugins/mail-rate-limit.js';
 import { parseInput, text } from '../validation.js';
-import { sessionView, userView } from '../views.js';
+import { userView } from '../views.js';
+import { answerFirstFactor } from './login-answer.js';
 
 // A mailed token is 66 characters; anything much longer is not one (and is refused unread).
 const token = text(200);
@@ -88,7 +90,10 @@ export function emailRoutes(tessera: Tessera) {
   const flows = tessera.email.account;
   return async (app: FastifyInstance) => {
     const limits = mailRateLimits(tessera);
-    const changeRoute = { preHandler: requireAuth(), config: { api: api.change } };
+    const changeRoute = {
+      preHandler: [requireAuth(), requireFreshProof(tessera)],
+      config: { api: api.change },
+    };
 
     /** Work the answer must not wait for (nor reveal by its duration); failures are logged. */
     const afterAnswer = (request: FastifyRequest, work: () => Promise<unknown>) => {
@@ -185,11 +190,10 @@ async function openLogin(
   user: UserRecord,
   transport: Transport,
 ) {
-  const { session, credentials } = await request.server.loginMode.openLogin(request, reply, user, transport);
-  await tessera.audit.record('login.succeeded', {
-    userId: user.id,
-    sessionId: session.id,
-    client: clientContext(request),
-  });
-  return { session: sessionView(tessera, session), ...credentials };
+  // A user with a second factor still needs it: the emailed link proves the address, not the
+  // factor, so the answer is the login's challenge, never a login that skipped it.
+  const answer = await answerFirstFactor(tessera, request, reply, user, transport);
+  if (!('session' in answer)) return answer;
+  const { user: _user, ...login } = answer;
+  return login;
 }

@@ -10,6 +10,7 @@ import type { Tessera } from '../../tessera.js';
 import type { RouteApi } from '../api/route-api.js';
 import { apiKeyAnswer } from '../api/schemas.js';
 import { clientContext, requireAuth } from '../credentials.js';
+import { requireFreshProof } from '../guards.js';
 import { parseInput, text } from '../validation.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -103,25 +104,29 @@ export function oauthAccountRoutes(tessera: Tessera) {
       return reply.code(204).send();
     });
 
-    app.post('/auth/api-keys', newKeyRoute, async (request, reply) => {
-      const body = parseInput(newKeyBody, request.body);
-      const expiresInMs = body.expiresIn === undefined ? undefined : parseDuration(body.expiresIn);
-      if (body.expiresIn !== undefined && expiresInMs === undefined) {
-        throw new AuthError(
-          'invalid_request',
-          'The request is invalid (expiresIn: a duration like 30d or 12h).',
+    app.post(
+      '/auth/api-keys',
+      { ...newKeyRoute, preHandler: requireFreshProof(tessera) },
+      async (request, reply) => {
+        const body = parseInput(newKeyBody, request.body);
+        const expiresInMs = body.expiresIn === undefined ? undefined : parseDuration(body.expiresIn);
+        if (body.expiresIn !== undefined && expiresInMs === undefined) {
+          throw new AuthError(
+            'invalid_request',
+            'The request is invalid (expiresIn: a duration like 30d or 12h).',
+          );
+        }
+        // After the body parses, so a malformed request costs no password hash.
+        await tessera.accounts.confirmPassword(request.auth.userId, body.password);
+        const { key, record } = await oauth.apiKeys.create(
+          request.auth.userId,
+          { name: body.name, scopes: body.scopes, ...(expiresInMs !== undefined && { expiresInMs }) },
+          { actorId: request.auth.userId, client: clientContext(request) },
         );
-      }
-      // After the body parses, so a malformed request costs no password hash.
-      await tessera.accounts.confirmPassword(request.auth.userId, body.password);
-      const { key, record } = await oauth.apiKeys.create(
-        request.auth.userId,
-        { name: body.name, scopes: body.scopes, ...(expiresInMs !== undefined && { expiresInMs }) },
-        { actorId: request.auth.userId, client: clientContext(request) },
-      );
-      // The key itself appears here once and is stored nowhere.
-      return reply.code(201).send({ apiKey: apiKeyView(record, tessera.runtime.now()), key });
-    });
+        // The key itself appears here once and is stored nowhere.
+        return reply.code(201).send({ apiKey: apiKeyView(record, tessera.runtime.now()), key });
+      },
+    );
 
     app.get('/auth/api-keys', { config: { api: api.keys } }, async (request) => {
       const now = tessera.runtime.now();

@@ -43,36 +43,96 @@ button.primary{background:#0a66d8;border-color:#0a66d8;color:#fff}.error{color:#
  * Signs the user in through POST /auth/login (with its rate limits, backoff and audit), then
  * reloads the authorization URL. A script, because /auth/login takes JSON.
  */
+// The second step (a code, a recovery code or a passkey) appears in place when the login asks
+// for it; the consent page (a reload of /oauth/authorize) is reached only once the login exists.
+// A passkey may also sign in alone (usernameless).
 export const LOGIN_SCRIPT = `'use strict';
 const form = document.getElementById('login-form');
-form.addEventListener('submit', async (event) => {
+const mfa = document.getElementById('mfa-form');
+const post = (path, body) =>
+  fetch(path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+  });
+async function submit(event, errorId, request) {
   event.preventDefault();
-  const error = document.getElementById('login-error');
+  const error = document.getElementById(errorId);
   error.textContent = '';
   try {
-    const response = await fetch('/auth/login', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ email: form.elements.email.value, password: form.elements.password.value }),
-    });
-    if (response.ok) {
-      // A forced sign-in (prompt=login, max_age) is now fresh: ask again without forcing it,
-      // or this page would come back for ever. The ID token's auth_time says when it was.
-      if (!form.dataset.fresh) return location.reload();
-      const url = new URL(location.href);
-      const prompts = (url.searchParams.get('prompt') || '').split(' ').filter((p) => p && p !== 'login');
-      if (prompts.length > 0) url.searchParams.set('prompt', prompts.join(' '));
-      else url.searchParams.delete('prompt');
-      if (url.searchParams.has('max_age')) url.searchParams.set('max_age', String(Math.max(60, Number(url.searchParams.get('max_age')) || 0)));
-      return location.replace(url.href);
-    }
+    const response = await request();
     const data = await response.json().catch(() => ({}));
-    error.textContent = data.message || 'Signing in failed.';
+    if (!response.ok) {
+      error.textContent = data.message || 'Signing in failed.';
+    } else if (data.mfaRequired) {
+      form.hidden = true;
+      mfa.hidden = false;
+      // A user whose only factor is a passkey sees no code field.
+      const codes = data.methods.some((m) => m !== 'passkey');
+      document.getElementById('mfa-code-part').hidden = !codes;
+      mfa.elements.code.required = codes;
+      document.getElementById('mfa-passkey').hidden = !data.methods.includes('passkey');
+      if (codes) mfa.elements.code.focus();
+    } else if (data.mfaEnrollmentRequired) {
+      error.textContent = 'Your account needs a second factor: set up an authenticator app first, then come back.';
+    } else {
+      signedIn();
+    }
   } catch {
     error.textContent = 'Tessera cannot be reached.';
   }
+}
+// A forced sign-in (prompt=login, max_age) is now fresh: ask again without forcing it, or this
+// page would come back for ever. The ID token's auth_time says when it was.
+function signedIn() {
+  if (!form.dataset.fresh) return location.reload();
+  const url = new URL(location.href);
+  const prompts = (url.searchParams.get('prompt') || '').split(' ').filter((p) => p && p !== 'login');
+  if (prompts.length > 0) url.searchParams.set('prompt', prompts.join(' '));
+  else url.searchParams.delete('prompt');
+  if (url.searchParams.has('max_age')) url.searchParams.set('max_age', String(Math.max(60, Number(url.searchParams.get('max_age')) || 0)));
+  return location.replace(url.href);
+}
+form.addEventListener('submit', (event) =>
+  submit(event, 'login-error', () =>
+    post('/auth/login', { email: form.elements.email.value, password: form.elements.password.value }),
+  ),
+);
+mfa.addEventListener('submit', (event) => {
+  const typed = mfa.elements.code.value.trim();
+  const proof = /^\\d{6}$/.test(typed) ? { code: typed } : { recoveryCode: typed };
+  return submit(event, 'mfa-error', () => post('/auth/mfa/verify', proof));
 });
+// Passkeys: alone (the sign-in form's button) or as the second step. Byte fields travel as base64url.
+const toBytes = (text) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+const toText = (buffer) =>
+  btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+async function passkeyRequest(optionsPath, path, field) {
+  const answer = await post(optionsPath, {});
+  if (!answer.ok) return answer;
+  const options = await answer.json();
+  let credential;
+  try {
+    const allow = (options.allowCredentials || []).map((c) => ({ ...c, id: toBytes(c.id) }));
+    credential = await navigator.credentials.get({
+      publicKey: { ...options, challenge: toBytes(options.challenge), allowCredentials: allow },
+    });
+  } catch {
+    return Response.json({ message: 'No passkey was used. Try again, or use another way.' }, { status: 400 });
+  }
+  const r = credential.response;
+  const response = { clientDataJSON: toText(r.clientDataJSON), authenticatorData: toText(r.authenticatorData),
+    signature: toText(r.signature), ...(r.userHandle ? { userHandle: toText(r.userHandle) } : {}) };
+  const json = { id: credential.id, rawId: toText(credential.rawId), type: credential.type, response, clientExtensionResults: {} };
+  return post(path, { [field]: json });
+}
+document.getElementById('login-passkey').addEventListener('click', (event) =>
+  submit(event, 'login-error', () => passkeyRequest('/auth/passkeys/login/options', '/auth/passkeys/login', 'response')),
+);
+document.getElementById('mfa-passkey').addEventListener('click', (event) =>
+  submit(event, 'mfa-error', () => passkeyRequest('/auth/passkeys/mfa/options', '/auth/mfa/verify', 'passkey')),
+);
 `;
 
 export function sendErrorPage(reply: FastifyReply, status: number, message: string) {
@@ -92,8 +152,14 @@ export function sendLoginPage(
 ${options.fresh ? '<p class="muted">The application asks you to confirm it is you: sign in again.</p>\n' : ''}<form id="login-form"${options.fresh ? ' data-fresh="1"' : ''}>
 <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username"${hint} required>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<div class="actions"><button class="primary" type="submit">Sign in</button></div>
+<div class="actions"><button class="primary" type="submit">Sign in</button><button type="button" id="login-passkey">Sign in with a passkey</button></div>
 <p class="error" id="login-error" role="alert"></p>
+</form>
+<form id="mfa-form" hidden>
+<div id="mfa-code-part"><label for="mfa-code">Code from your authenticator app (or a recovery code)</label><input id="mfa-code" name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength="32">
+<div class="actions"><button class="primary" type="submit">Continue</button></div></div>
+<div class="actions"><button type="button" id="mfa-passkey" hidden>Use a passkey</button></div>
+<p class="error" id="mfa-error" role="alert"></p>
 </form>
 <noscript><p class="error">Signing in here needs JavaScript.</p></noscript>`;
   return sendPage(reply, page('Sign in', body, '/oauth/login.js'));

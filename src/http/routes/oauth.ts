@@ -61,7 +61,12 @@ export function oauthRoutes(tessera: Tessera) {
     const signIn = decision.signIn;
     if (!(await oauth.authorization.needsConsent(auth.userId, checked))) {
       return reply.redirect(
-        await oauth.authorization.approve(auth.userId, checked, { client, consented: false, signIn }),
+        await oauth.authorization.approve(auth.userId, checked, {
+          client,
+          consented: false,
+          signIn,
+          proof: auth,
+        }),
         302,
       );
     }
@@ -156,7 +161,12 @@ export function oauthRoutes(tessera: Tessera) {
           );
         const signIn = signInOf(session);
         return reply.redirect(
-          await oauth.authorization.approve(auth.userId, check.request, { client, consented: true, signIn }),
+          await oauth.authorization.approve(auth.userId, check.request, {
+            client,
+            consented: true,
+            signIn,
+            proof: auth,
+          }),
           303,
         );
       }

@@ -58,6 +58,7 @@ export class MemoryAuthorizationCodeStore implements AuthorizationCodeStore {
 const copyCode = (code: AuthorizationCodeRecord): AuthorizationCodeRecord => ({
   ...code,
   scopes: [...code.scopes],
+  amr: [...code.amr],
   ...(code.oidc && {
     oidc: { ...code.oidc, ...(code.oidc.amr && { amr: [...code.oidc.amr] }) },
   }),

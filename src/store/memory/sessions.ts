@@ -30,6 +30,16 @@ export class MemorySessionStore implements SessionStore {
     if (session) session.lastSeenAt = lastSeenAt;
   }
 
+  async setSessionAuthContext(
+    id: string,
+    context: { authTime: number; amr: string[]; acr: string },
+  ): Promise<boolean> {
+    const session = this.tables.sessions.get(id);
+    if (!session) return false;
+    Object.assign(session, { authTime: context.authTime, amr: [...context.amr], acr: context.acr });
+    return true;
+  }
+
   async setSessionSecret(id: string, secretHash: string): Promise<void> {
     const session = this.tables.sessions.get(id);
     if (session) session.secretHash = secretHash;

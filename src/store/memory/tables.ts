@@ -99,8 +99,8 @@ export const copyUser = (user: UserRecord): UserRecord => ({ ...user, roles: [..
 
 export const copySession = (session: SessionRecord): SessionRecord =>
   session.oauth
-    ? { ...session, oauth: { ...session.oauth, scopes: [...session.oauth.scopes] } }
-    : { ...session };
+    ? { ...session, amr: [...session.amr], oauth: { ...session.oauth, scopes: [...session.oauth.scopes] } }
+    : { ...session, amr: [...session.amr] };
 
 /** Code-unit order, as SQLite's default BINARY collation sorts text. */
 export const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -19,6 +19,9 @@ export interface AuthorizationCodeRecord {
   expiresAt: number;
   /** When it was exchanged; null while unused. */
   usedAt: number | null;
+  /** Migration 0011: the consenting browser login's proof, inherited by the delegation. */
+  authTime: number;
+  amr: string[];
   /** scope=openid only: what the ID token will say about the sign-in. */
   oidc?: OidcCodeContext;
 }

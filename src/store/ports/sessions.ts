@@ -24,6 +24,14 @@ export interface SessionRecord {
   userAgent: string;
   /** mode `oauth` only: the application, the scopes the user granted it, and the resource (`aud`). */
   oauth?: OAuthDelegation;
+  /**
+   * Migration 0011: when the user last proved who they are on this login (ms), with which
+   * methods (RFC 8176 `amr`) and to what level (`acr`). A step-up (Sessions.recordProof)
+   * refreshes them; an OAuth delegation inherits those of the browser login that consented.
+   */
+  authTime: number;
+  amr: string[];
+  acr: string;
 }
 
 export interface OAuthDelegation {
@@ -63,6 +71,11 @@ export interface SessionStore {
   findSessionWithUser(id: string): Promise<SessionWithUser | undefined>;
   /** Sliding renewal: records activity. */
   touchSession(id: string, lastSeenAt: number): Promise<void>;
+  /** A fresh proof on this login (step-up): replaces auth_time, amr and acr. False: no such login. */
+  setSessionAuthContext(
+    id: string,
+    context: { authTime: number; amr: string[]; acr: string },
+  ): Promise<boolean>;
   /** Replaces the secret of a live session (token rotation); the old token stops working. */
   setSessionSecret(id: string, secretHash: string): Promise<void>;
   /** True when a session was deleted. */

@@ -23,6 +23,12 @@ export function toHash(session: SessionRecord): Arg[] {
     session.ip,
     'userAgent',
     session.userAgent,
+    'authTime',
+    session.authTime,
+    'amr',
+    JSON.stringify(session.amr),
+    'acr',
+    session.acr,
     ...(session.oauth ? ['oauth', JSON.stringify(session.oauth)] : []),
   ];
 }
@@ -36,9 +42,12 @@ export function fromHash(id: string, hash: Record<string, string>): SessionRecor
     return undefined;
   }
   if (!MODES.has(mode as SessionRecord['mode'])) return undefined;
-  const times = [createdAt, lastSeenAt, expiresAt].map(Number);
+  const times = [createdAt, lastSeenAt, expiresAt, hash.authTime].map(Number);
   if (!times.every(Number.isSafeInteger)) return undefined;
-  const [created, lastSeen, expires] = times as [number, number, number];
+  const [created, lastSeen, expires, authTime] = times as [number, number, number, number];
+  // A copy written before migration 0011 has no context: SQL answers for it.
+  const amr = hash.amr === undefined ? undefined : parseAmr(hash.amr);
+  if (amr === undefined || hash.acr === undefined) return undefined;
   const oauth = hash.oauth === undefined ? undefined : parseDelegation(hash.oauth);
   if ((mode === 'oauth') !== (oauth !== undefined)) return undefined;
   return {
@@ -51,8 +60,20 @@ export function fromHash(id: string, hash: Record<string, string>): SessionRecor
     expiresAt: expires,
     ip,
     userAgent,
+    authTime,
+    amr,
+    acr: hash.acr,
     ...(oauth ? { oauth } : {}),
   };
+}
+
+function parseAmr(json: string): string[] | undefined {
+  try {
+    const amr: unknown = JSON.parse(json);
+    return Array.isArray(amr) && amr.every((v) => typeof v === 'string') ? amr : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An OAuth login's delegation (client, scopes, audience) as stored in its copy. */

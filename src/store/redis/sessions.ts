@@ -181,6 +181,15 @@ export class RedisCachedSessionStore implements SessionStore {
     await this.#cache(() => this.#redis.tesseraTouchSession(sessionKey(id), SEEN, lastSeenAt, id));
   }
 
+  /** A step-up drops the copy too (rare, like rotation): SQL answers for the login from then on. */
+  async setSessionAuthContext(
+    id: string,
+    context: { authTime: number; amr: string[]; acr: string },
+  ): Promise<boolean> {
+    await this.forgetCopies([id]);
+    return this.inner.setSessionAuthContext(id, context);
+  }
+
   /** Rotation drops the copy: the session is served from SQL from then on (a password change is rare). */
   async setSessionSecret(id: string, secretHash: string): Promise<void> {
     await this.forgetCopies([id]);

@@ -35,6 +35,8 @@ export class SqlAuthorizationCodeStore implements AuthorizationCodeStore {
         expires_at: code.expiresAt,
         used_at: code.usedAt,
         oidc: code.oidc ? JSON.stringify(code.oidc) : null,
+        auth_time: code.authTime,
+        amr: JSON.stringify(code.amr),
       })
       .execute();
   }
@@ -104,4 +106,6 @@ const fromAuthorizationCodeRow = (row: AuthorizationCodeRow): AuthorizationCodeR
   expiresAt: Number(row.expires_at),
   usedAt: row.used_at === null ? null : Number(row.used_at),
   ...(row.oidc !== null && { oidc: JSON.parse(row.oidc) as OidcCodeContext }),
+  authTime: Number(row.auth_time),
+  amr: JSON.parse(row.amr) as string[],
 });

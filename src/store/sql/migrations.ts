@@ -2,6 +2,8 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, Postgres
 // The one import from core: the key's rules are the domain's, and the migration must compute
 // exactly the keys that logins will look up. email-key.ts is pure and imports nothing.
 import { canonicalEmailKey } from '../../core/email-key.js';
+import { loginContextMfa } from './migration-0011.js';
+import { passkeysMigration } from './migration-0012.js';
 import { securityEventsMigration } from './migration-events.js';
 
 /**
@@ -354,6 +356,10 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_events_at_id').on('audit_events').columns(['at', 'id']).execute();
     },
   },
+  // Issue 18: each login's authentication context and the second-factor tables (own file: its size).
+  '0011_login_context_mfa': loginContextMfa,
+  // WebAuthn credentials and their challenges (issue 18): in migration-0012.ts.
+  '0012_passkeys': passkeysMigration,
   '0013_openid_connect': {
     async up(db: Kysely<unknown>) {
       // OpenID Connect: a client's OIDC registration (subject type, ID-token algorithm, logout

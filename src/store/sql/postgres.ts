@@ -113,6 +113,9 @@ const SESSION_COLUMNS = columns<Database['sessions']>({
   client_id: true,
   scopes: true,
   audience: true,
+  auth_time: true,
+  amr: true,
+  acr: true,
 });
 const USER_COLUMNS = columns<Database['users']>({
   id: true,

@@ -34,6 +34,10 @@ export interface Database {
     client_id: string | null;
     scopes: string | null;
     audience: string | null;
+    /** Migration 0011: the login's authentication context; amr is a JSON array. */
+    auth_time: number;
+    amr: string;
+    acr: string;
   };
   refresh_tokens: {
     id: string;
@@ -109,6 +113,9 @@ export interface Database {
     created_at: number;
     expires_at: number;
     used_at: number | null;
+    /** Migration 0011: the consenting login's auth_time and amr (JSON array). */
+    auth_time: number;
+    amr: string;
     /** JSON OidcCodeContext; null without scope=openid. */
     oidc: string | null;
   };

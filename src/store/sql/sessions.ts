@@ -37,6 +37,18 @@ export class SqlSessionStore implements SessionStore {
     await this.db.updateTable('sessions').set({ last_seen_at: lastSeenAt }).where('id', '=', id).execute();
   }
 
+  async setSessionAuthContext(
+    id: string,
+    context: { authTime: number; amr: string[]; acr: string },
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('sessions')
+      .set({ auth_time: context.authTime, amr: JSON.stringify(context.amr), acr: context.acr })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
   async setSessionSecret(id: string, secretHash: string): Promise<void> {
     await this.db.updateTable('sessions').set({ secret_hash: secretHash }).where('id', '=', id).execute();
   }
@@ -137,6 +149,9 @@ const toSessionRow = (session: SessionRecord): SessionRow => ({
   client_id: session.oauth?.clientId ?? null,
   scopes: session.oauth ? JSON.stringify(session.oauth.scopes) : null,
   audience: session.oauth?.audience ?? null,
+  auth_time: session.authTime,
+  amr: JSON.stringify(session.amr),
+  acr: session.acr,
 });
 
 export const fromSessionRow = (row: SessionRow): SessionRecord => ({
@@ -149,6 +164,9 @@ export const fromSessionRow = (row: SessionRow): SessionRecord => ({
   expiresAt: Number(row.expires_at),
   ip: row.ip,
   userAgent: row.user_agent,
+  authTime: Number(row.auth_time),
+  amr: JSON.parse(row.amr) as string[],
+  acr: row.acr,
   // Only OAuth logins have it; other records keep exactly their old shape.
   ...(row.client_id === null || row.client_id === undefined
     ? {}
@@ -168,7 +186,7 @@ export const fromSessionRow = (row: SessionRow): SessionRecord => ({
  */
 export const sessionWithUserSql = (param: string) =>
   `select s.id, s.user_id, s.mode, s.secret_hash, s.created_at, s.last_seen_at, s.expires_at, s.ip,
-  s.user_agent, s.client_id, s.scopes, s.audience, u.email as user_email, u.email_key as user_email_key,
+  s.user_agent, s.client_id, s.scopes, s.audience, s.auth_time, s.amr, s.acr, u.email as user_email, u.email_key as user_email_key,
   u.password_hash as user_password_hash, u.roles as user_roles, u.locked_at as user_locked_at,
   u.lock_reason as user_lock_reason, u.created_at as user_created_at, u.updated_at as user_updated_at
   from sessions s join users u on u.id = s.user_id where s.id = ${param}`;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE, SESSION_COOKIE } from '../../../src/http/credentials.js';
 import { CSRF_COOKIE, CSRF_HEADER } from '../../../src/http/plugins/csrf.js';
 import { csrfFor, fuzzRuns, newEmail, PASSWORD, post, startTessera, type TestServer } from '../../helpers.js';
+import { loginWithSecondFactor } from '../../mfa-helpers.js';
 
 /**
  * Hostile input over every route, in session and jwt mode (test/http/bad-input.test.ts fuzzes
@@ -249,7 +250,8 @@ describe('session mode', () => {
     const email = newEmail();
     const registered = await post(server.app, '/auth/register', { email, password: PASSWORD });
     await server.tessera.stores.users.setUserRoles(registered.json().user.id, ['admin'], server.clock.now());
-    const login = await post(server.app, '/auth/login', { email, password: PASSWORD });
+    // An admin enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+    const login = await loginWithSecondFactor(server.app, { email, password: PASSWORD });
     const token = login.cookies.find((c) => c.name === SESSION_COOKIE)?.value as string;
     await fuzzEverything(server.app, {
       cookieNames: [SESSION_COOKIE, CSRF_COOKIE],
@@ -433,7 +435,8 @@ describe('jwt mode', () => {
     const email = newEmail();
     const registered = await post(server.app, '/auth/register', { email, password: PASSWORD });
     await server.tessera.stores.users.setUserRoles(registered.json().user.id, ['admin'], server.clock.now());
-    const login = await post(server.app, '/auth/login', { email, password: PASSWORD });
+    // An admin enrols an authenticator app at first login (TESSERA_MFA_REQUIRED_ROLES).
+    const login = await loginWithSecondFactor(server.app, { email, password: PASSWORD });
     const at = login.cookies.find((c) => c.name === ACCESS_TOKEN_COOKIE)?.value as string;
     const rt = login.cookies.find((c) => c.name === REFRESH_TOKEN_COOKIE)?.value as string;
     await fuzzEverything(server.app, {
@@ -453,6 +456,13 @@ const PATHS = [
   '/healthz',
   '/auth/register',
   '/auth/login',
+  '/auth/mfa/verify',
+  '/auth/mfa/totp',
+  '/auth/mfa/totp/confirm',
+  '/auth/mfa/recovery-codes',
+  '/auth/mfa',
+  '/auth/reauthenticate',
+  '/admin/api/users/x/mfa/reset',
   '/auth/session',
   '/auth/csrf',
   '/auth/refresh',
