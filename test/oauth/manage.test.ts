@@ -172,11 +172,7 @@ describe('admin: clients', () => {
   // Every answer here is also checked against /openapi.json (OPENAPI_RESPONSE_CHECK): the OIDC
   // fields of a client and the back-channel logout list are declared, exactly.
   it('registers a relying party with its OpenID settings, shows them, and lists its back-channel logouts', async () => {
-    const admin = await signIn(server);
-    await server.tessera.control.setRoles(admin.userId, ['admin'], {
-      actorId: null,
-      client: { ip: 'cli', userAgent: 'cli' },
-    });
+    const admin = await adminSignIn(server);
     const created = await json(admin, 'POST', '/admin/api/clients', {
       name: 'Ledger RP',
       type: 'confidential',
