@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemRuntime } from '../../src/core/runtime.js';
-import { fuzzRuns, newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
+import { fuzzRuns, newEmail, PASSWORD, startTessera, type TestServer } from '../helpers.js';
 import { loginWithSecondFactor } from '../mfa-helpers.js';
 import { startReceiver } from './receiver.js';
 
