@@ -236,7 +236,7 @@ export async function formPost(
   url: string,
   params: Record<string, string>,
   headers: Record<string, string> = {},
-) {
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },

@@ -169,6 +169,46 @@ describe('admin: clients', () => {
     ).toBe(400);
     expect((await json(browser, 'GET', '/admin/api/clients')).status).toBe(403);
   });
+  // Every answer here is also checked against /openapi.json (OPENAPI_RESPONSE_CHECK): the OIDC
+  // fields of a client and the back-channel logout list are declared, exactly.
+  it('registers a relying party with its OpenID settings, shows them, and lists its back-channel logouts', async () => {
+    const admin = await adminSignIn(server);
+    const created = await json(admin, 'POST', '/admin/api/clients', {
+      name: 'Ledger RP',
+      type: 'confidential',
+      redirectUris: ['https://rp.example/cb'],
+      scopes: ['openid'],
+      audience: API,
+      subjectType: 'pairwise',
+      postLogoutRedirectUris: ['https://rp.example/bye'],
+      backchannelLogoutUri: 'https://rp.example/backchannel',
+      backchannelLogoutSessionRequired: true,
+    });
+    expect(created.status).toBe(201);
+    const { client } = (await created.json()) as { client: Record<string, unknown> & { id: string } };
+    const oidc = {
+      subjectType: 'pairwise',
+      idTokenSignedResponseAlg: 'EdDSA',
+      postLogoutRedirectUris: ['https://rp.example/bye'],
+      backchannelLogoutUri: 'https://rp.example/backchannel',
+      backchannelLogoutSessionRequired: true,
+    };
+    expect(client).toMatchObject(oidc);
+    const { clients } = (await (await json(admin, 'GET', '/admin/api/clients')).json()) as {
+      clients: Array<Record<string, unknown>>;
+    };
+    expect(clients.find((c) => c.id === client.id)).toMatchObject(oidc);
+    // A client that may not ask for openid has none of them.
+    expect(clients.find((c) => !(c.scopes as string[]).includes('openid'))).not.toHaveProperty('subjectType');
+
+    const logouts = await json(admin, 'GET', `/admin/api/clients/${client.id}/backchannel-logouts`);
+    expect(logouts.status).toBe(200);
+    expect(await logouts.json()).toEqual({ deliveries: [] });
+    const missing = await json(admin, 'GET', '/admin/api/clients/nope/backchannel-logouts');
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: 'not_found' });
+    expect((await json(admin, 'DELETE', `/admin/api/clients/${client.id}`)).status).toBe(204);
+  });
 });
 
 describe('tessera clients (CLI)', () => {

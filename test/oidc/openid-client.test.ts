@@ -139,6 +139,15 @@ describe.each(['session', 'jwt', 'hybrid'] as const)(
       const none = await fetch(`${server.url}/oauth/userinfo`);
       expect(none.status).toBe(401);
       expect(none.headers.get('www-authenticate')).toContain('invalid_token');
+      expect(await none.json()).toMatchObject({ error: 'invalid_token' });
+      // A body it cannot read is an OAuth error in JSON too (the declared error shape), not a page.
+      const unreadable = await fetch(`${server.url}/oauth/userinfo`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'text/plain' },
+        body: 'access_token',
+      });
+      expect(unreadable.status).toBe(415);
+      expect(await unreadable.json()).toMatchObject({ error: 'invalid_request' });
       // Only the openid scope: sub alone.
       const narrow = await signInWith(config, browser, { scope: 'openid' });
       expect(await client.fetchUserInfo(config, narrow.tokens.access_token, sub)).toEqual({ sub });

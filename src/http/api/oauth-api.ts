@@ -18,6 +18,8 @@ const tokenAnswer = z.strictObject({
   expires_in: z.number().int(),
   refresh_token: z.string().optional(),
   scope: z.string(),
+  /** scope=openid: OIDC Core 3.1.3.3 (a JWS; absent when the keyring is HS256). */
+  id_token: z.string().optional(),
 });
 
 const inactive = z.strictObject({ active: z.literal(false) });
@@ -39,7 +41,8 @@ const active = z.strictObject({
   exp: z.number().int(),
 });
 
-const metadataAnswer = z.strictObject({
+/** RFC 8414 metadata and OpenID Provider metadata: one object (routes/oauth-metadata.ts is typed by it). */
+export const metadataAnswer = z.strictObject({
   issuer: z.string(),
   authorization_endpoint: z.string(),
   token_endpoint: z.string(),
@@ -55,6 +58,30 @@ const metadataAnswer = z.strictObject({
   revocation_endpoint_auth_methods_supported: z.array(z.string()),
   introspection_endpoint_auth_methods_supported: z.array(z.string()),
   authorization_response_iss_parameter_supported: z.boolean(),
+  // OpenID Connect Discovery 1.0 3, RP-Initiated Logout 1.0 2.1, Back-Channel Logout 1.0 2.1.
+  userinfo_endpoint: z.string(),
+  end_session_endpoint: z.string(),
+  subject_types_supported: z.array(z.enum(['public', 'pairwise'])),
+  id_token_signing_alg_values_supported: z.array(z.string()),
+  userinfo_signing_alg_values_supported: z.array(z.string()),
+  claims_supported: z.array(z.string()),
+  claim_types_supported: z.array(z.string()),
+  prompt_values_supported: z.array(z.string()),
+  claims_parameter_supported: z.boolean(),
+  request_parameter_supported: z.boolean(),
+  request_uri_parameter_supported: z.boolean(),
+  require_request_uri_registration: z.boolean(),
+  frontchannel_logout_supported: z.boolean(),
+  backchannel_logout_supported: z.boolean(),
+  backchannel_logout_session_supported: z.boolean(),
+});
+
+/** OIDC Core 5.3.2: `sub`, and the claims the granted scopes cover (core/oauth/oidc-identity.ts). */
+const userinfoAnswer = z.strictObject({
+  sub: z.string(),
+  email: z.string().optional().describe('scope email'),
+  email_verified: z.boolean().optional().describe('scope email'),
+  updated_at: z.number().int().optional().describe('scope profile: seconds since the epoch'),
 });
 
 export const oauthApi = {
@@ -90,6 +117,11 @@ export const oauthApi = {
     form: true,
     body: form({ token: z.string(), token_type_hint: z.string().optional(), ...clientAuth }),
     responses: { 200: z.union([inactive, active]) },
+    errors: 'oauth',
+  },
+  userinfo: {
+    summary: 'UserInfo (OIDC Core 5.3): the access token in the Authorization header only, scope openid',
+    responses: { 200: userinfoAnswer },
     errors: 'oauth',
   },
 } satisfies Record<string, RouteApi>;

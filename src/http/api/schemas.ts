@@ -108,6 +108,13 @@ export const clientAnswer = z.strictObject({
   grantTypes: z.array(z.string()),
   audience: z.string(),
   createdAt: isoTime,
+  // An OpenID Connect relying party (a client allowed `openid`) also shows its settings: all
+  // five, or none (admin-oauth.ts clientView; core/oauth/oidc-clients.ts checks them).
+  subjectType: z.enum(['public', 'pairwise']).optional(),
+  idTokenSignedResponseAlg: z.string().optional(),
+  postLogoutRedirectUris: z.array(z.string()).optional(),
+  backchannelLogoutUri: z.string().nullable().optional(),
+  backchannelLogoutSessionRequired: z.boolean().optional(),
 });
 
 /** When ending a login takes effect: the next request, or (pure jwt) the access token's expiry. */

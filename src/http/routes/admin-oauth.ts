@@ -36,6 +36,21 @@ const newClientBody = z.strictObject({
 });
 const apiKeysQuery = z.strictObject({ user: text(320).optional() });
 
+/** events/backchannel-logout.ts logoutDeliveryView. */
+const time = z.iso.datetime({ offset: true });
+const logoutDeliveryAnswer = z.strictObject({
+  id: z.string(),
+  clientId: z.string().nullable(),
+  url: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  lastStatus: z.number().int().nullable().describe("The relying party's last HTTP status"),
+  lastError: z.string().nullable(),
+  endedAt: time.describe('When the login ended'),
+  deliveredAt: time.nullable(),
+  delayMs: z.number().int().nullable().describe('From the login’s end to the relying party’s 2xx'),
+});
+
 const api = {
   clients: {
     summary: 'Registered OAuth clients',
@@ -57,10 +72,15 @@ const api = {
     responses: { 200: z.strictObject({ apiKeys: z.array(apiKeyAnswer.extend({ userId: z.string() })) }) },
   },
   revokeApiKey: { summary: 'Revoke any API key', params: idParams, responses: { 204: null } },
+  backchannelLogouts: {
+    summary: 'Back-channel logout deliveries to one relying party, newest first (the last 100)',
+    params: idParams,
+    responses: { 200: z.strictObject({ deliveries: z.array(logoutDeliveryAnswer) }) },
+  },
 } satisfies Record<string, RouteApi>;
 
 /** What an operator sees of a client: never its secret's hash. */
-export const clientView = (client: OAuthClientRecord) => ({
+export const clientView = (client: OAuthClientRecord): z.infer<typeof clientAnswer> => ({
   id: client.id,
   name: client.name,
   type: client.type,
@@ -100,7 +120,8 @@ export function adminOAuthRoutes(tessera: Tessera) {
 
     // Back-channel logout deliveries to one relying party, newest first: status, attempts, the
     // last error, and the delay from the login's end to the relying party's acceptance.
-    app.get('/admin/api/clients/:id/backchannel-logouts', async (request) => {
+    const backchannelRoute = { config: { api: api.backchannelLogouts } };
+    app.get('/admin/api/clients/:id/backchannel-logouts', backchannelRoute, async (request) => {
       const { id } = parseInput(idParams, request.params);
       if (!(await oauth.clients.find(id)))
         throw new AuthError('not_found', 'There is no client with this id.');

@@ -5,6 +5,7 @@ import { AuthError } from '../../core/errors.js';
 import type { DeliveryRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import { cursorField, encodeCursor, pageLimit, timeIdKey } from '../admin-cursor.js';
+import { described, type RouteApi } from '../api/route-api.js';
 import { clientContext, requireAuth } from '../credentials.js';
 import { parseInput, text } from '../validation.js';
 
@@ -26,8 +27,66 @@ const deliveriesQuery = z.strictObject({
   cursor: cursorField(timeIdKey).optional(),
 });
 
+// The routes' OpenAPI descriptions (api/route-api.ts): the schemas above and the answers below.
+const time = z.iso.datetime({ offset: true });
+const deliveryAnswer = z.strictObject({
+  id: z.string(),
+  eventId: z.string(),
+  eventType: z.string(),
+  format: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  lastStatus: z.number().int().nullable().describe("The receiver's last HTTP status"),
+  lastError: z.string().nullable(),
+  nextAttemptAt: time.nullable().describe('Only while pending'),
+  createdAt: time,
+  deliveredAt: time.nullable(),
+});
+const endpointAnswer = z.strictObject({
+  id: z.string(),
+  url: z.string(),
+  events: z.array(z.string()),
+  format: z.enum(['standard', 'set']),
+  createdAt: time,
+  createdBy: z.string().nullable(),
+});
+const api = {
+  list: {
+    summary: 'Webhook endpoints, each with its latest delivery and latest failure',
+    responses: {
+      200: z.strictObject({
+        webhooks: z.array(
+          endpointAnswer.extend({
+            lastDelivery: deliveryAnswer.nullable(),
+            lastFailure: deliveryAnswer.nullable(),
+          }),
+        ),
+      }),
+    },
+  },
+  create: {
+    summary: 'Register a webhook endpoint (a standard one gets its signing secret here, once)',
+    body: newEndpointBody,
+    responses: { 201: z.strictObject({ webhook: endpointAnswer, secret: z.string().optional() }) },
+  },
+  delete: { summary: 'Delete a webhook endpoint', params: idParams, responses: { 204: null } },
+  deliveries: {
+    summary: "An endpoint's deliveries, newest first, one page at a time",
+    params: idParams,
+    query: deliveriesQuery,
+    responses: {
+      200: z.strictObject({ deliveries: z.array(deliveryAnswer), nextCursor: z.string().nullable() }),
+    },
+  },
+  retry: {
+    summary: 'Send a delivery again (now, with a fresh set of attempts)',
+    params: deliveryParams,
+    responses: { 202: z.strictObject({ retrying: z.literal(true) }) },
+  },
+} satisfies Record<string, RouteApi>;
+
 /** What an operator sees of a delivery: its state and the receiver's last answer, not its payload. */
-export const deliveryView = (d: DeliveryRecord) => ({
+export const deliveryView = (d: DeliveryRecord): z.infer<typeof deliveryAnswer> => ({
   id: d.id,
   eventId: d.eventId,
   eventType: d.eventType,
@@ -37,7 +96,7 @@ export const deliveryView = (d: DeliveryRecord) => ({
   lastStatus: d.lastStatus,
   lastError: d.lastError,
   nextAttemptAt: d.status === 'pending' ? iso(d.nextAttemptAt) : null,
-  createdAt: iso(d.createdAt),
+  createdAt: new Date(d.createdAt).toISOString(),
   deliveredAt: iso(d.deliveredAt),
 });
 
@@ -63,7 +122,7 @@ export function adminWebhookRoutes(tessera: Tessera) {
       }
     });
 
-    app.get('/admin/api/webhooks', async () => {
+    app.get('/admin/api/webhooks', described(api.list), async () => {
       const endpoints = await webhooks.list();
       return {
         webhooks: await Promise.all(
@@ -81,7 +140,7 @@ export function adminWebhookRoutes(tessera: Tessera) {
     });
 
     // The secret is in this answer and nowhere else (stored sealed, never shown again).
-    app.post('/admin/api/webhooks', async (request, reply) => {
+    app.post('/admin/api/webhooks', described(api.create), async (request, reply) => {
       const body = parseInput(newEndpointBody, request.body);
       const { endpoint, secret } = await webhooks.create(body, actorOf(request));
       return reply.code(201).send({
@@ -90,13 +149,13 @@ export function adminWebhookRoutes(tessera: Tessera) {
       });
     });
 
-    app.delete('/admin/api/webhooks/:id', async (request, reply) => {
+    app.delete('/admin/api/webhooks/:id', described(api.delete), async (request, reply) => {
       const { id } = parseInput(idParams, request.params);
       if (!(await webhooks.delete(id, actorOf(request)))) throw new AuthError('webhook_not_found');
       return reply.code(204).send();
     });
 
-    app.get('/admin/api/webhooks/:id/deliveries', async (request) => {
+    app.get('/admin/api/webhooks/:id/deliveries', described(api.deliveries), async (request) => {
       const { id } = parseInput(idParams, request.params);
       const query = parseInput(deliveriesQuery, request.query);
       if (!(await webhooks.find(id))) throw new AuthError('webhook_not_found');
@@ -112,12 +171,16 @@ export function adminWebhookRoutes(tessera: Tessera) {
       };
     });
 
-    app.post('/admin/api/webhooks/:id/deliveries/:deliveryId/retry', async (request, reply) => {
-      const { id, deliveryId } = parseInput(deliveryParams, request.params);
-      if (!(await webhooks.find(id))) throw new AuthError('webhook_not_found');
-      if (!(await webhooks.retry(id, deliveryId, actorOf(request))))
-        throw new AuthError('delivery_not_found');
-      return reply.code(202).send({ retrying: true });
-    });
+    app.post(
+      '/admin/api/webhooks/:id/deliveries/:deliveryId/retry',
+      described(api.retry),
+      async (request, reply) => {
+        const { id, deliveryId } = parseInput(deliveryParams, request.params);
+        if (!(await webhooks.find(id))) throw new AuthError('webhook_not_found');
+        if (!(await webhooks.retry(id, deliveryId, actorOf(request))))
+          throw new AuthError('delivery_not_found');
+        return reply.code(202).send({ retrying: true });
+      },
+    );
   };
 }

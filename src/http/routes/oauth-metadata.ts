@@ -1,15 +1,19 @@
+import type { z } from 'zod';
 import type { Tessera } from '../../tessera.js';
+import type { metadataAnswer } from '../api/oauth-api.js';
 
 /**
  * The one description of the authorization server, served as RFC 8414 metadata
  * (/.well-known/oauth-authorization-server) and as OpenID Provider metadata
- * (/.well-known/openid-configuration): the same object, so the two can never disagree.
+ * (/.well-known/openid-configuration): the same object, so the two can never disagree. Typed
+ * by the schema the OpenAPI document publishes (api/oauth-api.ts), so a field added here and
+ * not there fails to compile.
  */
 export function authorizationServerMetadata(tessera: Tessera) {
   const { oauth } = tessera;
   const base = oauth.issuer.replace(/\/+$/, '');
   const alg = tessera.config.jwt.algorithm;
-  return Object.freeze({
+  const metadata: z.infer<typeof metadataAnswer> = {
     issuer: oauth.issuer,
     authorization_endpoint: `${base}/oauth/authorize`,
     token_endpoint: `${base}/oauth/token`,
@@ -57,5 +61,6 @@ export function authorizationServerMetadata(tessera: Tessera) {
     frontchannel_logout_supported: false,
     backchannel_logout_supported: true,
     backchannel_logout_session_supported: true,
-  });
+  };
+  return Object.freeze(metadata);
 }

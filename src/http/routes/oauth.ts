@@ -26,7 +26,8 @@ import { oidcRoutes } from './oidc.js';
  */
 const FORM = 'application/x-www-form-urlencoded';
 const GRANT_TYPES = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
-const JSON_ROUTES = new Set(['/oauth/token', '/oauth/revoke', '/oauth/introspect']);
+// Their errors are OAuth JSON ({error, error_description}, as api/oauth-api.ts declares), not pages.
+const JSON_ROUTES = new Set(['/oauth/token', '/oauth/revoke', '/oauth/introspect', '/oauth/userinfo']);
 
 type Form = Record<string, string | string[]>;
 

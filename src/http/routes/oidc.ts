@@ -3,6 +3,7 @@ import { oauthErrorBody } from '../../core/errors.js';
 import type { RawParams } from '../../core/oauth/authorization.js';
 import { checkEndSession } from '../../core/oauth/end-session.js';
 import type { Tessera } from '../../tessera.js';
+import { oauthApi } from '../api/oauth-api.js';
 import { clearCredentialCookies, clientContext, optionalAuth } from '../credentials.js';
 import { sendErrorPage, sendLogoutConfirmPage, sendSignedOutPage } from './oauth-pages.js';
 
@@ -53,8 +54,9 @@ export function oidcRoutes(tessera: Tessera, app: FastifyInstance) {
       emailVerified: scopes.includes('email') && (await tessera.email.account.isVerified(user)),
     });
   };
-  app.get('/oauth/userinfo', userinfo);
-  app.post('/oauth/userinfo', userinfo);
+  const userinfoRoute = { config: { api: oauthApi.userinfo } };
+  app.get('/oauth/userinfo', userinfoRoute, userinfo);
+  app.post('/oauth/userinfo', userinfoRoute, userinfo);
 
   const endSession = async (
     request: FastifyRequest,
@@ -93,11 +95,15 @@ export function oidcRoutes(tessera: Tessera, app: FastifyInstance) {
     return done(true);
   };
 
-  app.get('/oauth/logout', (request, reply) =>
+  // Pages for a browser (the confirmation, "signed out", an error) or a 303 to the relying party.
+  const logoutRoute = {
+    config: { api: { hidden: 'RP-initiated logout: HTML pages or a redirect back to the relying party' } },
+  };
+  app.get('/oauth/logout', logoutRoute, (request, reply) =>
     endSession(request, reply, (request.query ?? {}) as RawParams, false),
   );
   // The confirmation form: the anti-CSRF token (csrf_token) is checked by the CSRF plugin.
-  app.post('/oauth/logout', async (request, reply) => {
+  app.post('/oauth/logout', logoutRoute, async (request, reply) => {
     const form = (request.body ?? {}) as RawParams;
     if (form.decision !== 'logout') return sendSignedOutPage(reply, false);
     return endSession(request, reply, form, true);
