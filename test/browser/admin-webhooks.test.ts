@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemRuntime } from '../../src/core/runtime.js';
 import { startReceiver } from '../events/receiver.js';
 import { newEmail, PASSWORD, post, startTessera } from '../helpers.js';
+import { signInToConsole } from './admin-sign-in.js';
 import { browserAvailable, launchBrowser } from './browser.js';
 
 const ARTIFACTS = 'test-artifacts';
@@ -57,9 +58,8 @@ describe.skipIf(!browserAvailable('the admin console webhooks browser test'))('t
         void dialog.dismiss();
       });
       await page.goto(`http://localhost:${port}/admin`);
-      await page.fill('#email', adminEmail);
-      await page.fill('#password', PASSWORD);
-      await page.click('#login-form button[type=submit]');
+      // The admin enrols an authenticator app at first sign-in (TESSERA_MFA_REQUIRED_ROLES).
+      await signInToConsole(page, adminEmail);
       await page.locator('#new-webhook').waitFor(WAIT);
 
       await page.click('#new-webhook');

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totpAt } from '../mfa-helpers.js';
 import { startRelyingParty } from '../oidc/rp-server.js';
 import {
   deleteRedisKeys,
@@ -158,9 +159,17 @@ describe.skipIf(pgUrl === undefined || redisUrl === undefined)(
 
     it(`lock on node 3 → the relying party accepts the logout token within ${LOCK_TO_RP_BOUND_MS} ms`, async () => {
       const [n1, n2, n3] = nodes as [Node, Node, Node];
-      const adminLogin = await call(n3, 'POST', '/auth/login', {
+      // An admin must sign in with a second factor (TESSERA_MFA_REQUIRED_ROLES): the first login
+      // enrols an authenticator app, and the confirming code opens the login.
+      const first = await call(n3, 'POST', '/auth/login', {
         body: { email: ADMIN, password: PASSWORD, transport: 'bearer' },
       });
+      const mfaToken = first.body.mfaToken as string;
+      const begin = await call(n3, 'POST', '/auth/mfa/totp', { body: { mfaToken } });
+      const adminLogin = await call(n3, 'POST', '/auth/mfa/totp/confirm', {
+        body: { mfaToken, code: totpAt(begin.body.secret as string, Date.now()) },
+      });
+      expect(adminLogin.status).toBe(200);
       const delays: number[] = [];
       for (let i = 0; i < 10; i++) {
         const { userId, sid } = await signedIn(n1, n2, i);
