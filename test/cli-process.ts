@@ -8,7 +8,8 @@ export const CLI = resolve('dist/cli/main.js');
 /** The environment without any TESSERA_* variable of the developer's shell, plus `extra`. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_')));
-  return { ...env, ...extra };
+  // A small pool for every `tessera` process a test starts (see TEST_POOL_SIZE in helpers.ts).
+  return { ...env, TESSERA_DATABASE_POOL_SIZE: '4', ...extra };
 }
 
 /** Runs a CLI command with `env`; stdin is written and closed. */

@@ -37,6 +37,13 @@ export interface TestServer {
  * A whole Tessera (real store, real argon2, real fastify) with a manual clock. SQLite in a
  * temp dir by default, so every test file is isolated and runs in parallel safely.
  */
+/**
+ * Connections each test server may open to PostgreSQL (production default: 10). Two test files
+ * at a time, some starting three nodes that each also hold a bus connection, went past
+ * PostgreSQL's default max_connections (100): "sorry, too many clients already".
+ */
+export const TEST_POOL_SIZE = '4';
+
 export async function startTessera(
   options: {
     env?: Record<string, string>;
@@ -57,6 +64,8 @@ export async function startTessera(
     // (test/http/defences/ turns them on where they are the subject).
     TESSERA_CSRF_SECRET: TEST_CSRF_SECRET,
     TESSERA_RATE_LIMIT: 'off',
+    // PostgreSQL's default max_connections is 100 and the suite runs many servers at once.
+    TESSERA_DATABASE_POOL_SIZE: TEST_POOL_SIZE,
     ...options.env,
   };
   const config: TesseraConfig = loadConfig(env);

@@ -258,6 +258,13 @@ export async function insertRedisSessions(prefix, userId, count, sampleSize, ids
       IP,
       'userAgent',
       USER_AGENT,
+      // The login's auth context (migration 0011); a copy without it is a miss, answered by SQL.
+      'authTime',
+      now,
+      'amr',
+      '["pwd"]',
+      'acr',
+      'aal1',
     ]
       .map((part) => bulk(String(part)))
       .join('');
@@ -269,7 +276,7 @@ export async function insertRedisSessions(prefix, userId, count, sampleSize, ids
       let text = '';
       for (let i = 0; i < batch.length; i++) {
         const key = bulk(`${prefix}s:${batch[i]}`);
-        text += `*18\r\n$4\r\nHSET\r\n${key}${hashFields}${bulk(hashes[i])}${hashRest}`;
+        text += `*24\r\n$4\r\nHSET\r\n${key}${hashFields}${bulk(hashes[i])}${hashRest}`;
         text += `*3\r\n$7\r\nPEXPIRE\r\n${key}${ttl}`;
       }
       text += resp(['SADD', userKey, ...batch]);
