@@ -13,9 +13,9 @@ import { storeContract } from './store-contract.js';
 await describeWithPostgres('postgres engine', (url) => {
   afterAll(() => dropTestSchemas(url));
 
-  storeContract('postgres', () => openPostgresStores(url, { schema: testSchema() }));
-  eventsContract('postgres', () => openPostgresStores(url, { schema: testSchema() }));
-  sqlTransactionContract('postgres', () => openPostgresStores(url, { schema: testSchema() }));
+  storeContract('postgres', () => openPostgresStores(url, { poolSize: 4, schema: testSchema() }));
+  eventsContract('postgres', () => openPostgresStores(url, { poolSize: 4, schema: testSchema() }));
+  sqlTransactionContract('postgres', () => openPostgresStores(url, { poolSize: 4, schema: testSchema() }));
 
   const allMigrations = async () => Object.keys(await migrationProvider.getMigrations()).sort();
   const tablesIn = async (store: SqlStores, schema: string) => {
@@ -28,7 +28,7 @@ await describeWithPostgres('postgres engine', (url) => {
   describe('postgres migrations', () => {
     it('a fresh schema gets every migration, bookkeeping included, and nothing outside it', async () => {
       const schema = testSchema();
-      const store = await openPostgresStores(url, { schema });
+      const store = await openPostgresStores(url, { poolSize: 4, schema });
       try {
         expect(store.appliedMigrations).toEqual(await allMigrations());
         expect(await tablesIn(store, schema)).toEqual(
@@ -41,8 +41,8 @@ await describeWithPostgres('postgres engine', (url) => {
 
     it('opening a second store on a migrated schema applies nothing and sees the same data', async () => {
       const schema = testSchema();
-      const first = await openPostgresStores(url, { schema });
-      const second = await openPostgresStores(url, { schema });
+      const first = await openPostgresStores(url, { poolSize: 4, schema });
+      const second = await openPostgresStores(url, { poolSize: 4, schema });
       try {
         expect(first.appliedMigrations.length).toBeGreaterThan(0);
         expect(second.appliedMigrations).toEqual([]);
@@ -80,7 +80,7 @@ await describeWithPostgres('postgres engine', (url) => {
       const lanes = [churner(0), churner(1)];
       try {
         for (let i = 0; i < 3; i++) {
-          const store = await openPostgresStores(url, { schema: testSchema() });
+          const store = await openPostgresStores(url, { poolSize: 4, schema: testSchema() });
           expect(store.appliedMigrations).toEqual(await allMigrations());
           await store.close();
         }
@@ -93,7 +93,9 @@ await describeWithPostgres('postgres engine', (url) => {
 
     it('concurrent opens on a fresh schema all succeed; exactly one applies the migrations', async () => {
       const schema = testSchema();
-      const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStores(url, { schema })));
+      const stores = await Promise.all(
+        Array.from({ length: 4 }, () => openPostgresStores(url, { poolSize: 4, schema })),
+      );
       try {
         const applied = stores.map((s) => s.appliedMigrations);
         expect(applied.filter((names) => names.length > 0)).toEqual([await allMigrations()]);
@@ -122,7 +124,7 @@ await describeWithPostgres('postgres engine', (url) => {
         values ('s1', 'u1', ${'ab'.repeat(32)}, 2, 2, 50000, '203.0.113.7', 'ua')`.execute(old);
       await old.destroy();
 
-      const store = await openPostgresStores(url, { schema });
+      const store = await openPostgresStores(url, { poolSize: 4, schema });
       try {
         expect(store.appliedMigrations).toEqual((await allMigrations()).slice(1));
         expect(await store.sessions.findSession('s1')).toEqual({
@@ -162,7 +164,7 @@ await describeWithPostgres('postgres engine', (url) => {
         ('u1', 'Erin@example.com', 'hash', '[]', 1, 1), ('u2', 'erın@example.com', 'hash', '[]', 2, 2),
         ('u3', 'Frank@example.com', 'hash', '[]', 3, 3)`.execute(old);
 
-      await expect(openPostgresStores(url, { schema })).rejects.toThrow(
+      await expect(openPostgresStores(url, { poolSize: 4, schema })).rejects.toThrow(
         /u1 <Erin@example\.com> = u2 <erın@example\.com>/,
       );
       const { rows } = await sql<{ name: string }>`select column_name as name from information_schema.columns
@@ -171,7 +173,7 @@ await describeWithPostgres('postgres engine', (url) => {
 
       await sql`delete from users where id = 'u2'`.execute(old);
       await old.destroy();
-      const store = await openPostgresStores(url, { schema });
+      const store = await openPostgresStores(url, { poolSize: 4, schema });
       try {
         expect((await store.users.findUserByEmailKey('frank@example.com'))?.id).toBe('u3');
         expect((await store.users.findUserByEmailKey('erin@example.com'))?.email).toBe('Erin@example.com');
@@ -184,7 +186,7 @@ await describeWithPostgres('postgres engine', (url) => {
   describe('postgres prepared statements', () => {
     it("keep working after another node's migration adds columns to their tables", async () => {
       const schema = testSchema();
-      const store = await openPostgresStores(url, { schema });
+      const store = await openPostgresStores(url, { poolSize: 4, schema });
       try {
         const user = {
           id: 'u1',
@@ -261,7 +263,7 @@ await describeWithPostgres('postgres engine', (url) => {
 
   describe('postgres types', () => {
     it('returns real millisecond times (int8, beyond 2^32) as numbers on every read path', async () => {
-      const store = await openPostgresStores(url, { schema: testSchema() });
+      const store = await openPostgresStores(url, { poolSize: 4, schema: testSchema() });
       const t = 1_800_000_000_123;
       try {
         const user = {

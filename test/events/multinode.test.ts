@@ -127,7 +127,7 @@ describe.skipIf(pgUrl === undefined)('webhooks across three nodes on one Postgre
 
   it('a burst of 1,000 events is shared by the three nodes and delivered once each; throughput measured', async () => {
     const before = receiver.received.length;
-    const stores = await openPostgresStores(pgUrl as string, { schema });
+    const stores = await openPostgresStores(pgUrl as string, { poolSize: 4, schema });
     const count = 1_000;
     const at = Date.now();
     // One transaction: the nodes find the whole burst at once.

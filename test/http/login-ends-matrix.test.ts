@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openPostgresStores } from '../../src/store/sql/postgres.js';
 import { newEmail, PASSWORD, post, startTessera, type TestServer } from '../helpers.js';
 import { dropTestSchemas, serviceUrlOrSkip, testSchema } from '../services.js';
@@ -19,8 +19,11 @@ type Engine = 'sqlite' | 'postgres';
 const pgUrl = await serviceUrlOrSkip('postgres', 'what ends when a login ends, on PostgreSQL');
 const ENGINES: Engine[] = pgUrl ? ['sqlite', 'postgres'] : ['sqlite'];
 const servers: TestServer[] = [];
+// Each test's server closes after it: dozens of idle PostgreSQL pools went past max_connections.
+afterEach(async () => {
+  for (const server of servers.splice(0)) await server.close();
+});
 afterAll(async () => {
-  for (const server of servers) await server.close();
   if (pgUrl) await dropTestSchemas(pgUrl);
 });
 
@@ -34,7 +37,7 @@ async function start(mode: Mode, engine: Engine): Promise<TestServer> {
             TESSERA_DATABASE_URL: pgUrl as string,
             TESSERA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
           },
-          stores: await openPostgresStores(pgUrl as string, { schema: testSchema() }),
+          stores: await openPostgresStores(pgUrl as string, { poolSize: 4, schema: testSchema() }),
         });
   servers.push(server);
   return server;

@@ -73,8 +73,8 @@ await describeWithPostgres('the app on PostgreSQL', (url) => {
       TESSERA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
       TESSERA_ISSUER: 'https://auth.example.com',
     };
-    const a = await startTessera({ env, stores: await openPostgresStores(url, { schema }) });
-    const b = await startTessera({ env, stores: await openPostgresStores(url, { schema }) });
+    const a = await startTessera({ env, stores: await openPostgresStores(url, { poolSize: 4, schema }) });
+    const b = await startTessera({ env, stores: await openPostgresStores(url, { poolSize: 4, schema }) });
     try {
       const email = newEmail();
       expect((await post(a.app, '/auth/register', { email, password: PASSWORD })).statusCode).toBe(201);

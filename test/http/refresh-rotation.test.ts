@@ -168,7 +168,7 @@ await describeWithPostgres('on PostgreSQL', (url) => {
         TESSERA_DATABASE_URL: url,
         TESSERA_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
       },
-      stores: await openPostgresStores(url, { schema: testSchema() }),
+      stores: await openPostgresStores(url, { poolSize: 4, schema: testSchema() }),
       bus: new InProcessBus(),
     }),
   );

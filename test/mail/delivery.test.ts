@@ -192,7 +192,7 @@ describe('several nodes, one outbox', () => {
     if (!url) return;
     const schema = testSchema();
     try {
-      await sendsEachOnce(() => openPostgresStores(url, { schema }));
+      await sendsEachOnce(() => openPostgresStores(url, { poolSize: 4, schema }));
     } finally {
       await dropTestSchemas(url);
     }

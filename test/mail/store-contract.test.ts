@@ -54,10 +54,10 @@ const engines: Array<[string, () => Promise<Stores>]> = [
   ...(pgUnavailable
     ? []
     : [
-        ['postgres', () => openPostgresStores(serviceUrl('postgres'), { schema: testSchema() })] as [
-          string,
-          () => Promise<Stores>,
-        ],
+        [
+          'postgres',
+          () => openPostgresStores(serviceUrl('postgres'), { poolSize: 4, schema: testSchema() }),
+        ] as [string, () => Promise<Stores>],
       ]),
 ];
 
