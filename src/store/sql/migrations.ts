@@ -4,6 +4,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, Postgres
 import { canonicalEmailKey } from '../../core/email-key.js';
 import { loginContextMfa } from './migration-0011.js';
 import { passkeysMigration } from './migration-0012.js';
+import { openIdConnectMigration } from './migration-0013.js';
 import { securityEventsMigration } from './migration-events.js';
 
 /**
@@ -360,36 +361,8 @@ const migrations: Record<string, Migration> = {
   '0011_login_context_mfa': loginContextMfa,
   // WebAuthn credentials and their challenges (issue 18): in migration-0012.ts.
   '0012_passkeys': passkeysMigration,
-  '0013_openid_connect': {
-    async up(db: Kysely<unknown>) {
-      // OpenID Connect: a client's OIDC registration (subject type, ID-token algorithm, logout
-      // URIs) and a code's sign-in context (nonce, the browser login, auth_time) as JSON, null
-      // for plain OAuth; and which relying parties each browser login signed into, for
-      // back-channel logout. No foreign key to sessions: the rows must outlive the login's end
-      // until every relying party was told (deleted then, or by the sweep).
-      await db.schema.alterTable('oauth_clients').addColumn('oidc', 'text').execute();
-      await db.schema.alterTable('oauth_codes').addColumn('oidc', 'text').execute();
-      await db.schema
-        .createTable('oidc_rp_logins')
-        .addColumn('delegation_id', 'text', (c) => c.primaryKey())
-        .addColumn('session_id', 'text', (c) => c.notNull())
-        .addColumn('client_id', 'text', (c) => c.notNull().references('oauth_clients.id').onDelete('cascade'))
-        .addColumn('user_id', 'text', (c) => c.notNull())
-        .addColumn('auth_time', 'bigint', (c) => c.notNull())
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createIndex('oidc_rp_logins_session_id')
-        .on('oidc_rp_logins')
-        .column('session_id')
-        .execute();
-      await db.schema
-        .createIndex('oidc_rp_logins_created_at')
-        .on('oidc_rp_logins')
-        .column('created_at')
-        .execute();
-    },
-  },
+  // OpenID Connect client and code settings, relying-party logins (issue 19): migration-0013.ts.
+  '0013_openid_connect': openIdConnectMigration,
   // Security events, the HTTP delivery outbox and webhook endpoints (issue 21).
   '0014_security_events': securityEventsMigration,
 };
