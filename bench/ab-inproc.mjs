@@ -51,7 +51,8 @@ const BATCH = 2000;
 for (const target of targets) {
   const runs = { base: await make(baseDir, 'base', target), new: await make(process.cwd(), 'new', target) };
   const costs = { base: [], new: [] };
-  for (let round = 0; round < 9; round++) {
+  const ROUNDS = Number(process.env.AB_ROUNDS ?? 9);
+  for (let round = 0; round < ROUNDS; round++) {
     for (const tag of round % 2 ? ['base', 'new'] : ['new', 'base']) {
       const before = process.cpuUsage();
       for (let i = 0; i < BATCH; i++) await runs[tag]();

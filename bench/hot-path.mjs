@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
+import pg from 'pg';
 import { loadConfig } from '../dist/config.js';
 import { hashSecret, parseToken, secretMatches } from '../dist/core/tokens.js';
 import { buildApp } from '../dist/http/app.js';
@@ -125,6 +126,58 @@ row(
   '  Sessions.validate on SQLite (all of the above + renewal check)',
   await cost(() => sqlite.tessera.sessions.validate(sessionToken)),
 );
+// jwt: the steps of a cache hit, and the answer built and serialized (every mode pays the last).
+const jwt = apps[0];
+row(
+  '  jwt: keyring.verifyFresh on a verified-token cache hit',
+  await cost(() => jwt.tessera.keyring.verifyFresh(jwt.token)),
+);
+const view = (
+  await jwt.app.inject({
+    method: 'GET',
+    url: '/auth/session',
+    headers: { authorization: `Bearer ${jwt.token}` },
+  })
+).json();
+row('  the answer: JSON.stringify of the session view', await cost(() => JSON.stringify(view)));
+const cookieHeader = `__Host-tessera_at=${jwt.token}; __Host-tessera_csrf=${'x'.repeat(43)}`;
+row(
+  '  the Cookie header parsed (a jwt access token and the anti-CSRF cookie)',
+  await cost(() => jwt.app.parseCookie(cookieHeader)),
+);
+
+// PostgreSQL, when reachable: the per-request read through the driver and the round trip.
+const pgUrl = process.env.TESSERA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+try {
+  const schema = `hot_path_${process.pid}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  const url = new URL(pgUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  try {
+    const t = await tesseraApp({ TESSERA_DATABASE_URL: url.toString(), TESSERA_DATABASE_POOL_SIZE: '4' });
+    const id = parseToken(t.token).id;
+    row(
+      '  PostgreSQL: findSessionWithUser (prepared join, one round trip)',
+      await cost(() => t.tessera.stores.sessions.findSessionWithUser(id)),
+    );
+    const c = await cost(t.run);
+    row(
+      'GET /auth/session: session, PostgreSQL',
+      c,
+      `+${(c - noAuthCost).toFixed(1)} over the no-auth route`,
+    );
+    await t.app.close();
+    await t.tessera.close();
+  } finally {
+    await admin.query(`drop schema ${schema} cascade`);
+    await admin.end();
+  }
+} catch (error) {
+  console.error(`PostgreSQL rows skipped: ${error.message}`);
+}
+
 const line = {
   method: 'GET',
   url: '/auth/session',

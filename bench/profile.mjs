@@ -17,7 +17,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { load, loadMany } from './lib/load.mjs';
-import { PASSWORD, sessionTargets } from './lib/targets.mjs';
+import { deleteRedisKeys, dropSchemas } from './lib/services.mjs';
+import { PASSWORD, serviceEnv, sessionTargets } from './lib/targets.mjs';
 import { canPin, startServer } from './lib/util.mjs';
 
 const root = resolve(import.meta.dirname, '..');
@@ -72,7 +73,9 @@ const run = (url, headers, seconds) =>
       )
     : load({ url, path: target.path, headers, seconds });
 const profileDir = join(dir, 'prof');
-const server = await startServer(target.script, target.args, target.env, [
+// PostgreSQL and Redis targets get their schema or key prefix, as in the throughput runs.
+const env = { ...target.env, ...(await serviceEnv(target)) };
+const server = await startServer(target.script, target.args, env, [
   '--cpu-prof',
   `--cpu-prof-dir=${profileDir}`,
 ]);
@@ -85,6 +88,8 @@ const windowStart = Number(process.hrtime.bigint() / 1000n);
 const result = await run(server.url, headers, Number(secondsArg));
 const windowEnd = Number(process.hrtime.bigint() / 1000n);
 await server.stop();
+await dropSchemas();
+await deleteRedisKeys();
 const [file] = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
 if (!file) throw new Error('no .cpuprofile written (did the server exit cleanly?)');
 const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8'));

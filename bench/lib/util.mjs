@@ -96,7 +96,7 @@ export async function stopAll() {
 }
 
 /**
- * Starts a server script, pinned to core 0 once it listens. Its stdout (the request log) goes to a
+ * Starts a server script, pinned to core 0 (or `cores`) from its start. Its stdout (the request log) goes to a
  * file, as in production (not /dev/null, whose writes cost nearly nothing, nor a pipe this process
  * would have to drain), deleted when the server stops; readiness is polled. stop() sends SIGTERM and resolves with
  * the exit code (a bench server exits non-zero when it measured nothing it was meant to).
@@ -114,9 +114,13 @@ export async function startServer(script, args, env, nodeOptions = [], { cores =
 
 async function startServerOnce(script, args, env, nodeOptions, cores) {
   const port = await freePort();
-  // Start-up (module loading, key generation) may use both cores, so that many servers start
-  // side by side quickly; once listening, every thread of the server is moved to core 0.
-  const [command, argv] = pinned('0,1', process.execPath, [...nodeOptions, script, ...args]);
+  // Pinned from the first instruction, not moved to core 0 once listening: node sizes V8's
+  // helper threads (parallel scavenges, concurrent marking) by the cores it sees at start. A
+  // server started on two cores and then squeezed onto one kept helpers that waited on each
+  // other: per process, at random, garbage collection cost 3 or 28 µs per request (jwt mode,
+  // --cpu-prof), so the same build measured 36 to 69 µs per request from one start to the next.
+  // Pinned at start, 13 starts measured 36-41 µs. Start-ups are slower (one core for all).
+  const [command, argv] = pinned(cores, process.execPath, [...nodeOptions, script, ...args]);
   const logDir = mkdtempSync(join(tmpdir(), 'tessera-bench-log-'));
   const logFd = openSync(join(logDir, 'stdout.log'), 'a');
   const child = spawn(command, argv, {
@@ -146,14 +150,6 @@ async function startServerOnce(script, args, env, nodeOptions, cores) {
       if (!listensOn(child.pid, port)) {
         foreign = true;
         throw new Error('not ours');
-      }
-      // `cores` '0,1': left on both cores (several worker processes, bench/lib/workers.mjs).
-      if (
-        canPin &&
-        cores !== '0,1' &&
-        spawnSync('taskset', ['-a', '-p', '-c', cores, String(child.pid)], { stdio: 'ignore' }).status !== 0
-      ) {
-        throw new Error(`could not pin ${script} (pid ${child.pid}) to core 0`);
       }
       const server = {
         url,

@@ -1,6 +1,7 @@
 import type {
   AggregateStores,
   LoginEnding,
+  MaybePromise,
   SessionPageKey,
   SessionRecord,
   SessionWithEmail,
@@ -186,17 +187,28 @@ export class Sessions {
    * The live session a presented token belongs to, with its owner (one store read), or
    * undefined. Never throws on bad input. Whether the owner may still log in is the caller's call.
    */
-  async validate(presented: string, activity?: Activity): Promise<SessionWithUser | undefined> {
+  validate(presented: string, activity?: Activity): MaybePromise<SessionWithUser | undefined> {
     const parsed = parseToken(presented);
     if (!parsed) return undefined;
-    const found = await this.stores.sessions.findSessionWithUser(parsed.id);
-    if (found?.session.mode !== 'session' || !secretMatches(parsed.secret, found.session.secretHash)) {
+    // Synchronous from end to end when the engine reads synchronously (memory, SQLite) and no
+    // renewal write is due, as on nearly every request: no promise, no microtask turn.
+    const found = this.stores.sessions.findSessionWithUser(parsed.id);
+    return found instanceof Promise
+      ? found.then((row) => this.#checked(parsed.secret, row, activity))
+      : this.#checked(parsed.secret, found, activity);
+  }
+
+  /** validate's checks on the row read: mode, secret (constant time), expiry, renewal. */
+  #checked(
+    secret: string,
+    found: SessionWithUser | undefined,
+    activity?: Activity,
+  ): MaybePromise<SessionWithUser | undefined> {
+    if (found?.session.mode !== 'session' || !secretMatches(secret, found.session.secretHash)) {
       return undefined;
     }
-    // No write due (nearly every request): no further await.
     if (this.#needsNoWrite(found.session, activity)) return found;
-    const session = await this.renew(found.session, activity);
-    return session && { session, user: found.user };
+    return this.renew(found.session, activity).then((session) => session && { session, user: found.user });
   }
 
   /** Live, and either a background request or renewed less than a minute ago: renew would not write. */

@@ -3,6 +3,7 @@ import { MAX_USER_AGENT_LENGTH } from '../core/device.js';
 import { AuthError, unauthenticated } from '../core/errors.js';
 import type { Activity, ClientContext } from '../core/sessions.js';
 import type { TokenPair } from '../core/token-logins.js';
+import type { MaybePromise } from '../store/ports/index.js';
 import type { Tessera } from '../tessera.js';
 import {
   ACCESS_TOKEN_COOKIE,
@@ -71,16 +72,16 @@ export function presentedCredential(
 }
 
 /**
- * Resolves the caller by the deployment's mode (request.server.loginMode: modes/). Throws a 401
- * AuthError when a credential is missing or refused: in jwt mode with the verifier's own code
- * (`token_expired` tells a client to refresh, any other code to log in again); in session mode
- * always `unauthenticated`.
+ * Resolves the caller by the deployment's mode (request.server.loginMode: modes/). Throws (or
+ * rejects with) a 401 AuthError when a credential is missing or refused: in jwt mode with the
+ * verifier's own code (`token_expired` tells a client to refresh, any other code to log in
+ * again); in session mode always `unauthenticated`. Synchronous when the mode's check is (see
+ * LoginMode.authenticate): callers `await` it inside a `try`, or handle both as requireAuth does.
  */
-export function authenticate(request: FastifyRequest): Promise<Authenticated> {
+export function authenticate(request: FastifyRequest): MaybePromise<Authenticated> {
   const mode = request.server.loginMode;
   const presented = presentedCredential(request, mode.credentialCookie);
-  // Not an async function (one promise fewer per request), so the refusal is a rejected promise.
-  if (!presented) return Promise.reject(unauthenticated());
+  if (!presented) throw unauthenticated();
   return mode.authenticate(request, presented);
 }
 
@@ -98,25 +99,55 @@ export async function optionalAuth(request: FastifyRequest): Promise<Authenticat
   }
 }
 
-/** preHandler for routes that need a caller: sets `request.auth` or answers 401. */
+/**
+ * preHandler for routes that need a caller: sets `request.auth` or answers 401. A callback-style
+ * hook, so that when authentication is synchronous (nearly every request) fastify's hook runner
+ * goes on at once, with no promise and no microtask turn in between.
+ */
 export function requireAuth() {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+  return (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void => {
+    let auth: MaybePromise<Authenticated>;
     try {
-      request.auth = await authenticate(request);
+      auth = authenticate(request);
     } catch (error) {
-      // A refused session cookie is dead for good, so it is cleared. An access-token cookie is
-      // kept: the client refreshes and gets a new one. A bad bearer header says nothing about cookies.
-      const mode = request.server.loginMode;
-      if (
-        error instanceof AuthError &&
-        mode.refusedCookieIsDead &&
-        request.headers.authorization === undefined
-      ) {
-        clearCredentialCookies(request, reply);
-      }
-      throw error;
+      done(refused(request, reply, error));
+      return;
     }
+    if (auth instanceof Promise) {
+      auth.then(
+        (caller) => {
+          request.auth = caller;
+          done();
+        },
+        (error: unknown) => done(refused(request, reply, error)),
+      );
+      return;
+    }
+    request.auth = auth;
+    done();
   };
+}
+
+/** requireAuth for a hook of its own that goes on after it (the admin gates): rejects on refusal. */
+export async function establishCaller(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  try {
+    request.auth = await authenticate(request);
+  } catch (error) {
+    throw refused(request, reply, error);
+  }
+}
+
+/**
+ * A refused credential: a refused session cookie is dead for good, so it is cleared. An
+ * access-token cookie is kept: the client refreshes and gets a new one. A bad bearer header says
+ * nothing about cookies. The error, to pass on.
+ */
+function refused(request: FastifyRequest, reply: FastifyReply, error: unknown): Error {
+  const mode = request.server.loginMode;
+  if (error instanceof AuthError && mode.refusedCookieIsDead && request.headers.authorization === undefined) {
+    clearCredentialCookies(request, reply);
+  }
+  return error as Error;
 }
 
 export function setSessionCookie(reply: FastifyReply, token: string): void {

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasSecondFactor } from '../core/auth-context.js';
 import { AuthError } from '../core/errors.js';
 import type { Tessera } from '../tessera.js';
-import { requireAuth } from './credentials.js';
+import { establishCaller } from './credentials.js';
 
 /**
  * Who may do what beyond "has a live login": the control plane's admins (role, unlocked, and a
@@ -35,9 +35,8 @@ export function requireFreshProof(tessera: Tessera) {
  * a role of theirs (403 mfa_required: an admin without one enrols at their next login).
  */
 export function requireAdmin(tessera: Tessera, message?: string) {
-  const requireCaller = requireAuth();
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    await requireCaller(request, reply);
+    await establishCaller(request, reply);
     const admin = request.auth.user ?? (await tessera.accounts.findById(request.auth.userId));
     if (!admin || admin.lockedAt !== null || !admin.roles.includes('admin')) {
       throw new AuthError('forbidden', message);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Keyring } from '../../core/keyring.js';
-import type { SessionRecord, UserRecord } from '../../store/ports/index.js';
+import type { MaybePromise, SessionRecord, UserRecord } from '../../store/ports/index.js';
 
 /** The mode a deployment serves (TESSERA_MODE); `Tessera.mode` holds it. */
 export type ModeName = 'session' | 'jwt' | 'hybrid';
@@ -51,12 +51,14 @@ export interface LoginMode {
   readonly refusedCookieIsDead: boolean;
   /**
    * The caller, from the presented credential (already read from the Authorization header or
-   * `credentialCookie`). Throws a 401 AuthError when it is refused.
+   * `credentialCookie`). Throws (or rejects with) a 401 AuthError when it is refused.
+   * Synchronous when nothing needs waiting for (a verified-token cache hit, a synchronous store
+   * read with no renewal due): every authenticated request takes this path.
    */
   authenticate(
     request: FastifyRequest,
     presented: { token: string; transport: Transport },
-  ): Promise<Authenticated>;
+  ): MaybePromise<Authenticated>;
   /** The login a credential string names, read without checking it (CSRF keys, rate limits). */
   loginIdOf(token: string): string | undefined;
   /** The login a refresh token belongs to (one store read); undefined where there are none. */

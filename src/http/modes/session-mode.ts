@@ -2,12 +2,13 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AuthError, unauthenticated } from '../../core/errors.js';
 import type { PublicJwk } from '../../core/jwt/jwk.js';
 import { parseToken } from '../../core/tokens.js';
+import type { MaybePromise, SessionWithUser } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import { SESSION_COOKIE } from '../../wire/credentials.js';
 import { activityOf, clientContext, setSessionCookie } from '../credentials.js';
 import { sendErrorPage } from '../routes/oauth-pages.js';
 import { jwksApi } from '../routes/tokens.js';
-import type { LoginMode, Transport } from './login-mode.js';
+import type { Authenticated, LoginMode, Transport } from './login-mode.js';
 
 /**
  * session mode: the client holds an opaque `<id>.<secret>` session token (`__Host-tessera_session`
@@ -20,31 +21,40 @@ export function sessionMode(tessera: Tessera): LoginMode {
     return {};
   };
 
+  /** The caller of a validated session; a locked owner ends it (a promise then) and is refused. */
+  const admit = (found: SessionWithUser | undefined, transport: Transport): MaybePromise<Authenticated> => {
+    if (!found) throw unauthenticated();
+    const { session, user } = found;
+    if (user.lockedAt !== null) {
+      return tessera.sessions.revoke(session.id, 'locked').then(() => {
+        throw unauthenticated();
+      });
+    }
+    return {
+      userId: user.id,
+      roles: user.roles,
+      sessionId: session.id,
+      transport,
+      expiresAt: tessera.sessions.expiresAt(session),
+      authTime: session.authTime,
+      amr: session.amr,
+      acr: session.acr,
+      session,
+      user,
+    };
+  };
+
   return {
     name: 'session',
     credentialCookie: SESSION_COOKIE,
     refusedCookieIsDead: true,
 
-    async authenticate(request, presented) {
-      const found = await tessera.sessions.validate(presented.token, activityOf(request));
-      if (!found) throw unauthenticated();
-      const { session, user } = found;
-      if (user.lockedAt !== null) {
-        await tessera.sessions.revoke(session.id, 'locked');
-        throw unauthenticated();
-      }
-      return {
-        userId: user.id,
-        roles: user.roles,
-        sessionId: session.id,
-        transport: presented.transport,
-        expiresAt: tessera.sessions.expiresAt(session),
-        authTime: session.authTime,
-        amr: session.amr,
-        acr: session.acr,
-        session,
-        user,
-      };
+    authenticate(request, presented) {
+      // Synchronous when validate is (memory, SQLite, no renewal due): see LoginMode.
+      const found = tessera.sessions.validate(presented.token, activityOf(request));
+      return found instanceof Promise
+        ? found.then((row) => admit(row, presented.transport))
+        : admit(found, presented.transport);
     },
 
     loginIdOf: (token) => parseToken(token)?.id,

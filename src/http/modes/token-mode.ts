@@ -1,9 +1,11 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../../core/errors.js';
+import type { AccessTokenClaims } from '../../core/jwt/claims.js';
 import type { Keyring } from '../../core/keyring.js';
 import type { Revocations } from '../../core/revocations.js';
 import type { Activity } from '../../core/sessions.js';
 import type { TokenLogins, TokenPair } from '../../core/token-logins.js';
+import type { MaybePromise } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import { ACCESS_TOKEN_COOKIE } from '../../wire/credentials.js';
 import { activityOf, clearRefreshCookie, clientContext, setTokenCookies } from '../credentials.js';
@@ -66,31 +68,53 @@ export function tokenMode(
     };
   };
 
+  /** After the signature: hybrid's revocation check, then the token alone or the live login. */
+  const admit = (
+    request: FastifyRequest,
+    transport: Transport,
+    claims: AccessTokenClaims,
+  ): MaybePromise<Authenticated> => {
+    // hybrid: the in-memory revocation check, no store lookup (unless this node is catching up:
+    // then the promise checks once caught up).
+    const behind = revocations?.check(claims);
+    return behind
+      ? behind.then(() => caller(request, transport, claims))
+      : caller(request, transport, claims);
+  };
+
+  /** The caller a verified, unrevoked token names: the token alone, or its live login. */
+  const caller = (
+    request: FastifyRequest,
+    transport: Transport,
+    claims: AccessTokenClaims,
+  ): MaybePromise<Authenticated> => {
+    const auth: Authenticated = {
+      userId: claims.sub,
+      roles: claims.roles,
+      sessionId: claims.sid,
+      transport,
+      expiresAt: claims.exp * 1000,
+      // Tokens signed before migration 0011 carry no context: a password login, at iat.
+      authTime: (claims.auth_time ?? claims.iat) * 1000,
+      amr: claims.amr ?? ['pwd'],
+      acr: claims.acr ?? 'aal1',
+    };
+    if (request.routeOptions.config?.tokenAlone === true) return auth;
+    return requireLiveLogin(auth, activityOf(request));
+  };
+
   return {
     name,
     credentialCookie: ACCESS_TOKEN_COOKIE,
     refusedCookieIsDead: false,
 
-    async authenticate(request, presented) {
-      // Both are synchronous on the usual path (promises only for a key reload or a catch-up).
+    authenticate(request, presented) {
+      // Synchronous on the usual path (a promise only for a key reload or a catch-up), so a
+      // route that needs the token alone answers without a promise: see LoginMode.
       const verified = keyring.verifyFresh(presented.token);
-      const claims = verified instanceof Promise ? await verified : verified;
-      // hybrid: the in-memory revocation check, no store lookup (unless this node is catching up).
-      const behind = revocations?.check(claims);
-      if (behind) await behind;
-      const auth: Authenticated = {
-        userId: claims.sub,
-        roles: claims.roles,
-        sessionId: claims.sid,
-        transport: presented.transport,
-        expiresAt: claims.exp * 1000,
-        // Tokens signed before migration 0011 carry no context: a password login, at iat.
-        authTime: (claims.auth_time ?? claims.iat) * 1000,
-        amr: claims.amr ?? ['pwd'],
-        acr: claims.acr ?? 'aal1',
-      };
-      if (request.routeOptions.config?.tokenAlone === true) return auth;
-      return requireLiveLogin(auth, activityOf(request));
+      return verified instanceof Promise
+        ? verified.then((claims) => admit(request, presented.transport, claims))
+        : admit(request, presented.transport, verified);
     },
 
     loginIdOf: unverifiedJwtSid,

@@ -6,7 +6,7 @@ import type { DeliveryRecord } from '../../store/ports/index.js';
 import type { Tessera } from '../../tessera.js';
 import { cursorField, encodeCursor, pageLimit, timeIdKey } from '../admin-cursor.js';
 import { described, type RouteApi } from '../api/route-api.js';
-import { clientContext, requireAuth } from '../credentials.js';
+import { clientContext, establishCaller } from '../credentials.js';
 import { parseInput, text } from '../validation.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -107,7 +107,6 @@ export const deliveryView = (d: DeliveryRecord): z.infer<typeof deliveryAnswer> 
  */
 export function adminWebhookRoutes(tessera: Tessera) {
   const { webhooks } = tessera.events;
-  const requireCaller = requireAuth();
   const actorOf = (request: FastifyRequest): Actor => ({
     actorId: request.auth.userId,
     client: clientContext(request),
@@ -115,7 +114,7 @@ export function adminWebhookRoutes(tessera: Tessera) {
 
   return async (app: FastifyInstance) => {
     app.addHook('preHandler', async (request, reply) => {
-      await requireCaller(request, reply);
+      await establishCaller(request, reply);
       const admin = await tessera.accounts.findById(request.auth.userId);
       if (!admin || admin.lockedAt !== null || !admin.roles.includes('admin')) {
         throw new AuthError('forbidden', 'This needs the admin role.');

@@ -19,7 +19,8 @@ export class MemorySessionStore implements SessionStore {
     return session && copySession(session);
   }
 
-  async findSessionWithUser(id: string): Promise<SessionWithUser | undefined> {
+  // Synchronous: the memory engine's per-request read (MaybePromise).
+  findSessionWithUser(id: string): SessionWithUser | undefined {
     const session = this.tables.sessions.get(id);
     const user = session && this.tables.users.get(session.userId);
     return session && user && { session: copySession(session), user: copyUser(user) };

@@ -33,6 +33,7 @@ export type {
   SecurityEventStore,
 } from './security-events.js';
 export type {
+  MaybePromise,
   OAuthDelegation,
   SessionPageKey,
   SessionRecord,

@@ -61,6 +61,13 @@ export interface SessionWithUser {
  * The sessions aggregate: every login of every mode. Deleting a session deletes its
  * refresh-token family (SQL: foreign key, on delete cascade; memory: the same by hand).
  */
+/**
+ * A value, or a promise of it: the per-request reads of engines that answer synchronously
+ * (memory, SQLite's prepared statements) return the value itself, so the hot path allocates no
+ * promise and waits for no microtask turn. Callers that simply `await` it need not care.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
 export interface SessionStore {
   createSession(session: SessionRecord): Promise<void>;
   findSession(id: string): Promise<SessionRecord | undefined>;
@@ -68,7 +75,7 @@ export interface SessionStore {
    * The per-request read of session mode: the session and its owner together (one query on
    * SQL engines). undefined when either is missing.
    */
-  findSessionWithUser(id: string): Promise<SessionWithUser | undefined>;
+  findSessionWithUser(id: string): MaybePromise<SessionWithUser | undefined>;
   /** Sliding renewal: records activity. */
   touchSession(id: string, lastSeenAt: number): Promise<void>;
   /** A fresh proof on this login (step-up): replaces auth_time, amr and acr. False: no such login. */

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type {
+  MaybePromise,
   SessionPageKey,
   SessionRecord,
   SessionStore,
@@ -24,8 +25,15 @@ export class SqlSessionStore implements SessionStore {
     return row && fromSessionRow(row);
   }
 
-  /** Two reads here; the engines make it one prepared join (sessionWithUserSql). */
-  async findSessionWithUser(id: string): Promise<SessionWithUser | undefined> {
+  /**
+   * Two reads here; the engines make it one prepared join (sessionWithUserSql). Typed as the
+   * port's MaybePromise so that SQLite's override may answer synchronously.
+   */
+  findSessionWithUser(id: string): MaybePromise<SessionWithUser | undefined> {
+    return this.#findSessionThenUser(id);
+  }
+
+  async #findSessionThenUser(id: string): Promise<SessionWithUser | undefined> {
     const session = await this.findSession(id);
     const user =
       session &&

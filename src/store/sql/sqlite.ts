@@ -43,7 +43,8 @@ class SqliteSessionStore extends SqlSessionStore {
     return row && fromSessionRow(row);
   }
 
-  override async findSessionWithUser(id: string): Promise<SessionWithUser | undefined> {
+  // Synchronous, like the prepared statement under it (MaybePromise): no promise per request.
+  override findSessionWithUser(id: string): SessionWithUser | undefined {
     const row = this.#findWithUser.get(id);
     return row && fromSessionWithUserRow(row);
   }

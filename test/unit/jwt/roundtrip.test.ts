@@ -121,6 +121,18 @@ describe('verified-token cache', () => {
     expect([cache.get('a', 1), cache.get('c', 1), cache.get('d', 1)]).toEqual([0, 2, 3]);
   });
 
+  it('keeps the tokens in use through a flood of new ones, and stays within its bound', () => {
+    const cache = new VerifiedTokenCache<string>(4);
+    cache.set('busy', 'b', 0, 10_000, 0);
+    for (let i = 0; i < 1_000; i++) {
+      expect(cache.get('busy', i)).toBe('b'); // a client that keeps calling
+      cache.set(`flood-${i}`, 'x', 0, 10_000, i); // and a stream of one-off tokens
+      expect(cache.size).toBeLessThanOrEqual(4);
+    }
+    expect(cache.get('flood-0', 1_000)).toBeUndefined();
+    expect(cache.get('flood-999', 1_000)).toBe('x');
+  });
+
   it('drops expired entries as it goes, serves nothing outside [validFrom, validUntil), caches nothing when size is 0', () => {
     const cache = new VerifiedTokenCache<string>(10);
     cache.set('old', 'x', 0, 100, 0);
