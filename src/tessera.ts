@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import { HibpBreachedPasswords } from './breached-passwords.js';
 import { loadConfig, type TesseraConfig } from './config.js';
 import { Accounts } from './core/accounts.js';
@@ -7,10 +6,9 @@ import { Control } from './core/control.js';
 import { MAX_CLOCK_SKEW_SECONDS } from './core/jwt/claims.js';
 import { KEY_RELOAD_INTERVAL_MS, type Keyring } from './core/keyring.js';
 import type { Mfa } from './core/mfa/mfa.js';
-import { SecondFactors } from './core/mfa/second-factors.js';
-import { createOAuth, type OAuth } from './core/oauth/oauth.js';
-import { Passkeys } from './core/passkeys/passkeys.js';
-import { passkeySecondFactor } from './core/passkeys/second-factor.js';
+import type { SecondFactors } from './core/mfa/second-factors.js';
+import type { OAuth } from './core/oauth/oauth.js';
+import type { Passkeys } from './core/passkeys/passkeys.js';
 import { usePasswordHashing } from './core/passwords.js';
 import { RefreshRotation } from './core/refresh-rotation.js';
 import { REVOCATION_POLL_INTERVAL_MS, Revocations } from './core/revocations.js';
@@ -19,32 +17,25 @@ import { Sessions } from './core/sessions.js';
 import { silentTelemetry, type Telemetry } from './core/telemetry.js';
 import { TokenLogins } from './core/token-logins.js';
 import { UserEmails } from './core/user-emails.js';
-import {
-  backchannelLogoutFanout,
-  LOGOUT_TOKEN_FORMAT,
-  logoutTokenFormat,
-} from './events/backchannel-logout.js';
-import { type EventFeatures, openEventFeatures } from './events/event-features.js';
-import { type EmailFeatures, openEmailFeatures } from './mail/email-features.js';
+import type { EventFeatures } from './events/event-features.js';
+import type { EmailFeatures } from './mail/email-features.js';
 import { OUTBOX_DEPTH_CAP, TesseraMetrics } from './metrics/metrics.js';
+import { type Features, openFeatures } from './open-features.js';
 import { lazyKeyring, openKeyring } from './open-keyring.js';
-import { openMfa } from './open-mfa.js';
 import { openStores } from './open-stores.js';
+import { checkServedMode } from './served-mode.js';
 import type { RevocationBus } from './store/bus.js';
 import { InProcessBus } from './store/memory/in-process-bus.js';
-import { openPasskeyStores } from './store/passkey-stores.js';
 import type { Stores } from './store/ports/index.js';
 import { RedisConnection } from './store/redis/connection.js';
 import { RedisRevocationBus } from './store/redis/redis-bus.js';
 import { withRedisSessionCache } from './store/redis/stores.js';
-import { readServedMode, recordServedMode, type ServedModeRecord } from './store/sql/meta.js';
+import type { ServedModeRecord } from './store/sql/meta.js';
 import { PostgresRevocationBus } from './store/sql/postgres-bus.js';
 import { sqliteFileModeWarning } from './store/sql/sqlite-files.js';
 
 export { openKeyring } from './open-keyring.js';
 export { migrateDatabase, openStores } from './open-stores.js';
-
-import { SqlStores } from './store/sql/stores.js';
 
 /**
  * The whole system: everything hangs off the value createTessera returns, except the
@@ -104,7 +95,7 @@ export interface TesseraParts {
   readonly telemetry: Telemetry;
   /**
    * Second factors (issue 18). `secondFactors`: the registry the login challenge and step-up ask;
-   * a new kind of factor (passkeys) is `secondFactors.register(method)` here in createTessera.
+   * a new kind of factor (passkeys) is `secondFactors.register(method)` in openFeatures.
    */
   readonly secondFactors: SecondFactors;
   /** TOTP, recovery codes, login challenges, the attempt limit and the role policy (core/mfa/mfa.ts). */
@@ -164,26 +155,28 @@ export async function createTessera(
       })
     : databaseStores;
   const warnings: string[] = [];
-  // Which mode the deployment runs is stored in the database: the CLI reads it, and a server
-  // that starts in another mode says so (it still starts: see recordedMode).
-  const metaDb = databaseStores instanceof SqlStores ? (databaseStores.db as Kysely<unknown>) : undefined;
+  // The mode the database is served in: an operator's tool only reads it (served-mode.ts).
   let storedMode: ServedModeRecord | undefined;
   try {
-    storedMode = metaDb && (await readServedMode(metaDb));
-    if (metaDb && !options.operator) await recordedMode(metaDb, storedMode, config.mode, runtime, warnings);
+    storedMode = await checkServedMode(databaseStores, config.mode, {
+      record: !options.operator,
+      runtime,
+      warnings,
+    });
   } catch (error) {
     if (!options.stores) await databaseStores.close().catch(() => undefined);
     await redis?.close();
     throw error;
   }
   // One registry per instance; the outbox gauge reads the email stores, opened further down.
-  let email: EmailFeatures | undefined;
+  let features: Features | undefined;
   // An operator's CLI command serves nothing, so it has no metrics.
   const metrics =
     config.metrics && !options.operator
       ? new TesseraMetrics(async () =>
-          email
-            ? (await email.stores.outbox.listMail({ status: 'pending', limit: OUTBOX_DEPTH_CAP })).length
+          features
+            ? (await features.email.stores.outbox.listMail({ status: 'pending', limit: OUTBOX_DEPTH_CAP }))
+                .length
             : 0,
         )
       : undefined;
@@ -264,32 +257,22 @@ export async function createTessera(
     modeParts.mode === 'session'
       ? lazyKeyring(config, stores.signingKeys, runtime, warnings)
       : () => Promise.resolve(modeParts.keyring);
-  const oauth = createOAuth({
-    stores,
-    sessions,
-    accounts,
-    audit,
-    runtime,
-    keyring: keyringOf,
-    scopes: config.oauth.scopes,
-    issuer: config.jwt.issuer,
-    firstPartyAudience: config.jwt.audience,
-    signingAlg: config.jwt.algorithm,
-    rotation,
-    codeRetentionMs: config.session.absoluteTimeoutMs,
-    revocations,
-  });
-  // Email flows (issue 17): their stores share the database's connection, not the Redis cache.
+  // OAuth, email, security events, second factors and passkeys (open-features.ts).
   try {
-    email = openEmailFeatures({
+    features = openFeatures({
       config,
-      stores: databaseStores,
-      users: stores.users,
+      databaseStores,
+      stores,
+      runtime,
       sessions,
       accounts,
       control,
       audit,
-      runtime,
+      rotation,
+      revocations,
+      keyring: keyringOf,
+      telemetry,
+      warnings,
     });
   } catch (error) {
     revocations?.stop();
@@ -300,37 +283,8 @@ export async function createTessera(
     metrics?.close();
     throw error;
   }
-  const events = openEventFeatures({ config, stores, runtime, audit, keyring: keyringOf });
+  const { oauth, email, events, secondFactors, mfa, passkeys } = features;
   eventWritten = () => events.fanout.nudge();
-  // OpenID Connect back-channel logout rides the outbox: every ending → a logout token per relying party.
-  events.registerFanout(backchannelLogoutFanout(oauth));
-  events.registerFormat(LOGOUT_TOKEN_FORMAT, logoutTokenFormat(oauth));
-  email.delivery.useTelemetry(telemetry);
-  // Second factors: TOTP and recovery codes register themselves in openMfa; another kind of
-  // factor (passkeys) is `secondFactors.register(method)` here, and `mfa.onReset(...)` for resets.
-  const secondFactors = new SecondFactors();
-  const mfa = openMfa({
-    config,
-    stores: databaseStores,
-    runtime,
-    audit,
-    mail: email.mail,
-    factors: secondFactors,
-    sessions,
-    warnings,
-  });
-  // Passkeys (issue 18): their stores share the database's connection, like the email ones.
-  const passkeys = new Passkeys({
-    stores: openPasskeyStores(databaseStores),
-    users: stores.users,
-    audit,
-    runtime,
-    relyingParty: config.webauthn,
-  });
-  // A passkey is also a second factor and a step-up proof (core/passkeys/second-factor.ts).
-  secondFactors.register(passkeySecondFactor(passkeys));
-  // An operator's factor reset removes the user's passkeys too.
-  mfa.onReset((userId) => passkeys.removeAll(userId));
   const timers: NodeJS.Timeout[] = [];
   return {
     config,
@@ -361,11 +315,7 @@ export async function createTessera(
         await sessions.sweep();
         await audit.sweep(config.auditRetentionMs);
         await stores.revocations.deleteExpiredRevocations(runtime.now());
-        await oauth.sweep();
-        await email.sweep();
-        await events.sweep();
-        await mfa.challenges.sweep();
-        await passkeys.sweep();
+        await features.sweep();
       };
       timers.push(setInterval(() => sweep().catch(onError), config.sweepIntervalMs));
       if (modeParts.mode !== 'session') {
@@ -380,13 +330,11 @@ export async function createTessera(
         timers.push(setInterval(() => poll().catch(onError), REVOCATION_POLL_INTERVAL_MS));
       }
       for (const timer of timers) timer.unref();
-      email.delivery.start(onError);
-      events.start(onError);
+      features.start(onError);
     },
     async close() {
       for (const timer of timers.splice(0)) clearInterval(timer);
-      await email.delivery.close();
-      await events.close();
+      await features.close();
       revocations?.stop();
       if (!options.bus) await bus.close();
       await stores.close();
@@ -416,25 +364,4 @@ function revocationBus(
   if (redis) return new RedisRevocationBus(redis);
   if (config.database.engine === 'postgres') return new PostgresRevocationBus(config.database.url);
   return new InProcessBus();
-}
-
-/**
- * Records the mode this server runs in, warning when the database was served in another. A
- * server does not refuse to start on a mismatch: changing a deployment's mode (restart every
- * node with the new TESSERA_MODE) is legitimate and, node by node, passes through a mismatch.
- * The warning names both modes so that a node forgotten in the old mode is found.
- */
-async function recordedMode(
-  db: Kysely<unknown>,
-  stored: ServedModeRecord | undefined,
-  mode: TesseraConfig['mode'],
-  runtime: Runtime,
-  warnings: string[],
-): Promise<void> {
-  if (stored && stored.mode !== mode) {
-    warnings.push(
-      `this database was served in ${stored.mode} mode (since ${new Date(stored.since).toISOString()}); this node serves ${mode} mode. Every node sharing the database must run the same TESSERA_MODE: restart the others with TESSERA_MODE=${mode}, or this one with TESSERA_MODE=${stored.mode}.`,
-    );
-  }
-  await recordServedMode(db, mode, runtime.now());
 }

@@ -6,6 +6,7 @@ import { openPostgresStores } from '../../src/store/sql/postgres.js';
 import type { SqlStores } from '../../src/store/sql/stores.js';
 import { describeWithPostgres, dropTestSchemas, testSchema } from '../services.js';
 import { eventsContract } from './events-contract.js';
+import { sqlCodeShapesContract } from './sql-code-shapes.js';
 import { sqlTransactionContract } from './sql-transaction.js';
 import { storeContract } from './store-contract.js';
 
@@ -16,6 +17,7 @@ await describeWithPostgres('postgres engine', (url) => {
   storeContract('postgres', () => openPostgresStores(url, { poolSize: 4, schema: testSchema() }));
   eventsContract('postgres', () => openPostgresStores(url, { poolSize: 4, schema: testSchema() }));
   sqlTransactionContract('postgres', () => openPostgresStores(url, { poolSize: 4, schema: testSchema() }));
+  sqlCodeShapesContract('postgres', () => openPostgresStores(url, { poolSize: 4, schema: testSchema() }));
 
   const allMigrations = async () => Object.keys(await migrationProvider.getMigrations()).sort();
   const tablesIn = async (store: SqlStores, schema: string) => {

@@ -6,6 +6,7 @@ import { migrationProvider } from '../../src/store/sql/migrations.js';
 import { openSqliteStores } from '../../src/store/sql/sqlite.js';
 import { tempDir } from '../helpers.js';
 import { eventsContract } from './events-contract.js';
+import { sqlCodeShapesContract } from './sql-code-shapes.js';
 import { sqlTransactionContract } from './sql-transaction.js';
 import { storeContract } from './store-contract.js';
 
@@ -13,6 +14,7 @@ let n = 0;
 storeContract('sqlite', () => openSqliteStores(join(tempDir(), `store-${++n}.db`)));
 eventsContract('sqlite', () => openSqliteStores(join(tempDir(), `store-${++n}.db`)));
 sqlTransactionContract('sqlite', () => openSqliteStores(join(tempDir(), `store-${++n}.db`)));
+sqlCodeShapesContract('sqlite', () => openSqliteStores(join(tempDir(), `store-${++n}.db`)));
 
 describe('sqlite migrations', () => {
   it("upgrades a 0001 database in place: existing sessions get mode 'session' and a password login's context (0011)", async () => {

@@ -1120,7 +1120,7 @@ export function storeContract(engine: string, openStores: () => Promise<Stores>)
         expect(await stores.oauthClients.findOAuthClient(rp.id)).toEqual(rp);
         expect(await stores.oauthClients.findOAuthClient(plain.id)).toEqual(plain);
         const c = code(alice.id, rp.id, {
-          oidc: { nonce: 'n-0S6', authSessionId: 'browser-1', authTime: 900, amr: ['pwd'], acr: '1' },
+          oidc: { nonce: 'n-0S6', authSessionId: 'browser-1' },
         });
         await stores.authorizationCodes.createAuthorizationCode(c);
         expect(await stores.authorizationCodes.findAuthorizationCode(c.id)).toEqual(c);

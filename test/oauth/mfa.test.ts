@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MFA_CHALLENGE_COOKIE } from '../../src/http/routes/login-answer.js';
 import { newEmail, PASSWORD, post } from '../helpers.js';
@@ -6,7 +6,9 @@ import { totpAt } from '../mfa-helpers.js';
 import {
   API,
   authorizeRequest,
+  authorizeToCallback,
   codeFlow,
+  formPost,
   introspectWith,
   type OAuthServer,
   registerClient,
@@ -81,5 +83,29 @@ describe('a second factor inside the OAuth authorization flow', () => {
     const rs = await registerResourceServer(server);
     const introspected = await introspectWith(server, rs, tokens.access_token);
     expect(introspected).toMatchObject({ active: true, amr: ['mfa', 'otp', 'pwd'], acr: 'aal2' });
+
+    // Signing in to a relying party (scope=openid): its ID token states the same proof.
+    const rp = await registerClient(server, { scopes: ['openid', 'accounts:read'] });
+    const { callback, verifier } = await authorizeToCallback(server, browser, rp, {
+      scope: 'openid accounts:read',
+    });
+    const basic = Buffer.from(`${rp.client.client_id}:${rp.secret}`).toString('base64');
+    const exchanged = await formPost(
+      server.as.token_endpoint as string,
+      {
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code') as string,
+        redirect_uri: rp.redirectUri,
+        code_verifier: verifier,
+      },
+      { authorization: `Basic ${basic}` },
+    );
+    expect(exchanged.status, JSON.stringify(exchanged.body)).toBe(200);
+    expect(decodeJwt(exchanged.body.id_token as string)).toMatchObject({
+      sub: userId,
+      amr: ['mfa', 'otp', 'pwd'],
+      acr: 'aal2',
+      auth_time: Math.floor(server.clock.now() / 1000),
+    });
   });
 });

@@ -40,13 +40,12 @@ describe.skipIf(process.env.MEASURE !== '1')('cost of an ID token', () => {
         oidc: { nonce: 'n', maxAge: undefined, loginHint: undefined, idTokenHint: undefined },
       }),
     });
-    const signIn = { sessionId: browser.session.id, authTime: browser.session.createdAt };
+    const signIn = { sessionId: browser.session.id, authTime: browser.session.createdAt, amr: ['pwd'] };
     const exchange = async (openid: boolean) => {
       const to = await oauth.authorization.approve(user.id, request(openid), {
         client: { ip: '127.0.0.1', userAgent: 'm' },
         consented: false,
         signIn,
-        proof: { authTime: signIn.authTime, amr: ['pwd'] },
       });
       const code = new URL(to).searchParams.get('code') as string;
       const started = process.hrtime.bigint();

@@ -27,7 +27,7 @@ export interface MfaDeps {
   /** TESSERA_MFA_REQUIRED_ROLES: a user with one of these roles must have a second factor. */
   requiredRoles: readonly string[];
   attemptPolicy: MfaAttemptPolicy;
-  /** The registry, created by createTessera so other kinds of factor can be registered too. */
+  /** The registry, created by openFeatures so other kinds of factor can be registered too. */
   factors: SecondFactors;
   /** An operator's reset ends the user's logins through the one ending (Sessions.endUserLogins). */
   sessions: Pick<Sessions, 'endUserLogins'>;

@@ -7,7 +7,7 @@ import type { ClientContext } from '../sessions.js';
  * (`POST /auth/mfa/verify`) and step-up (`POST /auth/reauthenticate`) see it. The routes know
  * no factor by name: they ask the registry which methods a user has and hand the request body
  * to the method whose `field` it carries, so a new kind of factor is one `register` call in
- * createTessera and no route change.
+ * openFeatures (src/open-features.ts) and no route change.
  */
 export interface SecondFactorMethod {
   /** The name listed in `methods` of an `mfaRequired` answer and by `GET /auth/mfa`, e.g. `totp`. */
@@ -33,7 +33,7 @@ export interface SecondFactorMethod {
   ): Promise<string[]>;
 }
 
-/** The registry: createTessera registers TOTP and recovery codes; more kinds plug in the same way. */
+/** The registry: Mfa registers TOTP and recovery codes; more kinds plug in the same way. */
 export class SecondFactors {
   readonly #methods = new Map<string, SecondFactorMethod>();
 

@@ -5,8 +5,8 @@ import type { Actor } from '../control.js';
 import { AuthError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { issueToken, parseToken, secretMatches } from '../tokens.js';
+import type { Introspection } from './presented-tokens.js';
 import { formatScope } from './scopes.js';
-import type { Introspection } from './tokens.js';
 
 /**
  * API keys: long-lived credentials a user makes for scripts and services they own.

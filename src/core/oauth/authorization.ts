@@ -265,12 +265,14 @@ export class OAuthAuthorization {
     context: {
       client: ClientContext;
       consented: boolean;
-      signIn?: SignIn;
-      /** The consenting login's proof (auth_time, amr): the delegation inherits it. */
-      proof: { authTime: number; amr: readonly string[] };
+      /**
+       * The consenting browser login (signInOf): the delegation inherits its proof (auth_time,
+       * amr), which an OpenID Connect code's ID token states, naming the login (`sid`).
+       */
+      signIn: SignIn;
     },
   ): Promise<string> {
-    if (request.oidc && !context.signIn) throw new Error('an OpenID Connect code needs its sign-in');
+    const { signIn } = context;
     const { stores, runtime } = this.deps;
     const now = runtime.now();
     const existing = await stores.oauthGrants.findOAuthGrant(userId, request.client.id);
@@ -296,18 +298,10 @@ export class OAuthAuthorization {
       createdAt: now,
       expiresAt: now + AUTHORIZATION_CODE_TTL_MS,
       usedAt: null,
-      authTime: context.proof.authTime,
-      amr: [...context.proof.amr],
-      ...(request.oidc &&
-        context.signIn && {
-          oidc: {
-            nonce: request.oidc.nonce,
-            authSessionId: context.signIn.sessionId,
-            authTime: context.signIn.authTime,
-            ...(context.signIn.amr && { amr: context.signIn.amr }),
-            ...(context.signIn.acr !== undefined && { acr: context.signIn.acr }),
-          },
-        }),
+      authTime: signIn.authTime,
+      // signInOf leaves out an empty amr (the ID token omits the claim); the code keeps it empty.
+      amr: [...(signIn.amr ?? [])],
+      ...(request.oidc && { oidc: { nonce: request.oidc.nonce, authSessionId: signIn.sessionId } }),
     });
     if (context.consented) {
       await this.deps.audit.record('oauth.consent_granted', {

@@ -5,6 +5,7 @@ import type {
   RelyingPartyLoginRecord,
   SessionRecord,
 } from '../../store/ports/index.js';
+import { acrOf } from '../auth-context.js';
 import type { Sessions } from '../sessions.js';
 import { OAuthError } from './errors.js';
 import { isOpenId, type OidcIdentity, type SignIn } from './oidc-identity.js';
@@ -45,7 +46,7 @@ export class OidcGrants {
       sessionId: oidc.authSessionId,
       clientId: code.clientId,
       userId: code.userId,
-      authTime: oidc.authTime,
+      authTime: code.authTime,
       createdAt: now,
     };
   }
@@ -70,11 +71,12 @@ export class OidcGrants {
   ): Promise<string | undefined> {
     const oidc = code.oidc;
     if (!oidc) return undefined;
+    // The code's proof, as signInOf reads a login's: amr only when there is one, acr from it.
     const signIn: SignIn = {
       sessionId: oidc.authSessionId,
-      authTime: oidc.authTime,
-      ...(oidc.amr && { amr: oidc.amr }),
-      ...(oidc.acr !== undefined && { acr: oidc.acr }),
+      authTime: code.authTime,
+      ...(code.amr.length > 0 && { amr: [...code.amr] }),
+      acr: acrOf(code.amr),
     };
     return this.deps.identity.idToken({
       client,

@@ -34,8 +34,9 @@ export interface SignIn {
 }
 
 /**
- * The one place a login's sign-in facts are read for an ID token: the login's own auth context
- * (core/auth-context.ts), which a step-up (POST /auth/reauthenticate) refreshes in place.
+ * The one place a login's sign-in facts are read for an ID token and for the authorization
+ * code a consent issues: the login's own auth context (core/auth-context.ts), which a step-up
+ * (POST /auth/reauthenticate) refreshes in place.
  */
 export function signInOf(session: SessionRecord): SignIn {
   return {

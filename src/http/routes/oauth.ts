@@ -65,7 +65,6 @@ export function oauthRoutes(tessera: Tessera) {
           client,
           consented: false,
           signIn,
-          proof: auth,
         }),
         302,
       );
@@ -165,7 +164,6 @@ export function oauthRoutes(tessera: Tessera) {
             client,
             consented: true,
             signIn,
-            proof: auth,
           }),
           303,
         );

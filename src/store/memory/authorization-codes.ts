@@ -59,7 +59,5 @@ const copyCode = (code: AuthorizationCodeRecord): AuthorizationCodeRecord => ({
   ...code,
   scopes: [...code.scopes],
   amr: [...code.amr],
-  ...(code.oidc && {
-    oidc: { ...code.oidc, ...(code.oidc.amr && { amr: [...code.oidc.amr] }) },
-  }),
+  ...(code.oidc && { oidc: { ...code.oidc } }),
 });

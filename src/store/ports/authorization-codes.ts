@@ -19,24 +19,22 @@ export interface AuthorizationCodeRecord {
   expiresAt: number;
   /** When it was exchanged; null while unused. */
   usedAt: number | null;
-  /** Migration 0011: the consenting browser login's proof, inherited by the delegation. */
+  /**
+   * Migration 0011: the consenting browser login's proof (ms; RFC 8176 methods), inherited by
+   * the delegation; an OpenID Connect code's ID token states it too (`acr` follows from `amr`).
+   */
   authTime: number;
   amr: string[];
-  /** scope=openid only: what the ID token will say about the sign-in. */
+  /** scope=openid only: what else the ID token will say about the sign-in. */
   oidc?: OidcCodeContext;
 }
 
-/** The sign-in behind an OpenID Connect code. */
+/** The sign-in behind an OpenID Connect code, beside its proof (`authTime`, `amr`). */
 export interface OidcCodeContext {
   /** The client's `nonce`, echoed in the ID token; null when it sent none. */
   nonce: string | null;
   /** The browser login (Tessera session) the user was signed in with: the ID token's `sid`. */
   authSessionId: string;
-  /** When that login authenticated the user (ms): `auth_time`. */
-  authTime: number;
-  /** RFC 8176 methods and the assurance level, only when known. */
-  amr?: string[];
-  acr?: string;
 }
 
 export interface AuthorizationCodeStore {

@@ -34,7 +34,7 @@ export class SqlAuthorizationCodeStore implements AuthorizationCodeStore {
         created_at: code.createdAt,
         expires_at: code.expiresAt,
         used_at: code.usedAt,
-        oidc: code.oidc ? JSON.stringify(code.oidc) : null,
+        oidc: code.oidc ? oidcColumn(code.oidc, code) : null,
         auth_time: code.authTime,
         amr: JSON.stringify(code.amr),
       })
@@ -105,7 +105,27 @@ const fromAuthorizationCodeRow = (row: AuthorizationCodeRow): AuthorizationCodeR
   createdAt: Number(row.created_at),
   expiresAt: Number(row.expires_at),
   usedAt: row.used_at === null ? null : Number(row.used_at),
-  ...(row.oidc !== null && { oidc: JSON.parse(row.oidc) as OidcCodeContext }),
+  ...(row.oidc !== null && { oidc: oidcContextOf(row.oidc) }),
   authTime: Number(row.auth_time),
   amr: JSON.parse(row.amr) as string[],
 });
+
+/**
+ * The `oidc` column. Older builds read auth_time and amr from this JSON, not from the columns:
+ * during a rolling deploy one of their nodes may redeem a code a newer node issued, so they
+ * are written here too (without acr, which an older node then leaves out of that ID token).
+ * Nothing here reads them back (oidcContextOf); drop them once no older node can run.
+ */
+const oidcColumn = (oidc: OidcCodeContext, proof: Pick<AuthorizationCodeRecord, 'authTime' | 'amr'>) =>
+  JSON.stringify({
+    nonce: oidc.nonce,
+    authSessionId: oidc.authSessionId,
+    authTime: proof.authTime,
+    ...(proof.amr.length > 0 && { amr: proof.amr }),
+  });
+
+/** The nonce and browser login, from rows of either shape (older ones also held authTime, amr, acr). */
+function oidcContextOf(json: string): OidcCodeContext {
+  const { nonce, authSessionId } = JSON.parse(json) as OidcCodeContext;
+  return { nonce, authSessionId };
+}

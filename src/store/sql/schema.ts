@@ -116,7 +116,10 @@ export interface Database {
     /** Migration 0011: the consenting login's auth_time and amr (JSON array). */
     auth_time: number;
     amr: string;
-    /** JSON OidcCodeContext; null without scope=openid. */
+    /**
+     * JSON OidcCodeContext (with auth_time and amr repeated for older builds' nodes:
+     * sql/authorization-codes.ts); null without scope=openid.
+     */
     oidc: string | null;
   };
   oidc_rp_logins: {
