@@ -267,7 +267,12 @@ describe.each<Mode>(['session', 'jwt', 'hybrid'])('second factors in %s mode', (
       expect([400, 401], JSON.stringify(body)).toContain(response.statusCode);
       expect(['invalid_request', 'mfa_challenge_invalid']).toContain(response.json().error);
     }
-    for (const mfaToken of ['', 'x', `${aliceToken}x`, aliceToken.replace(/\.(.)/, '.A')]) {
+    for (const mfaToken of [
+      '',
+      'x',
+      `${aliceToken}x`,
+      aliceToken.replace(/\.(.)/, (_, c: string) => (c === 'A' ? '.B' : '.A')),
+    ]) {
       const response = await post(app, '/auth/mfa/verify', {
         code: totpAt(secret, server.clock.now()),
         mfaToken,
