@@ -4,7 +4,8 @@
 // the same request with a login's Cookie header, Tessera's app on a route without auth, the
 // same with the Cookie header, then GET /auth/session authenticated by it in each mode and
 // store. Differences between rows price the steps; docs/ARCHITECTURE.md "The hot path" quotes
-// them. Servers are pinned to core 0, this process to core 1, like `npm run bench`.
+// them. Servers are pinned to core 0 from their start (steadier for one server at a time than
+// `npm run bench`'s move after listening: bench/lib/util.mjs), this process to core 1.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +43,9 @@ const only = process.env.STEPS ? new RegExp(process.env.STEPS, 'i') : undefined;
 async function step(id, label, headersOf) {
   if (only && id !== 'fastify-no-auth' && !only.test(label)) return;
   const t = target(id);
-  const server = await startServer(t.script, t.args, { ...t.env, ...(await serviceEnv(t)) });
+  const server = await startServer(t.script, t.args, { ...t.env, ...(await serviceEnv(t)) }, [], {
+    pinAtSpawn: true,
+  });
   try {
     const credentials = await t.login(server.url, true);
     const us = await cpuPerRequest(server, t.path, headersOf(credentials));
@@ -57,7 +60,7 @@ async function step(id, label, headersOf) {
 
 // The cookies a browser logged in to jwt mode sends: the access token and the anti-CSRF cookie.
 const jwt = target('tessera-jwt-eddsa');
-const jwtServer = await startServer(jwt.script, jwt.args, jwt.env);
+const jwtServer = await startServer(jwt.script, jwt.args, jwt.env, [], { pinAtSpawn: true });
 const jwtCookie = (await jwt.login(jwtServer.url, true)).cookie;
 await jwtServer.stop();
 

@@ -96,15 +96,21 @@ export async function stopAll() {
 }
 
 /**
- * Starts a server script, pinned to core 0 (or `cores`) from its start. Its stdout (the request log) goes to a
+ * Starts a server script, pinned to core 0 once it listens. Its stdout (the request log) goes to a
  * file, as in production (not /dev/null, whose writes cost nearly nothing, nor a pipe this process
  * would have to drain), deleted when the server stops; readiness is polled. stop() sends SIGTERM and resolves with
  * the exit code (a bench server exits non-zero when it measured nothing it was meant to).
  */
-export async function startServer(script, args, env, nodeOptions = [], { cores = '0' } = {}) {
+export async function startServer(
+  script,
+  args,
+  env,
+  nodeOptions = [],
+  { cores = '0', pinAtSpawn = false } = {},
+) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startServerOnce(script, args, env, nodeOptions, cores);
+      return await startServerOnce(script, args, env, nodeOptions, cores, pinAtSpawn);
     } catch (error) {
       // Another process took the port first: try another one.
       if (!error.portTaken || attempt === 3) throw error;
@@ -112,15 +118,22 @@ export async function startServer(script, args, env, nodeOptions = [], { cores =
   }
 }
 
-async function startServerOnce(script, args, env, nodeOptions, cores) {
+async function startServerOnce(script, args, env, nodeOptions, cores, pinAtSpawn) {
   const port = await freePort();
-  // Pinned from the first instruction, not moved to core 0 once listening: node sizes V8's
-  // helper threads (parallel scavenges, concurrent marking) by the cores it sees at start. A
-  // server started on two cores and then squeezed onto one kept helpers that waited on each
-  // other: per process, at random, garbage collection cost 3 or 28 µs per request (jwt mode,
-  // --cpu-prof), so the same build measured 36 to 69 µs per request from one start to the next.
-  // Pinned at start, 13 starts measured 36-41 µs. Start-ups are slower (one core for all).
-  const [command, argv] = pinned(cores, process.execPath, [...nodeOptions, script, ...args]);
+  // Start-up (module loading, key generation) may use both cores, so that many servers start
+  // side by side quickly; once listening, every thread of the server is moved to core 0.
+  // `pinAtSpawn`: on `cores` from the first instruction instead. node then sizes V8's helper
+  // threads for one core, which steadies a lone server (jwt mode: 36-41 µs per request over 13
+  // starts, against 42-69 µs when moved after listening, where garbage collection cost 3 or
+  // 28 µs per request depending on the start), so bench/socket-steps.mjs (one server at a time)
+  // uses it. Not the default: in the full run, with every section's servers on core 0 from
+  // their start, every server measured 20-50 % dearer, baselines included (fastify 31-33 µs
+  // against 24-27), in two runs.
+  const [command, argv] = pinned(pinAtSpawn ? cores : '0,1', process.execPath, [
+    ...nodeOptions,
+    script,
+    ...args,
+  ]);
   const logDir = mkdtempSync(join(tmpdir(), 'tessera-bench-log-'));
   const logFd = openSync(join(logDir, 'stdout.log'), 'a');
   const child = spawn(command, argv, {
@@ -150,6 +163,15 @@ async function startServerOnce(script, args, env, nodeOptions, cores) {
       if (!listensOn(child.pid, port)) {
         foreign = true;
         throw new Error('not ours');
+      }
+      // `cores` '0,1': left on both cores (several worker processes, bench/lib/workers.mjs).
+      if (
+        canPin &&
+        cores !== '0,1' &&
+        !pinAtSpawn &&
+        spawnSync('taskset', ['-a', '-p', '-c', cores, String(child.pid)], { stdio: 'ignore' }).status !== 0
+      ) {
+        throw new Error(`could not pin ${script} (pid ${child.pid}) to core 0`);
       }
       const server = {
         url,
